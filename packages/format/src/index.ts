@@ -1,1 +1,27 @@
-export {};
+export {
+  SPEC_VERSION,
+  SUPPORTED_SPEC_VERSIONS,
+  canRead,
+  canWrite,
+  defineFormat,
+  type Container,
+  type DecodeResult,
+  type DetectProbe,
+  type EncodeResult,
+  type FormatContext,
+  type FormatPlugin,
+  type ImageAccess,
+  type OutputTarget,
+  type ReadResult,
+  type RecordContext,
+  type SourceRecord,
+  type WriteContext,
+} from './contract.js';
+export {
+  FormatRegistry,
+  checkFormatPlugin,
+  formatRules,
+  type FormatOrigin,
+  type PluginCheck,
+  type RegisteredFormat,
+} from './registry.js';

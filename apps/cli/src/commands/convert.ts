@@ -1,0 +1,156 @@
+import { type Diagnostic, DiagnosticError, formatDiagnostic } from '@llavakit/diagnostics';
+import { type ConvertSummary, convert } from '@llavakit/writer';
+import { Args, Command, Flags } from '@oclif/core';
+import { applyFormatFlags, formatFlags } from '../lib/format-flags.js';
+import { loadFormats } from '../lib/formats.js';
+import { imageAccessFromFlags, imageFlags } from '../lib/image-flags.js';
+import { createProgress } from '../lib/progress.js';
+
+export default class Convert extends Command {
+  static override summary = 'Convert LLaVA-family datasets to another training format, streaming.';
+
+  static override description = `Reads each input (JSON array or JSONL, any size, in constant memory), checks every record, and writes the target format. Every input record is either written or rejected with a diagnostic (see --rejects): the closing summary always satisfies read = written + rejected.
+
+The output file appears only when complete (it is written to a temporary file and renamed). Use - for standard input or output. The container (JSON array or JSONL) follows the output extension (.json / .jsonl), or --container.
+
+Exit codes: 0 success, 1 data errors (a fatal input error, or a rejected record with --on-invalid fail), 2 usage errors.`;
+
+  static override examples = [
+    {
+      description: 'Convert the bundled sample to ShareGPT for LLaMA-Factory',
+      command: '<%= config.bin %> convert examples/sample/llava_sample.json --to sharegpt -o sharegpt.json',
+    },
+    {
+      description: 'JSON Lines output, image paths made absolute under the COCO folder, rejects kept aside',
+      command:
+        '<%= config.bin %> convert llava_instruct_150k.json --to sharegpt -o out.jsonl --image-root /data/coco/train2017 --rejects rejects.jsonl',
+    },
+    {
+      description: 'Read from standard input, write to standard output',
+      command: 'cat data.json | <%= config.bin %> convert - --to sharegpt > out.json',
+    },
+    {
+      description: 'Machine-readable summary',
+      command: '<%= config.bin %> convert data.json --to sharegpt -o out.json --json',
+    },
+  ];
+
+  static override strict = false;
+
+  static override args = {
+    inputs: Args.string({ description: 'Input files (JSON array or JSONL); - for standard input.', required: true }),
+  };
+
+  static override flags = {
+    to: Flags.string({ char: 't', summary: 'Output format (see `llava formats`).', required: true }),
+    from: Flags.string({ char: 'f', summary: 'Input format; detected from the file when omitted.' }),
+    output: Flags.string({ char: 'o', summary: 'Output file; - for standard output.', default: '-' }),
+    container: Flags.option({ options: ['json', 'jsonl'] as const, summary: 'JSON array or JSON Lines output.' })(),
+    ...imageFlags,
+    ...formatFlags,
+    'on-invalid': Flags.option({
+      options: ['skip', 'fail'] as const,
+      default: 'skip' as const,
+      summary: 'skip: reject the record and go on; fail: stop at the first invalid record and write nothing.',
+    })(),
+    rejects: Flags.string({ summary: 'Write every rejected record, with its diagnostics, to this JSONL file.' }),
+    option: Flags.string({
+      char: 'O',
+      multiple: true,
+      summary: 'Format option as key=value (repeatable); see `llava formats <name>`.',
+    }),
+    plugin: Flags.string({
+      multiple: true,
+      summary: 'Load a format plugin from a path or package name (short names expand to llavakit-format-<name>).',
+    }),
+    json: Flags.boolean({ summary: 'Print the summary as JSON (on stdout, or on stderr when the output is stdout).' }),
+    quiet: Flags.boolean({ char: 'q', summary: 'Print no summary.' }),
+  };
+
+  async run(): Promise<void> {
+    const { argv, flags } = await this.parse(Convert);
+    const inputs = argv as string[];
+    const { registry, diagnostics: pluginDiagnostics } = await loadFormats(this.config, { plugins: flags.plugin ?? [] });
+    for (const d of pluginDiagnostics) this.logToStderr(formatDiagnostic(d));
+
+    const formatOptions = parseKeyValues(flags.option ?? []);
+    const extra = applyFormatFlags(flags as Record<string, unknown>, { formatOptions });
+    const { images, close: closeImages } = await imageAccessFromFlags(flags);
+    const progress = createProgress({ label: 'convert', enabled: flags.json || flags.quiet ? false : undefined });
+    const notes: Diagnostic[] = [];
+    let summary: ConvertSummary;
+    try {
+      summary = await convert({
+        inputs,
+        ...(flags.from ? { from: flags.from } : {}),
+        to: flags.to,
+        output: flags.output,
+        ...(flags.container ? { container: flags.container } : {}),
+        registry,
+        formatOptions,
+        onInvalid: flags['on-invalid'],
+        ...(flags.rejects ? { rejects: flags.rejects } : {}),
+        images,
+        ...extra,
+        onDiagnostic: (d) => {
+          if (notes.length < 20) notes.push(d);
+        },
+        onProgress: (p) => progress.update(p.bytesRead, p.totalBytes, `${p.records.toLocaleString('en')} records`),
+      });
+    } catch (error) {
+      progress.stop();
+      await closeImages();
+      if (DiagnosticError.is(error)) {
+        this.logToStderr(formatDiagnostic(error.diagnostic));
+        if (error.diagnostic.hint) this.logToStderr(`  hint: ${error.diagnostic.hint}`);
+        this.exit(error.diagnostic.ruleId.startsWith('format/') || error.diagnostic.ruleId === 'options/invalid' ? 2 : 1);
+      }
+      throw error;
+    }
+    progress.stop();
+    await closeImages();
+    this.report(summary, flags, notes);
+    if (summary.failed) process.exitCode = 1;
+  }
+
+  private report(summary: ConvertSummary, flags: { json: boolean; quiet: boolean; output: string }, notes: Diagnostic[]) {
+    const toStdout = flags.output !== '-';
+    if (flags.json) {
+      const text = JSON.stringify(summary, null, 2);
+      if (toStdout) this.log(text);
+      else this.logToStderr(text);
+      return;
+    }
+    if (summary.fatal) {
+      this.logToStderr(formatDiagnostic(summary.fatal));
+      if (summary.fatal.hint) this.logToStderr(`  hint: ${summary.fatal.hint}`);
+    }
+    if (flags.quiet) return;
+    for (const d of notes) this.logToStderr(formatDiagnostic(d));
+    const seconds = (summary.durationMs / 1000).toFixed(2);
+    const lines = [
+      `${summary.failed ? 'Stopped' : 'Converted'} ${summary.from.join(', ') || '?'} → ${summary.to}${summary.failed ? '' : ` (${summary.output === '-' ? 'stdout' : summary.output}, ${summary.container})`}`,
+      `  read ${summary.read}, written ${summary.written}, rejected ${summary.rejected} in ${seconds}s`,
+    ];
+    for (const [rule, n] of Object.entries(summary.rejectedByRule)) lines.push(`  rejected by ${rule}: ${n}`);
+    for (const [event, n] of Object.entries(summary.counts)) lines.push(`  ${event}: ${n}`);
+    for (const limitation of summary.limitations) lines.push(`  note: ${summary.to} ${limitation}`);
+    if (summary.failed) lines.push('  nothing was written');
+    this.logToStderr(lines.join('\n'));
+  }
+}
+
+function parseKeyValues(pairs: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    const key = eq === -1 ? pair : pair.slice(0, eq);
+    const raw = eq === -1 ? 'true' : pair.slice(eq + 1);
+    const camel = key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    let value: unknown = raw;
+    if (raw === 'true' || raw === 'false') value = raw === 'true';
+    else if (/^-?\d+(\.\d+)?$/.test(raw)) value = Number(raw);
+    out[camel] = value;
+  }
+  return out;
+}

@@ -1,0 +1,13 @@
+import { type FormatPlugin, FormatRegistry } from '@llavakit/format';
+import { llavaFormat } from './formats/llava.js';
+import { shareGptFormat } from './formats/sharegpt.js';
+
+/** The formats that ship with llavakit, defined with the same contract as third-party plugins. */
+export const builtinFormats: readonly FormatPlugin<object>[] = [llavaFormat, shareGptFormat] as FormatPlugin<object>[];
+
+/** A registry holding the built-in formats, ready for plugins to be added on top. */
+export function createBuiltinRegistry(): FormatRegistry {
+  const registry = new FormatRegistry();
+  for (const format of builtinFormats) registry.add(format, { plugin: 'builtin', via: 'builtin' });
+  return registry;
+}

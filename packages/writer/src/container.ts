@@ -1,0 +1,50 @@
+import type { Container } from '@llavakit/format';
+import type { TextSink } from './sink.js';
+
+/**
+ * Pick the container from an output path: `.jsonl` / `.ndjson` → JSON Lines, `.json` → JSON array, otherwise
+ * `undefined` (the caller falls back to a flag or the format's default).
+ */
+export function containerFromPath(path: string): Container | undefined {
+  const lower = path.toLowerCase();
+  if (lower.endsWith('.jsonl') || lower.endsWith('.ndjson')) return 'jsonl';
+  if (lower.endsWith('.json')) return 'json';
+  return undefined;
+}
+
+/**
+ * Writes JSON values into a sink as a JSON array (one element per line, so the file streams and diffs well) or as
+ * JSON Lines.
+ */
+export class JsonValueWriter {
+  #count = 0;
+
+  constructor(
+    private readonly sink: TextSink,
+    readonly container: Container,
+  ) {}
+
+  /** Number of values written. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Write one value (already JSON-serialisable). */
+  write(value: unknown): Promise<void> | undefined {
+    const json = JSON.stringify(value);
+    const first = this.#count++ === 0;
+    if (this.container === 'jsonl') return this.sink.write(`${json}\n`);
+    return this.sink.write(first ? `[\n${json}` : `,\n${json}`);
+  }
+
+  /** Close the container (`]` for arrays) and the sink. */
+  async close(): Promise<void> {
+    if (this.container === 'json') await this.sink.write(this.#count === 0 ? '[]\n' : '\n]\n');
+    await this.sink.close();
+  }
+
+  /** Abort the sink (the target file is not created or replaced). */
+  abort(): Promise<void> {
+    return this.sink.abort();
+  }
+}
