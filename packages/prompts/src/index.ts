@@ -1,1 +1,90 @@
-export {};
+export {
+  BATCH_MAX_BYTES,
+  BATCH_MAX_REQUESTS,
+  type BatchFileInfo,
+  type BatchOutputLine,
+  type BatchResult,
+  type JoinBatchOutputOptions,
+  type JoinBatchOutputResult,
+  joinBatchOutput,
+  readManifest,
+  type WriteBatchFilesOptions,
+  type WriteBatchFilesResult,
+  writeBatchFiles,
+  writeManifest,
+} from './batch.js';
+export {
+  type BoxFormatOptions,
+  type BoxInstance,
+  type BuildContextInput,
+  buildContext,
+  type CapsBoxesOptions,
+  type CocoContextsOptions,
+  type ContextsResult,
+  cocoBoxToNormalised,
+  cocoContexts,
+  formatBox,
+  type ImageContext,
+  type NormalisedBox,
+  readCapsBoxesJsonl,
+} from './context.js';
+export {
+  type CallChatEndpointOptions,
+  type CallChatEndpointResult,
+  callChatEndpoint,
+} from './endpoint.js';
+export {
+  type CheckPromptFolderResult,
+  checkPromptFolder,
+  type FewShotExample,
+  type LoadPromptFolderOptions,
+  loadPromptFolder,
+  loadPromptSet,
+  type PromptFolder,
+  PromptFolderError,
+  type ResponseFormat,
+} from './folder.js';
+export {
+  detailInstructions,
+  type PromptKind,
+  promptFolderNames,
+  promptKinds,
+  toPromptKind,
+  usesBoxes,
+} from './kinds.js';
+export {
+  type ImagePlacement,
+  type ParseResponseOptions,
+  type ParseResponseResult,
+  parseResponse,
+  type QaPair,
+  type QaProblem,
+  type SplitQaJsonlResult,
+  type SplitQaResult,
+  splitQa,
+  splitQaJsonl,
+} from './parse.js';
+export { pyFloatRepr, pyRound, pyStrip } from './py.js';
+export { seededUnit } from './random.js';
+export {
+  type BuildChatRequestOptions,
+  type BuiltRequest,
+  buildChatRequest,
+  buildChatRequests,
+  buildMessages,
+  type ChatBody,
+  type ChatMessage,
+  type ChatRequest,
+  type ManifestEntry,
+  makeCustomId,
+  splitCustomId,
+} from './request.js';
+export { promptRules } from './rules.js';
+export {
+  type ConversationTemplate,
+  conversationTemplates,
+  getConversationTemplate,
+  type RenderOptions,
+  renderConversation,
+  type SeparatorStyle,
+} from './templates.js';
