@@ -1,1 +1,10 @@
-export {};
+export { type JsonErrorSpot, locateJsonError } from './locate.js';
+export { detectContainer, readRecords, readValues } from './read.js';
+export { type ReaderRuleName, readerRules } from './rules.js';
+export {
+  DEFAULT_MAX_DEPTH,
+  DEFAULT_MAX_RECORD_BYTES,
+  RecordScanner,
+  type ScannerOptions,
+} from './scanner.js';
+export type { Container, InputSource, ReadItem, ReadOptions, RecordPlace } from './types.js';

@@ -1,0 +1,634 @@
+import { isUtf8 } from 'node:buffer';
+import { type Diagnostic, DiagnosticError, diagnose, excerpt, type RuleMeta } from '@llavakit/diagnostics';
+import { locateJsonError } from './locate.js';
+import { readerRules } from './rules.js';
+import type { ReadItem, RecordPlace } from './types.js';
+import { firstInvalidUtf8 } from './utf8.js';
+
+/** Options of {@link RecordScanner}. */
+export interface ScannerOptions {
+  /** Container format; `'auto'` decides from the first significant byte. */
+  readonly container?: 'auto' | 'json' | 'jsonl';
+  /** File name used in diagnostics. */
+  readonly file?: string;
+  /** Largest element accepted, in bytes (default 512 MiB). */
+  readonly maxRecordBytes?: number;
+  /** Deepest nesting accepted (default 1000). */
+  readonly maxDepth?: number;
+}
+
+/** Default {@link ScannerOptions.maxRecordBytes}: 512 MiB. */
+export const DEFAULT_MAX_RECORD_BYTES = 512 * 1024 * 1024;
+/** Default {@link ScannerOptions.maxDepth}: 1000 levels. */
+export const DEFAULT_MAX_DEPTH = 1000;
+
+const EMPTY = Buffer.alloc(0);
+
+// modes
+const UNDECIDED = 0;
+const JSON_ARRAY = 1;
+const JSONL = 2;
+// phases of JSON_ARRAY mode
+const OPENED = 1; // after `[`: element or `]`
+const EXPECT = 2; // after `,`: element
+const IN_ELEMENT = 3;
+const AFTER = 4; // after an element: `,` or `]`
+const DONE = 5; // after the closing `]`
+
+function isWs(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+function showByte(c: number): string {
+  if (c >= 0x21 && c < 0x7f) return `\`${String.fromCharCode(c)}\``;
+  return `byte 0x${c.toString(16).padStart(2, '0')}`;
+}
+
+/**
+ * Scan a byte buffer for nesting, skipping strings. Returns the index where nesting first exceeds `maxDepth`
+ * (or -1) and the depth at the end. Iterative: safe on any input.
+ */
+export function scanDepth(buf: Uint8Array, maxDepth: number): { tooDeepAt: number; depth: number } {
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const n = b.length;
+  let depth = 0;
+  let i = 0;
+  while (i < n) {
+    const c = b[i]!;
+    if (c === 0x22) {
+      let j = i + 1;
+      for (;;) {
+        const q = b.indexOf(0x22, j);
+        if (q === -1) return { tooDeepAt: -1, depth };
+        let k = q - 1;
+        while (k >= j && b[k] === 0x5c) k--;
+        j = q + 1;
+        if (((q - 1 - k) & 1) === 0) break;
+      }
+      i = j;
+      continue;
+    }
+    if (c === 0x7b || c === 0x5b) {
+      if (++depth > maxDepth) return { tooDeepAt: i, depth };
+    } else if (c === 0x7d || c === 0x5d) depth--;
+    i++;
+  }
+  return { tooDeepAt: -1, depth };
+}
+
+/**
+ * Map a UTF-16 index inside an element's text to its place in the file (byte offset, line, column), given where the
+ * element starts.
+ */
+export function placeInElement(
+  start: Pick<RecordPlace, 'offset' | 'line' | 'column'>,
+  text: string,
+  index: number,
+): { offset: number; line: number; column: number } {
+  const before = text.slice(0, index);
+  let lines = 0;
+  let last = -1;
+  for (let j = before.indexOf('\n'); j !== -1; j = before.indexOf('\n', j + 1)) {
+    lines++;
+    last = j;
+  }
+  return {
+    offset: start.offset + Buffer.byteLength(before),
+    line: start.line + lines,
+    column: lines ? index - last : start.column + index,
+  };
+}
+
+/**
+ * The synchronous core of the fast engine: feed it chunks of a file with {@link RecordScanner.push} and it returns
+ * the elements completed so far, with their places. Memory stays bounded by the largest element: only the bytes of the
+ * element in progress are kept between chunks. A fatal problem is stored in {@link RecordScanner.error} (the elements
+ * completed before it are still returned); after that the scanner ignores further input.
+ */
+export class RecordScanner {
+  /** The fatal problem that ended the scan, if any. */
+  error: DiagnosticError | undefined;
+  /** The container found (`undefined` until the first significant byte). */
+  container: 'json' | 'jsonl' | undefined;
+
+  private readonly opt: 'auto' | 'json' | 'jsonl';
+  private readonly file: string | undefined;
+  private readonly maxRecordBytes: number;
+  private readonly maxDepth: number;
+  private out: ReadItem[] = [];
+  private mode = UNDECIDED;
+  private head: Buffer[] = [];
+  private headBytes = 0;
+  private phase = OPENED;
+  private buf: Buffer = EMPTY;
+  private base = 0; // absolute offset of buf[0]
+  private total = 0;
+  // line tracking
+  private line = 1;
+  private lineStart = 0;
+  private lineAdj = 0; // bytes minus UTF-16 units of multi-byte text between lineStart and cursor
+  private cursor = 0;
+  private nextNl = -2; // absolute offset of the next newline in buf at/after cursor; -1 none; -2 unknown
+  // element in progress
+  private index = 0;
+  private elemStart = 0;
+  private elemLine = 1;
+  private elemCol = 1;
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private scalar = false;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
+  constructor(options: ScannerOptions = {}) {
+    this.opt = options.container ?? 'auto';
+    this.file = options.file;
+    this.maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+    this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+  }
+
+  /** Feed the next chunk; returns the elements it completed. */
+  push(chunk: Uint8Array): ReadItem[] {
+    const out: ReadItem[] = [];
+    if (this.error) return out;
+    this.out = out;
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    try {
+      if (this.mode === UNDECIDED) this.decide(buf, false);
+      else this.feed(buf, 0, this.total);
+      this.total += buf.length;
+    } catch (e) {
+      if (!DiagnosticError.is(e)) throw e;
+      this.error = e;
+    }
+    return out;
+  }
+
+  /** Signal the end of input; returns the last elements. A problem found here is stored in `error`. */
+  end(): ReadItem[] {
+    const out: ReadItem[] = [];
+    if (this.error) return out;
+    this.out = out;
+    try {
+      this.finish();
+    } catch (e) {
+      if (!DiagnosticError.is(e)) throw e;
+      this.error = e;
+    }
+    return out;
+  }
+
+  private fatal(rule: RuleMeta, message: string, place: Diagnostic['place'], extra: Partial<Diagnostic> = {}): never {
+    throw new DiagnosticError(diagnose(rule, { message, file: this.file, place, source: 'reader', ...extra }));
+  }
+
+  // ---------------------------------------------------------------- start: BOM, container
+  private decide(chunk: Buffer, ended: boolean): void {
+    this.head.push(chunk);
+    this.headBytes += chunk.length;
+    const head = this.head.length === 1 ? chunk : Buffer.concat(this.head, this.headBytes);
+    if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) {
+      this.fatal(
+        readerRules.encodingInvalidUtf8,
+        'The file is UTF-16 (it starts with a UTF-16 byte-order mark), not UTF-8.',
+        { offset: 0, line: 1, column: 1 },
+        { hint: 'Re-encode the file as UTF-8 (e.g. `iconv -f utf-16 -t utf-8`).' },
+      );
+    }
+    let bom = 0;
+    if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) bom = 3;
+    else if (!ended && head.length < 3 && head[0] === 0xef && (head.length < 2 || head[1] === 0xbb)) return;
+    let i = bom;
+    while (i < head.length && isWs(head[i]!)) i++;
+    if (i >= head.length) {
+      if (ended) {
+        this.fatal(
+          readerRules.inputEmpty,
+          head.length === 0 ? 'The file is empty.' : 'The file contains only whitespace.',
+          { offset: 0, line: 1, column: 1 },
+        );
+      }
+      return;
+    }
+    this.head = [];
+    const c = head[i]!;
+    this.lineStart = this.cursor = bom;
+    this.buf = head;
+    this.base = 0;
+    this.nextNl = -2;
+    const scalarStart = c === 0x22 || c === 0x2d || (c >= 0x30 && c <= 0x39) || c === 0x74 || c === 0x66 || c === 0x6e;
+    if (this.opt === 'jsonl' || (this.opt === 'auto' && c === 0x7b)) {
+      if (this.opt === 'auto' || c === 0x7b || c === 0x5b || scalarStart) {
+        this.mode = JSONL;
+        this.container = 'jsonl';
+        this.elemStart = bom; // start of the current line's bytes
+        this.feed(head, bom, 0);
+        return;
+      }
+    } else if (c === 0x5b) {
+      this.mode = JSON_ARRAY;
+      this.container = 'json';
+      this.phase = OPENED;
+      this.feed(head, i + 1, 0);
+      return;
+    }
+    const place = this.placeAt(i);
+    if (c === 0x7b || scalarStart) {
+      const what =
+        c === 0x7b
+          ? 'an object'
+          : c === 0x22
+            ? 'a string'
+            : c === 0x74 || c === 0x66
+              ? 'a boolean'
+              : c === 0x6e
+                ? 'null'
+                : 'a number';
+      this.fatal(readerRules.jsonNotArray, `The top-level value is ${what}, not an array of records.`, place);
+    }
+    this.fatal(readerRules.jsonSyntax, `The input is not JSON: it starts with ${showByte(c)}.`, place, {
+      excerpt: excerpt(head.toString('utf8', i, Math.min(head.length, i + 80)), 60),
+    });
+  }
+
+  private feed(buf: Buffer, from: number, base: number): void {
+    this.buf = buf;
+    this.base = base;
+    this.nextNl = -2;
+    if (this.mode === JSONL) this.feedJsonl(buf, from);
+    else {
+      this.feedJson(buf, from);
+      this.advance(base + buf.length);
+    }
+  }
+
+  // ---------------------------------------------------------------- line/column tracking (array mode)
+  /** Count newlines up to absolute offset `target` (inside the current chunk). */
+  private advance(target: number): void {
+    const buf = this.buf;
+    const base = this.base;
+    for (;;) {
+      if (this.nextNl === -2) {
+        const j = buf.indexOf(0x0a, this.cursor - base);
+        this.nextNl = j === -1 ? -1 : base + j;
+      }
+      if (this.nextNl === -1 || this.nextNl >= target) break;
+      this.line++;
+      this.lineStart = this.cursor = this.nextNl + 1;
+      this.lineAdj = 0;
+      this.nextNl = -2;
+    }
+    this.cursor = target;
+  }
+
+  /** Place of an absolute offset outside any element, in the current chunk. */
+  private placeAt(offset: number): { offset: number; line: number; column: number } {
+    this.advance(offset);
+    return { offset, line: this.line, column: offset - this.lineStart - this.lineAdj + 1 };
+  }
+
+  // ---------------------------------------------------------------- JSON array mode
+  private feedJson(buf: Buffer, from: number): void {
+    const n = buf.length;
+    let i = from;
+    while (i < n) {
+      if (this.phase === IN_ELEMENT) {
+        i = this.scanElement(buf, i);
+        continue;
+      }
+      const c = buf[i]!;
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
+        i++;
+        continue;
+      }
+      switch (this.phase) {
+        case AFTER:
+          if (c === 0x2c) this.phase = EXPECT;
+          else if (c === 0x5d) this.phase = DONE;
+          else {
+            this.fatal(
+              readerRules.jsonSyntax,
+              `Expected \`,\` or \`]\` after record #${this.index - 1}, found ${showByte(c)} (a missing comma?).`,
+              this.placeAt(this.base + i),
+              { excerpt: excerpt(buf.toString('utf8', i, Math.min(n, i + 60)), 60) },
+            );
+          }
+          i++;
+          break;
+        case OPENED:
+        case EXPECT:
+          if (c === 0x5d && this.phase === OPENED) {
+            this.phase = DONE;
+            i++;
+            break;
+          }
+          if (c === 0x5d || c === 0x2c || c === 0x7d || c === 0x3a) {
+            this.fatal(
+              readerRules.jsonSyntax,
+              c === 0x5d
+                ? 'Unexpected `]` after `,`: a trailing comma at the end of the top-level array.'
+                : `Unexpected ${showByte(c)} where record #${this.index} was expected.`,
+              this.placeAt(this.base + i),
+              { recordIndex: this.index },
+            );
+          }
+          this.startElement(buf, i);
+          break;
+        default: // DONE
+          this.fatal(
+            readerRules.jsonSyntax,
+            `Unexpected ${showByte(c)} after the end of the top-level array.`,
+            this.placeAt(this.base + i),
+            { excerpt: excerpt(buf.toString('utf8', i, Math.min(n, i + 60)), 60) },
+          );
+      }
+    }
+  }
+
+  private startElement(buf: Buffer, i: number): void {
+    const c = buf[i]!;
+    const abs = this.base + i;
+    const p = this.placeAt(abs);
+    this.elemStart = abs;
+    this.elemLine = p.line;
+    this.elemCol = p.column;
+    this.depth = 0;
+    this.inString = false;
+    this.escaped = false;
+    this.scalar = !(c === 0x7b || c === 0x5b || c === 0x22);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.phase = IN_ELEMENT;
+  }
+
+  /** Continue the element in progress from `i`; returns where scanning stopped. */
+  private scanElement(buf: Buffer, start: number): number {
+    const n = buf.length;
+    let i = start;
+    if (this.scalar) {
+      while (i < n) {
+        const c = buf[i]!;
+        if (c === 0x2c || c === 0x5d || c === 0x7d || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) break;
+        i++;
+      }
+      if (i === n) {
+        this.keepPartial(buf);
+        return n;
+      }
+      this.finishElement(buf, i);
+      return i;
+    }
+    let depth = this.depth;
+    let inStr = this.inString;
+    while (i < n) {
+      if (inStr) {
+        if (this.escaped) {
+          this.escaped = false;
+          i++;
+          continue;
+        }
+        const q = buf.indexOf(0x22, i);
+        if (q === -1) {
+          let k = n - 1;
+          while (k >= i && buf[k] === 0x5c) k--;
+          this.escaped = ((n - 1 - k) & 1) === 1;
+          i = n;
+          break;
+        }
+        let k = q - 1;
+        while (k >= i && buf[k] === 0x5c) k--;
+        i = q + 1;
+        if (((q - 1 - k) & 1) === 1) continue;
+        inStr = false;
+        if (depth === 0) {
+          this.inString = false;
+          this.finishElement(buf, i);
+          return i;
+        }
+        continue;
+      }
+      const c = buf[i]!;
+      if (c === 0x22) inStr = true;
+      else if (c === 0x7b || c === 0x5b) {
+        if (++depth > this.maxDepth) this.tooDeep(buf, i);
+      } else if (c === 0x7d || c === 0x5d) {
+        if (--depth === 0) {
+          this.depth = 0;
+          this.inString = false;
+          this.finishElement(buf, i + 1);
+          return i + 1;
+        }
+      }
+      i++;
+    }
+    this.depth = depth;
+    this.inString = inStr;
+    this.keepPartial(buf);
+    return n;
+  }
+
+  private elemPlace(length: number): RecordPlace {
+    return { index: this.index, offset: this.elemStart, line: this.elemLine, column: this.elemCol, length };
+  }
+
+  private keepPartial(buf: Buffer): void {
+    const s = Math.max(0, this.elemStart - this.base);
+    this.pending.push(buf.subarray(s));
+    this.pendingBytes += buf.length - s;
+    if (this.pendingBytes > this.maxRecordBytes) this.tooLarge(this.elemPlace(this.pendingBytes));
+  }
+
+  private tooLarge(place: RecordPlace): never {
+    this.fatal(
+      readerRules.jsonRecordTooLarge,
+      `Record #${place.index} is larger than the limit of ${this.maxRecordBytes} bytes.`,
+      { offset: place.offset, line: place.line, column: place.column },
+      { recordIndex: place.index, data: { maxRecordBytes: this.maxRecordBytes } },
+    );
+  }
+
+  private tooDeep(buf: Buffer, i: number): never {
+    const s = Math.max(0, this.elemStart - this.base);
+    const bytes = Buffer.concat([...this.pending, buf.subarray(s, i)]);
+    const text = bytes.toString('utf8');
+    this.fatal(
+      readerRules.jsonTooDeep,
+      `Record #${this.index} nests deeper than ${this.maxDepth} levels.`,
+      placeInElement({ offset: this.elemStart, line: this.elemLine, column: this.elemCol }, text, text.length),
+      { recordIndex: this.index, data: { maxDepth: this.maxDepth } },
+    );
+  }
+
+  private finishElement(buf: Buffer, end: number): void {
+    let bytes: Buffer;
+    if (this.pending.length) {
+      this.pending.push(buf.subarray(0, end));
+      bytes = Buffer.concat(this.pending, this.pendingBytes + end);
+      this.pending = [];
+      this.pendingBytes = 0;
+    } else bytes = buf.subarray(this.elemStart - this.base, end);
+    const place = this.elemPlace(bytes.length);
+    this.phase = AFTER;
+    this.index++;
+    const endAbs = this.base + end;
+    const lineBefore = this.line;
+    this.advance(endAbs);
+    this.emit(bytes, place, () => {
+      const text = bytes.toString('utf8');
+      if (this.line !== lineBefore) {
+        const tailUnits = text.length - text.lastIndexOf('\n') - 1;
+        this.lineAdj = endAbs - this.lineStart - tailUnits;
+      } else this.lineAdj += bytes.length - text.length;
+      return text;
+    });
+  }
+
+  /** Check, decode and parse one element's bytes, adding the item to the output. */
+  private emit(bytes: Buffer, place: RecordPlace, decode: () => string): void {
+    if (bytes.length > this.maxRecordBytes) this.tooLarge(place);
+    if (!isUtf8(bytes)) {
+      const bad = Math.max(0, firstInvalidUtf8(bytes));
+      const text = bytes.toString('utf8', 0, bad);
+      this.fatal(
+        readerRules.encodingInvalidUtf8,
+        `Invalid UTF-8 byte 0x${bytes[bad]!.toString(16).padStart(2, '0')} in record #${place.index}.`,
+        placeInElement(place, text, text.length),
+        { recordIndex: place.index, data: { byte: bytes[bad] } },
+      );
+    }
+    const text = decode();
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      if (e instanceof RangeError) {
+        this.fatal(readerRules.jsonTooDeep, `Record #${place.index} nests too deeply to parse.`, place, {
+          recordIndex: place.index,
+        });
+      }
+      this.out.push({ ok: false, diagnostic: this.syntaxDiagnostic(text, place, e), place, text });
+      return;
+    }
+    this.out.push({ ok: true, value, place, text });
+  }
+
+  private syntaxDiagnostic(text: string, place: RecordPlace, error: unknown): Diagnostic {
+    const spot = locateJsonError(text) ?? { index: 0, message: error instanceof Error ? error.message : String(error) };
+    return diagnose(readerRules.jsonSyntax, {
+      message: `Record #${place.index} is not valid JSON: ${spot.message}.`,
+      file: this.file,
+      recordIndex: place.index,
+      place: placeInElement(place, text, spot.index),
+      excerpt: excerpt(text, 80, spot.index),
+      source: 'reader',
+      data: { recordOffset: place.offset, recordLine: place.line },
+    });
+  }
+
+  // ---------------------------------------------------------------- JSON Lines mode
+  private feedJsonl(buf: Buffer, from: number): void {
+    const n = buf.length;
+    let i = from;
+    while (i < n) {
+      const j = buf.indexOf(0x0a, i);
+      if (j === -1) {
+        if (this.pending.length === 0) this.elemStart = this.base + i;
+        this.pending.push(buf.subarray(i));
+        this.pendingBytes += n - i;
+        if (this.pendingBytes > this.maxRecordBytes) {
+          this.tooLarge({ index: this.index, offset: this.elemStart, line: this.line, column: 1, length: -1 });
+        }
+        return;
+      }
+      let lineBytes: Buffer;
+      let lineAbs: number;
+      if (this.pending.length) {
+        this.pending.push(buf.subarray(i, j));
+        lineBytes = Buffer.concat(this.pending, this.pendingBytes + j - i);
+        lineAbs = this.elemStart;
+        this.pending = [];
+        this.pendingBytes = 0;
+      } else {
+        lineBytes = buf.subarray(i, j);
+        lineAbs = this.base + i;
+      }
+      this.jsonlLine(lineBytes, lineAbs);
+      this.line++;
+      i = j + 1;
+    }
+  }
+
+  private jsonlLine(bytes: Buffer, abs: number): void {
+    let s = 0;
+    let e = bytes.length;
+    while (s < e && isWs(bytes[s]!)) s++;
+    while (e > s && isWs(bytes[e - 1]!)) e--;
+    if (s === e) return;
+    const rec = bytes.subarray(s, e);
+    const place: RecordPlace = { index: this.index, offset: abs + s, line: this.line, column: s + 1, length: e - s };
+    const first = this.index === 0;
+    this.index++;
+    const { tooDeepAt, depth } = scanDepth(rec, this.maxDepth);
+    if (tooDeepAt !== -1) {
+      const text = rec.toString('utf8', 0, tooDeepAt);
+      this.fatal(
+        readerRules.jsonTooDeep,
+        `Record #${place.index} nests deeper than ${this.maxDepth} levels.`,
+        placeInElement(place, text, text.length),
+        { recordIndex: place.index, data: { maxDepth: this.maxDepth } },
+      );
+    }
+    if (first && this.opt === 'auto' && depth > 0 && rec[0] === 0x7b) {
+      // A `{` line that does not close: a pretty-printed single object, not JSON Lines.
+      this.fatal(
+        readerRules.jsonNotArray,
+        'The top-level value is an object spread over several lines: neither an array of records nor JSON Lines.',
+        { offset: place.offset, line: place.line, column: place.column },
+      );
+    }
+    this.emit(rec, place, () => rec.toString('utf8'));
+  }
+
+  // ---------------------------------------------------------------- end of input
+  private finish(): void {
+    if (this.mode === UNDECIDED) {
+      const head = this.head;
+      this.head = [];
+      this.headBytes = 0;
+      this.decide(Buffer.concat(head), true);
+      if (this.mode === UNDECIDED) return;
+    }
+    if (this.mode === JSONL) {
+      if (this.pending.length) {
+        const bytes = Buffer.concat(this.pending, this.pendingBytes);
+        this.pending = [];
+        this.pendingBytes = 0;
+        this.jsonlLine(bytes, this.elemStart);
+      }
+      if (this.index === 0) {
+        this.fatal(readerRules.inputEmpty, 'The file contains only blank lines.', { offset: 0, line: 1, column: 1 });
+      }
+      return;
+    }
+    this.buf = EMPTY;
+    this.base = this.total;
+    this.nextNl = -1;
+    if (this.phase === IN_ELEMENT && this.scalar) this.finishElement(EMPTY, 0);
+    if (this.phase === DONE) return;
+    if (this.phase === IN_ELEMENT) {
+      this.fatal(
+        readerRules.jsonTruncated,
+        `The file ends inside record #${this.index} (which starts here): the data is cut off.`,
+        { offset: this.elemStart, line: this.elemLine, column: this.elemCol },
+        { recordIndex: this.index, data: { fileBytes: this.total } },
+      );
+    }
+    this.fatal(
+      readerRules.jsonTruncated,
+      `The file ends before the top-level array is closed (${this.index} records read; \`]\` missing).`,
+      this.placeAt(this.total),
+      { data: { fileBytes: this.total, records: this.index } },
+    );
+  }
+}

@@ -1,0 +1,88 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
+import { readerRules } from './rules.js';
+import type { InputSource } from './types.js';
+
+/** An opened input: its chunks as Buffers, and its size when it is a file. */
+export interface OpenedSource {
+  readonly chunks: AsyncIterable<Buffer>;
+  readonly totalBytes?: number;
+}
+
+function inputError(rule: (typeof readerRules)[keyof typeof readerRules], message: string, file?: string): never {
+  throw new DiagnosticError(diagnose(rule, { message, file, source: 'reader' }));
+}
+
+/** Turn an I/O error into a diagnostic error (never a bare stack). */
+export function ioError(error: unknown, file?: string): DiagnosticError {
+  if (DiagnosticError.is(error)) return error;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') {
+    return new DiagnosticError(
+      diagnose(readerRules.inputNotFound, { message: 'The input file does not exist.', file, source: 'reader' }),
+      { cause: error },
+    );
+  }
+  if (code === 'EISDIR') {
+    return new DiagnosticError(
+      diagnose(readerRules.inputIsDirectory, {
+        message: 'The input is a directory, not a file.',
+        file,
+        source: 'reader',
+      }),
+      { cause: error },
+    );
+  }
+  const detail = error instanceof Error ? error.message : String(error);
+  return new DiagnosticError(
+    diagnose(readerRules.inputUnreadable, {
+      message: `The input cannot be read: ${detail.split('\n')[0]}`,
+      file,
+      source: 'reader',
+      data: code ? { code } : undefined,
+    }),
+    { cause: error },
+  );
+}
+
+/**
+ * Open an input for chunked reading: a path (checked first, so a missing file or a directory gives its own
+ * diagnostic), `'-'` for standard input, a Node readable stream, or an async iterable of bytes.
+ */
+export async function openSource(
+  input: InputSource,
+  options: { file?: string; chunkSize?: number; signal?: AbortSignal } = {},
+): Promise<OpenedSource> {
+  const file = options.file;
+  if (typeof input === 'string') {
+    if (input === '-') return { chunks: toBuffers(process.stdin, file) };
+    let size: number;
+    try {
+      const st = await stat(input);
+      if (st.isDirectory()) inputError(readerRules.inputIsDirectory, 'The input is a directory, not a file.', file);
+      size = st.isFile() ? st.size : Number.NaN;
+    } catch (e) {
+      throw ioError(e, file);
+    }
+    const stream = createReadStream(input, { highWaterMark: options.chunkSize ?? 1 << 20 });
+    return { chunks: toBuffers(stream, file), totalBytes: Number.isNaN(size) ? undefined : size };
+  }
+  const iterable =
+    typeof (input as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function'
+      ? (input as AsyncIterable<Uint8Array | string>)
+      : (new Readable().wrap(input as NodeJS.ReadableStream) as AsyncIterable<Uint8Array | string>);
+  return { chunks: toBuffers(iterable, file) };
+}
+
+async function* toBuffers(source: AsyncIterable<Uint8Array | string>, file?: string): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of source) {
+      if (typeof chunk === 'string') yield Buffer.from(chunk, 'utf8');
+      else yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    }
+  } catch (e) {
+    throw ioError(e, file);
+  }
+}
