@@ -1,1 +1,53 @@
-export {};
+export {
+  type CheckImagesOptions,
+  type CheckProgress,
+  checkImages,
+  type ImageCheckSummary,
+  type ImageCounts,
+  type ImageProblem,
+  type ImageRef,
+  type ImageStatus,
+  imageRefsFromRecords,
+  type PrefixReport,
+  type RecordResultLike,
+} from './check.js';
+export { encodeTinyImage, type TinyImageFormat, type TinyImageOptions } from './encode.js';
+export {
+  createImageResolver,
+  type FoundResolution,
+  type HeadTail,
+  type ImageLocation,
+  type ImageResolver,
+  type ImageResolverOptions,
+  type MissingResolution,
+  type RefusedResolution,
+  type Resolution,
+} from './resolver.js';
+export {
+  type ImagePathMode,
+  parseImagePathMode,
+  type RewriteContext,
+  type RewriteResult,
+  rewriteImagePath,
+} from './rewrite.js';
+export { imageRules } from './rules.js';
+export {
+  formatOfExtension,
+  type ImageFormat,
+  type ImageInfo,
+  SNIFF_HEAD_BYTES,
+  SNIFF_TAIL_BYTES,
+  type SniffOptions,
+  sniffImage,
+} from './sniff.js';
+export {
+  type FolderSource,
+  formatImageSource,
+  type ImageSource,
+  type NormalizedRef,
+  normalizeRef,
+  parseImageSourceSpec,
+  prefixOf,
+  type ZipSource,
+} from './sources.js';
+export { type UnsafeZipEntry, type ZipEntryInfo, ZipIndex } from './zip.js';

@@ -1,0 +1,165 @@
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildZip, fixtures, makeTemp, removeTemp, writeTree } from './_testing.js';
+import { checkImages, type ImageRef, imageRefsFromRecords } from './check.js';
+import { createImageResolver } from './resolver.js';
+import { parseImageSourceSpec } from './sources.js';
+
+let tmp: string;
+
+beforeAll(async () => {
+  tmp = await makeTemp();
+  await writeTree(join(tmp, 'playground'), {
+    'coco/train2017/000000000001.jpg': fixtures.jpeg(640, 480),
+    'coco/train2017/000000000002.jpg': fixtures.jpeg(320, 200),
+    'coco/train2017/000000000003.jpg': fixtures.truncatedJpeg(),
+    'gqa/images/1.jpg': fixtures.gif(),
+    'gqa/images/2.png': fixtures.png(30, 20),
+    'gqa/images/3.png': fixtures.pngWithoutIend(),
+    'ocr_vqa/images/a.jpg': fixtures.text(),
+    'ocr_vqa/images/b.jpg': fixtures.empty(),
+    'ocr_vqa/images/c.webp': fixtures.webp(50, 60),
+    'ocr_vqa/images/d.webp': fixtures.webpVp8x(800, 600),
+  });
+  await writeTree(join(tmp, 'outside'), { 'x.jpg': fixtures.jpeg() });
+  await symlink(join(tmp, 'outside', 'x.jpg'), join(tmp, 'playground', 'gqa', 'images', 'link.jpg'));
+  await mkdir(join(tmp, 'zips'));
+  await writeFile(
+    join(tmp, 'zips', 'cc3m.zip'),
+    await buildZip([
+      { name: 'GCC_train_000000001.jpg', bytes: fixtures.jpeg(), compress: true },
+      { name: 'GCC_train_000000002.jpg', bytes: fixtures.truncatedJpeg(), dataDescriptor: true },
+    ]),
+  );
+});
+afterAll(() => removeTemp(tmp));
+
+const refs = (list: [string, string | number, string?][]): ImageRef[] =>
+  list.map(([ref, id, pointer], recordIndex) => ({
+    ref,
+    recordIndex,
+    recordId: id,
+    file: 'data.json',
+    pointer: pointer ?? '/image',
+  }));
+
+describe('checkImages', () => {
+  it('counts verdicts per prefix and raises one diagnostic per problem reference', async () => {
+    const resolver = createImageResolver([
+      parseImageSourceSpec(join(tmp, 'playground')),
+      parseImageSourceSpec(join(tmp, 'zips', 'cc3m.zip')),
+    ]);
+    const progress: number[] = [];
+    const summary = await checkImages(
+      refs([
+        ['coco/train2017/000000000001.jpg', '000000000001'],
+        ['coco/train2017/000000000002.jpg', '000000000002'],
+        ['coco/train2017/000000000003.jpg', '000000000003'],
+        ['coco/train2017/000000000004.jpg', '000000000004'],
+        ['gqa/images/1.jpg', 1],
+        ['gqa/images/2.png', 2],
+        ['gqa/images/3.png', 3],
+        ['gqa/images/link.jpg', 4],
+        ['ocr_vqa/images/a.jpg', 'a'],
+        ['ocr_vqa/images/b.jpg', 'b'],
+        ['ocr_vqa/images/c.webp', 'c', '/image/0'],
+        ['ocr_vqa/images/d.webp', 'c', '/image/1'],
+        ['../etc/passwd', 'evil'],
+        ['GCC_train_000000001.jpg', 'g1'],
+        ['GCC_train_000000002.jpg', 'g2'],
+        ['coco/train2017/000000000004.jpg', 'again'],
+      ]),
+      resolver,
+      { concurrency: 3, onProgress: (p) => progress.push(p.checked) },
+    );
+    await resolver.close();
+    expect(progress).toHaveLength(16);
+    expect(summary.total).toEqual({
+      references: 16,
+      distinct: 15,
+      ok: 6,
+      missing: 2,
+      refused: 2,
+      unreadable: 0,
+      notImage: 2,
+      truncated: 3,
+      formatMismatch: 1,
+    });
+    expect(Object.keys(summary.byPrefix)).toEqual(['(bare)', '../', 'coco/', 'gqa/', 'ocr_vqa/']);
+    expect(summary.byPrefix['coco/']).toMatchObject({
+      references: 5,
+      distinct: 4,
+      ok: 2,
+      missing: 2,
+      truncated: 1,
+      formats: { jpeg: 3 },
+      width: { min: 64, max: 640 },
+      height: { min: 64, max: 480 },
+    });
+    expect(summary.byPrefix['ocr_vqa/']).toMatchObject({ ok: 2, notImage: 2, width: { min: 50, max: 800 } });
+    const rules = summary.diagnostics.map((d) => `${d.recordIndex} ${d.pointer} ${d.ruleId}`);
+    expect(rules).toEqual([
+      '2 /image images/truncated',
+      '3 /image images/missing',
+      '4 /image images/format-mismatch',
+      '6 /image images/truncated',
+      '7 /image images/outside-root',
+      '8 /image images/not-an-image',
+      '9 /image images/not-an-image',
+      '12 /image images/outside-root',
+      '14 /image images/truncated',
+      '15 /image images/missing',
+    ]);
+    const gif = summary.diagnostics.find((d) => d.ruleId === 'images/format-mismatch')!;
+    expect(gif).toMatchObject({ severity: 'warning', recordId: 1, file: 'data.json' });
+    expect(gif.message).toContain('is a GIF but its name ends in .jpg');
+    expect(summary.diagnostics.find((d) => d.recordIndex === 9)!.message).toContain('empty file');
+    expect(summary.problems.map((p) => [p.ref, p.status, p.references])).toEqual([
+      ['coco/train2017/000000000003.jpg', 'truncated', 1],
+      ['coco/train2017/000000000004.jpg', 'missing', 2],
+      ['gqa/images/1.jpg', 'format-mismatch', 1],
+      ['gqa/images/3.png', 'truncated', 1],
+      ['gqa/images/link.jpg', 'refused', 1],
+      ['ocr_vqa/images/a.jpg', 'not-image', 1],
+      ['ocr_vqa/images/b.jpg', 'not-image', 1],
+      ['../etc/passwd', 'refused', 1],
+      ['GCC_train_000000002.jpg', 'truncated', 1],
+    ]);
+  });
+
+  it('includes source problems and reads records from reader results', async () => {
+    const resolver = createImageResolver([parseImageSourceSpec(join(tmp, 'nope'))]);
+    const records = [
+      { ok: true, value: { id: 'a', image: 'x.jpg' }, place: { index: 0, offset: 1, line: 2, column: 3 } },
+      { ok: false, place: { index: 1 } },
+      { ok: true, value: { id: 7, image: ['y.jpg', 5, 'z.png'] }, place: { index: 2, line: 9 } },
+      { ok: true, value: { id: 'text-only' }, place: { index: 3 } },
+    ];
+    const collected: ImageRef[] = [];
+    for await (const ref of imageRefsFromRecords(records, 'f.json')) collected.push(ref);
+    expect(collected).toEqual([
+      {
+        ref: 'x.jpg',
+        pointer: '/image',
+        recordIndex: 0,
+        recordId: 'a',
+        file: 'f.json',
+        place: { offset: 1, line: 2, column: 3 },
+      },
+      { ref: 'y.jpg', pointer: '/image/0', recordIndex: 2, recordId: 7, file: 'f.json', place: { line: 9 } },
+      { ref: 'z.png', pointer: '/image/2', recordIndex: 2, recordId: 7, file: 'f.json', place: { line: 9 } },
+    ]);
+    const summary = await checkImages(imageRefsFromRecords(records, 'f.json'), resolver);
+    expect(summary.diagnostics.map((d) => d.ruleId)).toEqual([
+      'images/source-unusable',
+      'images/missing',
+      'images/missing',
+      'images/missing',
+    ]);
+    expect(summary.diagnostics[3]).toMatchObject({ pointer: '/image/2', place: { line: 9 } });
+    expect(summary.diagnostics[1]!.data?.looked).toEqual(
+      [`folder ${join(tmp, 'nope')} does not exist`].map((s) => `${join(tmp, 'nope', 'x.jpg')}: ${s}`),
+    );
+  });
+});

@@ -1,0 +1,132 @@
+import { constants, type Dirent, promises as fsp } from 'node:fs';
+import { join, sep } from 'node:path';
+
+type EntryKind = 'file' | 'dir' | 'symlink' | 'other';
+
+type Listing =
+  | { readonly ok: true; readonly names: Map<string, EntryKind>; lower?: Map<string, string> }
+  | { readonly ok: false; readonly refused: boolean; readonly message: string };
+
+/** The outcome of looking a relative path up in a folder source. */
+export type FolderLookup =
+  | { readonly kind: 'found'; readonly path: string; readonly viaSymlink: boolean }
+  | { readonly kind: 'absent'; readonly path: string; readonly note?: string }
+  | { readonly kind: 'refused'; readonly path: string; readonly message: string };
+
+/**
+ * A folder source: each directory is listed once (readdir with file types, cached) so existence checks cost no
+ * `stat` per image. Directories and symlinked files whose real path leaves the root are refused.
+ */
+export class FolderIndex {
+  private readonly listings = new Map<string, Promise<Listing>>();
+  private readonly symlinks = new Map<string, Promise<FolderLookup>>();
+  private realRootPromise: Promise<string | Error> | undefined;
+
+  constructor(readonly root: string) {}
+
+  /** The root's real path (symlinks resolved), or the error that prevented it. */
+  realRoot(): Promise<string | Error> {
+    this.realRootPromise ??= fsp.realpath(this.root).catch((error: unknown) => error as Error);
+    return this.realRootPromise;
+  }
+
+  /** Look up a file given as path segments relative to the root. */
+  async lookup(segments: readonly string[]): Promise<FolderLookup> {
+    const dirRel = segments.slice(0, -1).join('/');
+    const name = segments[segments.length - 1]!;
+    const path = join(this.root, ...segments);
+    const listing = await this.list(dirRel);
+    if (!listing.ok) {
+      return listing.refused
+        ? { kind: 'refused', path, message: listing.message }
+        : { kind: 'absent', path, note: listing.message };
+    }
+    const kind = listing.names.get(name);
+    if (kind === 'file') return { kind: 'found', path, viaSymlink: false };
+    if (kind === 'symlink') return this.followSymlink(path);
+    if (kind === 'dir') return { kind: 'absent', path, note: 'it is a folder' };
+    if (kind === 'other') return { kind: 'absent', path, note: 'it is not a regular file' };
+    listing.lower ??= lowerIndex(listing.names);
+    const near = listing.lower.get(name.toLowerCase());
+    return near
+      ? { kind: 'absent', path, note: `"${near}" exists, differing only in letter case` }
+      : { kind: 'absent', path };
+  }
+
+  private list(dirRel: string): Promise<Listing> {
+    let listing = this.listings.get(dirRel);
+    if (!listing) {
+      listing = this.readListing(dirRel);
+      this.listings.set(dirRel, listing);
+    }
+    return listing;
+  }
+
+  private async readListing(dirRel: string): Promise<Listing> {
+    const dir = dirRel === '' ? this.root : join(this.root, dirRel);
+    let dirents: Dirent[];
+    try {
+      dirents = await fsp.readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const message =
+        code === 'ENOENT'
+          ? `folder ${dir} does not exist`
+          : code === 'ENOTDIR'
+            ? `${dir} is not a folder`
+            : `cannot list ${dir}: ${code ?? String(error)}`;
+      return { ok: false, refused: false, message };
+    }
+    if (dirRel !== '') {
+      const root = await this.realRoot();
+      const real = await fsp.realpath(dir).catch(() => undefined);
+      if (root instanceof Error || real === undefined || !isInside(real, root)) {
+        return { ok: false, refused: true, message: `folder ${dir} is a symlink that leads outside ${this.root}` };
+      }
+    }
+    const names = new Map<string, EntryKind>();
+    for (const d of dirents) {
+      names.set(d.name, d.isFile() ? 'file' : d.isSymbolicLink() ? 'symlink' : d.isDirectory() ? 'dir' : 'other');
+    }
+    return { ok: true, names };
+  }
+
+  private followSymlink(path: string): Promise<FolderLookup> {
+    let result = this.symlinks.get(path);
+    if (!result) {
+      result = (async (): Promise<FolderLookup> => {
+        const root = await this.realRoot();
+        let real: string;
+        try {
+          real = await fsp.realpath(path);
+        } catch {
+          return { kind: 'absent', path, note: 'it is a dangling symlink' };
+        }
+        if (root instanceof Error || !isInside(real, root)) {
+          return { kind: 'refused', path, message: `${path} is a symlink to ${real}, outside ${this.root}` };
+        }
+        const stat = await fsp.stat(real).catch(() => undefined);
+        if (!stat?.isFile()) return { kind: 'absent', path, note: 'the symlink does not lead to a regular file' };
+        return { kind: 'found', path, viaSymlink: true };
+      })();
+      this.symlinks.set(path, result);
+    }
+    return result;
+  }
+}
+
+/** Open flags for reading a resolved file: refuse to follow a symlink that appeared after the listing. */
+export function openFlags(viaSymlink: boolean): number {
+  return viaSymlink ? constants.O_RDONLY : constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
+}
+
+function isInside(real: string, root: string): boolean {
+  return real === root || real.startsWith(root.endsWith(sep) ? root : root + sep);
+}
+
+function lowerIndex(names: Map<string, EntryKind>): Map<string, string> {
+  const lower = new Map<string, string>();
+  for (const [name, kind] of names)
+    if (kind !== 'dir' && !lower.has(name.toLowerCase())) lower.set(name.toLowerCase(), name);
+  return lower;
+}

@@ -1,0 +1,378 @@
+import { close, promises as fsp, fstat, open, read } from 'node:fs';
+import { type Diagnostic, DiagnosticError, diagnose } from '@llavakit/diagnostics';
+import type yauzl from 'yauzl';
+import { FolderIndex, openFlags } from './folder.js';
+import { imageRules } from './rules.js';
+import { formatImageSource, type ImageSource, normalizeRef } from './sources.js';
+import { ZipIndex } from './zip.js';
+
+/** Where a found image lives: a file on disk, or an entry inside a zip archive. */
+export type ImageLocation =
+  | {
+      readonly kind: 'file';
+      readonly path: string /** True when the file is a symlink (inside the source). */;
+      readonly viaSymlink?: boolean;
+    }
+  | { readonly kind: 'zip'; readonly archive: string; readonly entry: string };
+
+/** The image was found. */
+export interface FoundResolution {
+  readonly status: 'found';
+  /** The ref as given. */
+  readonly ref: string;
+  /** The ref normalised (`/` separators, no `./`). */
+  readonly path: string;
+  /** The source that holds it, and its index in the resolver's source list. */
+  readonly source: ImageSource;
+  readonly sourceIndex: number;
+  /** The file path, or the archive and entry name. */
+  readonly location: ImageLocation;
+  /** Size in bytes: always known for zip entries; for files only after {@link ImageResolver.stat}. */
+  readonly size?: number;
+}
+
+/** The image is in none of the sources; `looked` says where the resolver looked, in order. */
+export interface MissingResolution {
+  readonly status: 'missing';
+  readonly ref: string;
+  readonly looked: readonly string[];
+}
+
+/** The ref was refused (leaves the sources, or is no valid path); never read. */
+export interface RefusedResolution {
+  readonly status: 'refused';
+  readonly ref: string;
+  /** `images/outside-root` or `images/invalid-path`. */
+  readonly diagnostic: Diagnostic;
+}
+
+/** What {@link ImageResolver.resolve} answers for one ref. */
+export type Resolution = FoundResolution | MissingResolution | RefusedResolution;
+
+/** The first and last bytes of an image, and its size. */
+export interface HeadTail {
+  readonly head: Uint8Array;
+  /** The last bytes; the same bytes as the end of `head` when the whole file fit in it. */
+  readonly tail: Uint8Array;
+  readonly size: number;
+}
+
+/** Options of {@link createImageResolver}. */
+export interface ImageResolverOptions {
+  /**
+   * Also look up bare file names (`000000033471.jpg`) in prefixed sources when no source serves them otherwise.
+   * Default: true.
+   */
+  readonly bareNamesInPrefixedSources?: boolean;
+}
+
+/** Resolves image refs from records against an ordered list of sources. Create with {@link createImageResolver}. */
+export interface ImageResolver {
+  /** The sources, in lookup order. */
+  readonly sources: readonly ImageSource[];
+  /** Find an image; never throws for bad refs (they become `refused`). */
+  resolve(ref: string): Promise<Resolution>;
+  /** Like {@link resolve}, with `size` filled in for files too (one `stat`). */
+  stat(ref: string): Promise<Resolution>;
+  /** The image's bytes. Rejects with a {@link DiagnosticError} when it is missing, refused or unreadable. */
+  readBytes(ref: string): Promise<Uint8Array>;
+  /**
+   * Read only the head (`headBytes`) and tail (`tailBytes`) of a found image. Pass `buffer` (at least `headBytes`
+   * long) to reuse memory; the returned head then points into it. Zip entries are read whole (they must be inflated).
+   */
+  readHeadTail(found: FoundResolution, headBytes: number, tailBytes: number, buffer?: Uint8Array): Promise<HeadTail>;
+  /**
+   * Problems with the sources themselves: folders or archives that do not exist or cannot be read
+   * (`images/source-unusable`), unsafe zip entry names (`images/zip-unsafe-entry`). Opens every zip archive.
+   */
+  checkSources(): Promise<Diagnostic[]>;
+  /** Close zip archives. The resolver must not be used afterwards. */
+  close(): Promise<void>;
+}
+
+type Backend =
+  | { readonly kind: 'folder'; readonly index: FolderIndex }
+  | { readonly kind: 'zip'; index?: Promise<ZipIndex | Error> };
+
+/**
+ * Create a resolver over an ordered list of sources (see {@link parseImageSourceSpec}).
+ *
+ * Resolution order for a ref such as `coco/train2017/x.jpg`:
+ * 1. Refs that are empty, absolute or contain `..` are refused.
+ * 2. Every source in the given order that serves the ref: a source without prefix serves every ref and is looked
+ *    up with the whole ref (`/data/playground` → `/data/playground/coco/train2017/x.jpg`); a source with prefix
+ *    `coco/train2017` serves refs under that prefix and is looked up without it (`/data/coco/x.jpg`).
+ * 3. For a bare file name (`000000033471.jpg`) no source served, the prefixed sources, looking the name up directly.
+ * The first source holding the file wins. Zip archives whose entries all lie under one top folder also match names
+ * without it (`00453/x.jpg` finds `images/00453/x.jpg`).
+ *
+ * @example
+ * ```ts
+ * const resolver = createImageResolver([parseImageSourceSpec('coco/train2017=/data/coco')]);
+ * const r = await resolver.resolve('coco/train2017/000000033471.jpg');
+ * if (r.status === 'found') console.log(r.location); // { kind: 'file', path: '/data/coco/000000033471.jpg' }
+ * await resolver.close();
+ * ```
+ */
+export function createImageResolver(
+  sources: readonly ImageSource[],
+  options: ImageResolverOptions = {},
+): ImageResolver {
+  const bareFallback = options.bareNamesInPrefixedSources ?? true;
+  const backends: Backend[] = sources.map((s) =>
+    s.kind === 'folder' ? { kind: 'folder', index: new FolderIndex(s.root) } : { kind: 'zip' },
+  );
+  const zipOf = (i: number): Promise<ZipIndex | Error> => {
+    const backend = backends[i] as Extract<Backend, { kind: 'zip' }>;
+    backend.index ??= ZipIndex.open((sources[i] as Extract<ImageSource, { kind: 'zip' }>).path).catch(
+      (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+    );
+    return backend.index;
+  };
+
+  async function resolve(ref: string): Promise<Resolution> {
+    const normalized = normalizeRef(ref);
+    if (!normalized.ok) {
+      const rule = normalized.reason === 'outside' ? imageRules.outsideRoot : imageRules.invalidPath;
+      return {
+        status: 'refused',
+        ref,
+        diagnostic: diagnose(rule, { message: normalized.message, source: 'images', data: { ref } }),
+      };
+    }
+    const { path, segments } = normalized;
+    const looked: string[] = [];
+    const tryAt = async (i: number, rel: readonly string[]): Promise<Resolution | undefined> => {
+      const source = sources[i]!;
+      const backend = backends[i]!;
+      const via = source.prefix ? ` (via ${formatImageSource(source)})` : '';
+      if (backend.kind === 'folder') {
+        const hit = await backend.index.lookup(rel);
+        if (hit.kind === 'found') {
+          const location = hit.viaSymlink
+            ? ({ kind: 'file', path: hit.path, viaSymlink: true } as const)
+            : ({ kind: 'file', path: hit.path } as const);
+          return { status: 'found', ref, path, source, sourceIndex: i, location };
+        }
+        if (hit.kind === 'refused') {
+          const diagnostic = diagnose(imageRules.outsideRoot, {
+            message: `The image path "${ref}" leads outside the image sources: ${hit.message}.`,
+            source: 'images',
+            data: { ref, path: hit.path },
+          });
+          return { status: 'refused', ref, diagnostic };
+        }
+        looked.push(`${hit.path}${via}${hit.note ? `: ${hit.note}` : ''}`);
+        return undefined;
+      }
+      const archive = (source as Extract<ImageSource, { kind: 'zip' }>).path;
+      const zip = await zipOf(i);
+      const name = rel.join('/');
+      if (zip instanceof Error) {
+        looked.push(`${archive}!${name}${via}: archive unreadable (${zip.message})`);
+        return undefined;
+      }
+      const entry = zip.find(name);
+      if (entry) {
+        const location = { kind: 'zip', archive, entry: entry.fileName } as const;
+        return { status: 'found', ref, path, source, sourceIndex: i, location, size: entry.uncompressedSize };
+      }
+      looked.push(`${archive}!${name}${zip.topFolder ? ` (and ${zip.topFolder}/${name})` : ''}${via}`);
+      return undefined;
+    };
+    for (let i = 0; i < sources.length; i++) {
+      const prefix = sources[i]!.prefix;
+      if (prefix === '') {
+        const hit = await tryAt(i, segments);
+        if (hit) return hit;
+      } else if (path.startsWith(`${prefix}/`)) {
+        const hit = await tryAt(i, segments.slice(prefix.split('/').length));
+        if (hit) return hit;
+      }
+    }
+    if (bareFallback && segments.length === 1) {
+      for (let i = 0; i < sources.length; i++) {
+        if (sources[i]!.prefix === '') continue;
+        const hit = await tryAt(i, segments);
+        if (hit) return hit;
+      }
+    }
+    if (looked.length === 0) {
+      looked.push(
+        sources.length === 0
+          ? 'no image sources are configured'
+          : `no source serves "${path}" (prefixes: ${sources.map((s) => s.prefix || '(any)').join(', ')})`,
+      );
+    }
+    return { status: 'missing', ref, looked };
+  }
+
+  function failure(resolution: MissingResolution | RefusedResolution): DiagnosticError {
+    if (resolution.status === 'refused') return new DiagnosticError(resolution.diagnostic);
+    return new DiagnosticError(missingDiagnostic(resolution));
+  }
+
+  async function zipEntry(found: FoundResolution): Promise<{ zip: ZipIndex; entry: yauzl.Entry }> {
+    const zip = await zipOf(found.sourceIndex);
+    if (zip instanceof Error) throw zip;
+    const location = found.location as Extract<ImageLocation, { kind: 'zip' }>;
+    const entry = zip.entries.get(location.entry);
+    if (!entry) throw new Error(`entry ${location.entry} vanished from ${location.archive}`);
+    return { zip, entry };
+  }
+
+  const resolver: ImageResolver = {
+    sources,
+    resolve,
+    async stat(ref) {
+      const r = await resolve(ref);
+      if (r.status !== 'found' || r.size !== undefined) return r;
+      const location = r.location as Extract<ImageLocation, { kind: 'file' }>;
+      try {
+        return { ...r, size: (await fsp.stat(location.path)).size };
+      } catch (error) {
+        return {
+          status: 'missing',
+          ref,
+          looked: [`${location.path}: ${(error as NodeJS.ErrnoException).code ?? error}`],
+        };
+      }
+    },
+    async readBytes(ref) {
+      const r = await resolve(ref);
+      if (r.status !== 'found') throw failure(r);
+      try {
+        if (r.location.kind === 'file') return new Uint8Array(await fsp.readFile(r.location.path));
+        const { zip, entry } = await zipEntry(r);
+        return await zip.read(entry);
+      } catch (error) {
+        throw new DiagnosticError(unreadableDiagnostic(r, error), { cause: error });
+      }
+    },
+    async readHeadTail(found, headBytes, tailBytes, buffer) {
+      if (found.location.kind === 'file') {
+        const head = buffer && buffer.length >= headBytes ? buffer : new Uint8Array(headBytes);
+        return readFileHeadTail(
+          found.location.path,
+          head,
+          headBytes,
+          tailBytes,
+          openFlags(found.location.viaSymlink === true),
+        );
+      }
+      const { zip, entry } = await zipEntry(found);
+      const bytes = await zip.read(entry);
+      return {
+        head: bytes.subarray(0, headBytes),
+        tail: bytes.subarray(Math.max(0, bytes.length - tailBytes)),
+        size: bytes.length,
+      };
+    },
+    async checkSources() {
+      const out: Diagnostic[] = [];
+      for (let i = 0; i < sources.length; i++) {
+        const source = sources[i]!;
+        const spec = formatImageSource(source);
+        if (source.kind === 'folder') {
+          const stat = await fsp.stat(source.root).catch((error: NodeJS.ErrnoException) => error);
+          if (stat instanceof Error || !stat.isDirectory()) {
+            const why =
+              stat instanceof Error ? (stat.code === 'ENOENT' ? 'does not exist' : stat.message) : 'is not a folder';
+            out.push(
+              diagnose(imageRules.sourceUnusable, {
+                message: `Image source ${spec} ${why}.`,
+                source: 'images',
+                data: { source: spec },
+              }),
+            );
+          }
+          continue;
+        }
+        const zip = await zipOf(i);
+        if (zip instanceof Error) {
+          out.push(
+            diagnose(imageRules.sourceUnusable, {
+              message: `Image source ${spec} cannot be read as a zip archive: ${zip.message}.`,
+              source: 'images',
+              data: { source: spec },
+            }),
+          );
+          continue;
+        }
+        for (const unsafe of zip.unsafe) {
+          out.push(
+            diagnose(imageRules.zipUnsafeEntry, {
+              message: `Zip entry "${unsafe.name}" in ${source.path} is refused (${unsafe.reason}).`,
+              source: 'images',
+              data: { archive: source.path, entry: unsafe.name, reason: unsafe.reason },
+            }),
+          );
+        }
+      }
+      return out;
+    },
+    async close() {
+      for (const backend of backends) {
+        if (backend.kind !== 'zip' || !backend.index) continue;
+        const zip = await backend.index;
+        if (!(zip instanceof Error)) zip.close();
+      }
+    },
+  };
+  return resolver;
+}
+
+/** The `images/missing` diagnostic for a missing resolution (without record fields). */
+export function missingDiagnostic(resolution: MissingResolution): Diagnostic {
+  return diagnose(imageRules.missing, {
+    message: `Image "${resolution.ref}" was not found; looked at ${resolution.looked.join('; ')}.`,
+    source: 'images',
+    data: { ref: resolution.ref, looked: resolution.looked },
+  });
+}
+
+/** The `images/unreadable` diagnostic for a found image that could not be read. */
+export function unreadableDiagnostic(found: FoundResolution, error: unknown): Diagnostic {
+  const where =
+    found.location.kind === 'file' ? found.location.path : `${found.location.archive}!${found.location.entry}`;
+  const why = (error as NodeJS.ErrnoException)?.code ?? (error instanceof Error ? error.message : String(error));
+  return diagnose(imageRules.unreadable, {
+    message: `Image "${found.ref}" (${where}) cannot be read: ${why}.`,
+    source: 'images',
+    data: { ref: found.ref, location: found.location },
+  });
+}
+
+/** Read head and tail of a file with callback fs calls (fewer allocations than FileHandle on hot paths). */
+function readFileHeadTail(
+  path: string,
+  head: Uint8Array,
+  headBytes: number,
+  tailBytes: number,
+  flags: number,
+): Promise<HeadTail> {
+  return new Promise((resolvePromise, reject) => {
+    open(path, flags, (openError, fd) => {
+      if (openError) return reject(openError);
+      const finish = (error: Error | null, result?: HeadTail) =>
+        close(fd, () => (error ? reject(error) : resolvePromise(result!)));
+      read(fd, head, 0, headBytes, 0, (readError, n) => {
+        if (readError) return finish(readError);
+        if (n < headBytes) {
+          const bytes = head.subarray(0, n);
+          return finish(null, { head: bytes, tail: bytes, size: n });
+        }
+        fstat(fd, (statError, stat) => {
+          if (statError) return finish(statError);
+          if (stat.size <= headBytes)
+            return finish(null, { head: head.subarray(0, n), tail: head.subarray(0, n), size: stat.size });
+          const tail = new Uint8Array(Math.min(tailBytes, stat.size));
+          read(fd, tail, 0, tail.length, stat.size - tail.length, (tailError, m) => {
+            if (tailError) return finish(tailError);
+            finish(null, { head: head.subarray(0, n), tail: tail.subarray(0, m), size: stat.size });
+          });
+        });
+      });
+    });
+  });
+}
