@@ -1,21 +1,21 @@
 export {
+  type Diagnostic,
   DiagnosticError,
+  type DiagnosticFields,
   defineRules,
   diagnose,
   isFailing,
-  stripUndefined,
-  type Diagnostic,
-  type DiagnosticFields,
   type Place,
   type RuleMeta,
   type Severity,
+  stripUndefined,
 } from './diagnostic.js';
 export { fromPointer, getAtPointer, toPointer } from './pointer.js';
 export {
   excerpt,
   formatDiagnostic,
   formatLocation,
+  type ReportOptions,
   renderReport,
   summarize,
-  type ReportOptions,
 } from './report.js';

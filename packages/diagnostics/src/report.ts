@@ -87,7 +87,11 @@ export function summarize(diagnostics: Iterable<Diagnostic>): Record<Severity, n
  */
 export function excerpt(text: string, max = 100, at = 0): string {
   const start = Math.max(0, Math.min(at - Math.floor(max / 3), text.length - max));
-  const slice = text.slice(start, start + max).replaceAll('\r', '\\r').replaceAll('\n', '\\n').replaceAll('\t', '\\t');
+  const slice = text
+    .slice(start, start + max)
+    .replaceAll('\r', '\\r')
+    .replaceAll('\n', '\\n')
+    .replaceAll('\t', '\\t');
   return `${start > 0 ? '…' : ''}${slice}${start + max < text.length ? '…' : ''}`;
 }
 

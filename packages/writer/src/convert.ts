@@ -2,24 +2,24 @@ import { open } from 'node:fs/promises';
 import { type Diagnostic, DiagnosticError, diagnose, summarize } from '@llavakit/diagnostics';
 import {
   type Container,
+  canRead,
+  canWrite,
   type DetectProbe,
   type FormatContext,
   type FormatPlugin,
   type FormatRegistry,
+  formatRules,
   type ImageAccess,
   type ReadResult,
   type RecordContext,
   type SourceRecord,
-  canRead,
-  canWrite,
-  formatRules,
 } from '@llavakit/format';
 import { type InputSource, readRecords } from '@llavakit/reader';
 import type { LlavaRecord } from '@llavakit/schema';
-import { JsonValueWriter, containerFromPath } from './container.js';
+import { containerFromPath, JsonValueWriter } from './container.js';
 import { recordIdOf } from './formats/llava.js';
 import { writerRules } from './rules.js';
-import { type TextSink, openTextSink } from './sink.js';
+import { openTextSink, type TextSink } from './sink.js';
 
 /** What to do with a record that cannot be converted. */
 export type OnInvalid = 'skip' | 'fail';
@@ -470,6 +470,6 @@ function encodeFailure(format: string, source: SourceRecord, error: unknown): Di
   });
 }
 
+export type { LlavaRecord };
 /** Count diagnostics by severity (re-exported for CLI summaries). */
 export { summarize };
-export type { LlavaRecord };

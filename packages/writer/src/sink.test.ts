@@ -1,0 +1,92 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { containerFromPath, JsonValueWriter } from './container.js';
+import { openTextSink } from './sink.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'llava-sink-'));
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+describe('openTextSink', () => {
+  it('writes to a temporary file and renames it into place on close', async () => {
+    const target = join(dir, 'out.json');
+    const sink = await openTextSink(target, { bufferBytes: 4 });
+    await sink.write('hello ');
+    await sink.write('wörld');
+    await expect(readFile(target)).rejects.toThrow(/ENOENT/);
+    expect((await readdir(dir)).some((f) => f.includes('.llava-tmp-'))).toBe(true);
+    await sink.close();
+    expect(await readFile(target, 'utf8')).toBe('hello wörld');
+    expect(await readdir(dir)).toEqual(['out.json']);
+    expect(sink.bytesWritten).toBe(Buffer.byteLength('hello wörld'));
+  });
+
+  it('abort leaves an existing target untouched and removes the temporary file', async () => {
+    const target = join(dir, 'keep.json');
+    await writeFile(target, 'old');
+    const sink = await openTextSink(target);
+    await sink.write('new content');
+    await sink.abort();
+    expect(await readFile(target, 'utf8')).toBe('old');
+    expect(await readdir(dir)).toEqual(['keep.json']);
+  });
+
+  it('creates missing parent folders', async () => {
+    const target = join(dir, 'a/b/c.jsonl');
+    const sink = await openTextSink(target);
+    await sink.write('x\n');
+    await sink.close();
+    expect(await readFile(target, 'utf8')).toBe('x\n');
+  });
+
+  it('streams to a writable for - and respects backpressure', async () => {
+    const stream = new PassThrough({ highWaterMark: 8 });
+    const chunks: Buffer[] = [];
+    const sink = await openTextSink('-', { stdout: stream, bufferBytes: 1 });
+    const done = (async () => {
+      for (let i = 0; i < 100; i++) await sink.write(`line ${i}\n`);
+      await sink.close();
+    })();
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    await done;
+    expect(Buffer.concat(chunks).toString().split('\n')).toHaveLength(101);
+  });
+});
+
+describe('JsonValueWriter', () => {
+  it('writes a JSON array with one element per line, and [] when empty', async () => {
+    const a = join(dir, 'a.json');
+    const writer = new JsonValueWriter(await openTextSink(a), 'json');
+    await writer.write({ x: 1 });
+    await writer.write({ y: 'é' });
+    await writer.close();
+    expect(await readFile(a, 'utf8')).toBe('[\n{"x":1},\n{"y":"é"}\n]\n');
+    expect(JSON.parse(await readFile(a, 'utf8'))).toEqual([{ x: 1 }, { y: 'é' }]);
+    const b = join(dir, 'b.json');
+    const empty = new JsonValueWriter(await openTextSink(b), 'json');
+    await empty.close();
+    expect(JSON.parse(await readFile(b, 'utf8'))).toEqual([]);
+  });
+
+  it('writes JSON Lines', async () => {
+    const a = join(dir, 'a.jsonl');
+    const writer = new JsonValueWriter(await openTextSink(a), 'jsonl');
+    await writer.write([1]);
+    await writer.write('two\nlines');
+    await writer.close();
+    expect(await readFile(a, 'utf8')).toBe('[1]\n"two\\nlines"\n');
+  });
+
+  it('picks the container from the extension', () => {
+    expect(containerFromPath('x.JSONL')).toBe('jsonl');
+    expect(containerFromPath('x.ndjson')).toBe('jsonl');
+    expect(containerFromPath('dir/x.json')).toBe('json');
+    expect(containerFromPath('-')).toBeUndefined();
+    expect(containerFromPath('out')).toBeUndefined();
+  });
+});
