@@ -54,8 +54,22 @@ describe('llava convert (real CLI process)', () => {
     await writeFile(
       input,
       JSON.stringify([
-        { id: 1, image: 'a.jpg', conversations: [{ from: 'human', value: '<image>\nHi' }, { from: 'gpt', value: 'Yo' }] },
-        { id: 2, image: 'b.jpg', conversations: [{ from: 'human', value: 'no token' }, { from: 'gpt', value: 'x' }] },
+        {
+          id: 1,
+          image: 'a.jpg',
+          conversations: [
+            { from: 'human', value: '<image>\nHi' },
+            { from: 'gpt', value: 'Yo' },
+          ],
+        },
+        {
+          id: 2,
+          image: 'b.jpg',
+          conversations: [
+            { from: 'human', value: 'no token' },
+            { from: 'gpt', value: 'x' },
+          ],
+        },
         { id: 3, conversations: 'not a list' },
       ]),
     );
@@ -65,10 +79,17 @@ describe('llava convert (real CLI process)', () => {
     expect(result.code).toBe(0);
     const summary = JSON.parse(result.stdout);
     expect(summary).toMatchObject({ read: 3, written: 1, rejected: 2 });
-    const rejected = (await readFile(rejects, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l));
+    const rejected = (await readFile(rejects, 'utf8'))
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rejected.map((r) => r.index)).toEqual([1, 2]);
     expect(rejected[0].diagnostics[0]).toMatchObject({ ruleId: 'image/count-mismatch', recordIndex: 1, recordId: 2 });
-    expect(rejected[1].diagnostics[0]).toMatchObject({ ruleId: 'record/schema', recordIndex: 2, pointer: '/conversations' });
+    expect(rejected[1].diagnostics[0]).toMatchObject({
+      ruleId: 'record/schema',
+      recordIndex: 2,
+      pointer: '/conversations',
+    });
   });
 
   it('--on-invalid fail stops at the first invalid record, exits 1 and writes no output', async () => {

@@ -9,7 +9,8 @@ import { createProgress } from '../lib/progress.js';
 export default class Convert extends Command {
   static override summary = 'Convert LLaVA-family datasets to another training format, streaming.';
 
-  static override description = `Reads each input (JSON array or JSONL, any size, in constant memory), checks every record, and writes the target format. Every input record is either written or rejected with a diagnostic (see --rejects): the closing summary always satisfies read = written + rejected.
+  static override description =
+    `Reads each input (JSON array or JSONL, any size, in constant memory), checks every record, and writes the target format. Every input record is either written or rejected with a diagnostic (see --rejects): the closing summary always satisfies read = written + rejected.
 
 The output file appears only when complete (it is written to a temporary file and renamed). Use - for standard input or output. The container (JSON array or JSONL) follows the output extension (.json / .jsonl), or --container.
 
@@ -70,7 +71,9 @@ Exit codes: 0 success, 1 data errors (a fatal input error, or a rejected record 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Convert);
     const inputs = argv as string[];
-    const { registry, diagnostics: pluginDiagnostics } = await loadFormats(this.config, { plugins: flags.plugin ?? [] });
+    const { registry, diagnostics: pluginDiagnostics } = await loadFormats(this.config, {
+      plugins: flags.plugin ?? [],
+    });
     for (const d of pluginDiagnostics) this.logToStderr(formatDiagnostic(d));
 
     const formatOptions = parseKeyValues(flags.option ?? []);
@@ -103,7 +106,9 @@ Exit codes: 0 success, 1 data errors (a fatal input error, or a rejected record 
       if (DiagnosticError.is(error)) {
         this.logToStderr(formatDiagnostic(error.diagnostic));
         if (error.diagnostic.hint) this.logToStderr(`  hint: ${error.diagnostic.hint}`);
-        this.exit(error.diagnostic.ruleId.startsWith('format/') || error.diagnostic.ruleId === 'options/invalid' ? 2 : 1);
+        this.exit(
+          error.diagnostic.ruleId.startsWith('format/') || error.diagnostic.ruleId === 'options/invalid' ? 2 : 1,
+        );
       }
       throw error;
     }
@@ -113,7 +118,11 @@ Exit codes: 0 success, 1 data errors (a fatal input error, or a rejected record 
     if (summary.failed) process.exitCode = 1;
   }
 
-  private report(summary: ConvertSummary, flags: { json: boolean; quiet: boolean; output: string }, notes: Diagnostic[]) {
+  private report(
+    summary: ConvertSummary,
+    flags: { json: boolean; quiet: boolean; output: string },
+    notes: Diagnostic[],
+  ) {
     const toStdout = flags.output !== '-';
     if (flags.json) {
       const text = JSON.stringify(summary, null, 2);

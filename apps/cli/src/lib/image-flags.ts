@@ -1,6 +1,6 @@
+import { isAbsolute, join, resolve } from 'node:path';
 import type { ImageAccess } from '@llavakit/format';
 import { Flags } from '@oclif/core';
-import { isAbsolute, join, resolve } from 'node:path';
 
 /** Flags of `llava convert` about images (sources, path rewriting, missing images, embedding). */
 export const imageFlags = {
