@@ -113,8 +113,9 @@ export async function callChatEndpoint(
         await append(err, {
           id: lineId,
           custom_id: request.custom_id,
+          // As in Batch error files: an HTTP failure keeps its response and has no `error`; a network failure has no response.
           response: outcome.status ? { status_code: outcome.status, body: outcome.body ?? null } : null,
-          error: { code: outcome.status ? `http_${outcome.status}` : 'network_error', message: outcome.message },
+          error: outcome.status ? null : { code: 'network_error', message: outcome.message },
         });
         diagnostics.push(
           diagnose(promptRules.requestFailed, {
