@@ -330,7 +330,7 @@ export class RecordScanner {
                 ? 'Unexpected `]` after `,`: a trailing comma at the end of the top-level array.'
                 : `Unexpected ${showByte(c)} where record #${this.index} was expected.`,
               this.placeAt(this.base + i),
-              { recordIndex: this.index },
+              c === 0x5d ? {} : { recordIndex: this.index },
             );
           }
           this.startElement(buf, i);
@@ -559,7 +559,7 @@ export class RecordScanner {
     }
   }
 
-  private jsonlLine(bytes: Buffer, abs: number): void {
+  private jsonlLine(bytes: Buffer, abs: number, last = false): void {
     let s = 0;
     let e = bytes.length;
     while (s < e && isWs(bytes[s]!)) s++;
@@ -587,7 +587,22 @@ export class RecordScanner {
         { offset: place.offset, line: place.line, column: place.column },
       );
     }
+    const before = this.out.length;
     this.emit(rec, place, () => rec.toString('utf8'));
+    const item = this.out[before];
+    if (last && item && !item.ok) {
+      // A last line without a newline that stops mid-value: the file is cut off, not just one bad record.
+      const spot = locateJsonError(item.text);
+      if (spot && (spot.index >= item.text.length || spot.message.startsWith('unterminated string'))) {
+        this.out.pop();
+        this.fatal(
+          readerRules.jsonTruncated,
+          `The file ends inside record #${place.index} (which starts here): the data is cut off.`,
+          { offset: place.offset, line: place.line, column: place.column },
+          { recordIndex: place.index, data: { fileBytes: this.total } },
+        );
+      }
+    }
   }
 
   // ---------------------------------------------------------------- end of input
@@ -604,7 +619,7 @@ export class RecordScanner {
         const bytes = Buffer.concat(this.pending, this.pendingBytes);
         this.pending = [];
         this.pendingBytes = 0;
-        this.jsonlLine(bytes, this.elemStart);
+        this.jsonlLine(bytes, this.elemStart, true);
       }
       if (this.index === 0) {
         this.fatal(readerRules.inputEmpty, 'The file contains only blank lines.', { offset: 0, line: 1, column: 1 });
@@ -626,7 +641,7 @@ export class RecordScanner {
     }
     this.fatal(
       readerRules.jsonTruncated,
-      `The file ends before the top-level array is closed (${this.index} records read; \`]\` missing).`,
+      `The file ends before the top-level array is closed (${this.index} record${this.index === 1 ? '' : 's'} read; \`]\` missing).`,
       this.placeAt(this.total),
       { data: { fileBytes: this.total, records: this.index } },
     );
