@@ -1,12 +1,14 @@
+/** Re-exported so a plugin can type its diagnostics and records with `import type` from this package alone. */
+export type { Diagnostic, Severity } from '@llavakit/diagnostics';
+export type { InputSource, RecordPlace } from '@llavakit/reader';
+export type { LlavaRecord, Turn } from '@llavakit/schema';
 export {
-  SPEC_VERSION,
-  SUPPORTED_SPEC_VERSIONS,
+  type Container,
   canRead,
   canWrite,
-  defineFormat,
-  type Container,
   type DecodeResult,
   type DetectProbe,
+  defineFormat,
   type EncodeResult,
   type FormatContext,
   type FormatPlugin,
@@ -15,13 +17,30 @@ export {
   type ReadResult,
   type RecordContext,
   type SourceRecord,
+  SPEC_VERSION,
+  SUPPORTED_SPEC_VERSIONS,
   type WriteContext,
 } from './contract.js';
 export {
-  FormatRegistry,
+  type LoadedPlugin,
+  loadFormatPlugin,
+  loadFormatPlugins,
+  PLUGIN_PREFIX,
+  pluginCandidates,
+} from './load.js';
+export {
+  describeFormat,
+  describeOptions,
+  type FormatInfo,
+  formatOptionsHelp,
+  type OptionInfo,
+  optionSummary,
+} from './options.js';
+export {
   checkFormatPlugin,
-  formatRules,
   type FormatOrigin,
+  FormatRegistry,
+  formatRules,
   type PluginCheck,
   type RegisteredFormat,
 } from './registry.js';

@@ -1,0 +1,1 @@
+export default { specVersion: 99, name: 'future', encode: () => ({ ok: true, value: null }) };

@@ -1,0 +1,204 @@
+import type { FormatPlugin } from './contract.js';
+import type { FormatOrigin, RegisteredFormat } from './registry.js';
+
+/** One option of a format, as read from its zod `optionsSchema`. */
+export interface OptionInfo {
+  /** The option key, as the format sees it (camelCase). */
+  readonly name: string;
+  /** The same key in kebab-case, as written on the command line (`-O shard-size=100`). */
+  readonly flag: string;
+  /** A short type: `string`, `number`, `integer`, `boolean`, `"a" | "b"`, `string[]`, … */
+  readonly type: string;
+  /** True when the option has no default and must be given. */
+  readonly required: boolean;
+  /** The default value, when the schema declares one. */
+  readonly default?: unknown;
+  /** The text of `.describe()`, when present. */
+  readonly description?: string;
+  /** The allowed values, for enums and literals. */
+  readonly values?: readonly unknown[];
+}
+
+/** What `llava formats` shows about one format (JSON-safe). */
+export interface FormatInfo {
+  readonly name: string;
+  readonly description?: string;
+  readonly reads: boolean;
+  readonly writes: boolean;
+  /** `record` (encode/decode, JSON or JSONL container) or `stream` (the format owns its container). */
+  readonly level: { readonly read?: 'record' | 'stream'; readonly write?: 'record' | 'stream' };
+  readonly extensions: readonly string[];
+  readonly limitations: readonly string[];
+  readonly options: readonly OptionInfo[];
+  readonly specVersion: number;
+  readonly origin: FormatOrigin;
+}
+
+/** The internal definition zod 4 keeps on every schema (read structurally, so any zod 4 copy works). */
+interface ZodDefinition {
+  readonly type?: string;
+  readonly innerType?: unknown;
+  readonly defaultValue?: unknown;
+  readonly entries?: Record<string, unknown>;
+  readonly values?: readonly unknown[];
+  readonly element?: unknown;
+  readonly options?: readonly unknown[];
+  readonly in?: unknown;
+  readonly checks?: readonly { _zod?: { def?: { check?: string; format?: string } } }[];
+  readonly format?: string;
+}
+
+function definitionOf(schema: unknown): ZodDefinition {
+  if (typeof schema !== 'object' || schema === null) return {};
+  const internals = (schema as { _zod?: { def?: ZodDefinition } })._zod;
+  return internals?.def ?? {};
+}
+
+function descriptionOf(schema: unknown): string | undefined {
+  if (typeof schema !== 'object' || schema === null) return undefined;
+  try {
+    const text = (schema as { description?: unknown }).description;
+    return typeof text === 'string' && text !== '' ? text : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const WRAPPERS = new Set(['optional', 'default', 'prefault', 'nullable', 'readonly', 'catch', 'nonoptional']);
+
+function typeName(schema: unknown, depth = 0): string {
+  const def = definitionOf(schema);
+  if (depth > 8) return 'unknown';
+  switch (def.type) {
+    case undefined:
+      return 'unknown';
+    case 'number': {
+      const integer =
+        def.format === 'safeint' ||
+        def.format === 'int32' ||
+        def.checks?.some((check) => /int/.test(check._zod?.def?.format ?? ''));
+      return integer ? 'integer' : 'number';
+    }
+    case 'enum':
+      return Object.values(def.entries ?? {})
+        .map((value) => JSON.stringify(value))
+        .join(' | ');
+    case 'literal':
+      return (def.values ?? []).map((value) => JSON.stringify(value)).join(' | ');
+    case 'array':
+      return `${typeName(def.element, depth + 1)}[]`;
+    case 'union':
+      return (def.options ?? []).map((option) => typeName(option, depth + 1)).join(' | ');
+    case 'pipe':
+      return typeName(def.in, depth + 1);
+    default:
+      if (WRAPPERS.has(def.type)) return typeName(def.innerType, depth + 1);
+      return def.type;
+  }
+}
+
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+}
+
+/**
+ * Describe the options of a zod object schema: name, command-line flag, type, default, description (from
+ * `.describe()`) and allowed values. Works with any zod 4 copy (a plugin may bring its own), reading the schema
+ * structurally.
+ *
+ * @example
+ * ```ts
+ * describeOptions(z.object({ shardSize: z.number().int().default(1000).describe('Samples per shard') }));
+ * // [{ name: 'shardSize', flag: 'shard-size', type: 'integer', required: false, default: 1000, description: 'Samples per shard' }]
+ * ```
+ */
+export function describeOptions(schema: unknown): OptionInfo[] {
+  const shape = (schema as { shape?: unknown } | undefined)?.shape;
+  if (typeof shape !== 'object' || shape === null) return [];
+  const options: OptionInfo[] = [];
+  for (const [name, field] of Object.entries(shape as Record<string, unknown>)) {
+    let current: unknown = field;
+    let description = descriptionOf(current);
+    let hasDefault = false;
+    let defaultValue: unknown;
+    let optional = false;
+    let values: unknown[] | undefined;
+    for (let depth = 0; depth < 8; depth++) {
+      const def = definitionOf(current);
+      if (def.type === 'default' || def.type === 'prefault') {
+        hasDefault = true;
+        try {
+          defaultValue = def.defaultValue;
+        } catch {
+          defaultValue = undefined;
+        }
+      }
+      if (def.type === 'optional') optional = true;
+      if (def.type === 'enum') values = Object.values(def.entries ?? {});
+      if (def.type === 'literal') values = [...(def.values ?? [])];
+      if (!def.type || !WRAPPERS.has(def.type)) break;
+      current = def.innerType;
+      description ??= descriptionOf(current);
+    }
+    options.push({
+      name,
+      flag: kebab(name),
+      type: typeName(field),
+      required: !hasDefault && !optional,
+      ...(hasDefault ? { default: defaultValue } : {}),
+      ...(description !== undefined ? { description } : {}),
+      ...(values ? { values } : {}),
+    });
+  }
+  return options;
+}
+
+/** Describe a registered format for listings (`llava formats`, `--json`). */
+export function describeFormat(entry: RegisteredFormat): FormatInfo {
+  const { format, origin } = entry;
+  const read = format.read ? 'stream' : format.decode ? 'record' : undefined;
+  const write = format.write && !format.encode ? 'stream' : format.encode ? 'record' : undefined;
+  return {
+    name: format.name,
+    ...(format.description !== undefined ? { description: format.description } : {}),
+    reads: read !== undefined,
+    writes: write !== undefined,
+    level: { ...(read ? { read } : {}), ...(write ? { write } : {}) },
+    extensions: [...(format.extensions ?? [])],
+    limitations: [...(format.limitations ?? [])],
+    options: describeOptions(format.optionsSchema),
+    specVersion: format.specVersion,
+    origin,
+  };
+}
+
+/**
+ * Plain-text help for the options of some formats, one block per format that has options, e.g. for a command's
+ * `--help` text. Generated from each `optionsSchema`, so it cannot drift from the code.
+ *
+ * @example
+ * ```ts
+ * formatOptionsHelp(builtinFormats);
+ * // "sharegpt options (-O key=value):\n  id-field  boolean, default true. Write the record id …"
+ * ```
+ */
+export function formatOptionsHelp(formats: readonly FormatPlugin<object>[]): string {
+  const blocks: string[] = [];
+  for (const format of formats) {
+    const options = describeOptions(format.optionsSchema);
+    if (options.length === 0) continue;
+    const width = Math.max(...options.map((option) => option.flag.length));
+    const lines = options.map((option) => `  ${option.flag.padEnd(width)}  ${optionSummary(option)}`);
+    blocks.push(`${format.name} options (-O key=value):\n${lines.join('\n')}`);
+  }
+  return blocks.join('\n\n');
+}
+
+/** One line about an option: type, default or "required", and description. */
+export function optionSummary(option: OptionInfo): string {
+  const parts = [option.type];
+  if (option.default !== undefined) parts.push(`default ${JSON.stringify(option.default)}`);
+  else if (option.required) parts.push('required');
+  const head = parts.join(', ');
+  return option.description ? `${head}. ${option.description}` : head;
+}
