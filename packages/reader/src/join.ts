@@ -149,7 +149,10 @@ export async function* joinMetadata(
         file: options.file,
         recordIndex: item.place.index,
         recordId: idOf(rec),
-        place: item.place.offset >= 0 ? { offset: item.place.offset, line: item.place.line, column: item.place.column } : undefined,
+        place:
+          item.place.offset >= 0
+            ? { offset: item.place.offset, line: item.place.line, column: item.place.column }
+            : undefined,
         source: 'reader/join',
       };
       const firstSpan = image === undefined ? undefined : first.get(image);

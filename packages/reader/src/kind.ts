@@ -55,7 +55,8 @@ function kindFromName(fileName: string): DatasetKind | undefined {
   const name = fileName.replaceAll('\\', '/').toLowerCase();
   const base = name.slice(name.lastIndexOf('/') + 1);
   if (base.includes('mix665k')) return 'llava-mix665k';
-  if (/llava_instruct_(?:150k|80k)|conversation_58k|detail_23k|complex_reasoning_77k/.test(base)) return 'llava-instruct';
+  if (/llava_instruct_(?:150k|80k)|conversation_58k|detail_23k|complex_reasoning_77k/.test(base))
+    return 'llava-instruct';
   if (base.includes('558k')) return base.includes('meta') ? 'blip558k-meta' : 'blip558k-chat';
   if (/cc3m|595k/.test(name)) {
     if (base.startsWith('metadata')) return 'cc3m-meta';

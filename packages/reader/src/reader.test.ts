@@ -145,7 +145,10 @@ describe('readRecords: JSON arrays', () => {
   it('reports arrays nested 100,000 deep as json/too-deep without overflowing the stack', async () => {
     const deep = `[${'['.repeat(100_000)}${']'.repeat(100_000)}]`;
     const { error } = await collect(deep, {}, 4096);
-    expect(error?.diagnostic).toMatchObject({ ruleId: 'json/too-deep', place: { offset: 1001, line: 1, column: 1002 } });
+    expect(error?.diagnostic).toMatchObject({
+      ruleId: 'json/too-deep',
+      place: { offset: 1001, line: 1, column: 1002 },
+    });
     // With the limit lifted, the iterative scanner and JSON.parse still cope.
     const lifted = await collect(deep, { maxDepth: Number.POSITIVE_INFINITY }, 4096);
     expect(lifted.error).toBeUndefined();
@@ -225,7 +228,8 @@ describe('readRecords: inputs', () => {
     expect(fromFile).toEqual([{ id: '1' }]);
     expect(progress.at(-1)).toEqual([13, 13]);
     const fromStream: unknown[] = [];
-    for await (const v of readValues(Readable.from([Buffer.from('[{"id"'), Buffer.from(': "2"}]')]))) fromStream.push(v);
+    for await (const v of readValues(Readable.from([Buffer.from('[{"id"'), Buffer.from(': "2"}]')])))
+      fromStream.push(v);
     expect(fromStream).toEqual([{ id: '2' }]);
     const stringStream = Readable.from(['{"id": 3}\n'], { objectMode: true });
     const fromStrings: unknown[] = [];
@@ -233,7 +237,9 @@ describe('readRecords: inputs', () => {
     expect(fromStrings).toEqual([{ id: 3 }]);
 
     const missing = readValues(join(dir, 'nope.json'), { file: 'nope.json' });
-    await expect(missing.next()).rejects.toMatchObject({ diagnostic: { ruleId: 'input/not-found', file: 'nope.json' } });
+    await expect(missing.next()).rejects.toMatchObject({
+      diagnostic: { ruleId: 'input/not-found', file: 'nope.json' },
+    });
     await mkdir(join(dir, 'sub'));
     await expect(readValues(join(dir, 'sub')).next()).rejects.toMatchObject({
       diagnostic: { ruleId: 'input/is-directory' },
