@@ -1,9 +1,18 @@
 import { type FormatPlugin, FormatRegistry } from '@llavakit/format';
 import { llavaFormat } from './formats/llava.js';
+import { messagesFormat } from './formats/messages.js';
+import { openAiFormat } from './formats/openai.js';
 import { shareGptFormat } from './formats/sharegpt.js';
+import { swiftFormat } from './formats/swift.js';
 
 /** The formats that ship with llavakit, defined with the same contract as third-party plugins. */
-export const builtinFormats: readonly FormatPlugin<object>[] = [llavaFormat, shareGptFormat] as FormatPlugin<object>[];
+export const builtinFormats: readonly FormatPlugin<object>[] = [
+  llavaFormat,
+  shareGptFormat,
+  openAiFormat,
+  messagesFormat,
+  swiftFormat,
+] as FormatPlugin<object>[];
 
 /** A registry holding the built-in formats, ready for plugins to be added on top. */
 export function createBuiltinRegistry(): FormatRegistry {

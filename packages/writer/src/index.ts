@@ -1,16 +1,67 @@
 export { builtinFormats, createBuiltinRegistry } from './builtins.js';
-export { JsonValueWriter, containerFromPath } from './container.js';
+export { containerFromPath, JsonValueWriter } from './container.js';
 export {
-  chooseInputFormat,
-  convert,
-  probeFile,
   type ConvertOptions,
   type ConvertProgress,
   type ConvertSummary,
+  chooseInputFormat,
+  convert,
   type InputSummary,
   type OnInvalid,
+  probeFile,
 } from './convert.js';
-export { decodeLlava, llavaFormat } from './formats/llava.js';
-export { shareGptFormat, shareGptOptionsSchema, type ShareGptRecord } from './formats/sharegpt.js';
+export {
+  type DatasetInfoEntry,
+  type DatasetInfoOptions,
+  datasetInfoEntry,
+  writeDatasetInfo,
+} from './dataset-info.js';
+export { decodeLlava, type LlavaOptions, llavaFormat, llavaOptionsSchema } from './formats/llava.js';
+export {
+  type MessagePart,
+  type MessagesOptions,
+  messagesFormat,
+  messagesOptionsSchema,
+  plainMessages,
+} from './formats/messages.js';
+export {
+  applyPatch,
+  diffRecord,
+  type LlavaPatch,
+  META_FIELD,
+  moveSystem,
+  readPatch,
+  sameJson,
+} from './formats/meta.js';
+export {
+  OPENAI_LIMITS,
+  type OpenAiOptions,
+  type OpenAiPart,
+  openAiFormat,
+  openAiOptionsSchema,
+  pathOfImageUrl,
+  plainOpenAi,
+} from './formats/openai.js';
+export { datasetInfoRules, formatWriterRules } from './formats/rules.js';
+export {
+  type ShareGptOptions,
+  type ShareGptRecord,
+  shareGptFormat,
+  shareGptOptionsSchema,
+} from './formats/sharegpt.js';
+export { plainSwift, type SwiftOptions, swiftFormat, swiftOptionsSchema } from './formats/swift.js';
+export {
+  IMAGE_POLICY_EVENTS,
+  IMAGE_TOKEN_POLICIES,
+  type ImageTokenPolicy,
+  imageTokenOption,
+  type Placement,
+  type PlacementMismatch,
+  type PlaceOptions,
+  type PlaceTurn,
+  placeImages,
+  type Segment,
+  segmentsOf,
+} from './image-policy.js';
 export { writerRules } from './rules.js';
 export { openTextSink, type SinkOptions, type TextSink } from './sink.js';

@@ -1,7 +1,10 @@
 import { diagnose } from '@llavakit/diagnostics';
 import { defineFormat } from '@llavakit/format';
-import { type LlavaRecord, parseRecord } from '@llavakit/schema';
+import { type LlavaRecord, parseRecord, type Turn } from '@llavakit/schema';
+import * as z from 'zod';
 import { writerRules } from '../rules.js';
+import { place } from './common.js';
+import { META_FIELD } from './meta.js';
 
 /** Check a parsed value against the canonical record schema, as a `decode` result with located diagnostics. */
 export function decodeLlava(value: unknown, file: string, index: number) {
@@ -30,9 +33,29 @@ export function recordIdOf(value: unknown): string | number | undefined {
   return typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id)) ? id : undefined;
 }
 
+/** Options of the LLaVA format. */
+export const llavaOptionsSchema = z.object({
+  imageToken: z
+    .enum(['keep', 'front', 'per-token'])
+    .optional()
+    .describe('<image> policy: keep | front | per-token (default keep; front with normalize).'),
+  normalize: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Make the file loadable by Hugging Face datasets: string ids, keys in one order (id, image, video, conversations, …; turns from, value, …), <image> moved to the front as LLaVA trains.',
+    ),
+});
+
+/** Options of the LLaVA format, parsed. */
+export type LlavaOptions = z.output<typeof llavaOptionsSchema>;
+
+const FIRST_KEYS = ['id', 'image', 'video', 'conversations'] as const;
+
 /**
  * LLaVA's own format: a JSON array (or JSONL) of `{id, image, conversations: [{from, value}]}` records, the
- * canonical form of llavakit. Reading checks the record shape; writing is lossless.
+ * canonical form of llavakit. Reading checks the record shape; writing is lossless unless `normalize` or a policy
+ * other than `keep` is asked for.
  */
 export const llavaFormat = defineFormat({
   specVersion: 1,
@@ -40,11 +63,38 @@ export const llavaFormat = defineFormat({
   description: 'LLaVA records {id, image, conversations[{from, value}]} (LLaVA, LLaVA-1.5, LLaVA-NeXT)',
   extensions: ['.json', '.jsonl'],
   defaultContainer: 'json',
+  limitations: ['with -O normalize=true (--normalize), integer ids become strings and <image> moves to the front'],
+  optionsSchema: llavaOptionsSchema,
   detect(probe) {
     const first = probe.values[0];
     if (typeof first !== 'object' || first === null) return 0;
+    if (META_FIELD in first || 'images' in first) return 0.1;
     return Array.isArray((first as { conversations?: unknown }).conversations) ? 0.9 : 0;
   },
   decode: (value, context) => decodeLlava(value, context.file, context.index),
-  encode: (record: LlavaRecord) => ({ ok: true, value: record }),
+  encode(record: LlavaRecord, context) {
+    const { normalize } = context.options;
+    const policy = context.options.imageToken ?? (normalize ? 'front' : 'keep');
+    if (policy === 'keep' && !normalize) return { ok: true, value: record };
+    let turns: readonly Turn[] = record.conversations;
+    let image = record.image;
+    if (policy !== 'keep') {
+      const placed = place(record, turns, policy, context, 'llava', false);
+      if (!placed.ok) return placed;
+      const { texts, changed, images } = placed.placement;
+      if (changed.includes(true)) turns = turns.map((turn, i) => (changed[i] ? { ...turn, value: texts[i]! } : turn));
+      if (images.length !== (typeof image === 'string' ? 1 : (image?.length ?? 0))) image = [...images];
+    }
+    if (!normalize) return { ok: true, value: { ...record, image, conversations: turns } };
+    const out: Record<string, unknown> = {};
+    if (record.id !== undefined) {
+      out.id = String(record.id);
+      if (typeof record.id === 'number') context.count('normalize:id-stringified');
+    }
+    if (image !== undefined) out.image = image;
+    if (record.video !== undefined) out.video = record.video;
+    out.conversations = turns.map(({ from, value, ...rest }) => ({ from, value, ...rest }));
+    for (const key of Object.keys(record)) if (!(FIRST_KEYS as readonly string[]).includes(key)) out[key] = record[key];
+    return { ok: true, value: out };
+  },
 });

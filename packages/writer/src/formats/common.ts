@@ -1,0 +1,182 @@
+import { type Diagnostic, diagnose, type RuleMeta } from '@llavakit/diagnostics';
+import type { DecodeResult, EncodeResult, RecordContext } from '@llavakit/format';
+import { IMAGE_TOKEN, imagesOf, type LlavaRecord, type Turn } from '@llavakit/schema';
+import { type ImageTokenPolicy, type Placement, placeImages } from '../image-policy.js';
+import { writerRules } from '../rules.js';
+import { applyPatch, diffRecord, META_FIELD, moveSystem, readPatch } from './meta.js';
+import { formatWriterRules } from './rules.js';
+
+/** Make a diagnostic about the record being encoded or decoded, with its place filled in. */
+export function recordDiagnostic(
+  rule: RuleMeta,
+  context: RecordContext<object>,
+  source: string,
+  fields: { message: string; pointer?: string; recordId?: string | number | undefined; data?: Record<string, unknown> },
+): Diagnostic {
+  const { recordId, ...rest } = fields;
+  return diagnose(rule, {
+    ...rest,
+    file: context.file,
+    recordIndex: context.index,
+    source,
+    ...(recordId !== undefined ? { recordId } : {}),
+  });
+}
+
+/** A failed encode/decode with one diagnostic. */
+export function fail(diagnostic: Diagnostic): { ok: false; diagnostics: Diagnostic[] } {
+  return { ok: false, diagnostics: [diagnostic] };
+}
+
+/** The system prompt of a record as a target with one system slot sees it. */
+export interface SystemSplit {
+  /** The system prompt, if any. */
+  readonly system: string | undefined;
+  /** Where it came from (`turn`: a leading `system` turn; `key`: a `system` key). */
+  readonly from: 'turn' | 'key' | undefined;
+  /** The turns after the system turn. */
+  readonly turns: readonly Turn[];
+  /** Index of `turns[0]` in the record's conversations. */
+  readonly offset: number;
+}
+
+/** Split off the system prompt: a leading `system` turn wins over a `system` key (which then goes to metadata). */
+export function splitSystem(record: LlavaRecord): SystemSplit {
+  const first = record.conversations[0];
+  if (first?.from === 'system') {
+    return { system: first.value, from: 'turn', turns: record.conversations.slice(1), offset: 1 };
+  }
+  if (typeof record.system === 'string') {
+    return { system: record.system, from: 'key', turns: record.conversations, offset: 0 };
+  }
+  return { system: undefined, from: undefined, turns: record.conversations, offset: 0 };
+}
+
+/** Run the `<image>` policy on the turns, or build the `image/count-mismatch` rejection. */
+export function place(
+  record: LlavaRecord,
+  turns: readonly Turn[],
+  policy: ImageTokenPolicy,
+  context: RecordContext<object>,
+  source: string,
+  requireMatch = true,
+  parts = false,
+): { ok: true; placement: Placement } | { ok: false; diagnostics: Diagnostic[] } {
+  const images = imagesOf(record);
+  const placement = placeImages(turns, images, policy, { requireMatch, parts });
+  if (placement.ok) {
+    for (const event of placement.events) context.count(event);
+    return { ok: true, placement };
+  }
+  return fail(
+    recordDiagnostic(writerRules.imageCountMismatch, context, source, {
+      message: `${placement.message.replace('the target', `${source} (--image-token ${policy})`)}`,
+      pointer: images.length === 0 ? '/conversations' : '/image',
+      recordId: record.id,
+      data: { images: placement.images, tokens: placement.tokens, policy },
+    }),
+  );
+}
+
+/**
+ * Finish an encode: when metadata is on, compare the plain decoding of `value` with the original record and store
+ * the difference in the `llava_meta` column; count records that needed it.
+ */
+export function withMeta(
+  original: LlavaRecord,
+  value: Record<string, unknown>,
+  plainDecode: (value: Record<string, unknown>) => LlavaRecord,
+  naturalSystem: 'turn' | 'key',
+  meta: boolean,
+  context: RecordContext<object>,
+): EncodeResult {
+  if (!meta) return { ok: true, value };
+  const split =
+    original.conversations[0]?.from === 'system' ? 'turn' : typeof original.system === 'string' ? 'key' : undefined;
+  const sys = split !== undefined && split !== naturalSystem ? split : undefined;
+  let plain = plainDecode(value);
+  if (sys) plain = moveSystem(plain, sys);
+  const patch = diffRecord(original, plain);
+  if (patch || sys) {
+    value[META_FIELD] = JSON.stringify(sys ? { ...patch, sys } : patch);
+    context.count('llava_meta:written');
+  }
+  return { ok: true, value };
+}
+
+/** A plain decoding: the record, or why the value is not a record of the format. */
+export type Plain = { readonly record: LlavaRecord } | { readonly error: Diagnostic };
+
+/** Unwrap a plain decoding of a value this package just encoded (it cannot fail). */
+export function plainOrThrow(plain: Plain): LlavaRecord {
+  if ('error' in plain) throw new Error(plain.error.message);
+  return plain.record;
+}
+
+/** Decode with the `llava_meta` column: plain decoding, then the stored patch. */
+export function decodeWithMeta(
+  value: unknown,
+  context: RecordContext<object>,
+  source: string,
+  plainDecode: (value: Record<string, unknown>) => Plain,
+): DecodeResult {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return fail(
+      recordDiagnostic(writerRules.invalidRecord, context, source, {
+        message: `A ${source} record must be a JSON object.`,
+        pointer: '',
+      }),
+    );
+  }
+  const object = value as Record<string, unknown>;
+  const plain = plainDecode(object);
+  if ('error' in plain) return fail({ ...plain.error, file: context.file, recordIndex: context.index });
+  const patch = readPatch(object[META_FIELD]);
+  if (patch instanceof Error) {
+    return fail(
+      recordDiagnostic(formatWriterRules.badMeta, context, source, {
+        message: patch.message,
+        pointer: `/${META_FIELD}`,
+      }),
+    );
+  }
+  return { ok: true, record: patch ? applyPatch(plain.record, patch) : plain.record };
+}
+
+/** Copy the keys of `from` that are not in `known` onto `to` (foreign columns are kept as extra keys). */
+export function copyExtras(
+  from: Record<string, unknown>,
+  to: Record<string, unknown>,
+  known: ReadonlySet<string>,
+): void {
+  for (const key of Object.keys(from)) {
+    if (!known.has(key) && key !== META_FIELD && !(key in to)) to[key] = from[key];
+  }
+}
+
+/** The LLaVA `image` value for a list of paths: absent, one string, or a list. */
+export function imageValue(images: readonly string[]): string | string[] | undefined {
+  if (images.length === 0) return undefined;
+  return images.length === 1 ? images[0]! : [...images];
+}
+
+/** Join text pieces and image slots back into a LLaVA text. */
+export function joinParts(parts: readonly (string | null)[]): string {
+  let text = '';
+  for (const part of parts) text += part === null ? IMAGE_TOKEN : part;
+  return text;
+}
+
+/** The id a target writes: as a string (Arrow needs one type per column). */
+export function stringId(record: LlavaRecord): string | undefined {
+  return record.id === undefined ? undefined : String(record.id);
+}
+
+/** Parse a plain id from a target record: keep strings and integers as they are. */
+export function plainId(value: unknown): string | number | undefined {
+  return typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value)) ? value : undefined;
+}
+
+/** Role names: LLaVA (`human`/`gpt`) to chat (`user`/`assistant`) and back. */
+export const TO_CHAT_ROLE: Readonly<Record<string, string>> = { human: 'user', gpt: 'assistant', system: 'system' };
+export const FROM_CHAT_ROLE: Readonly<Record<string, string>> = { user: 'human', assistant: 'gpt', system: 'system' };

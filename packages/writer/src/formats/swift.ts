@@ -1,0 +1,142 @@
+import { defineFormat } from '@llavakit/format';
+import type { LlavaRecord, Turn } from '@llavakit/schema';
+import * as z from 'zod';
+import { imageTokenOption } from '../image-policy.js';
+import { writerRules } from '../rules.js';
+import {
+  copyExtras,
+  decodeWithMeta,
+  FROM_CHAT_ROLE,
+  fail,
+  imageValue,
+  type Plain,
+  place,
+  plainId,
+  plainOrThrow,
+  recordDiagnostic,
+  stringId,
+  TO_CHAT_ROLE,
+  withMeta,
+} from './common.js';
+import { META_FIELD } from './meta.js';
+
+/** Options of the ms-swift format. */
+export const swiftOptionsSchema = z.object({
+  imageToken: imageTokenOption(['keep', 'front', 'strip', 'per-token'], 'per-token'),
+  idField: z
+    .boolean()
+    .default(false)
+    .describe('Also write the record id as a string `id` column (ms-swift ignores unknown columns).'),
+  meta: z
+    .boolean()
+    .default(true)
+    .describe('Carry what ms-swift has no place for (ids, extra keys, …) in a JSON-string llava_meta column.'),
+});
+
+/** Options of the ms-swift format, parsed. */
+export type SwiftOptions = z.output<typeof swiftOptionsSchema>;
+
+/** Roles of ms-swift's standard format. LLaVA's `human`/`gpt` map to `user`/`assistant`. */
+const SWIFT_ROLES = new Set(['system', 'user', 'assistant', 'tool_call', 'tool_response', 'tool']);
+const KNOWN = new Set(['id', 'messages', 'images']);
+const TURN_KEYS = new Set(['role', 'content']);
+
+/**
+ * ms-swift's standard format: `messages` with `role`/`content` strings (`<image>` tokens in the text) and an
+ * `images` list (one entry per token), the system prompt as a leading `system` message.
+ */
+export const swiftFormat = defineFormat({
+  specVersion: 1,
+  name: 'swift',
+  description: "ms-swift's standard format: {messages[{role, content}], images}",
+  extensions: ['.jsonl', '.json'],
+  defaultContainer: 'jsonl',
+  limitations: [
+    'has no id column (unless -O idField=true); ids, extra keys and <image> placement changed by a policy are kept in the llava_meta column (-O meta=false drops them)',
+  ],
+  optionsSchema: swiftOptionsSchema,
+  detect(probe) {
+    let score = 0;
+    for (const value of probe.values) {
+      if (typeof value !== 'object' || value === null) return 0;
+      const v = value as Record<string, unknown>;
+      if (!Array.isArray(v.messages)) return 0;
+      for (const m of v.messages as unknown[]) {
+        const content = (m as { content?: unknown } | null)?.content;
+        if (content !== undefined && typeof content !== 'string') return 0;
+      }
+      score = Array.isArray(v.images) || META_FIELD in v ? 0.8 : Math.max(score, 0.5);
+    }
+    return score;
+  },
+  encode(record, context) {
+    const options = context.options;
+    const turns = record.conversations;
+    const roles: string[] = new Array(turns.length);
+    for (let i = 0; i < turns.length; i++) {
+      const from = turns[i]!.from;
+      const role = TO_CHAT_ROLE[from] ?? from;
+      if (!SWIFT_ROLES.has(role) || (role === 'system' && i > 0)) {
+        return fail(
+          recordDiagnostic(writerRules.unsupportedRole, context, 'swift', {
+            message: `Turn ${i} has role "${from}"; ms-swift takes human/user, gpt/assistant, a leading system, and tool roles.`,
+            pointer: `/conversations/${i}/from`,
+            recordId: record.id,
+          }),
+        );
+      }
+      roles[i] = role;
+    }
+    const placed = place(record, turns, options.imageToken, context, 'swift');
+    if (!placed.ok) return placed;
+    const { texts, images } = placed.placement;
+    const messages: { role: string; content: string }[] = [];
+    if (typeof record.system === 'string' && roles[0] !== 'system')
+      messages.push({ role: 'system', content: record.system });
+    for (let i = 0; i < turns.length; i++) messages.push({ role: roles[i]!, content: texts[i]! });
+    const out: Record<string, unknown> = {};
+    const id = options.idField ? stringId(record) : undefined;
+    if (id !== undefined) out.id = id;
+    out.messages = messages;
+    out.images = images.map((path) => context.images.rewrite(path));
+    return withMeta(record, out, (v) => plainOrThrow(plainSwift(v)), 'turn', options.meta, context);
+  },
+  decode: (value, context) => decodeWithMeta(value, context, 'swift', plainSwift),
+});
+
+/** Decode a ms-swift record without its metadata. */
+export function plainSwift(v: Record<string, unknown>): Plain {
+  if (!Array.isArray(v.messages)) {
+    return {
+      error: {
+        ruleId: writerRules.invalidRecord.id,
+        severity: 'error',
+        message: 'A ms-swift record needs a `messages` list.',
+        hint: writerRules.invalidRecord.hint,
+        pointer: '/messages',
+        source: 'swift',
+      },
+    };
+  }
+  const record: Record<string, unknown> = {};
+  const id = plainId(v.id);
+  if (id !== undefined) record.id = id;
+  const images = Array.isArray(v.images) ? v.images.filter((x): x is string => typeof x === 'string') : [];
+  const image = imageValue(images);
+  if (image !== undefined) record.image = image;
+  const conversations: Turn[] = [];
+  for (const raw of v.messages as unknown[]) {
+    const turn = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+    const role = String(turn.role ?? '');
+    const content = turn.content;
+    const out: Turn = {
+      from: FROM_CHAT_ROLE[role] ?? role,
+      value: typeof content === 'string' ? content : content == null ? '' : JSON.stringify(content),
+    };
+    copyExtras(turn, out, TURN_KEYS);
+    conversations.push(out);
+  }
+  record.conversations = conversations;
+  copyExtras(v, record, KNOWN);
+  return { record: record as LlavaRecord };
+}
