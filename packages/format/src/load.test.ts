@@ -84,3 +84,18 @@ describe('loadFormatPlugin', () => {
     expect(diagnostics.map((d) => d.ruleId)).toEqual(['plugin/load-failed', 'plugin/unsupported-spec-version']);
   });
 });
+
+describe('plugin names', () => {
+  it('names a loose file by the path given, not by the package that happens to contain it', async () => {
+    const loaded = await loadFormatPlugin('./throws.js', { cwd: fixtures });
+    expect(loaded.ok).toBe(false);
+    if (loaded.ok) return;
+    expect(loaded.diagnostics[0]?.message).toMatch(/^Cannot import plugin \.\/throws\.js /);
+    expect(loaded.diagnostics[0]?.source).toBe('./throws.js');
+  });
+
+  it('names the entry file of a package after the package', async () => {
+    const loaded = await loadFormatPlugin('./llavakit-format-good/index.js', { cwd: fixtures });
+    expect(loaded.ok && loaded.origin.plugin).toBe('llavakit-format-good');
+  });
+});

@@ -111,8 +111,11 @@ function resolveSpecifier(specifier: string, cwd: string): Resolved | undefined 
       }
       return { file: join(path, 'index.js') };
     }
+    // A file is named after its package only when it is that package's entry point; a loose file keeps its path.
     const root = packageRootOf(path);
-    return root ? { file: path, packageRoot: root } : { file: path };
+    const manifest = root ? readJson(join(root, 'package.json')) : undefined;
+    const isEntry = root && manifest && resolve(entryOf(root, manifest) ?? '') === resolve(path);
+    return isEntry ? { file: path, packageRoot: root } : { file: path };
   }
   try {
     const file = createRequire(join(resolve(cwd), 'noop.js')).resolve(specifier);
