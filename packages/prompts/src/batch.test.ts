@@ -183,3 +183,29 @@ describe('joinBatchOutput', () => {
     expect(read.diagnostics.map((d) => d.place?.line)).toEqual([2]);
   });
 });
+
+describe('parseResults', () => {
+  it('turns joined results into records, reporting malformed and truncated responses', async () => {
+    const { parseResults } = await import('./results.js');
+    const results = [
+      { customId: 'conversation:1', ok: true as const, statusCode: 200, content: 'Question:\nA?\n===\nAnswer:\nB.' },
+      { customId: 'complex_reasoning:2', ok: true as const, statusCode: 200, content: 'Question:\nA?' },
+      { customId: 'detail:3', ok: true as const, statusCode: 200, content: 'Long text', finishReason: 'length' },
+      { customId: 'detail:4', ok: false as const, error: 'x' },
+      { customId: 'weird', ok: true as const, statusCode: 200, content: 'x' },
+    ];
+    const manifest = [{ custom_id: 'conversation:1', kind: 'conversation' as const, id: '1', image: 'coco/1.jpg' }];
+    const out = parseResults(results, { manifest, imagePlacement: 'end' });
+    expect(out.records.map((r) => [r.customId, r.kind, r.record.image])).toEqual([
+      ['conversation:1', 'conversation', 'coco/1.jpg'],
+      ['detail:3', 'detail', '3.jpg'],
+    ]);
+    expect(out.records[0]!.record.conversations[0]!.value).toBe('A?\n<image>');
+    expect(out.rejected).toBe(2);
+    expect(out.diagnostics.map((d) => [d.ruleId, d.recordIndex])).toEqual([
+      ['prompts/no-separator', 1],
+      ['prompts/truncated-response', 2],
+      ['prompts/unknown-kind', 4],
+    ]);
+  });
+});

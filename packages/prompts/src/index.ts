@@ -79,6 +79,7 @@ export {
   makeCustomId,
   splitCustomId,
 } from './request.js';
+export { type ParsedRecord, type ParseResultsOptions, type ParseResultsResult, parseResults } from './results.js';
 export { promptRules } from './rules.js';
 export {
   type ConversationTemplate,

@@ -82,6 +82,12 @@ export const promptRules = defineRules({
     title: 'Early-form response line is not a `{"question", "answer"}` object',
     hint: 'The early (JSONL) conversation form has one JSON object with `question` and `answer` per line.',
   },
+  truncatedResponse: {
+    id: 'prompts/truncated-response',
+    severity: 'warning',
+    title: 'Response was cut off by the token limit',
+    hint: 'finish_reason is `length`: the last answer may be incomplete; raise max_tokens and re-run the request.',
+  },
   requestFailed: {
     id: 'prompts/request-failed',
     severity: 'error',

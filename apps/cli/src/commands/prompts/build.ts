@@ -1,0 +1,245 @@
+import { stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { type Diagnostic, DiagnosticError, formatDiagnostic, isFailing } from '@llavakit/diagnostics';
+import {
+  BATCH_MAX_BYTES,
+  BATCH_MAX_REQUESTS,
+  buildChatRequests,
+  type CallChatEndpointResult,
+  type ChatRequest,
+  callChatEndpoint,
+  cocoContexts,
+  type ImageContext,
+  loadPromptFolder,
+  loadPromptSet,
+  type ManifestEntry,
+  type PromptFolder,
+  PromptFolderError,
+  type PromptKind,
+  promptKinds,
+  readCapsBoxesJsonl,
+  toPromptKind,
+  writeBatchFiles,
+  writeManifest,
+} from '@llavakit/prompts';
+import { Command, Flags } from '@oclif/core';
+import { createProgress } from '../../lib/progress.js';
+
+/** What `llava prompts build --json` prints. */
+export interface BuildSummary {
+  readonly kinds: PromptKind[];
+  readonly images: number;
+  readonly requests: number;
+  readonly manifest: string;
+  readonly files: { path: string; requests: number; bytes: number }[];
+  readonly endpoint?: Omit<CallChatEndpointResult, 'diagnostics'> & { outputFile: string; errorFile: string };
+  readonly diagnostics: Diagnostic[];
+}
+
+/** Flag settings limiting a string flag to some values; a wrong value is a usage error (exit 2), unlike oclif's `options` check. */
+function oneOf(values: readonly string[]) {
+  return {
+    helpValue: values.join('|'),
+    parse: async (input: string) => {
+      if (!values.includes(input)) throw new Error(`Expected one of: ${values.join(', ')}`);
+      return input;
+    },
+  };
+}
+
+export default class PromptsBuild extends Command {
+  static override summary = 'Build GPT-4 data-generation requests from COCO annotations and LLaVA prompt folders.';
+
+  static override description =
+    `Builds one chat request per image and prompt kind, assembled as in the LLaVA paper: the folder's system_message.txt, each few-shot pair (NNN_caps.txt as user, NNN_conv.txt as assistant) in number order, then the image's context — its captions, plus its object boxes as normalised [x1, y1, x2, y2] for detail and complex_reasoning.
+
+Images come from COCO annotation files (--coco-captions, optionally --coco-instances; each is read whole) or from LLaVA's caps-and-boxes JSONL (--caps-boxes).
+
+Without --base-url, writes OpenAI Batch input files (batch-0001.jsonl, …, at most --max-requests lines and --max-bytes bytes each) and manifest.jsonl into --out-dir. With --base-url, sends the requests to that OpenAI-compatible endpoint instead and writes output.jsonl and errors.jsonl in the Batch output shape (re-running resumes). Either way, \`llava prompts parse\` turns the results into LLaVA records.
+
+Exit codes: 0 success, 1 data errors (bad prompt folder, bad input lines, failed requests), 2 usage errors.`;
+
+  static override examples = [
+    {
+      description: 'Batch files for all three kinds from COCO train2017 annotations',
+      command:
+        '<%= config.bin %> prompts build --prompts playground/data/prompts --coco-captions annotations/captions_train2017.json --coco-instances annotations/instances_train2017.json --model gpt-4o -o requests/',
+    },
+    {
+      description: 'Only detail descriptions, from caps-and-boxes JSONL, first 100 images',
+      command:
+        '<%= config.bin %> prompts build --prompts prompts/ --kind detail --caps-boxes caps.jsonl --limit 100 --model gpt-4o -o requests/',
+    },
+    {
+      description: 'Call a local OpenAI-compatible server directly, 8 requests at a time',
+      command:
+        '<%= config.bin %> prompts build --prompts prompts/ --caps-boxes caps.jsonl --model local -o out/ --base-url http://127.0.0.1:8000/v1 --api-key-env MY_KEY --concurrency 8',
+    },
+  ];
+
+  static override enableJsonFlag = true;
+
+  static override flags = {
+    prompts: Flags.string({
+      summary: 'Prompts root (with conversation/, detail_description/, complex_reasoning/) or one kind folder.',
+      required: true,
+    }),
+    kind: Flags.string({
+      ...oneOf(promptKinds),
+      multiple: true,
+      summary: 'Kinds to build (default: every folder found).',
+    }),
+    'coco-captions': Flags.string({
+      summary: 'COCO captions file (captions_*.json).',
+      exactlyOne: ['coco-captions', 'caps-boxes'],
+    }),
+    'coco-instances': Flags.string({
+      summary: 'COCO instances file (instances_*.json), for the boxes.',
+      dependsOn: ['coco-captions'],
+    }),
+    'caps-boxes': Flags.string({
+      summary: 'Caps-and-boxes JSONL ({"id", "image", "captions", "instances"} per line).',
+    }),
+    model: Flags.string({ char: 'm', summary: 'Model name put in every request body.', required: true }),
+    'out-dir': Flags.string({
+      char: 'o',
+      summary: 'Folder for the batch files (or endpoint results) and manifest.jsonl.',
+      required: true,
+    }),
+    limit: Flags.integer({ min: 1, summary: 'Use only the first N images.' }),
+    temperature: Flags.string({ summary: 'Sampling temperature put in each body.' }),
+    'max-tokens': Flags.integer({ min: 1, summary: 'max_tokens put in each body.' }),
+    'max-requests': Flags.integer({ min: 1, default: BATCH_MAX_REQUESTS, summary: 'Requests per batch file.' }),
+    'max-bytes': Flags.integer({ min: 1, default: BATCH_MAX_BYTES, summary: 'Bytes per batch file.' }),
+    'base-url': Flags.string({
+      summary: 'Call this OpenAI-compatible API (…/v1) directly instead of writing batch files.',
+    }),
+    'api-key-env': Flags.string({ default: 'OPENAI_API_KEY', summary: 'Environment variable holding the API key.' }),
+    concurrency: Flags.integer({ min: 1, default: 4, summary: 'Requests in flight at once (with --base-url).' }),
+    retries: Flags.integer({ min: 0, default: 5, summary: 'Retries per request on 429, 5xx and network errors.' }),
+    resume: Flags.boolean({
+      default: true,
+      allowNo: true,
+      summary: 'Keep results already in output.jsonl and skip those requests.',
+    }),
+  };
+
+  async run(): Promise<BuildSummary> {
+    const { flags } = await this.parse(PromptsBuild);
+    const diagnostics: Diagnostic[] = [];
+    const folders = await this.loadFolders(flags.prompts, flags.kind as PromptKind[] | undefined);
+
+    let contexts: ImageContext[];
+    if (flags['caps-boxes']) {
+      const result = await readCapsBoxesJsonl(flags['caps-boxes']);
+      contexts = result.contexts;
+      diagnostics.push(...result.diagnostics);
+    } else {
+      const result = await cocoContexts({
+        captionsFile: flags['coco-captions']!,
+        ...(flags['coco-instances'] ? { instancesFile: flags['coco-instances'] } : {}),
+      }).catch((error: unknown) => this.error((error as Error).message, { exit: 1 }));
+      contexts = result.contexts;
+      diagnostics.push(...result.diagnostics);
+    }
+    if (flags.limit !== undefined) contexts = contexts.slice(0, flags.limit);
+
+    const temperature = flags.temperature === undefined ? undefined : Number(flags.temperature);
+    if (temperature !== undefined && !Number.isFinite(temperature))
+      this.error('--temperature must be a number', { exit: 2 });
+    const parameters = {
+      ...(temperature !== undefined ? { temperature } : {}),
+      ...(flags['max-tokens'] ? { max_tokens: flags['max-tokens'] } : {}),
+    };
+    const manifest: ManifestEntry[] = [];
+    const requests: ChatRequest[] = [];
+    for (const built of buildChatRequests(folders, contexts, { model: flags.model, parameters })) {
+      manifest.push(built.manifest);
+      requests.push(built.request);
+    }
+    const outDir = flags['out-dir'];
+    const progress = createProgress({ label: 'prompts', enabled: flags.json ? false : undefined });
+    let files: BuildSummary['files'] = [];
+    let endpoint: BuildSummary['endpoint'];
+    if (flags['base-url']) {
+      await import('node:fs/promises').then((fs) => fs.mkdir(outDir, { recursive: true }));
+      const outputFile = join(outDir, 'output.jsonl');
+      const errorFile = join(outDir, 'errors.jsonl');
+      const result = await callChatEndpoint(requests, {
+        baseUrl: flags['base-url'],
+        apiKeyEnv: flags['api-key-env'],
+        outputFile,
+        errorFile,
+        concurrency: flags.concurrency,
+        retries: flags.retries,
+        resume: flags.resume,
+        onProgress: (p) => progress.update(p.done, p.total, `${p.done}/${p.total} requests, ${p.failed} failed`),
+      });
+      diagnostics.push(...result.diagnostics);
+      endpoint = { succeeded: result.succeeded, failed: result.failed, skipped: result.skipped, outputFile, errorFile };
+    } else {
+      const result = await writeBatchFiles(requests, {
+        outDir,
+        maxRequests: flags['max-requests'],
+        maxBytes: flags['max-bytes'],
+        onProgress: (n) => progress.update(n, requests.length, `${n}/${requests.length} requests`),
+      });
+      diagnostics.push(...result.diagnostics);
+      files = result.files;
+    }
+    progress.stop();
+    const manifestPath = join(outDir, 'manifest.jsonl');
+    await writeManifest(manifestPath, manifest);
+
+    const summary: BuildSummary = {
+      kinds: folders.map((f) => f.kind),
+      images: contexts.length,
+      requests: requests.length,
+      manifest: manifestPath,
+      files,
+      ...(endpoint ? { endpoint } : {}),
+      diagnostics,
+    };
+    if (!this.jsonEnabled()) {
+      for (const d of diagnostics.slice(0, 50)) this.logToStderr(formatDiagnostic(d));
+      if (diagnostics.length > 50) this.logToStderr(`… and ${diagnostics.length - 50} more diagnostics`);
+      const lines = [`Built ${requests.length} requests (${summary.kinds.join(', ')}) for ${contexts.length} images`];
+      for (const f of files) lines.push(`  ${f.path}: ${f.requests} requests, ${f.bytes} bytes`);
+      if (endpoint) {
+        lines.push(`  ${endpoint.succeeded} answered, ${endpoint.failed} failed, ${endpoint.skipped} already done`);
+        lines.push(`  results: ${endpoint.outputFile}, failures: ${endpoint.errorFile}`);
+      }
+      lines.push(`  manifest: ${manifestPath}`);
+      this.logToStderr(lines.join('\n'));
+    }
+    if (diagnostics.some((d) => isFailing(d))) process.exitCode = 1;
+    return summary;
+  }
+
+  private async loadFolders(path: string, kinds: readonly PromptKind[] | undefined): Promise<PromptFolder[]> {
+    try {
+      const single = toPromptKind(basename(path.replace(/[\\/]+$/, '')));
+      const isDir = await stat(path).then(
+        (s) => s.isDirectory(),
+        () => false,
+      );
+      if (!isDir) this.error(`Prompt folder not found: ${path}`, { exit: 1 });
+      let folders: PromptFolder[];
+      if (single) folders = [await loadPromptFolder(path)];
+      else folders = Object.values(await loadPromptSet(path));
+      if (kinds && kinds.length > 0) {
+        const missing = kinds.filter((k) => !folders.some((f) => f.kind === k));
+        if (missing.length > 0) this.error(`No prompt folder for: ${missing.join(', ')}`, { exit: 1 });
+        folders = folders.filter((f) => kinds.includes(f.kind));
+      }
+      return folders;
+    } catch (error) {
+      if (error instanceof PromptFolderError || DiagnosticError.is(error)) {
+        const list = error instanceof PromptFolderError ? error.diagnostics : [error.diagnostic];
+        for (const d of list) this.logToStderr(formatDiagnostic(d));
+        this.exit(1);
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,163 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Diagnostic, formatDiagnostic, isFailing } from '@llavakit/diagnostics';
+import {
+  type ImagePlacement,
+  joinBatchOutput,
+  type ManifestEntry,
+  type PromptKind,
+  parseResults,
+  promptFolderNames,
+  readManifest,
+} from '@llavakit/prompts';
+import type { LlavaRecord } from '@llavakit/schema';
+import { Args, Command, Flags } from '@oclif/core';
+
+/** What `llava prompts parse --json` prints. */
+export interface ParseSummary {
+  readonly results: number;
+  readonly failed: number;
+  readonly records: number;
+  readonly rejected: number;
+  readonly byKind: Partial<Record<PromptKind, number>>;
+  readonly outputs: string[];
+  readonly diagnostics: Diagnostic[];
+}
+
+/** Flag settings limiting a string flag to some values; a wrong value is a usage error (exit 2), unlike oclif's `options` check. */
+function oneOf(values: readonly string[]) {
+  return {
+    helpValue: values.join('|'),
+    parse: async (input: string) => {
+      if (!values.includes(input)) throw new Error(`Expected one of: ${values.join(', ')}`);
+      return input;
+    },
+  };
+}
+
+export default class PromptsParse extends Command {
+  static override summary = 'Turn GPT-4 responses (Batch output or endpoint results) into LLaVA records.';
+
+  static override description =
+    `Joins the Batch output file and its error file back by custom_id (lines may be in any order), then parses each response by its kind: conversation → alternating human/gpt turns; complex_reasoning → one question and answer; detail → the whole response answering a question drawn (seeded) from the 16 detail instructions of the LLaVA paper. <image> goes on the first human turn (--image-placement).
+
+Malformed responses (no ===, a question without an answer, empty text), failed requests and requests without any result are reported with their custom_id and kept out of the output. The record id and image come from the manifest written by \`llava prompts build\` (or from the custom_id, image <id>.jpg).
+
+The output is a JSON array (LLaVA's format) or JSON Lines when it ends in .jsonl; with --by-kind, --output is a folder that gets conversation.json, detail_description.json and complex_reasoning.json.
+
+Exit codes: 0 success, 1 data errors (malformed responses, failed or missing requests), 2 usage errors.`;
+
+  static override examples = [
+    {
+      description: 'Parse a finished batch',
+      command:
+        '<%= config.bin %> prompts parse batch_output.jsonl --errors batch_errors.jsonl --manifest requests/manifest.jsonl -o llava_instruct.json',
+    },
+    {
+      description: 'Results of a direct endpoint run, one file per kind, <image> after the question',
+      command:
+        '<%= config.bin %> prompts parse out/output.jsonl --errors out/errors.jsonl --manifest out/manifest.jsonl --by-kind -o data/ --image-placement end',
+    },
+  ];
+
+  static override enableJsonFlag = true;
+
+  static override args = {
+    output: Args.string({ description: 'Batch output file (or output.jsonl of a direct run).', required: true }),
+  };
+
+  static override flags = {
+    errors: Flags.string({ char: 'e', summary: 'The Batch error file beside the output.' }),
+    manifest: Flags.string({ summary: 'manifest.jsonl written by `llava prompts build`.' }),
+    out: Flags.string({
+      char: 'o',
+      summary: 'Output file (.json or .jsonl), or folder with --by-kind.',
+      required: true,
+    }),
+    'by-kind': Flags.boolean({ summary: 'Write one JSON file per kind into the --out folder.' }),
+    'image-placement': Flags.string({
+      ...oneOf(['front', 'end', 'random', 'none'] as const),
+      default: 'front',
+      summary: 'Where <image> goes on the first human turn.',
+    }),
+    seed: Flags.integer({ default: 0, summary: 'Seed of the detail question draw and of --image-placement random.' }),
+    format: Flags.string({
+      ...oneOf(['qa', 'jsonl'] as const),
+      default: 'qa',
+      summary: 'Response layout: qa (Question/===/Answer) or jsonl (the early conversation prompts).',
+    }),
+  };
+
+  async run(): Promise<ParseSummary> {
+    const { args, flags } = await this.parse(PromptsParse);
+    const diagnostics: Diagnostic[] = [];
+    let manifest: ManifestEntry[] | undefined;
+    if (flags.manifest) {
+      const read = await readManifest(flags.manifest);
+      manifest = read.entries;
+      diagnostics.push(...read.diagnostics);
+    }
+    const joined = await joinBatchOutput({
+      outputFile: args.output,
+      ...(flags.errors ? { errorFile: flags.errors } : {}),
+      ...(manifest ? { expected: manifest.map((e) => e.custom_id) } : {}),
+    }).catch((error: unknown) => this.error((error as Error).message, { exit: 1 }));
+    diagnostics.push(...joined.diagnostics);
+    const parsed = parseResults(joined.results, {
+      ...(manifest ? { manifest } : {}),
+      imagePlacement: flags['image-placement'] as ImagePlacement,
+      seed: flags.seed,
+      format: flags.format as 'qa' | 'jsonl',
+      file: args.output,
+    });
+    diagnostics.push(...parsed.diagnostics);
+
+    const byKind: Partial<Record<PromptKind, LlavaRecord[]>> = {};
+    for (const r of parsed.records) (byKind[r.kind] ??= []).push(r.record);
+    const outputs: string[] = [];
+    if (flags['by-kind']) {
+      await mkdir(flags.out, { recursive: true });
+      for (const [kind, records] of Object.entries(byKind) as [PromptKind, LlavaRecord[]][]) {
+        const path = join(flags.out, `${promptFolderNames[kind]}.json`);
+        await writeFile(path, serialise(records, path));
+        outputs.push(path);
+      }
+    } else {
+      await writeFile(
+        flags.out,
+        serialise(
+          parsed.records.map((r) => r.record),
+          flags.out,
+        ),
+      );
+      outputs.push(flags.out);
+    }
+
+    const summary: ParseSummary = {
+      results: joined.results.length,
+      failed: joined.results.filter((r) => !r.ok).length,
+      records: parsed.records.length,
+      rejected: parsed.rejected,
+      byKind: Object.fromEntries(Object.entries(byKind).map(([k, v]) => [k, v.length])),
+      outputs,
+      diagnostics,
+    };
+    if (!this.jsonEnabled()) {
+      for (const d of diagnostics.slice(0, 50)) this.logToStderr(formatDiagnostic(d));
+      if (diagnostics.length > 50) this.logToStderr(`… and ${diagnostics.length - 50} more diagnostics`);
+      const kinds = Object.entries(summary.byKind)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ');
+      this.logToStderr(
+        `Parsed ${summary.results} results: ${summary.records} records${kinds ? ` (${kinds})` : ''}, ${summary.rejected} malformed, ${summary.failed} failed requests\n  written: ${outputs.join(', ')}`,
+      );
+    }
+    if (diagnostics.some((d) => isFailing(d))) process.exitCode = 1;
+    return summary;
+  }
+}
+
+function serialise(records: readonly LlavaRecord[], path: string): string {
+  if (path.endsWith('.jsonl')) return records.map((r) => `${JSON.stringify(r)}\n`).join('');
+  return `${JSON.stringify(records, null, 2)}\n`;
+}

@@ -1,0 +1,148 @@
+import { type Diagnostic, DiagnosticError, formatDiagnostic } from '@llavakit/diagnostics';
+import { conversationTemplates, renderConversation } from '@llavakit/prompts';
+import { readRecords } from '@llavakit/reader';
+import { isLlavaRecord } from '@llavakit/schema';
+import { Args, Command, Flags } from '@oclif/core';
+import { createProgress } from '../lib/progress.js';
+
+/** Flag settings limiting a string flag to some values; a wrong value is a usage error (exit 2), unlike oclif's `options` check. */
+function oneOf(values: readonly string[]) {
+  return {
+    helpValue: values.join('|'),
+    parse: async (input: string) => {
+      if (!values.includes(input)) throw new Error(`Expected one of: ${values.join(', ')}`);
+      return input;
+    },
+  };
+}
+
+export default class Render extends Command {
+  static override summary = "Print records rendered with one of LLaVA's conversation templates, byte for byte.";
+
+  static override description =
+    `Renders each record as LLaVA's own code does (haotian-liu/LLaVA conversation.py and train.py): <image> is moved to the front of its turn for records with an image (wrapped as <Image><image></Image> for the mmtag templates), then the template is applied.
+
+--mode train (default) reproduces what training with --version <template> builds, including the legacy "### Human: …" path of llava_v0 / v0_mmtag, the plain pretraining path, and --version v0 training with vicuna_v1. --mode inference reproduces the template's get_prompt(), and --generation ends the prompt with an empty assistant turn.
+
+Templates: ${conversationTemplates.join(', ')}.
+
+Records LLaVA could not render (an unknown role, broken alternation, a plain record without two turns) are reported and skipped. Exit codes: 0 success, 1 data errors, 2 usage errors.`;
+
+  static override examples = [
+    {
+      description: 'How LLaVA-1.5 finetuning sees the first records',
+      command: '<%= config.bin %> render llava_v1_5_mix665k.json --template v1 --limit 3',
+    },
+    {
+      description: 'Generation prompts for evaluation, as JSON Lines',
+      command: '<%= config.bin %> render questions.jsonl --template llava_v1 --mode inference --generation --json',
+    },
+  ];
+
+  static override args = {
+    input: Args.string({ description: 'Data file (JSON array or JSONL); - for standard input.', required: true }),
+  };
+
+  static override flags = {
+    template: Flags.string({
+      ...oneOf(conversationTemplates),
+      char: 't',
+      summary: 'Conversation template name.',
+      required: true,
+    }),
+    mode: Flags.string({
+      ...oneOf(['train', 'inference'] as const),
+      default: 'train',
+      summary: 'Training or inference rendering.',
+    }),
+    generation: Flags.boolean({
+      summary: 'Inference: end with an empty assistant turn (a trailing gpt turn is removed).',
+    }),
+    'mm-use-im-start-end': Flags.boolean({
+      summary: 'Wrap <image> as <im_start><image><im_end> (LLaVA --mm_use_im_start_end).',
+    }),
+    limit: Flags.integer({ min: 1, summary: 'Render only the first N records.' }),
+    json: Flags.boolean({ summary: 'Print one JSON object per record: {"index", "id", "text"} (or "error").' }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Render);
+    if (flags.generation && flags.mode !== 'inference') this.error('--generation needs --mode inference', { exit: 2 });
+    const progress = createProgress({ label: 'render', enabled: flags.json ? false : undefined });
+    let failed = 0;
+    let index = -1;
+    const out: string[] = [];
+    const flush = () => {
+      if (out.length > 0) process.stdout.write(out.join(''));
+      out.length = 0;
+    };
+    const report = (d: Diagnostic, id: unknown) => {
+      failed++;
+      if (flags.json) out.push(`${JSON.stringify({ index, ...(id !== undefined ? { id } : {}), error: d })}\n`);
+      else this.logToStderr(formatDiagnostic(d));
+    };
+    try {
+      for await (const item of readRecords(args.input, { onProgress: (done, total) => progress.update(done, total) })) {
+        index++;
+        if (flags.limit !== undefined && index >= flags.limit) break;
+        if (!item.ok) {
+          report(item.diagnostic, undefined);
+          continue;
+        }
+        const value = item.value as { id?: unknown };
+        const where = {
+          file: args.input,
+          recordIndex: index,
+          place: { offset: item.place.offset, line: item.place.line, column: item.place.column },
+        };
+        if (!isLlavaRecord(value)) {
+          report(
+            {
+              ruleId: 'render/failed',
+              severity: 'error',
+              message: 'Not a LLaVA record (a `conversations` list of {from, value} is needed).',
+              ...where,
+            },
+            value?.id,
+          );
+          continue;
+        }
+        try {
+          const text = renderConversation(value, {
+            template: flags.template,
+            mode: flags.mode as 'train' | 'inference',
+            generation: flags.generation,
+            mmUseImStartEnd: flags['mm-use-im-start-end'],
+          });
+          if (flags.json)
+            out.push(`${JSON.stringify({ index, ...(value.id !== undefined ? { id: value.id } : {}), text })}\n`);
+          else
+            out.push(
+              `--- record ${index}${value.id !== undefined ? ` (id ${JSON.stringify(value.id)})` : ''}\n${text}\n`,
+            );
+        } catch (error) {
+          if (!DiagnosticError.is(error)) throw error;
+          report(
+            { ...error.diagnostic, ...where, ...(value.id !== undefined ? { recordId: value.id } : {}) },
+            value.id,
+          );
+        }
+        if (out.length >= 256) flush();
+      }
+    } catch (error) {
+      progress.stop();
+      flush();
+      if (DiagnosticError.is(error)) {
+        this.logToStderr(formatDiagnostic(error.diagnostic));
+        this.exit(1);
+      }
+      throw error;
+    }
+    progress.stop();
+    flush();
+    if (failed > 0) {
+      if (!flags.json) this.logToStderr(`${failed} record(s) could not be rendered with ${flags.template}`);
+      process.exitCode = 1;
+    }
+  }
+}
