@@ -3,5 +3,5 @@ import { defineProject } from 'vitest/config';
 export default defineProject({
   resolve: { conditions: ['@llavakit/source'] },
   ssr: { resolve: { conditions: ['@llavakit/source'] } },
-  test: { name: 'datagen', include: ['src/**/*.test.ts'] },
+  test: { name: 'datagen', include: ['src/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 60_000 },
 });

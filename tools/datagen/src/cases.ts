@@ -1,0 +1,129 @@
+/**
+ * The llavakit benchmark cases: command lines with targets. Adjust command lines here when the CLI changes.
+ */
+import type { BenchCase, BenchContext } from './harness.js';
+
+const LLAVA = 'apps/cli/bin/run.js';
+const RSS_LIMIT_MIB = 200;
+/** oclif exits 1 with this when a command does not exist yet. */
+const NOT_FOUND = /command \S+ not found/i;
+
+function convert(ctx: BenchContext, kind: 'instruct150k' | 'mix665k', to: string): string[] {
+  return ['node', LLAVA, 'convert', ctx.file(kind), '--to', to, '-o', ctx.out(`${kind}.${to}.json`)];
+}
+
+/** Converting the 150K file to each other writer format: ≤ 1.2× the ShareGPT conversion. */
+const otherWriters: BenchCase[] = ['openai', 'messages', 'swift', 'llava'].map((to) => ({
+  name: `convert-${to}-150k`,
+  description: `llava convert llava_instruct_150k.json --to ${to}`,
+  needs: [{ kind: 'instruct150k' }],
+  command: (ctx) => convert(ctx, 'instruct150k', to),
+  targets: [
+    { metric: 'wall', max: 1.2, relativeTo: 'convert-sharegpt-150k' },
+    { metric: 'rss', max: RSS_LIMIT_MIB },
+  ],
+}));
+
+/** Default case list (order matters only for display; relative targets look cases up by name). */
+export const DEFAULT_CASES: BenchCase[] = [
+  {
+    name: 'convert-sharegpt-150k',
+    description: 'llava convert llava_instruct_150k.json --to sharegpt (streaming)',
+    needs: [{ kind: 'instruct150k' }],
+    command: (ctx) => convert(ctx, 'instruct150k', 'sharegpt'),
+    targets: [
+      { metric: 'wall', max: 0.5, relativeTo: 'python-sharegpt-150k' },
+      { metric: 'wall', max: 0.9, relativeTo: 'node-jsonparse-150k' },
+      { metric: 'rss', max: RSS_LIMIT_MIB },
+    ],
+  },
+  {
+    name: 'python-sharegpt-150k',
+    description: 'baseline: python3 json.load + map + json.dump(ensure_ascii=False)',
+    needs: [{ kind: 'instruct150k' }],
+    command: (ctx) => [
+      'python3',
+      ctx.script('python-baseline.py'),
+      ctx.file('instruct150k'),
+      ctx.out('instruct150k.python.json'),
+    ],
+  },
+  {
+    name: 'node-jsonparse-150k',
+    description: 'baseline: node JSON.parse(readFileSync) + map + JSON.stringify + writeFileSync',
+    needs: [{ kind: 'instruct150k' }],
+    command: (ctx) => [
+      'node',
+      ctx.script('node-baseline.mjs'),
+      ctx.file('instruct150k'),
+      ctx.out('instruct150k.node.json'),
+    ],
+  },
+  {
+    name: 'validate-150k',
+    description: 'llava validate llava_instruct_150k.json',
+    needs: [{ kind: 'instruct150k' }],
+    command: (ctx) => ['node', LLAVA, 'validate', ctx.file('instruct150k')],
+    acceptExit: [0, 1],
+    failOnStderr: NOT_FOUND,
+    targets: [
+      { metric: 'wall', max: 1.3, relativeTo: 'convert-sharegpt-150k' },
+      { metric: 'rss', max: RSS_LIMIT_MIB },
+    ],
+  },
+  ...otherWriters,
+  {
+    name: 'validate-665k',
+    description: 'llava validate llava_v1_5_mix665k.json (1 GB)',
+    needs: [{ kind: 'mix665k' }],
+    command: (ctx) => ['node', LLAVA, 'validate', ctx.file('mix665k')],
+    acceptExit: [0, 1],
+    failOnStderr: NOT_FOUND,
+    targets: [{ metric: 'rss', max: RSS_LIMIT_MIB }],
+  },
+  {
+    name: 'convert-sharegpt-665k',
+    description: 'llava convert llava_v1_5_mix665k.json --to sharegpt (1 GB)',
+    needs: [{ kind: 'mix665k' }],
+    command: (ctx) => convert(ctx, 'mix665k', 'sharegpt'),
+    targets: [{ metric: 'rss', max: RSS_LIMIT_MIB }],
+  },
+  {
+    name: 'python-sharegpt-665k',
+    description: 'baseline: python3 json.load of the 1 GB mix (information only)',
+    needs: [{ kind: 'mix665k' }],
+    command: (ctx) => [
+      'python3',
+      ctx.script('python-baseline.py'),
+      ctx.file('mix665k'),
+      ctx.out('mix665k.python.json'),
+    ],
+  },
+  {
+    name: 'node-jsonparse-665k',
+    description: 'baseline: node JSON.parse of the 1 GB mix (expected to fail: string longer than V8 allows)',
+    needs: [{ kind: 'mix665k' }],
+    command: (ctx) => ['node', ctx.script('node-baseline.mjs'), ctx.file('mix665k'), ctx.out('mix665k.node.json')],
+  },
+  {
+    name: 'images-check-cc3m',
+    description: 'llava images check of CC3M chat.json (595,375 references, 15% missing), warm',
+    needs: [{ kind: 'cc3m-chat', images: true }],
+    command: (ctx) => [
+      'node',
+      LLAVA,
+      'images',
+      'check',
+      ctx.file('cc3m-chat'),
+      '--image-folder',
+      ctx.images('cc3m-chat'),
+    ],
+    acceptExit: [0, 1],
+    failOnStderr: NOT_FOUND,
+    warmup: true,
+    targets: [
+      { metric: 'wall', max: 10 },
+      { metric: 'rss', max: RSS_LIMIT_MIB },
+    ],
+  },
+];
