@@ -114,5 +114,7 @@ describe('llava convert (real CLI process)', () => {
   it('exits 2 on usage errors', async () => {
     expect((await runCli(['convert', sample])).code).toBe(2);
     expect((await runCli(['convert', sample, '--to', 'no-such-format'])).code).toBe(2);
+    expect((await runCli(['convert', sample, '--to', 'sharegpt', '--container', 'xml'])).code).toBe(2);
+    expect((await runCli(['no-such-command'])).code).toBe(2);
   });
 });
