@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Diagnostic } from '@llavakit/diagnostics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type JoinedItem, joinMetadata, readRecords } from './index.js';
+import { hash30 } from './join.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -104,6 +105,32 @@ describe('joinMetadata', () => {
       [true, { image: '2.jpg', caption: 'two' }],
     ]);
     expect(diagnostics.map((d) => d.ruleId)).toEqual(['json/syntax']);
+  });
+
+  it('keeps images apart when their hashes collide', async () => {
+    const seen = new Map<number, string>();
+    let pair: [string, string] | undefined;
+    for (let i = 0; !pair; i++) {
+      const name = `${String(i).padStart(9, '0')}.jpg`;
+      const h = hash30(name);
+      const other = seen.get(h);
+      if (other !== undefined) pair = [other, name];
+      else seen.set(h, name);
+    }
+    const [a, b] = pair;
+    expect(hash30(a)).toBe(hash30(b));
+    const chat = [
+      { image: b, conversations: conv },
+      { image: a, conversations: conv },
+      { image: 'other.jpg', conversations: conv },
+    ];
+    const meta = [
+      { image: a, caption: 'A' },
+      { image: b, caption: 'B' },
+    ];
+    const { out, diagnostics } = await run(chat, meta);
+    expect(out.map((j) => j.meta?.caption)).toEqual(['B', 'A', undefined]);
+    expect(diagnostics.map((d) => d.ruleId)).toEqual(['join/no-metadata']);
   });
 
   it('reports a missing metadata file as input/not-found', async () => {

@@ -27,41 +27,80 @@ export interface JoinedItem {
 
 const WINDOW = 1 << 20;
 
-/** Positioned reads through a 1 MiB window: sequential lookups (both files in the same order) cost one read per MiB. */
+/**
+ * Positioned reads through one reused 1 MiB window: sequential lookups (both files in the same order) cost one read
+ * per MiB. The returned bytes are valid until the next call.
+ */
 class WindowReader {
-  private window = Buffer.alloc(0);
+  private buf = Buffer.allocUnsafe(WINDOW);
   private start = 0;
+  private size = 0;
   constructor(private readonly fh: FileHandle) {}
   async read(offset: number, length: number): Promise<Buffer> {
-    if (offset >= this.start && offset + length <= this.start + this.window.length) {
-      return this.window.subarray(offset - this.start, offset - this.start + length);
+    if (offset >= this.start && offset + length <= this.start + this.size) {
+      return this.buf.subarray(offset - this.start, offset - this.start + length);
     }
-    const size = Math.max(length, WINDOW);
-    const buf = Buffer.allocUnsafe(size);
-    const { bytesRead } = await this.fh.read(buf, 0, size, offset);
-    this.window = buf.subarray(0, bytesRead);
+    if (length > this.buf.length) this.buf = Buffer.allocUnsafe(length);
+    const { bytesRead } = await this.fh.read(this.buf, 0, this.buf.length, offset);
     this.start = offset;
-    return this.window.subarray(0, Math.min(length, bytesRead));
+    this.size = bytesRead;
+    return this.buf.subarray(0, Math.min(length, bytesRead));
   }
 }
 
-/** A growable pair of offset/length columns. */
-class Spans {
-  offsets = new Float64Array(1024);
-  lengths = new Float64Array(1024);
+function grow<T extends Uint32Array | Float64Array>(a: T): T {
+  const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+  b.set(a);
+  return b;
+}
+
+/** Columns of the metadata index: image hash, byte span and record index of each metadata record. */
+class MetaIndex {
+  hashes = new Uint32Array(4096);
+  offsets = new Float64Array(4096);
+  lengths = new Uint32Array(4096);
+  indexes = new Uint32Array(4096);
   size = 0;
-  add(offset: number, length: number): number {
-    if (this.size === this.offsets.length) {
-      const o = new Float64Array(this.size * 2);
-      o.set(this.offsets);
-      this.offsets = o;
-      const l = new Float64Array(this.size * 2);
-      l.set(this.lengths);
-      this.lengths = l;
+  /** Span numbers sorted by hash (then file order), after {@link MetaIndex.seal}. */
+  order = new Uint32Array(0);
+  add(hash: number, offset: number, length: number, index: number): void {
+    if (this.size === this.hashes.length) {
+      this.hashes = grow(this.hashes);
+      this.offsets = grow(this.offsets);
+      this.lengths = grow(this.lengths);
+      this.indexes = grow(this.indexes);
     }
+    this.hashes[this.size] = hash;
     this.offsets[this.size] = offset;
     this.lengths[this.size] = length;
-    return this.size++;
+    this.indexes[this.size] = index;
+    this.size++;
+  }
+  seal(): void {
+    const n = this.size;
+    this.hashes = this.hashes.slice(0, n);
+    this.offsets = this.offsets.slice(0, n);
+    this.lengths = this.lengths.slice(0, n);
+    this.indexes = this.indexes.slice(0, n);
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    const h = this.hashes;
+    order.sort((a, b) => h[a]! - h[b]! || a - b);
+    this.order = order;
+  }
+  /** Positions in `order` of the spans with this hash: [from, to). */
+  range(hash: number): [number, number] {
+    const { order, hashes } = this;
+    let lo = 0;
+    let hi = order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (hashes[order[mid]!]! < hash) lo = mid + 1;
+      else hi = mid;
+    }
+    let end = lo;
+    while (end < order.length && hashes[order[end]!] === hash) end++;
+    return [lo, end];
   }
 }
 
@@ -95,48 +134,63 @@ export async function* joinMetadata(
   const { onDiagnostic, signal } = options;
   const metaFile = options.metaFile ?? metaPath;
   const matchIds = options.matchIds ?? true;
-  // Pass 1: image → first span; later spans of the same image in `more`.
-  const first = new Map<string, number>();
-  const more = new Map<string, number[]>();
-  const spans = new Spans();
-  for await (const item of readRecords(metaPath, { file: metaFile, signal })) {
-    if (!item.ok) {
-      onDiagnostic?.(item.diagnostic);
-      continue;
-    }
-    if (!isObject(item.value) || typeof item.value.image !== 'string') continue;
-    const key = item.value.image;
-    const span = spans.add(item.place.offset, item.place.length);
-    if (!first.has(key)) first.set(key, span);
-    else {
-      let list = more.get(key);
-      if (!list) {
-        more.set(key, (list = []));
-        onDiagnostic?.(
-          diagnose(readerRules.joinDuplicateKey, {
-            message: `The metadata lists image ${JSON.stringify(key)} more than once.`,
-            file: metaFile,
-            recordIndex: item.place.index,
-            place: { offset: item.place.offset, line: item.place.line, column: item.place.column },
-            source: 'reader/join',
-          }),
-        );
-      }
-      list.push(span);
-    }
-  }
-  let fh: FileHandle;
-  try {
-    fh = await open(metaPath, 'r');
-  } catch (e) {
-    throw ioError(e, metaFile);
-  }
-  const reader = new WindowReader(fh);
+  // Pass 1: per metadata record only a 30-bit hash of its image, its byte span and index, in typed-array columns
+  // (24 bytes a record), sorted by hash afterwards. Candidates are verified against the image on lookup.
+  const index = new MetaIndex();
+  let fh: FileHandle | undefined;
+  let reader: WindowReader | undefined;
   const readMeta = async (span: number): Promise<Record<string, unknown>> => {
-    const bytes = await reader.read(spans.offsets[span]!, spans.lengths[span]!);
+    if (!reader) {
+      try {
+        fh = await open(metaPath, 'r');
+      } catch (e) {
+        throw ioError(e, metaFile);
+      }
+      reader = new WindowReader(fh);
+    }
+    const bytes = await reader.read(index.offsets[span]!, index.lengths[span]!);
     return JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
   };
   try {
+    for await (const item of readRecords(metaPath, { file: metaFile, signal })) {
+      if (!item.ok) {
+        onDiagnostic?.(item.diagnostic);
+        continue;
+      }
+      if (!isObject(item.value) || typeof item.value.image !== 'string') continue;
+      index.add(hash30(item.value.image), item.place.offset, item.place.length, item.place.index);
+    }
+    index.seal();
+    // Runs of equal hashes are duplicates or (rarely) collisions: tell them apart by reading the records.
+    const { order, hashes } = index;
+    for (let i = 1; i < order.length; i++) {
+      if (hashes[order[i]!] !== hashes[order[i - 1]!]) continue;
+      const [from, to] = index.range(hashes[order[i]!]!);
+      const seen = new Set<string>();
+      for (let k = from; k < to; k++) {
+        const span = order[k]!;
+        const image = String((await readMeta(span)).image);
+        if (seen.has(image)) {
+          onDiagnostic?.(
+            diagnose(readerRules.joinDuplicateKey, {
+              message: `The metadata lists image ${JSON.stringify(image)} more than once.`,
+              file: metaFile,
+              recordIndex: index.indexes[span],
+              place: { offset: index.offsets[span]! },
+              source: 'reader/join',
+            }),
+          );
+        }
+        seen.add(image);
+      }
+      i = to - 1;
+    }
+    yield* attach();
+  } finally {
+    await fh?.close();
+  }
+
+  async function* attach(): AsyncGenerator<JoinedItem> {
     for await (const item of chat) {
       signal?.throwIfAborted();
       if (!item.ok || !isObject(item.value)) {
@@ -155,8 +209,23 @@ export async function* joinMetadata(
             : undefined,
         source: 'reader/join',
       };
-      const firstSpan = image === undefined ? undefined : first.get(image);
-      if (image === undefined || firstSpan === undefined) {
+      const [from, to] = image === undefined ? [0, 0] : index.range(hash30(image));
+      let found: Record<string, unknown> | undefined;
+      let mismatch: string | number | undefined;
+      let sameImage = 0;
+      const chatId = idOf(rec);
+      for (let k = from; k < to; k++) {
+        const meta = await readMeta(index.order[k]!);
+        if (meta.image !== image) continue; // hash collision
+        sameImage++;
+        const metaId = idOf(meta);
+        if (!matchIds || chatId === undefined || metaId === undefined || String(chatId) === String(metaId)) {
+          found = meta;
+          break;
+        }
+        mismatch ??= metaId;
+      }
+      if (image === undefined || sameImage === 0) {
         onDiagnostic?.(
           diagnose(readerRules.joinNoMetadata, {
             ...where,
@@ -169,18 +238,6 @@ export async function* joinMetadata(
         );
         yield { item };
         continue;
-      }
-      const chatId = idOf(rec);
-      let found: Record<string, unknown> | undefined;
-      let mismatch: string | number | undefined;
-      for (const span of [firstSpan, ...(more.get(image) ?? [])]) {
-        const meta = await readMeta(span);
-        const metaId = idOf(meta);
-        if (!matchIds || chatId === undefined || metaId === undefined || String(chatId) === String(metaId)) {
-          found = meta;
-          break;
-        }
-        mismatch ??= metaId;
       }
       if (!found) {
         onDiagnostic?.(
@@ -196,7 +253,12 @@ export async function* joinMetadata(
       }
       yield { item, meta: found };
     }
-  } finally {
-    await fh.close();
   }
+}
+
+/** FNV-1a over UTF-16 code units, folded to 30 bits (a V8 small integer). Exported for tests. */
+export function hash30(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h ^ (h >>> 30)) & 0x3fffffff;
 }
