@@ -6,6 +6,14 @@ export interface ReportOptions {
   readonly maxPerRule?: number;
   /** Use ANSI colours. Default: false. */
   readonly color?: boolean;
+  /**
+   * The full counts per rule and severity, when the caller kept only some of the diagnostics (streaming over a large
+   * file): headings and `… and N more` then use these counts; rules with counts but no kept diagnostic still get
+   * their heading.
+   */
+  readonly counts?: Readonly<Record<string, Partial<Record<Severity, number>>>>;
+  /** Hints of the rules in `counts`, for rules whose diagnostics were all dropped. */
+  readonly hints?: Readonly<Record<string, string>>;
 }
 
 const SEVERITY_ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
@@ -50,17 +58,33 @@ export function renderReport(diagnostics: Iterable<Diagnostic>, options: ReportO
     if (!group) groups.set(d.ruleId, (group = []));
     group.push(d);
   }
-  const ordered = [...groups.entries()].sort(
-    ([a, da], [b, db]) => worst(da) - worst(db) || db.length - da.length || a.localeCompare(b),
-  );
+  const tallies = new Map<string, Partial<Record<Severity, number>>>();
+  for (const [ruleId, group] of groups)
+    tallies.set(
+      ruleId,
+      countBy(group, (d) => d.severity),
+    );
+  if (options.counts) for (const [ruleId, counts] of Object.entries(options.counts)) tallies.set(ruleId, counts);
+  const total = (ruleId: string) => Object.values(tallies.get(ruleId) ?? {}).reduce((a, b) => a + (b ?? 0), 0);
+  const worstOf = (ruleId: string) =>
+    Math.min(
+      ...(Object.entries(tallies.get(ruleId) ?? {}) as [Severity, number][])
+        .filter(([, n]) => n > 0)
+        .map(([s]) => SEVERITY_ORDER[s]),
+    );
+  const ordered = [...tallies.keys()]
+    .filter((ruleId) => total(ruleId) > 0)
+    .sort((a, b) => worstOf(a) - worstOf(b) || total(b) - total(a) || a.localeCompare(b));
   const lines: string[] = [];
-  for (const [ruleId, group] of ordered) {
-    const bySeverity = countBy(group, (d) => d.severity);
-    const counts = Object.entries(bySeverity)
-      .map(([s, n]) => `${n} ${paint(s as Severity, n === 1 ? s : `${s}s`, options.color)}`)
+  for (const ruleId of ordered) {
+    const group = groups.get(ruleId) ?? [];
+    const counts = (Object.entries(tallies.get(ruleId) ?? {}) as [Severity, number][])
+      .filter(([, n]) => n > 0)
+      .sort(([a], [b]) => SEVERITY_ORDER[a] - SEVERITY_ORDER[b])
+      .map(([s, n]) => `${n} ${paint(s, n === 1 ? s : `${s}s`, options.color)}`)
       .join(', ');
     lines.push(`${bold(ruleId, options.color)}  ${counts}`);
-    const hint = group[0]?.hint;
+    const hint = group[0]?.hint ?? options.hints?.[ruleId];
     if (hint) lines.push(`  hint: ${hint}`);
     const shown = options.maxPerRule === undefined ? group : group.slice(0, options.maxPerRule);
     for (const d of shown) {
@@ -68,7 +92,8 @@ export function renderReport(diagnostics: Iterable<Diagnostic>, options: ReportO
       lines.push(`  ${location ? `${location}  ` : ''}${d.message}`);
       if (d.excerpt) lines.push(`    | ${d.excerpt}`);
     }
-    if (shown.length < group.length) lines.push(`  … and ${group.length - shown.length} more`);
+    const more = total(ruleId) - shown.length;
+    if (more > 0) lines.push(`  … and ${more} more`);
     lines.push('');
   }
   return lines.join('\n');
@@ -95,12 +120,8 @@ export function excerpt(text: string, max = 100, at = 0): string {
   return `${start > 0 ? '…' : ''}${slice}${start + max < text.length ? '…' : ''}`;
 }
 
-function worst(group: Diagnostic[]): number {
-  return Math.min(...group.map((d) => SEVERITY_ORDER[d.severity]));
-}
-
-function countBy<T>(items: T[], key: (item: T) => string): Record<string, number> {
-  const out: Record<string, number> = {};
+function countBy<T, K extends string>(items: T[], key: (item: T) => K): Partial<Record<K, number>> {
+  const out: Partial<Record<K, number>> = {};
   for (const item of items) out[key(item)] = (out[key(item)] ?? 0) + 1;
   return out;
 }

@@ -1,16 +1,31 @@
 export { llavaRecordJsonSchema } from './json-schema.js';
+export { locatePointer, placeWithin } from './locate.js';
 export {
-  IMAGE_TOKEN,
   countImageTokens,
+  IMAGE_TOKEN,
   imagesOf,
   isLlavaRecord,
-  llavaRecordSchema,
-  parseRecord,
-  recordIdSchema,
-  turnSchema,
   type LlavaRecord,
+  llavaRecordSchema,
   type ParseRecordResult,
+  parseRecord,
   type RecordId,
+  recordIdSchema,
   type SchemaIssue,
   type Turn,
+  turnSchema,
 } from './record.js';
+export { type RuleCatalog, renderRulesMarkdown, type ValidationRuleName, validationRules } from './rules.js';
+export {
+  type CheckSource,
+  checkRecord,
+  classifyPath,
+  createRecordChecker,
+  createValidator,
+  type PathForm,
+  type ValidationKind,
+  type ValidationPlace,
+  type Validator,
+  type ValidatorOptions,
+  validationKinds,
+} from './validator.js';
