@@ -46,8 +46,12 @@ export interface ConvertOptions {
   readonly rejects?: string;
   /** Image access for path rewriting and embedding. Default: identity rewrite, no bytes. */
   readonly images?: ImageAccess;
-  /** Extra record checks run before encoding; an `error` rejects the record (e.g. the validation rules). */
-  readonly check?: (source: SourceRecord) => readonly Diagnostic[];
+  /**
+   * Extra record checks run before encoding (e.g. the validation rules, image lookups): an `error` rejects the record,
+   * other findings are reported as notes. Throwing a `DiagnosticError` rejects the record and stops the conversion
+   * (nothing is written).
+   */
+  readonly check?: (source: SourceRecord) => readonly Diagnostic[] | Promise<readonly Diagnostic[]>;
   /** Called for each diagnostic that does not reject a record. */
   readonly onDiagnostic?: (diagnostic: Diagnostic) => void;
   /** Progress: bytes read of the current input, its size, and records read so far. */
@@ -231,7 +235,17 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
           ...(result.place ? { place: result.place } : {}),
         };
         if (options.check) {
-          const found = options.check(source);
+          let found: readonly Diagnostic[];
+          try {
+            const checked = options.check(source);
+            found = Array.isArray(checked) ? (checked as readonly Diagnostic[]) : await checked;
+          } catch (error) {
+            if (!DiagnosticError.is(error)) throw error;
+            summary.failed = true;
+            summary.fatal = error.diagnostic;
+            await rejectRecord(input, result.index, [error.diagnostic], result.record);
+            throw new StopConversion();
+          }
           if (found.some((d) => d.severity === 'error')) {
             await rejectRecord(input, result.index, found, result.record);
             stopIfFailed();

@@ -1,9 +1,10 @@
 import { type Diagnostic, DiagnosticError, formatDiagnostic } from '@llavakit/diagnostics';
+import { createRecordChecker } from '@llavakit/schema';
 import { type ConvertSummary, convert } from '@llavakit/writer';
 import { Args, Command, Flags } from '@oclif/core';
-import { applyFormatFlags, formatFlags } from '../lib/format-flags.js';
+import { afterConvert, applyFormatFlags, formatFlags } from '../lib/format-flags.js';
 import { loadFormats } from '../lib/formats.js';
-import { imageAccessFromFlags, imageFlags } from '../lib/image-flags.js';
+import { type ImageSetup, imageFlags, setupImages } from '../lib/image-flags.js';
 import { createProgress } from '../lib/progress.js';
 
 export default class Convert extends Command {
@@ -55,6 +56,9 @@ Exit codes: 0 success, 1 data errors (a fatal input error, or a rejected record 
       summary: 'skip: reject the record and go on; fail: stop at the first invalid record and write nothing.',
     })(),
     rejects: Flags.string({ summary: 'Write every rejected record, with its diagnostics, to this JSONL file.' }),
+    validate: Flags.boolean({
+      summary: 'Also apply every `llava validate` rule: errors reject the record, warnings are counted.',
+    }),
     option: Flags.string({
       char: 'O',
       multiple: true,
@@ -77,12 +81,15 @@ Exit codes: 0 success, 1 data errors (a fatal input error, or a rejected record 
     for (const d of pluginDiagnostics) this.logToStderr(formatDiagnostic(d));
 
     const formatOptions = parseKeyValues(flags.option ?? []);
-    const extra = applyFormatFlags(flags as Record<string, unknown>, { formatOptions });
-    const { images, close: closeImages } = await imageAccessFromFlags(flags);
     const progress = createProgress({ label: 'convert', enabled: flags.json || flags.quiet ? false : undefined });
     const notes: Diagnostic[] = [];
+    let imageSetup: ImageSetup | undefined;
     let summary: ConvertSummary;
     try {
+      const extra = applyFormatFlags(flags as Record<string, unknown>, { formatOptions });
+      imageSetup = await setupImages(flags);
+      const recordCheck = flags.validate ? createRecordChecker() : undefined;
+      const imageCheck = imageSetup.check;
       summary = await convert({
         inputs,
         ...(flags.from ? { from: flags.from } : {}),
@@ -93,27 +100,39 @@ Exit codes: 0 success, 1 data errors (a fatal input error, or a rejected record 
         formatOptions,
         onInvalid: flags['on-invalid'],
         ...(flags.rejects ? { rejects: flags.rejects } : {}),
-        images,
+        images: imageSetup.images,
         ...extra,
+        ...(imageCheck
+          ? {
+              check: async (source) => {
+                const found = recordCheck ? [...recordCheck(source)] : [];
+                if (!found.some((d) => d.severity === 'error')) found.push(...(await imageCheck(source)));
+                return found;
+              },
+            }
+          : recordCheck
+            ? { check: recordCheck }
+            : {}),
         onDiagnostic: (d) => {
           if (notes.length < 20) notes.push(d);
         },
         onProgress: (p) => progress.update(p.bytesRead, p.totalBytes, `${p.records.toLocaleString('en')} records`),
       });
+      Object.assign(summary.counts, imageSetup.counts);
+      await afterConvert(flags as Record<string, unknown>, summary);
     } catch (error) {
       progress.stop();
-      await closeImages();
+      await imageSetup?.close();
       if (DiagnosticError.is(error)) {
         this.logToStderr(formatDiagnostic(error.diagnostic));
         if (error.diagnostic.hint) this.logToStderr(`  hint: ${error.diagnostic.hint}`);
-        this.exit(
-          error.diagnostic.ruleId.startsWith('format/') || error.diagnostic.ruleId === 'options/invalid' ? 2 : 1,
-        );
+        const usageError = /^(format|usage|options|dataset-info)\//.test(error.diagnostic.ruleId);
+        this.exit(usageError ? 2 : 1);
       }
       throw error;
     }
     progress.stop();
-    await closeImages();
+    await imageSetup.close();
     this.report(summary, flags, notes);
     if (summary.failed) process.exitCode = 1;
   }

@@ -1,21 +1,180 @@
-import { isAbsolute, join, resolve } from 'node:path';
-import type { ImageAccess } from '@llavakit/format';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { type Diagnostic, DiagnosticError, diagnose } from '@llavakit/diagnostics';
+import type { ImageAccess, SourceRecord } from '@llavakit/format';
+import {
+  createImageResolver,
+  type ImagePathMode,
+  type ImageResolver,
+  imageRules,
+  parseImagePathMode,
+  parseImageSourceSpec,
+  rewriteImagePath,
+} from '@llavakit/images';
+import { imagesOf } from '@llavakit/schema';
 import { Flags } from '@oclif/core';
 
-/** Flags of `llava convert` about images (sources, path rewriting, missing images, embedding). */
+/** What `--missing-images` does with a record whose image is not found (or refused) in the `--images` sources. */
+export type MissingImagesMode = 'keep' | 'drop' | 'fail';
+
+/** Flags of `llava convert` about images (sources, path rewriting, missing images). */
 export const imageFlags = {
-  'image-root': Flags.string({ summary: 'Prefix every output image path with this folder.' }),
+  images: Flags.string({
+    char: 'i',
+    multiple: true,
+    summary: 'Image source, in lookup order (repeatable): a folder, prefix=folder, or a zip archive read in place.',
+    description:
+      'Examples: --images /data/playground (refs joined to it), --images coco/train2017=/data/coco/train2017 (refs under the prefix), --images /data/cc3m/images.zip. Needed by --missing-images, --image-paths relative|absolute and --embed-images.',
+  }),
+  'missing-images': Flags.option({
+    options: ['keep', 'drop', 'fail'] as const,
+    default: 'keep' as const,
+    summary:
+      'With --images: keep (write the record, report the image), drop (reject the record to --rejects), or fail (stop).',
+  })(),
+  'image-paths': Flags.string({
+    summary: 'Output image paths: as-is, relative (to the output file), absolute, or prefix=<p>.',
+    default: 'as-is',
+  }),
+  'image-root': Flags.string({
+    summary: 'Prefix every output image path with this folder (made absolute); shorthand for --image-paths prefix=…',
+  }),
 };
 
-/** Build the image access of a conversion from the parsed {@link imageFlags}. */
-export async function imageAccessFromFlags(flags: { 'image-root'?: string | undefined }): Promise<{
-  images: ImageAccess;
-  close: () => Promise<void>;
-}> {
-  const imageRoot = flags['image-root'];
-  const images: ImageAccess = {
-    rewrite: imageRoot ? (path) => (isAbsolute(path) ? path : join(resolve(imageRoot), path)) : (path) => path,
-    readBytes: async () => undefined,
+/** The parsed image flags. */
+export interface ImageFlagValues {
+  readonly images?: readonly string[] | undefined;
+  readonly 'missing-images'?: MissingImagesMode | undefined;
+  readonly 'image-paths'?: string | undefined;
+  readonly 'image-root'?: string | undefined;
+  readonly output?: string | undefined;
+}
+
+/** What the conversion gets from the image flags. */
+export interface ImageSetup {
+  /** Path rewriting and image bytes for the formats. */
+  readonly images: ImageAccess;
+  /** Per-record image check and path resolution, run before encoding; absent when nothing needs a lookup. */
+  readonly check?: (source: SourceRecord) => Promise<readonly Diagnostic[]>;
+  /** Counts for the summary (`images:missing`, `images:found`, …). */
+  readonly counts: Record<string, number>;
+  /** Close zip archives. */
+  close(): Promise<void>;
+}
+
+const usage = (message: string) =>
+  new DiagnosticError(
+    diagnose(
+      { id: 'usage/images', severity: 'error', title: 'Image flags', hint: 'See `llava convert --help`.' },
+      { message },
+    ),
+  );
+
+/**
+ * Build the image access of a conversion from the parsed {@link imageFlags}: a resolver over the `--images`
+ * sources (folders listed once, zips indexed once), output path rewriting, and the `--missing-images` policy as a
+ * per-record check. Throws a usage `DiagnosticError` for inconsistent flags.
+ */
+export async function setupImages(flags: ImageFlagValues): Promise<ImageSetup> {
+  const counts: Record<string, number> = {};
+  const count = (event: string) => {
+    counts[event] = (counts[event] ?? 0) + 1;
   };
-  return { images, close: async () => {} };
+  let mode: ImagePathMode;
+  try {
+    mode = flags['image-root']
+      ? { prefix: resolve(flags['image-root']) }
+      : parseImagePathMode(flags['image-paths'] ?? 'as-is');
+  } catch (error) {
+    throw usage((error as Error).message);
+  }
+  if (flags['image-root'] && flags['image-paths'] && flags['image-paths'] !== 'as-is') {
+    throw usage('Use either --image-root or --image-paths, not both.');
+  }
+  const specs = flags.images ?? [];
+  const missing = flags['missing-images'] ?? 'keep';
+  const needsResolver = mode === 'relative' || mode === 'absolute';
+  if (specs.length === 0 && needsResolver) throw usage(`--image-paths ${String(mode)} needs --images sources.`);
+  if (specs.length === 0 && missing !== 'keep') throw usage(`--missing-images ${missing} needs --images sources.`);
+
+  let resolver: ImageResolver | undefined;
+  if (specs.length > 0) {
+    try {
+      resolver = createImageResolver(specs.map((spec) => parseImageSourceSpec(spec)));
+    } catch (error) {
+      if (DiagnosticError.is(error)) throw error;
+      throw usage((error as Error).message);
+    }
+    const problems = await resolver.checkSources();
+    const fatal = problems.find((d) => d.ruleId === 'images/source-unusable');
+    if (fatal) throw new DiagnosticError(fatal);
+  }
+
+  // Paths rewritten for the record being converted (filled by `check`, read by `rewrite`).
+  const rewritten = new Map<string, string>();
+  const outputDir = flags.output && flags.output !== '-' ? dirname(resolve(flags.output)) : process.cwd();
+  const simpleRewrite = (path: string): string => {
+    if (mode === 'as-is') return path;
+    if (typeof mode === 'object') return isAbsolute(path) ? path : join(mode.prefix, path);
+    return path;
+  };
+
+  const images: ImageAccess = {
+    rewrite: (path) => rewritten.get(path) ?? simpleRewrite(path),
+    readBytes: async (path) => {
+      if (!resolver) return undefined;
+      try {
+        return await resolver.readBytes(path);
+      } catch {
+        return undefined;
+      }
+    },
+  };
+  if (!resolver) return { images, counts, close: async () => {} };
+  const activeResolver = resolver;
+
+  const check = async (source: SourceRecord): Promise<readonly Diagnostic[]> => {
+    rewritten.clear();
+    const found: Diagnostic[] = [];
+    const paths = imagesOf(source.record);
+    const pointerOf = (i: number) => (typeof source.record.image === 'string' ? '/image' : `/image/${i}`);
+    for (let i = 0; i < paths.length; i++) {
+      const path = paths[i]!;
+      const resolution = await activeResolver.resolve(path);
+      let problem: Diagnostic | undefined;
+      if (resolution.status === 'found') {
+        count('images:found');
+        if (needsResolver) {
+          const result = await rewriteImagePath(path, mode, { resolver: activeResolver, outputDir });
+          if (result.ok) rewritten.set(path, result.path);
+          else problem = result.diagnostic;
+        }
+      } else if (resolution.status === 'refused') {
+        count('images:refused');
+        problem = resolution.diagnostic;
+      } else {
+        count('images:missing');
+        problem = diagnose(imageRules.missing, {
+          message: `Image "${path}" is in none of the --images sources.`,
+          data: { looked: resolution.looked },
+        });
+      }
+      if (!problem) continue;
+      const located: Diagnostic = {
+        ...problem,
+        file: source.file,
+        recordIndex: source.index,
+        pointer: pointerOf(i),
+        source: 'images',
+        severity: missing === 'keep' ? 'warning' : 'error',
+        ...(source.record.id !== undefined ? { recordId: source.record.id } : {}),
+        ...(source.place
+          ? { place: { offset: source.place.offset, line: source.place.line, column: source.place.column } }
+          : {}),
+      };
+      if (missing === 'fail') throw new DiagnosticError(located);
+      found.push(located);
+    }
+    return found;
+  };
+  return { images, check, counts, close: () => activeResolver.close() };
 }
