@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, runCli, tempDir } from '../test-utils.js';
@@ -91,6 +91,29 @@ describe('llava formats (real CLI process)', () => {
     expect(result.stderr).toMatch(/warning .*\.\/throws\.js.*boom at import.*plugin\/load-failed/);
     expect(result.stderr).toMatch(/warning .*\.\/wrong-shape\.js exports a function.*plugin\/invalid/);
     expect(result.stderr).toMatch(/warning .*\.\/future\.js declares specVersion 99.*plugin\/unsupported-spec-version/);
+
+    const out = join(dir, 'good-lines.json');
+    const sample = join(repoRoot, 'examples/sample/llava_sample.json');
+    const convert = await runCli(
+      [
+        'convert',
+        sample,
+        '--to',
+        'good-lines',
+        '-o',
+        out,
+        '--plugin',
+        './llavakit-format-good',
+        '--plugin',
+        './future.js',
+      ],
+      { env, cwd: fixtures },
+    );
+    expect(convert.code, convert.stderr).toBe(0);
+    expect(convert.stderr).toContain('./future.js declares specVersion 99');
+    const lines = JSON.parse(await readFile(out, 'utf8')) as string[];
+    expect(lines).toHaveLength(6);
+    expect(lines[0]).toContain(' | ');
   });
 
   it('linked oclif plugins contribute formats through the llava:formats hook; broken ones are named', async () => {
