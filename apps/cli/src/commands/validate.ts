@@ -1,0 +1,202 @@
+import { once } from 'node:events';
+import { type Diagnostic, DiagnosticError, renderReport, type Severity } from '@llavakit/diagnostics';
+import { readRecords } from '@llavakit/reader';
+import { createValidator, type ValidationKind, validationKinds } from '@llavakit/schema';
+import { Args, Command, Flags } from '@oclif/core';
+import { createProgress } from '../lib/progress.js';
+
+/** Diagnostics kept per rule for the human report when --max-per-rule is not given. */
+const DEFAULT_SHOWN = 10;
+
+interface FileSummary {
+  file: string;
+  records: number;
+  error: number;
+  warning: number;
+  info: number;
+  /** Id of the rule that stopped reading the file early (truncated, not JSON, …). */
+  stopped?: string;
+}
+
+export default class Validate extends Command {
+  static override summary = 'Check every record of LLaVA-family datasets against the validation rules.';
+
+  static override description =
+    `Reads each input completely (JSON array or JSONL, any size, in constant memory) and checks every record — never a sample — against the rule catalog (docs/rules.md): schema, roles and alternation, empty values, <image> tokens vs images and their placement, duplicate and mixed-type ids, image path forms, and JSON syntax. Every diagnostic names its rule, file, record index and id, JSON pointer, byte offset and line:column.
+
+The report, grouped by rule with counts, goes to standard output; with --json, one JSON object per diagnostic per line, streamed as found, then {"summary": …}.
+
+Exit codes: 0 no errors (warnings allowed unless --strict), 1 errors found (or warnings with --strict), 2 usage errors.`;
+
+  static override examples = [
+    {
+      description: 'Check a file',
+      command: '<%= config.bin %> validate llava_v1_5_mix665k.json',
+    },
+    {
+      description: 'Machine-readable diagnostics, at most 100 per rule',
+      command: '<%= config.bin %> validate data.json --json --max-per-rule 100 > diagnostics.jsonl',
+    },
+    {
+      description: 'Fail on warnings too (CI)',
+      command: '<%= config.bin %> validate train.json --strict --quiet',
+    },
+    {
+      description: 'A LLaVA-NeXT file with image lists, from standard input',
+      command: 'cat next.jsonl | <%= config.bin %> validate - --from llava-next',
+    },
+  ];
+
+  static override strict = false;
+
+  static override args = {
+    inputs: Args.string({ description: 'Input files (JSON array or JSONL); - for standard input.', required: true }),
+  };
+
+  static override flags = {
+    from: Flags.option({
+      char: 'f',
+      options: validationKinds,
+      summary: 'The trainer the data targets: llava (v1/v1.5, one image path per record) or llava-next (image lists).',
+      default: 'llava' as const,
+    })(),
+    json: Flags.boolean({ summary: 'One JSON object per diagnostic per line on stdout, then a {"summary": …} line.' }),
+    'max-per-rule': Flags.integer({
+      min: 0,
+      summary: `Show at most N diagnostics per rule (counts still cover all). Default: ${DEFAULT_SHOWN} in the report, all with --json.`,
+    }),
+    strict: Flags.boolean({ summary: 'Warnings fail too (exit 1).' }),
+    quiet: Flags.boolean({ char: 'q', summary: 'Print only the closing summary.' }),
+  };
+
+  async run(): Promise<void> {
+    // every parse problem (bad option value, bad number, missing input) is a usage error: exit 2
+    const { argv, flags } = await this.parse(Validate).catch((error: Error) => this.error(error.message, { exit: 2 }));
+    const inputs = argv as string[];
+    const unknown = inputs.find((a) => a.startsWith('-') && a !== '-');
+    if (unknown)
+      this.error(`Unknown flag ${unknown} (a file whose name starts with - can be given as ./${unknown}).`, {
+        exit: 2,
+      });
+    const kind = flags.from as ValidationKind;
+    const json = flags.json;
+    const maxPerRule = flags['max-per-rule'] ?? (json ? undefined : DEFAULT_SHOWN);
+    const out = new LineWriter(process.stdout);
+    const progress = createProgress({ label: 'validate', enabled: flags.quiet ? false : undefined });
+
+    const counts: Record<string, Partial<Record<Severity, number>>> = {};
+    const hints: Record<string, string> = {};
+    const totals: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
+    const kept: Diagnostic[] = [];
+    const files: FileSummary[] = [];
+    let records = 0;
+
+    const emit = async (d: Diagnostic, file: FileSummary) => {
+      const perRule = (counts[d.ruleId] ??= {});
+      const seen = (perRule.error ?? 0) + (perRule.warning ?? 0) + (perRule.info ?? 0);
+      perRule[d.severity] = (perRule[d.severity] ?? 0) + 1;
+      if (d.hint && !(d.ruleId in hints)) hints[d.ruleId] = d.hint;
+      totals[d.severity]++;
+      file[d.severity]++;
+      if (flags.quiet || (maxPerRule !== undefined && seen >= maxPerRule)) return;
+      if (json) await out.write(`${JSON.stringify(d)}\n`);
+      else kept.push(d);
+    };
+
+    for (const input of inputs) {
+      const summary: FileSummary = { file: input, records: 0, error: 0, warning: 0, info: 0 };
+      files.push(summary);
+      const validator = createValidator({ file: input, kind });
+      try {
+        const items = readRecords(input, {
+          file: input,
+          onProgress: (done, total) =>
+            progress.update(done, total, `${(records + summary.records).toLocaleString('en')} records`),
+        });
+        for await (const item of items) {
+          summary.records++;
+          if (item.ok) {
+            const found = validator.check(item.value, item.place, item.text);
+            for (let i = 0; i < found.length; i++) await emit(found[i]!, summary);
+          } else {
+            await emit(withPlace(item.diagnostic, item.place), summary);
+          }
+        }
+      } catch (error) {
+        if (!DiagnosticError.is(error)) {
+          progress.stop();
+          throw error;
+        }
+        summary.stopped = error.diagnostic.ruleId;
+        await emit(error.diagnostic, summary);
+      }
+      for (const d of validator.finish()) await emit(d, summary);
+      records += summary.records;
+    }
+    progress.stop();
+
+    const strict = flags.strict === true;
+    const failed = totals.error > 0 || (strict && totals.warning > 0);
+    const byRule = Object.fromEntries(
+      Object.entries(counts).map(([rule, c]) => [rule, (c.error ?? 0) + (c.warning ?? 0) + (c.info ?? 0)]),
+    );
+    if (json) {
+      await out.write(
+        `${JSON.stringify({ summary: { records, diagnostics: totals, byRule, files, strict, failed } })}\n`,
+      );
+    } else {
+      const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
+      if (kept.length > 0 || Object.keys(counts).length > 0) {
+        if (!flags.quiet) await out.write(`${renderReport(kept, { maxPerRule, counts, hints, color })}\n`);
+      }
+      await out.write(`${closingLine(records, files, totals, failed)}\n`);
+    }
+    await out.end();
+    if (failed) process.exitCode = 1;
+  }
+}
+
+/** The one-line verdict closing the human report. */
+function closingLine(records: number, files: FileSummary[], totals: Record<Severity, number>, failed: boolean): string {
+  const plural = (n: number, word: string) => `${n.toLocaleString('en')} ${word}${n === 1 ? '' : 's'}`;
+  const what = `${plural(records, 'record')} in ${plural(files.length, 'file')}`;
+  const stopped = files.filter((f) => f.stopped).map((f) => `${f.file} (${f.stopped})`);
+  const found = `${plural(totals.error, 'error')}, ${plural(totals.warning, 'warning')}, ${plural(totals.info, 'info')}`;
+  const verdict = failed ? (totals.error > 0 ? 'FAIL' : 'FAIL (--strict: warnings fail)') : 'OK';
+  const notes = stopped.length > 0 ? `; reading stopped early in ${stopped.join(', ')}` : '';
+  return `${verdict}: checked ${what}: ${found}${notes}.`;
+}
+
+/** A reader diagnostic for one broken record: make sure it carries the record's place. */
+function withPlace(d: Diagnostic, place: { index: number; offset: number; line: number; column: number }): Diagnostic {
+  if (d.place && d.recordIndex !== undefined) return d;
+  return {
+    ...d,
+    recordIndex: d.recordIndex ?? place.index,
+    ...(d.place || place.line <= 0
+      ? {}
+      : { place: { ...(place.offset >= 0 ? { offset: place.offset } : {}), line: place.line, column: place.column } }),
+  };
+}
+
+/** Buffered line output that respects back-pressure, so millions of diagnostics stream in constant memory. */
+class LineWriter {
+  private buffer = '';
+  constructor(private readonly stream: NodeJS.WriteStream) {}
+
+  async write(text: string): Promise<void> {
+    this.buffer += text;
+    if (this.buffer.length >= 65536) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.buffer === '') return;
+    const chunk = this.buffer;
+    this.buffer = '';
+    if (!this.stream.write(chunk)) await once(this.stream, 'drain');
+  }
+
+  async end(): Promise<void> {
+    await this.flush();
+  }
+}
