@@ -1,15 +1,75 @@
-import type { ConvertOptions } from '@llavakit/writer';
+import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
+import {
+  type ConvertOptions,
+  type ConvertSummary,
+  datasetInfoRules,
+  IMAGE_TOKEN_POLICIES,
+  writeDatasetInfo,
+} from '@llavakit/writer';
+import { Flags } from '@oclif/core';
 
 /**
- * Flags of `llava convert` that configure the built-in writers (`<image>` policy, dataset_info.json, …).
- * Owned by the writers work: add flags here and map them into the conversion options in {@link applyFormatFlags}.
+ * Flags of `llava convert` that configure the built-in writers (`<image>` policy, dataset_info.json, …). Each maps
+ * to a format option (see `llava formats <name>`); a flag wins over the same option given with `-O`.
  */
-export const formatFlags = {};
+export const formatFlags = {
+  'image-token': Flags.option({
+    options: IMAGE_TOKEN_POLICIES,
+    summary:
+      '<image> policy: keep as written, move to the front ("<image>\\n"), strip into the images column, content parts, or one image entry per token.',
+    description:
+      'Defaults per target: sharegpt, swift, messages, openai: per-token; llava: keep (front with --normalize). A record whose token count and images disagree after the policy is rejected with image/count-mismatch.',
+  })(),
+  'embed-images': Flags.boolean({
+    summary: 'openai: embed local images as base64 data: URLs (type and 10 MB limit checked).',
+  }),
+  normalize: Flags.boolean({
+    summary: 'llava: string ids, one key order, <image> moved to the front, so Hugging Face datasets loads the file.',
+  }),
+  'dataset-info': Flags.string({
+    summary: "sharegpt: write or merge the output's entry into this LLaMA-Factory dataset_info.json.",
+  }),
+};
 
 /** Map the parsed {@link formatFlags} into conversion options (mutates `options.formatOptions`). */
 export function applyFormatFlags(
-  _flags: Record<string, unknown>,
+  flags: Record<string, unknown>,
   options: { formatOptions: Record<string, unknown> },
 ): Partial<ConvertOptions> {
-  return { formatOptions: options.formatOptions };
+  const formatOptions = options.formatOptions;
+  if (typeof flags['image-token'] === 'string') formatOptions.imageToken = flags['image-token'];
+  if (flags['embed-images'] === true) formatOptions.embedImages = true;
+  if (flags.normalize === true) formatOptions.normalize = true;
+  const datasetInfo = flags['dataset-info'];
+  if (typeof datasetInfo === 'string') {
+    if (flags.to !== 'sharegpt' || flags.output === '-' || flags.output === undefined) {
+      throw new DiagnosticError(
+        diagnose(datasetInfoRules.unsupported, {
+          message:
+            flags.to !== 'sharegpt'
+              ? `--dataset-info describes LLaMA-Factory ShareGPT files; it needs --to sharegpt (not ${String(flags.to)}).`
+              : '--dataset-info needs an output file (-o), not standard output.',
+          file: datasetInfo,
+        }),
+      );
+    }
+  }
+  return { formatOptions };
+}
+
+/**
+ * Run after a conversion: with `--dataset-info`, write or merge the output's entry into LLaMA-Factory's
+ * `dataset_info.json` (only when the conversion did not stop). The layout follows `-O layout=…`.
+ */
+export async function afterConvert(flags: Record<string, unknown>, summary: ConvertSummary): Promise<void> {
+  const datasetInfo = flags['dataset-info'];
+  if (typeof datasetInfo !== 'string' || summary.failed || summary.to !== 'sharegpt' || summary.output === '-') return;
+  const options = Array.isArray(flags.option) ? (flags.option as string[]) : [];
+  const layout = options.some((o) => /^layout=messages$/.test(o.trim())) ? 'messages' : 'conversations';
+  const result = await writeDatasetInfo({ datasetInfo, output: summary.output, layout });
+  if (flags.quiet !== true && flags.json !== true) {
+    process.stderr.write(
+      `  dataset_info: ${result.created ? 'created' : 'updated'} ${result.path} (entry "${result.name}", file_name ${result.entry.file_name})\n`,
+    );
+  }
 }

@@ -79,8 +79,10 @@ export function place(
 }
 
 /**
- * Finish an encode: when metadata is on, compare the plain decoding of `value` with the original record and store
- * the difference in the `llava_meta` column; count records that needed it.
+ * Finish an encode: when metadata is on, compare the plain decoding of `value` with the original record (its image
+ * paths as rewritten for the output, since rewriting is asked for) and store the difference in the `llava_meta`
+ * column; count records that needed it. Plain LLaVA records (string id written, `image`, human/gpt turns with only
+ * `from`/`value`, nothing changed by the policy) skip the comparison: they decode back as they are.
  */
 export function withMeta(
   original: LlavaRecord,
@@ -89,19 +91,57 @@ export function withMeta(
   naturalSystem: 'turn' | 'key',
   meta: boolean,
   context: RecordContext<object>,
+  placement?: Placement,
+  idWritten = true,
 ): EncodeResult {
-  if (!meta) return { ok: true, value };
+  if (!meta || (placement && isPlain(original, placement, idWritten))) return { ok: true, value };
+  const target = rewritten(original, context);
   const split =
-    original.conversations[0]?.from === 'system' ? 'turn' : typeof original.system === 'string' ? 'key' : undefined;
+    target.conversations[0]?.from === 'system' ? 'turn' : typeof target.system === 'string' ? 'key' : undefined;
   const sys = split !== undefined && split !== naturalSystem ? split : undefined;
   let plain = plainDecode(value);
   if (sys) plain = moveSystem(plain, sys);
-  const patch = diffRecord(original, plain);
+  const patch = diffRecord(target, plain);
   if (patch || sys) {
     value[META_FIELD] = JSON.stringify(sys ? { ...patch, sys } : patch);
     context.count('llava_meta:written');
   }
   return { ok: true, value };
+}
+
+const PLAIN_KEYS = ['id', 'image', 'conversations'];
+
+function isPlain(record: LlavaRecord, placement: Placement, idWritten: boolean): boolean {
+  let at = 0;
+  for (const key in record) {
+    const next = PLAIN_KEYS.indexOf(key, at);
+    if (next === -1) return false;
+    at = next + 1;
+  }
+  if (record.id !== undefined && (typeof record.id !== 'string' || !idWritten)) return false;
+  const image = record.image;
+  const count = image === undefined ? 0 : typeof image === 'string' ? 1 : image.length;
+  if (Array.isArray(image) && image.length < 2) return false;
+  if (placement.images.length !== count || placement.changed.includes(true)) return false;
+  for (const turn of record.conversations) {
+    if (turn.from !== 'human' && turn.from !== 'gpt') return false;
+    let keys = 0;
+    for (const _ in turn) keys++;
+    if (keys !== 2) return false;
+  }
+  return true;
+}
+
+/** The record with its image paths as the output holds them (after `--image-root` and the like). */
+function rewritten(record: LlavaRecord, context: RecordContext<object>): LlavaRecord {
+  const image = record.image;
+  if (image === undefined) return record;
+  if (typeof image === 'string') {
+    const path = context.images.rewrite(image);
+    return path === image ? record : { ...record, image: path };
+  }
+  const paths = image.map((p) => context.images.rewrite(p));
+  return paths.every((p, i) => p === image[i]) ? record : { ...record, image: paths };
 }
 
 /** A plain decoding: the record, or why the value is not a record of the format. */

@@ -127,7 +127,16 @@ export const messagesFormat = defineFormat({
     if (id !== undefined) out.id = id;
     out.messages = messages;
     out.images = images.map((path) => context.images.rewrite(path));
-    return withMeta(record, out, (v) => plainOrThrow(plainMessages(v)), 'turn', options.meta, context);
+    return withMeta(
+      record,
+      out,
+      (v) => plainOrThrow(plainMessages(v)),
+      'turn',
+      options.meta,
+      context,
+      placed.placement,
+      options.idField,
+    );
   },
   decode: (value, context) => decodeWithMeta(value, context, 'messages', plainMessages),
 });

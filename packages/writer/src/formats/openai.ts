@@ -271,8 +271,12 @@ async function imageUrl(
       message: `Image ${path} is ${format.toUpperCase()} by its extension; OpenAI takes JPEG, PNG and WEBP.`,
     };
   }
-  return pathToFileURL(resolve(rewritten)).href;
+  const absolute = resolve(rewritten);
+  return SAFE_PATH.test(absolute) ? `file://${absolute}` : pathToFileURL(absolute).href;
 }
+
+/** Absolute POSIX paths whose file URL is the path itself (no percent-encoding needed). */
+const SAFE_PATH = /^\/[A-Za-z0-9_\-./]*$/;
 
 /** The image path an OpenAI image URL stands for: file URLs become paths; other URLs stay as they are. */
 export function pathOfImageUrl(url: string): string {

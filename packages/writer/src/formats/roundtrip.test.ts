@@ -112,3 +112,42 @@ describe('llava → X → llava gives back the same records (fast-check)', () =>
     );
   });
 });
+
+describe('image path rewriting is not a loss', () => {
+  const images = { rewrite: (p: string) => `/root/${p}`, readBytes: async () => undefined };
+  it('a plain record needs no llava_meta, and reads back with the rewritten paths', async () => {
+    const record = {
+      id: 'a',
+      image: 'x.jpg',
+      conversations: [
+        { from: 'human', value: '<image>\nQ' },
+        { from: 'gpt', value: 'A' },
+      ],
+    };
+    for (const format of [shareGptFormat, swiftFormat, messagesFormat] as FormatPlugin<object>[]) {
+      const { value, decoded } = await roundTrip(format, record, {}, images);
+      expect(value).not.toHaveProperty('llava_meta');
+      expect(decoded?.ok && decoded.record).toEqual({ ...record, image: '/root/x.jpg' });
+    }
+  });
+  it('any record reads back as the original with rewritten paths', async () => {
+    await fc.assert(
+      fc.asyncProperty(llavaRecordArbitrary, async (record) => {
+        const expected =
+          record.image === undefined
+            ? record
+            : {
+                ...record,
+                image:
+                  typeof record.image === 'string' ? `/root/${record.image}` : record.image.map((p) => `/root/${p}`),
+              };
+        for (const format of [shareGptFormat, swiftFormat, messagesFormat] as FormatPlugin<object>[]) {
+          const { decoded } = await roundTrip(format, record, {}, images);
+          if (decoded?.ok) expectSame(decoded.record, expected);
+          else expect.unreachable('decode failed');
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+});

@@ -116,7 +116,16 @@ export const shareGptFormat = defineFormat({
     out[messages ? 'messages' : 'conversations'] = list;
     if (system !== undefined) out.system = system;
     if (images.length > 0) out.images = images.map((path) => context.images.rewrite(path));
-    return withMeta(record, out, (v) => plainOrThrow(plainShareGpt(v)), 'key', options.meta, context);
+    return withMeta(
+      record,
+      out,
+      (v) => plainOrThrow(plainShareGpt(v)),
+      'key',
+      options.meta,
+      context,
+      placed.placement,
+      options.idField,
+    );
   },
   decode: (value, context) => decodeWithMeta(value, context, 'sharegpt', plainShareGpt),
 });

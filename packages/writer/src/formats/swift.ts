@@ -25,8 +25,8 @@ export const swiftOptionsSchema = z.object({
   imageToken: imageTokenOption(['keep', 'front', 'strip', 'per-token'], 'per-token'),
   idField: z
     .boolean()
-    .default(false)
-    .describe('Also write the record id as a string `id` column (ms-swift ignores unknown columns).'),
+    .default(true)
+    .describe('Write the record id as a string `id` column (ms-swift ignores unknown columns; Arrow needs one type).'),
   meta: z
     .boolean()
     .default(true)
@@ -52,7 +52,7 @@ export const swiftFormat = defineFormat({
   extensions: ['.jsonl', '.json'],
   defaultContainer: 'jsonl',
   limitations: [
-    'has no id column (unless -O idField=true); ids, extra keys and <image> placement changed by a policy are kept in the llava_meta column (-O meta=false drops them)',
+    'writes ids as strings in an extra `id` column; integer ids, extra keys and <image> placement changed by a policy are kept in the llava_meta column (-O meta=false drops them)',
   ],
   optionsSchema: swiftOptionsSchema,
   detect(probe) {
@@ -99,7 +99,16 @@ export const swiftFormat = defineFormat({
     if (id !== undefined) out.id = id;
     out.messages = messages;
     out.images = images.map((path) => context.images.rewrite(path));
-    return withMeta(record, out, (v) => plainOrThrow(plainSwift(v)), 'turn', options.meta, context);
+    return withMeta(
+      record,
+      out,
+      (v) => plainOrThrow(plainSwift(v)),
+      'turn',
+      options.meta,
+      context,
+      placed.placement,
+      options.idField,
+    );
   },
   decode: (value, context) => decodeWithMeta(value, context, 'swift', plainSwift),
 });
