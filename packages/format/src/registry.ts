@@ -1,5 +1,5 @@
 import { type Diagnostic, defineRules, diagnose } from '@llavakit/diagnostics';
-import { type DetectProbe, type FormatPlugin, SUPPORTED_SPEC_VERSIONS, canRead, canWrite } from './contract.js';
+import { canRead, canWrite, type DetectProbe, type FormatPlugin, SUPPORTED_SPEC_VERSIONS } from './contract.js';
 
 /** Rules of plugin loading and format selection. */
 export const formatRules = defineRules({
@@ -101,7 +101,10 @@ export function checkFormatPlugin(candidate: unknown, origin: string): PluginChe
     return fail(formatRules.invalidPlugin, `${origin}: format "${value.name}" can neither read nor write.`);
   }
   if (value.optionsSchema !== undefined && !isZodObject(value.optionsSchema)) {
-    return fail(formatRules.invalidPlugin, `${origin}: format "${value.name}" has an optionsSchema that is not a zod object.`);
+    return fail(
+      formatRules.invalidPlugin,
+      `${origin}: format "${value.name}" has an optionsSchema that is not a zod object.`,
+    );
   }
   return { ok: true, format };
 }

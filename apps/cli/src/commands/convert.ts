@@ -3,7 +3,7 @@ import { createRecordChecker } from '@llavakit/schema';
 import { type ConvertSummary, convert } from '@llavakit/writer';
 import { Args, Command, Flags } from '@oclif/core';
 import { afterConvert, applyFormatFlags, formatFlags } from '../lib/format-flags.js';
-import { loadFormats } from '../lib/formats.js';
+import { builtinFormatOptionsHelp, loadFormats, pluginFlag } from '../lib/formats.js';
 import { type ImageSetup, imageFlags, setupImages } from '../lib/image-flags.js';
 import { createProgress } from '../lib/progress.js';
 
@@ -15,7 +15,9 @@ export default class Convert extends Command {
 
 The output file appears only when complete (it is written to a temporary file and renamed). Use - for standard input or output. The container (JSON array or JSONL) follows the output extension (.json / .jsonl), or --container.
 
-Exit codes: 0 success, 1 data errors (a fatal input error, or a rejected record with --on-invalid fail), 2 usage errors.`;
+Exit codes: 0 success, 1 data errors (a fatal input error, or a rejected record with --on-invalid fail), 2 usage errors.
+
+${builtinFormatOptionsHelp()}`;
 
   static override examples = [
     {
@@ -64,10 +66,7 @@ Exit codes: 0 success, 1 data errors (a fatal input error, or a rejected record 
       multiple: true,
       summary: 'Format option as key=value (repeatable); see `llava formats <name>`.',
     }),
-    plugin: Flags.string({
-      multiple: true,
-      summary: 'Load a format plugin from a path or package name (short names expand to llavakit-format-<name>).',
-    }),
+    plugin: pluginFlag,
     json: Flags.boolean({ summary: 'Print the summary as JSON (on stdout, or on stderr when the output is stdout).' }),
     quiet: Flags.boolean({ char: 'q', summary: 'Print no summary.' }),
   };
