@@ -14,7 +14,7 @@ import {
   type RecordContext,
   type SourceRecord,
 } from '@llavakit/format';
-import { type InputSource, readRecords } from '@llavakit/reader';
+import { type InputSource, joinMetadata, type ReadItem, readRecords } from '@llavakit/reader';
 import type { LlavaRecord } from '@llavakit/schema';
 import { containerFromPath, JsonValueWriter } from './container.js';
 import { recordIdOf } from './formats/llava.js';
@@ -56,6 +56,12 @@ export interface ConvertOptions {
   readonly onDiagnostic?: (diagnostic: Diagnostic) => void;
   /** Progress: bytes read of the current input, its size, and records read so far. */
   readonly onProgress?: (progress: ConvertProgress) => void;
+  /**
+   * Attach metadata records (CC-3M `metadata.json`, `blip_laion_cc_sbu_558k_meta.json`) to the input records,
+   * matched by image (and id when both have one), under `key` (default `metadata`). Records without metadata are
+   * counted (`metadata:missing`) and reported as info diagnostics.
+   */
+  readonly metadata?: { readonly path: string; readonly key?: string; readonly matchIds?: boolean };
   /** Standard input, when an input is `-` (default `process.stdin`). */
   readonly stdin?: InputSource;
   /** Aborts the conversion; the output file is not created. */
@@ -353,7 +359,7 @@ async function* readWith(
   }
   const decode = format.decode!;
   let records = 0;
-  for await (const item of readRecords(input, {
+  const items = readRecords(input, {
     file: context.file,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onProgress
@@ -367,7 +373,8 @@ async function* readWith(
             }),
         }
       : {}),
-  })) {
+  });
+  for await (const item of options.metadata ? withMetadata(items, options.metadata, context) : items) {
     records++;
     if (!item.ok) {
       yield { ok: false, index: item.place.index, place: item.place, diagnostics: [item.diagnostic], text: item.text };
@@ -388,6 +395,32 @@ async function* readWith(
         })),
         text: item.text,
       };
+    }
+  }
+}
+
+async function* withMetadata(
+  items: AsyncIterable<ReadItem>,
+  metadata: NonNullable<ConvertOptions['metadata']>,
+  context: FormatContext<object>,
+): AsyncGenerator<ReadItem> {
+  const key = metadata.key ?? 'metadata';
+  for await (const { item, meta } of joinMetadata(items, metadata.path, {
+    file: context.file,
+    ...(metadata.matchIds !== undefined ? { matchIds: metadata.matchIds } : {}),
+    onDiagnostic: (d) => context.report(d),
+    ...(context.signal ? { signal: context.signal } : {}),
+  })) {
+    if (!item.ok || typeof item.value !== 'object' || item.value === null || Array.isArray(item.value)) {
+      yield item;
+      continue;
+    }
+    if (meta) {
+      context.count('metadata:attached');
+      yield { ...item, value: { ...(item.value as Record<string, unknown>), [key]: meta } };
+    } else {
+      context.count('metadata:missing');
+      yield item;
     }
   }
 }

@@ -111,6 +111,50 @@ describe('llava convert (real CLI process)', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('attaches metadata records by image with --metadata, and counts records without any', async () => {
+    const chat = join(dir, 'chat.json');
+    const meta = join(dir, 'metadata.json');
+    const turns = [
+      { from: 'human', value: 'Describe the image concisely.\n<image>' },
+      { from: 'gpt', value: 'a dog on a beach .' },
+    ];
+    await writeFile(
+      chat,
+      JSON.stringify([
+        { id: 'GCC_train_000000001', image: 'GCC_train_000000001.jpg', conversations: turns },
+        { id: 'GCC_train_000000002', image: 'GCC_train_000000002.jpg', conversations: turns },
+      ]),
+    );
+    await writeFile(
+      meta,
+      JSON.stringify([
+        {
+          id: 'GCC_train_000000002',
+          image: 'GCC_train_000000002.jpg',
+          caption: 'a dog .',
+          blip_caption: 'a dog',
+          url: 'x',
+        },
+      ]),
+    );
+    const out = join(dir, 'joined.jsonl');
+    const result = await runCli(['convert', chat, '--metadata', meta, '--to', 'llava', '-o', out, '--json']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).counts).toMatchObject({ 'metadata:attached': 1, 'metadata:missing': 1 });
+    const [first, second] = (await readFile(out, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(first.metadata).toBeUndefined();
+    expect(second.metadata).toEqual({
+      id: 'GCC_train_000000002',
+      image: 'GCC_train_000000002.jpg',
+      caption: 'a dog .',
+      blip_caption: 'a dog',
+      url: 'x',
+    });
+  });
+
   it('exits 2 on usage errors', async () => {
     expect((await runCli(['convert', sample])).code).toBe(2);
     expect((await runCli(['convert', sample, '--to', 'no-such-format'])).code).toBe(2);

@@ -58,6 +58,17 @@ ${builtinFormatOptionsHelp()}`;
       summary: 'skip: reject the record and go on; fail: stop at the first invalid record and write nothing.',
     })(),
     rejects: Flags.string({ summary: 'Write every rejected record, with its diagnostics, to this JSONL file.' }),
+    metadata: Flags.string({
+      char: 'm',
+      summary:
+        'Attach records of a metadata file (CC-3M metadata.json, 558K _meta.json), matched by image, as `metadata`.',
+    }),
+    'metadata-key': Flags.string({ summary: 'Key under which --metadata records are attached.', default: 'metadata' }),
+    'metadata-match-ids': Flags.boolean({
+      summary: 'Also require equal ids when both records have one.',
+      default: true,
+      allowNo: true,
+    }),
     validate: Flags.boolean({
       summary: 'Also apply every `llava validate` rule: errors reject the record, warnings are counted.',
     }),
@@ -100,6 +111,15 @@ ${builtinFormatOptionsHelp()}`;
         onInvalid: flags['on-invalid'],
         ...(flags.rejects ? { rejects: flags.rejects } : {}),
         images: imageSetup.images,
+        ...(flags.metadata
+          ? {
+              metadata: {
+                path: flags.metadata,
+                key: flags['metadata-key'],
+                matchIds: flags['metadata-match-ids'],
+              },
+            }
+          : {}),
         ...extra,
         ...(imageCheck
           ? {
