@@ -33,8 +33,12 @@ export class JsonValueWriter {
   write(value: unknown): Promise<void> | undefined {
     const json = JSON.stringify(value);
     const first = this.#count++ === 0;
-    if (this.container === 'jsonl') return this.sink.write(`${json}\n`);
-    return this.sink.write(first ? `[\n${json}` : `,\n${json}`);
+    if (this.container === 'jsonl') {
+      const pending = this.sink.write(json);
+      return pending ? pending.then(() => this.sink.write('\n')) : this.sink.write('\n');
+    }
+    const pending = this.sink.write(first ? '[\n' : ',\n');
+    return pending ? pending.then(() => this.sink.write(json)) : this.sink.write(json);
   }
 
   /** Close the container (`]` for arrays) and the sink. */

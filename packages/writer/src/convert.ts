@@ -272,19 +272,23 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
   };
 
   let writer: JsonValueWriter | undefined;
+  const encodeContext: Mutable<RecordContext<object>> = {
+    options: targetOptions,
+    file: '',
+    index: 0,
+    report: note,
+    count,
+    images,
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
   try {
     if (targetFormat.encode) {
       writer = new JsonValueWriter(await openTextSink(options.output), container);
       for await (const source of sources()) {
-        const context: RecordContext<object> = {
-          options: targetOptions,
-          file: source.file,
-          index: source.index,
-          report: note,
-          count,
-          images,
-          ...(options.signal ? { signal: options.signal } : {}),
-        };
+        // One context object per conversion, updated per record (encode is awaited before the next record).
+        const context = encodeContext;
+        context.file = source.file;
+        context.index = source.index;
         let result: Awaited<ReturnType<NonNullable<FormatPlugin<object>['encode']>>>;
         try {
           result = await targetFormat.encode(source.record, context);
@@ -347,6 +351,8 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
 
 class StopConversion extends Error {}
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 async function* readWith(
   format: FormatPlugin<object>,
   input: InputSource,
@@ -358,6 +364,7 @@ async function* readWith(
     return;
   }
   const decode = format.decode!;
+  const decodeContext: Mutable<RecordContext<object>> = { ...context, index: 0 };
   let records = 0;
   const items = readRecords(input, {
     file: context.file,
@@ -380,7 +387,8 @@ async function* readWith(
       yield { ok: false, index: item.place.index, place: item.place, diagnostics: [item.diagnostic], text: item.text };
       continue;
     }
-    const decoded = decode(item.value, { ...context, index: item.place.index });
+    decodeContext.index = item.place.index;
+    const decoded = decode(item.value, decodeContext);
     if (decoded.ok) yield { ok: true, record: decoded.record, index: item.place.index, place: item.place };
     else {
       const id = recordIdOf(item.value);

@@ -52,8 +52,9 @@ export async function openTextSink(path: string, options: SinkOptions = {}): Pro
 }
 
 class StreamSink implements TextSink {
-  #parts: string[] = [];
-  #pending = 0;
+  // Text is UTF-8 encoded straight into a buffer (no intermediate joined string), written out when full.
+  #buffer: Buffer;
+  #used = 0;
   #bytes = 0;
   #error: Error | undefined;
   #closed = false;
@@ -63,31 +64,47 @@ class StreamSink implements TextSink {
     private readonly limit = 1 << 20,
     private readonly file: { temporary: string; target: string } | undefined,
   ) {
+    this.#buffer = Buffer.allocUnsafe(Math.max(limit, 64));
     stream.on('error', (error: Error) => {
       this.#error ??= error;
     });
   }
 
   get bytesWritten(): number {
-    return this.#bytes;
+    return this.#bytes + this.#used;
   }
 
   write(text: string): Promise<void> | undefined {
     if (this.#error) return Promise.reject(this.#error);
-    this.#parts.push(text);
-    this.#pending += text.length;
-    if (this.#pending >= this.limit) return this.#flush();
-    return undefined;
+    // A UTF-16 code unit takes at most 3 bytes in UTF-8.
+    if (text.length * 3 <= this.#buffer.length - this.#used) {
+      this.#used += this.#buffer.write(text, this.#used, 'utf8');
+      return this.#used >= this.limit ? this.#flush() : undefined;
+    }
+    const flushed = this.#flush();
+    if (text.length * 3 <= this.#buffer.length) {
+      this.#used += this.#buffer.write(text, this.#used, 'utf8');
+      return flushed;
+    }
+    // Larger than the whole buffer: hand it to the stream as its own chunk.
+    const chunk = Buffer.from(text, 'utf8');
+    this.#bytes += chunk.length;
+    const direct = this.#send(chunk);
+    if (!flushed) return direct;
+    return direct ? Promise.all([flushed, direct]).then(() => undefined) : flushed;
   }
 
   #flush(): Promise<void> | undefined {
-    if (this.#parts.length === 0) return undefined;
-    const chunk = this.#parts.length === 1 ? this.#parts[0]! : this.#parts.join('');
-    this.#parts = [];
-    this.#pending = 0;
-    const buffer = Buffer.from(chunk, 'utf8');
-    this.#bytes += buffer.length;
-    if (this.stream.write(buffer)) return undefined;
+    if (this.#used === 0) return undefined;
+    const chunk = this.#buffer.subarray(0, this.#used);
+    this.#bytes += this.#used;
+    this.#buffer = Buffer.allocUnsafe(this.#buffer.length);
+    this.#used = 0;
+    return this.#send(chunk);
+  }
+
+  #send(chunk: Buffer): Promise<void> | undefined {
+    if (this.stream.write(chunk)) return undefined;
     return new Promise<void>((resolve, reject) => {
       const onDrain = () => {
         this.stream.off('error', onError);
@@ -123,7 +140,7 @@ class StreamSink implements TextSink {
   async abort(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#parts = [];
+    this.#used = 0;
     if (this.file) {
       this.stream.destroy();
       await rm(this.file.temporary, { force: true });
