@@ -141,7 +141,7 @@ export async function checkImages(
   const groupBy = options.groupBy ?? prefixOf;
   const sourceDiagnostics = options.checkSources === false ? [] : await resolver.checkSources();
   const byPrefix = new Map<string, PrefixReport>();
-  const seen = new Map<string, Promise<Outcome>>();
+  const seen = new Map<string, Outcome | Promise<Outcome>>();
   const problems: ImageProblem[] = [];
   const diagnostics: Diagnostic[] = [];
   const buffers: Uint8Array[] = [];
@@ -215,7 +215,8 @@ export async function checkImages(
       pending = examine(item.ref, report);
       seen.set(item.ref, pending);
     }
-    const outcome = await pending;
+    const outcome = pending instanceof Promise ? await pending : pending;
+    if (first) seen.set(item.ref, outcome); // keep the plain outcome, not the promise (less memory for 600K paths)
     report[COUNT_KEY[outcome.status]]++;
     checked++;
     if (outcome.status !== 'ok') {

@@ -19,10 +19,15 @@ export type FolderLookup =
  */
 export class FolderIndex {
   private readonly listings = new Map<string, Promise<Listing>>();
+  private readonly ready = new Map<string, Listing>();
   private readonly symlinks = new Map<string, Promise<FolderLookup>>();
   private realRootPromise: Promise<string | Error> | undefined;
 
-  constructor(readonly root: string) {}
+  private readonly base: string;
+
+  constructor(readonly root: string) {
+    this.base = root.endsWith(sep) ? root : root + sep;
+  }
 
   /** The root's real path (symlinks resolved), or the error that prevented it. */
   realRoot(): Promise<string | Error> {
@@ -30,12 +35,17 @@ export class FolderIndex {
     return this.realRootPromise;
   }
 
-  /** Look up a file given as path segments relative to the root. */
-  async lookup(segments: readonly string[]): Promise<FolderLookup> {
-    const dirRel = segments.slice(0, -1).join('/');
+  /** Look up a file given as path segments relative to the root (synchronous once the folder is listed). */
+  lookup(segments: readonly string[]): FolderLookup | Promise<FolderLookup> {
+    const dirRel = segments.length === 1 ? '' : segments.slice(0, -1).join('/');
+    const ready = this.ready.get(dirRel);
+    if (ready) return this.fromListing(ready, segments);
+    return this.list(dirRel).then((listing) => this.fromListing(listing, segments));
+  }
+
+  private fromListing(listing: Listing, segments: readonly string[]): FolderLookup | Promise<FolderLookup> {
     const name = segments[segments.length - 1]!;
-    const path = join(this.root, ...segments);
-    const listing = await this.list(dirRel);
+    const path = `${this.base}${segments.join('/')}`;
     if (!listing.ok) {
       return listing.refused
         ? { kind: 'refused', path, message: listing.message }
@@ -56,7 +66,10 @@ export class FolderIndex {
   private list(dirRel: string): Promise<Listing> {
     let listing = this.listings.get(dirRel);
     if (!listing) {
-      listing = this.readListing(dirRel);
+      listing = this.readListing(dirRel).then((done) => {
+        this.ready.set(dirRel, done);
+        return done;
+      });
       this.listings.set(dirRel, listing);
     }
     return listing;

@@ -1,0 +1,136 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { encodeTinyImage } from '@llavakit/images';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import yazl from 'yazl';
+import { binPath, runCli, tempDir } from '../../test-utils.js';
+
+const built = existsSync(join(dirname(binPath), '..', 'dist', 'commands', 'images', 'check.js'));
+
+let dir: string;
+let cleanup: () => Promise<void>;
+
+const record = (id: string | number, image?: string | string[]) => ({
+  id,
+  ...(image !== undefined ? { image } : {}),
+  conversations: [
+    { from: 'human', value: '<image>\nWhat is shown?' },
+    { from: 'gpt', value: 'A test image.' },
+  ],
+});
+
+async function put(path: string, bytes: Uint8Array | string) {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, bytes);
+}
+
+async function zipOf(entries: Record<string, Uint8Array>): Promise<Buffer> {
+  const zip = new yazl.ZipFile();
+  for (const [name, bytes] of Object.entries(entries)) zip.addBuffer(Buffer.from(bytes), name, { compress: false });
+  zip.end();
+  const chunks: Buffer[] = [];
+  for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+beforeAll(async () => {
+  ({ dir, cleanup } = await tempDir('llava-images-check-'));
+  const jpeg = encodeTinyImage('jpeg', { width: 32, height: 24 });
+  await put(join(dir, 'playground/coco/train2017/000000000001.jpg'), jpeg);
+  await put(join(dir, 'playground/gqa/images/1.jpg'), encodeTinyImage('gif', { width: 4, height: 4 }));
+  await put(join(dir, 'playground/ocr_vqa/images/a.jpg'), jpeg.subarray(0, jpeg.length - 4));
+  await put(join(dir, 'cc3m.zip'), await zipOf({ 'images/GCC_train_000000001.jpg': jpeg }));
+  await put(
+    join(dir, 'mix.json'),
+    JSON.stringify(
+      [
+        record('000000000001', 'coco/train2017/000000000001.jpg'),
+        record(1, 'gqa/images/1.jpg'),
+        record('a', 'ocr_vqa/images/a.jpg'),
+        record('b', 'ocr_vqa/images/b.jpg'),
+        record('text-only'),
+        record('evil', '../../etc/passwd'),
+        record('multi', ['coco/train2017/000000000001.jpg', 'coco/train2017/000000000002.jpg']),
+      ],
+      null,
+      2,
+    ),
+  );
+  await put(join(dir, 'good.jsonl'), `${JSON.stringify(record('x', 'coco/train2017/000000000001.jpg'))}\n`);
+  await put(join(dir, 'cc3m.json'), JSON.stringify([record('GCC_train_000000001', 'GCC_train_000000001.jpg')]));
+});
+afterAll(() => cleanup?.());
+
+describe.skipIf(!built)('llava images check', () => {
+  it('reports per prefix, lists problems and exits 1', async () => {
+    const list = join(dir, 'missing.tsv');
+    const r = await runCli(['images', 'check', 'mix.json', '--images', 'playground', '--list-missing', list], {
+      cwd: dir,
+    });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('Checked 7 image references (6 distinct) from 1 file');
+    expect(r.stdout).toMatch(/^coco\/\s+3\s+2\s+2\s+1\s/m);
+    expect(r.stdout).toMatch(/^gqa\/\s+1\s+1\s+0\s+0\s+0\s+1\s/m);
+    for (const rule of ['images/missing', 'images/format-mismatch', 'images/truncated', 'images/outside-root']) {
+      expect(r.stdout).toContain(rule);
+    }
+    expect(r.stdout).toContain('mix.json:');
+    expect(r.stdout).toContain('/image/1');
+    expect((await readFile(list, 'utf8')).split('\n').filter(Boolean)).toEqual([
+      'gqa/images/1.jpg\tformat-mismatch\t1',
+      'ocr_vqa/images/a.jpg\ttruncated\t1',
+      'ocr_vqa/images/b.jpg\tmissing\t1',
+      '../../etc/passwd\trefused\t1',
+      'coco/train2017/000000000002.jpg\tmissing\t1',
+    ]);
+    expect(r.stderr).not.toContain('\u001b[2K'); // no progress bar when stderr is not a terminal
+  });
+
+  it('prints JSON with --json', async () => {
+    const r = await runCli(['images', 'check', 'mix.json', '--images', 'playground', '--json'], { cwd: dir });
+    expect(r.code).toBe(1);
+    const result = JSON.parse(r.stdout);
+    expect(result.total).toMatchObject({
+      references: 7,
+      distinct: 6,
+      ok: 2,
+      missing: 2,
+      refused: 1,
+      truncated: 1,
+      formatMismatch: 1,
+    });
+    expect(Object.keys(result.byPrefix)).toEqual(['../', 'coco/', 'gqa/', 'ocr_vqa/']);
+    expect(result.diagnostics.find((d: { ruleId: string }) => d.ruleId === 'images/missing')).toMatchObject({
+      file: 'mix.json',
+      recordIndex: 3,
+      recordId: 'b',
+      pointer: '/image',
+    });
+  });
+
+  it('exits 0 when every image is sound, reading zips in place with prefix sources', async () => {
+    const ok = await runCli(['images', 'check', 'good.jsonl', '--images', 'coco/train2017=playground/coco/train2017'], {
+      cwd: dir,
+    });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('All images found and sound.');
+    const zip = await runCli(['images', 'check', 'cc3m.json', '--images', 'cc3m.zip'], { cwd: dir });
+    expect(zip.code).toBe(0);
+    expect(zip.stdout).toMatch(/^\(bare\)\s+1\s+1\s+1\s/m);
+  });
+
+  it('fails on warnings only with --strict', async () => {
+    await put(join(dir, 'gif.json'), JSON.stringify([record(1, 'gqa/images/1.jpg')]));
+    expect((await runCli(['images', 'check', 'gif.json', '--images', 'playground'], { cwd: dir })).code).toBe(0);
+    expect(
+      (await runCli(['images', 'check', 'gif.json', '--images', 'playground', '--strict'], { cwd: dir })).code,
+    ).toBe(1);
+  });
+
+  it('exits 2 on a bad --images value', async () => {
+    const r = await runCli(['images', 'check', 'mix.json', '--images', '../x=playground'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('prefix');
+  });
+});

@@ -1,0 +1,258 @@
+import { writeFile } from 'node:fs/promises';
+import { type Diagnostic, DiagnosticError, isFailing, renderReport, summarize } from '@llavakit/diagnostics';
+import {
+  checkImages,
+  createImageResolver,
+  formatImageSource,
+  type ImageCheckSummary,
+  type ImageRef,
+  type ImageSource,
+  imageRefsFromRecords,
+  type PrefixReport,
+  parseImageSourceSpec,
+} from '@llavakit/images';
+import { readRecords } from '@llavakit/reader';
+import { Args, Command, Flags } from '@oclif/core';
+import { createProgress } from '../../lib/progress.js';
+
+/** What `llava images check --json` prints. */
+export interface ImagesCheckResult {
+  readonly inputs: readonly string[];
+  readonly sources: readonly string[];
+  readonly seconds: number;
+  readonly ok: boolean;
+  readonly total: ImageCheckSummary['total'];
+  readonly byPrefix: ImageCheckSummary['byPrefix'];
+  readonly problems: ImageCheckSummary['problems'];
+  readonly counts: Record<'error' | 'warning' | 'info', number>;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export default class ImagesCheck extends Command {
+  static override summary = 'Check that every image a dataset references exists and is a sound image.';
+
+  static override description =
+    `For every image path in the inputs: is it in one of the --images sources, is it a real image (magic bytes), does its real format match its extension, is it truncated (JPEG end marker, PNG IEND, GIF trailer, WEBP/BMP size), and what are its dimensions. Only the head and tail of each file are read; each folder is listed once and each zip archive's central directory is read once.
+
+--images takes a folder, a zip archive (read in place, never extracted), or PREFIX=PATH to serve only refs under PREFIX (the prefix is cut off before the lookup). Repeat it; sources are tried in the order given. Bare file names (000000033471.jpg) are also looked up in prefixed sources. Paths with "..", absolute paths, symlinks leading out of a source and unsafe zip entry names are refused.
+
+Exit codes: 0 all images sound, 1 problems found (warnings such as format mismatches only with --strict), 2 usage errors.`;
+
+  static override examples = [
+    {
+      description: 'The LLaVA-1.5 mix against its playground folder',
+      command: '<%= config.bin %> images check llava_v1_5_mix665k.json --images ./playground/data',
+    },
+    {
+      description: 'Bare COCO names against the COCO folder, missing files listed for re-download',
+      command:
+        '<%= config.bin %> images check llava_instruct_150k.json --images /data/coco/train2017 --list-missing missing.tsv',
+    },
+    {
+      description: 'CC-3M chat against its images.zip, read in place',
+      command: '<%= config.bin %> images check chat.json --images /data/cc3m/images.zip',
+    },
+    {
+      description: 'One folder per prefix, JSON report',
+      command:
+        '<%= config.bin %> images check mix.json --images coco/train2017=/data/coco/train2017 --images gqa/images=/data/gqa --json',
+    },
+  ];
+
+  static override enableJsonFlag = true;
+  static override strict = false;
+
+  static override args = {
+    inputs: Args.string({ description: 'Data files (JSON array or JSONL); - for standard input.', required: true }),
+  };
+
+  static override flags = {
+    images: Flags.string({
+      char: 'i',
+      multiple: true,
+      required: true,
+      summary: 'Image source: FOLDER, ARCHIVE.zip or PREFIX=PATH (repeatable, tried in order).',
+    }),
+    'list-missing': Flags.string({
+      summary: 'Write every missing or broken image to this file, one per line: path<TAB>status<TAB>references.',
+    }),
+    concurrency: Flags.integer({
+      summary: 'Images read at once (zip entries, and files with --io async).',
+      default: 64,
+      min: 1,
+      max: 4096,
+    }),
+    io: Flags.option({
+      options: ['sync', 'async'] as const,
+      default: 'sync' as const,
+      summary: 'sync: blocking reads, fastest on local disks; async: thread pool, better on network file systems.',
+    })(),
+    strict: Flags.boolean({ summary: 'Also fail on warnings (format mismatches, unsafe zip entries).' }),
+    'max-per-rule': Flags.integer({
+      summary: 'Show at most this many problems per rule (0: all).',
+      default: 20,
+      min: 0,
+    }),
+  };
+
+  async run(): Promise<ImagesCheckResult> {
+    const { argv, flags } = await this.parse(ImagesCheck);
+    const inputs = argv as string[];
+    let sources: ImageSource[];
+    try {
+      sources = flags.images.map((spec) => parseImageSourceSpec(spec));
+    } catch (error) {
+      this.error((error as Error).message, { exit: 2 });
+    }
+    const resolver = createImageResolver(sources, { io: flags.io });
+    const json = this.jsonEnabled();
+    const progress = createProgress({ label: 'images', enabled: json ? false : undefined });
+    const readProblems: Diagnostic[] = [];
+    let checked = 0;
+    let bytes = 0;
+    let totalBytes: number | undefined;
+    let current = '';
+
+    async function* allRefs(): AsyncGenerator<ImageRef> {
+      for (const input of inputs) {
+        current = input;
+        const records = readRecords(input, {
+          file: input,
+          onProgress: (done, total) => {
+            bytes = done;
+            totalBytes = total;
+          },
+        });
+        try {
+          for await (const ref of imageRefsFromRecords(collectFailures(records, readProblems), input)) yield ref;
+        } catch (error) {
+          if (!DiagnosticError.is(error)) throw error;
+          readProblems.push(error.diagnostic);
+        }
+      }
+    }
+
+    const started = performance.now();
+    let summary: ImageCheckSummary;
+    try {
+      summary = await checkImages(allRefs(), resolver, {
+        concurrency: flags.concurrency,
+        onProgress: (p) => {
+          checked = p.checked;
+          progress.update(
+            bytes,
+            totalBytes,
+            `${current} · ${checked.toLocaleString('en-US')} images, ${p.problems} problems`,
+          );
+        },
+      });
+    } finally {
+      progress.stop();
+      await resolver.close();
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const diagnostics = [...readProblems, ...summary.diagnostics];
+    const failed = diagnostics.some((d) => isFailing(d, flags.strict));
+    if (failed) process.exitCode = 1;
+
+    if (flags['list-missing']) {
+      const lines = summary.problems.map((p) => `${p.ref}\t${p.status}\t${p.references}\n`).join('');
+      await writeFile(flags['list-missing'], lines);
+    }
+    const result: ImagesCheckResult = {
+      inputs,
+      sources: sources.map(formatImageSource),
+      seconds: Math.round(seconds * 1000) / 1000,
+      ok: !failed,
+      total: summary.total,
+      byPrefix: summary.byPrefix,
+      problems: summary.problems,
+      counts: summarize(diagnostics),
+      diagnostics,
+    };
+    if (!json) this.printReport(result, flags['max-per-rule'], flags['list-missing']);
+    return result;
+  }
+
+  private printReport(result: ImagesCheckResult, maxPerRule: number, listFile: string | undefined): void {
+    const { total } = result;
+    const n = (v: number) => v.toLocaleString('en-US');
+    this.log(
+      `Checked ${n(total.references)} image references (${n(total.distinct)} distinct) from ${result.inputs.length} file${result.inputs.length === 1 ? '' : 's'} in ${result.seconds.toFixed(1)} s.`,
+    );
+    this.log('');
+    const header = [
+      'prefix',
+      'refs',
+      'distinct',
+      'ok',
+      'missing',
+      'not-image',
+      'mismatch',
+      'truncated',
+      'refused',
+      'unreadable',
+      'formats',
+      'width',
+      'height',
+    ];
+    const rows: string[][] = [header];
+    const row = (name: string, r: PrefixReport | (typeof total & Partial<PrefixReport>)) => [
+      name,
+      n(r.references),
+      n(r.distinct),
+      n(r.ok),
+      n(r.missing),
+      n(r.notImage),
+      n(r.formatMismatch),
+      n(r.truncated),
+      n(r.refused),
+      n(r.unreadable),
+      r.formats
+        ? Object.entries(r.formats)
+            .map(([f, c]) => `${f} ${n(c ?? 0)}`)
+            .join(', ')
+        : '',
+      range(r.width),
+      range(r.height),
+    ];
+    for (const [name, report] of Object.entries(result.byPrefix)) rows.push(row(name, report));
+    if (Object.keys(result.byPrefix).length !== 1) rows.push(row('total', total));
+    const widths = header.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+    for (const r of rows) {
+      this.log(
+        r
+          .map((cell, c) => (c === 0 || c >= 10 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+          .join('  ')
+          .trimEnd(),
+      );
+    }
+    this.log('');
+    if (result.diagnostics.length > 0) {
+      this.log(renderReport(result.diagnostics, maxPerRule > 0 ? { maxPerRule } : {}).trimEnd());
+      this.log('');
+    }
+    const { error, warning } = result.counts;
+    this.log(
+      result.diagnostics.length === 0
+        ? 'All images found and sound.'
+        : `${n(error)} error${error === 1 ? '' : 's'}, ${n(warning)} warning${warning === 1 ? '' : 's'} in ${n(result.problems.length)} image${result.problems.length === 1 ? '' : 's'}.${listFile ? ` List written to ${listFile}.` : ''}`,
+    );
+  }
+}
+
+function range(r: { min: number; max: number } | undefined): string {
+  if (!r) return '';
+  return r.min === r.max ? String(r.min) : `${r.min}–${r.max}`;
+}
+
+/** Pass parsed records through, keeping the diagnostics of records that failed to parse. */
+async function* collectFailures<T extends { ok: boolean; diagnostic?: Diagnostic }>(
+  records: AsyncIterable<T>,
+  sink: Diagnostic[],
+): AsyncGenerator<T> {
+  for await (const record of records) {
+    if (!record.ok && record.diagnostic) sink.push(record.diagnostic);
+    yield record;
+  }
+}
