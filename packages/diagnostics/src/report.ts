@@ -86,7 +86,11 @@ export function renderReport(diagnostics: Iterable<Diagnostic>, options: ReportO
     lines.push(`${bold(ruleId, options.color)}  ${counts}`);
     const hint = group[0]?.hint ?? options.hints?.[ruleId];
     if (hint) lines.push(`  hint: ${hint}`);
-    const shown = options.maxPerRule === undefined ? group : group.slice(0, options.maxPerRule);
+    // most severe first (stable: file order within a severity)
+    const sorted = group.some((d) => d.severity !== group[0]!.severity)
+      ? [...group].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity])
+      : group;
+    const shown = options.maxPerRule === undefined ? sorted : sorted.slice(0, options.maxPerRule);
     for (const d of shown) {
       const location = formatLocation(d);
       lines.push(`  ${location ? `${location}  ` : ''}${d.message}`);

@@ -210,6 +210,21 @@ describe('cross-record rules', () => {
     expect(validator.records).toBe(5);
   });
 
+  it('finds exactly the repeats among 120,000 ids (the compact id table grows past its first size)', () => {
+    const validator = createValidator();
+    const rec = (id: string | number) => ({ id, conversations: [H('Q'), G('A')] });
+    let found = 0;
+    for (let i = 0; i < 120_000; i++) found += validator.check(rec(i % 3 ? `id-${i}` : i), { index: i }).length;
+    expect(found).toBe(0);
+    const repeats: unknown[] = [];
+    for (let k = 0; k < 1000; k++) {
+      const i = k * 97;
+      for (const d of validator.check(rec(i % 3 ? `id-${i}` : i), { index: 120_000 + k }))
+        repeats.push(d.data?.firstIndex);
+    }
+    expect(repeats).toEqual(Array.from({ length: 1000 }, (_, k) => k * 97));
+  });
+
   it('integer ids alone are fine; mixing types is one warning per file with counts', () => {
     const ints = createValidator();
     for (let i = 0; i < 3; i++) ints.check({ id: i, conversations: [H('Q'), G('A')] }, { index: i });

@@ -93,7 +93,10 @@ Exit codes: 0 no errors (warnings allowed unless --strict), 1 errors found (or w
 
     const emit = async (d: Diagnostic, file: FileSummary) => {
       const perRule = (counts[d.ruleId] ??= {});
-      const seen = (perRule.error ?? 0) + (perRule.warning ?? 0) + (perRule.info ?? 0);
+      // --json caps per rule (in file order); the report keeps up to N per rule and severity, to show the worst first
+      const seen = json
+        ? (perRule.error ?? 0) + (perRule.warning ?? 0) + (perRule.info ?? 0)
+        : (perRule[d.severity] ?? 0);
       perRule[d.severity] = (perRule[d.severity] ?? 0) + 1;
       if (d.hint && !(d.ruleId in hints)) hints[d.ruleId] = d.hint;
       totals[d.severity]++;
