@@ -147,7 +147,8 @@ async function* readWithStreamJson(input: InputSource, options: ReadOptions): As
       signal?.throwIfAborted();
       const r = await it.next();
       if (r.done) return;
-      yield r.value;
+      // stream-json's pipeline buffers ahead, and file chunks are reused by the source: hand it a copy.
+      yield Buffer.from(r.value);
     }
   }
   const BAD = Symbol('bad-line');

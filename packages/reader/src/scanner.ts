@@ -185,7 +185,8 @@ export class RecordScanner {
 
   // ---------------------------------------------------------------- start: BOM, container
   private decide(chunk: Buffer, ended: boolean): void {
-    this.head.push(chunk);
+    // Chunks may be reused by the source once fed (see source.ts): keep copies of what outlives this call.
+    this.head.push(Buffer.from(chunk));
     this.headBytes += chunk.length;
     const head = this.head.length === 1 ? chunk : Buffer.concat(this.head, this.headBytes);
     if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) {
@@ -434,7 +435,7 @@ export class RecordScanner {
 
   private keepPartial(buf: Buffer): void {
     const s = Math.max(0, this.elemStart - this.base);
-    this.pending.push(buf.subarray(s));
+    this.pending.push(Buffer.from(buf.subarray(s)));
     this.pendingBytes += buf.length - s;
     if (this.pendingBytes > this.maxRecordBytes) this.tooLarge(this.elemPlace(this.pendingBytes));
   }
@@ -534,7 +535,7 @@ export class RecordScanner {
       const j = buf.indexOf(0x0a, i);
       if (j === -1) {
         if (this.pending.length === 0) this.elemStart = this.base + i;
-        this.pending.push(buf.subarray(i));
+        this.pending.push(Buffer.from(buf.subarray(i)));
         this.pendingBytes += n - i;
         if (this.pendingBytes > this.maxRecordBytes) {
           this.tooLarge({ index: this.index, offset: this.elemStart, line: this.line, column: 1, length: -1 });

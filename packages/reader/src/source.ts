@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import { readerRules } from './rules.js';
@@ -66,14 +66,47 @@ export async function openSource(
     } catch (e) {
       throw ioError(e, file);
     }
-    const stream = createReadStream(input, { highWaterMark: options.chunkSize ?? 1 << 20 });
-    return { chunks: toBuffers(stream, file), totalBytes: Number.isNaN(size) ? undefined : size };
+    if (Number.isNaN(size)) {
+      // Pipes, sockets, character devices: stream them.
+      const stream = createReadStream(input, { highWaterMark: options.chunkSize ?? 1 << 20 });
+      return { chunks: toBuffers(stream, file) };
+    }
+    return { chunks: readFileChunks(input, options.chunkSize ?? 1 << 20, file), totalBytes: size };
   }
   const iterable =
     typeof (input as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function'
       ? (input as AsyncIterable<Uint8Array | string>)
       : (new Readable().wrap(input as NodeJS.ReadableStream) as AsyncIterable<Uint8Array | string>);
   return { chunks: toBuffers(iterable, file) };
+}
+
+/**
+ * Read a regular file in chunks through two alternating buffers, so memory stays flat however large the file is.
+ * A chunk is valid until the next one is requested: the scanner copies whatever it keeps across chunks.
+ */
+async function* readFileChunks(path: string, chunkSize: number, file?: string): AsyncGenerator<Buffer> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (e) {
+    throw ioError(e, file);
+  }
+  try {
+    const buffers = [Buffer.allocUnsafe(chunkSize), Buffer.allocUnsafe(chunkSize)];
+    for (let turn = 0; ; turn ^= 1) {
+      const buffer = buffers[turn]!;
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await handle.read(buffer, 0, chunkSize, null));
+      } catch (e) {
+        throw ioError(e, file);
+      }
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 async function* toBuffers(source: AsyncIterable<Uint8Array | string>, file?: string): AsyncGenerator<Buffer> {

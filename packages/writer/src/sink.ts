@@ -54,6 +54,7 @@ export async function openTextSink(path: string, options: SinkOptions = {}): Pro
 class StreamSink implements TextSink {
   // Text is UTF-8 encoded straight into a buffer (no intermediate joined string), written out when full.
   #buffer: Buffer;
+  #free: Buffer[] = [];
   #used = 0;
   #bytes = 0;
   #error: Error | undefined;
@@ -96,15 +97,25 @@ class StreamSink implements TextSink {
 
   #flush(): Promise<void> | undefined {
     if (this.#used === 0) return undefined;
-    const chunk = this.#buffer.subarray(0, this.#used);
+    const full = this.#buffer;
+    const chunk = full.subarray(0, this.#used);
     this.#bytes += this.#used;
-    this.#buffer = Buffer.allocUnsafe(this.#buffer.length);
+    // Buffers come back to the pool once the stream has written them, so a conversion cycles through a few
+    // buffers instead of allocating one per flush (external memory is collected late by V8).
+    this.#buffer = this.#free.pop() ?? Buffer.allocUnsafe(full.length);
     this.#used = 0;
-    return this.#send(chunk);
+    return this.#send(chunk, () => {
+      if (this.#free.length < 4) this.#free.push(full);
+    });
   }
 
-  #send(chunk: Buffer): Promise<void> | undefined {
-    if (this.stream.write(chunk)) return undefined;
+  #send(chunk: Buffer, written?: () => void): Promise<void> | undefined {
+    const ok = written
+      ? this.stream.write(chunk, (error) => {
+          if (!error) written();
+        })
+      : this.stream.write(chunk);
+    if (ok) return undefined;
     return new Promise<void>((resolve, reject) => {
       const onDrain = () => {
         this.stream.off('error', onError);
