@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../../..');
-const { checkImages, createImageResolver, imageRefsFromRecords, parseImageSourceSpec } = await import(
+const { checkImages, createImageResolver, encodeTinyImage, imageRefsFromRecords, parseImageSourceSpec } = await import(
   join(repo, 'packages/images/dist/index.js')
 );
 const { readRecords } = await import(join(repo, 'packages/reader/dist/index.js'));
@@ -74,7 +74,57 @@ for (let run = 1; run <= runs; run++) {
   });
 }
 
-// Phase 3: end to end as the CLI does it: stream records, check as they come.
+// Phase 3: exactly 600,000 distinct references, each once: the mix's distinct paths plus extra files spread over
+// the five prefix folders (written once, reused).
+{
+  const prefixes = ['coco/train2017', 'gqa/images', 'ocr_vqa/images', 'textvqa/train_images', 'vg/VG_100K'];
+  const seen = new Set();
+  const list = [];
+  for (const r of refs) if (!seen.has(r.ref)) seen.add(r.ref) && list.push({ ref: r.ref, recordIndex: list.length });
+  const extra = Math.max(0, 600_000 - list.length);
+  const bytes = encodeTinyImage('jpeg', { width: 24, height: 16 });
+  const marker = join(playground, `.extra-${extra}`);
+  const extraRefs = Array.from(
+    { length: extra },
+    (_, i) => `${prefixes[i % prefixes.length]}/extra_${String(i).padStart(7, '0')}.jpg`,
+  );
+  if (!existsSync(marker)) {
+    for (const ref of extraRefs) writeFileSync(join(playground, ref), bytes);
+    writeFileSync(marker, '');
+  }
+  for (const ref of extraRefs) list.push({ ref, recordIndex: list.length });
+  for (let run = 1; run <= runs; run++) {
+    const resolver = createImageResolver([parseImageSourceSpec(playground)]);
+    t = performance.now();
+    const summary = await checkImages(list, resolver, { concurrency });
+    const seconds = (performance.now() - t) / 1000;
+    await resolver.close();
+    log({
+      phase: 'check-600k-distinct',
+      run,
+      references: summary.total.references,
+      distinct: summary.total.distinct,
+      problems: summary.problems.length,
+      seconds: round(seconds),
+    });
+  }
+}
+
+// Phase 4: the floor: a bare open/read/close loop over the same 600,000 files, no resolution, no sniffing.
+{
+  const { openSync, readSync, closeSync } = await import('node:fs');
+  const buffer = new Uint8Array(65536);
+  const files = [...new Set(refs.map((r) => r.ref))];
+  t = performance.now();
+  for (const ref of files) {
+    const fd = openSync(join(playground, ref), 'r');
+    readSync(fd, buffer, 0, buffer.length, 0);
+    closeSync(fd);
+  }
+  log({ phase: 'floor-open-read-close', files: files.length, seconds: round((performance.now() - t) / 1000) });
+}
+
+// Phase 5: end to end as the CLI does it: stream records, check as they come.
 {
   const resolver = createImageResolver([parseImageSourceSpec(playground)]);
   t = performance.now();

@@ -128,6 +128,46 @@ describe('checkImages', () => {
     ]);
   });
 
+  it('gives the same verdicts with asynchronous reads', async () => {
+    const list = refs([
+      ['coco/train2017/000000000001.jpg', 1],
+      ['coco/train2017/000000000003.jpg', 3],
+      ['gqa/images/1.jpg', 4],
+      ['ocr_vqa/images/a.jpg', 5],
+      ['coco/train2017/000000000001.jpg', 6],
+    ]);
+    const totals = [];
+    for (const io of ['sync', 'async'] as const) {
+      const resolver = createImageResolver([parseImageSourceSpec(join(tmp, 'playground'))], { io });
+      totals.push((await checkImages(list, resolver)).total);
+      await resolver.close();
+    }
+    expect(totals[0]).toEqual({
+      references: 5,
+      distinct: 4,
+      ok: 2,
+      missing: 0,
+      refused: 0,
+      unreadable: 0,
+      notImage: 1,
+      truncated: 1,
+      formatMismatch: 1,
+    });
+    expect(totals[1]).toEqual(totals[0]);
+  });
+
+  it('reports a zip entry whose data cannot be inflated as unreadable', async () => {
+    const zip = await buildZip([{ name: 'bad.png', bytes: fixtures.png(64, 64), compress: true }]);
+    const dataStart = 30 + zip.readUInt16LE(26) + zip.readUInt16LE(28);
+    zip[dataStart] = 0xff; // final block with the reserved block type 11: invalid deflate data
+    await writeFile(join(tmp, 'zips', 'bad.zip'), zip);
+    const resolver = createImageResolver([parseImageSourceSpec(join(tmp, 'zips', 'bad.zip'))]);
+    const summary = await checkImages([{ ref: 'bad.png', recordIndex: 0 }], resolver);
+    await resolver.close();
+    expect(summary.total.unreadable).toBe(1);
+    expect(summary.diagnostics.map((d) => d.ruleId)).toEqual(['images/unreadable']);
+  });
+
   it('includes source problems and reads records from reader results', async () => {
     const resolver = createImageResolver([parseImageSourceSpec(join(tmp, 'nope'))]);
     const records = [

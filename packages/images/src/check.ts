@@ -173,16 +173,8 @@ export async function checkImages(
     const resolution = await resolver.resolve(ref);
     if (resolution.status === 'refused') {
       const d = resolution.diagnostic;
-      return {
-        status: 'refused',
-        findings: [
-          {
-            rule: d.ruleId === imageRules.invalidPath.id ? imageRules.invalidPath : imageRules.outsideRoot,
-            message: d.message,
-            data: { ...d.data },
-          },
-        ],
-      };
+      const rule = d.ruleId === imageRules.invalidPath.id ? imageRules.invalidPath : imageRules.outsideRoot;
+      return { status: 'refused', findings: [{ rule, message: d.message, data: { ...d.data } }] };
     }
     if (resolution.status === 'missing') {
       const d = missingDiagnostic(resolution);
@@ -194,29 +186,32 @@ export async function checkImages(
       const { head, tail, size } = await resolver.readHeadTail(resolution, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, buffer);
       info = sniffImage(head, { tail, size });
     } catch (error) {
-      const d = unreadableDiagnostic(resolution, error);
-      return {
-        status: 'unreadable',
-        findings: [{ rule: imageRules.unreadable, message: d.message, data: { ...d.data } }],
-      };
+      return unreadable(resolution, error);
     } finally {
       buffers.push(buffer);
     }
     return judge(ref, resolution, info, report);
   };
 
-  const handle = async (item: ImageRef) => {
-    const prefix = groupBy(item.ref);
-    const report = reportOf(prefix);
-    report.references++;
-    let pending = seen.get(item.ref);
-    const first = pending === undefined;
-    if (!pending) {
-      pending = examine(item.ref, report);
-      seen.set(item.ref, pending);
+  /** The synchronous fast path: a found file, listings loaded, blocking reads. `undefined` → use {@link examine}. */
+  const examineSync = (ref: string, report: PrefixReport): Outcome | undefined => {
+    const found = resolver.resolveSync(ref);
+    if (!found) return undefined;
+    const buffer = buffers.pop() ?? new Uint8Array(SNIFF_HEAD_BYTES);
+    try {
+      const ht = resolver.readHeadTailSync(found, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, buffer);
+      if (!ht) return undefined;
+      report.distinct++;
+      return judge(ref, found, sniffImage(ht.head, { tail: ht.tail, size: ht.size }), report);
+    } catch (error) {
+      report.distinct++;
+      return unreadable(found, error);
+    } finally {
+      buffers.push(buffer);
     }
-    const outcome = pending instanceof Promise ? await pending : pending;
-    if (first) seen.set(item.ref, outcome); // keep the plain outcome, not the promise (less memory for 600K paths)
+  };
+
+  const record = (item: ImageRef, report: PrefixReport, outcome: Outcome, first: boolean) => {
     report[COUNT_KEY[outcome.status]]++;
     checked++;
     if (outcome.status !== 'ok') {
@@ -250,15 +245,44 @@ export async function checkImages(
     options.onProgress?.({ checked, problems: problemCount });
   };
 
-  const iterator =
-    Symbol.asyncIterator in refs
-      ? (refs as AsyncIterable<ImageRef>)[Symbol.asyncIterator]()
-      : (refs as Iterable<ImageRef>)[Symbol.iterator]();
+  const handle = (item: ImageRef): Promise<void> | undefined => {
+    const report = reportOf(groupBy(item.ref));
+    report.references++;
+    const known = seen.get(item.ref);
+    if (known === undefined) {
+      const fast = examineSync(item.ref, report);
+      if (fast) {
+        seen.set(item.ref, fast);
+        record(item, report, fast, true);
+        return undefined;
+      }
+      const pending = examine(item.ref, report);
+      seen.set(item.ref, pending);
+      return pending.then((outcome) => {
+        seen.set(item.ref, outcome); // keep the plain outcome, not the promise
+        record(item, report, outcome, true);
+      });
+    }
+    if (known instanceof Promise) return known.then((outcome) => record(item, report, outcome, false));
+    record(item, report, known, false);
+    return undefined;
+  };
+
+  const isAsync = Symbol.asyncIterator in refs;
+  const iterator = isAsync
+    ? (refs as AsyncIterable<ImageRef>)[Symbol.asyncIterator]()
+    : (refs as Iterable<ImageRef>)[Symbol.iterator]();
+  let sinceYield = 0;
   const worker = async () => {
     for (;;) {
-      const next = await iterator.next();
+      const next = isAsync ? await iterator.next() : (iterator as Iterator<ImageRef>).next();
       if (next.done) return;
-      await handle(next.value);
+      const pending = handle(next.value);
+      if (pending) await pending;
+      else if (++sinceYield >= 4096) {
+        sinceYield = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve)); // let timers and signals run
+      }
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
@@ -289,6 +313,11 @@ export async function checkImages(
     for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += report[k];
   }
   return { total, byPrefix: sorted, problems, diagnostics: [...sourceDiagnostics, ...diagnostics] };
+}
+
+function unreadable(found: FoundResolution, error: unknown): Outcome {
+  const d = unreadableDiagnostic(found, error);
+  return { status: 'unreadable', findings: [{ rule: imageRules.unreadable, message: d.message, data: { ...d.data } }] };
 }
 
 function judge(ref: string, found: FoundResolution, info: ImageInfo, report: PrefixReport): Outcome {

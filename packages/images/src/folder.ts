@@ -43,6 +43,20 @@ export class FolderIndex {
     return this.list(dirRel).then((listing) => this.fromListing(listing, segments));
   }
 
+  /**
+   * Synchronous peek: the file path when the folder is listed and holds a regular file of that name, `null` when it is
+   * listed and holds none, `undefined` when only the asynchronous {@link lookup} can tell (not listed yet, symlink,
+   * refused folder).
+   */
+  peek(segments: readonly string[]): string | null | undefined {
+    const listing = this.ready.get(segments.length === 1 ? '' : segments.slice(0, -1).join('/'));
+    if (!listing) return undefined;
+    if (!listing.ok) return listing.refused ? undefined : null;
+    const kind = listing.names.get(segments[segments.length - 1]!);
+    if (kind === 'file') return `${this.base}${segments.join('/')}`;
+    return kind === 'symlink' ? undefined : null;
+  }
+
   private fromListing(listing: Listing, segments: readonly string[]): FolderLookup | Promise<FolderLookup> {
     const name = segments[segments.length - 1]!;
     const path = `${this.base}${segments.join('/')}`;

@@ -78,6 +78,18 @@ export interface ImageResolver {
   readonly sources: readonly ImageSource[];
   /** Find an image; never throws for bad refs (they become `refused`). */
   resolve(ref: string): Promise<Resolution>;
+  /**
+   * Fast synchronous path of {@link resolve}: the resolution when it is a found image whose folder listings or zip
+   * index are already loaded, otherwise `undefined` (then call {@link resolve}, which also explains misses).
+   */
+  resolveSync(ref: string): FoundResolution | undefined;
+  /** Synchronous {@link readHeadTail} for files when the resolver reads with `io: 'sync'`; `undefined` otherwise. */
+  readHeadTailSync(
+    found: FoundResolution,
+    headBytes: number,
+    tailBytes: number,
+    buffer?: Uint8Array,
+  ): HeadTail | undefined;
   /** Like {@link resolve}, with `size` filled in for files too (one `stat`). */
   stat(ref: string): Promise<Resolution>;
   /** The image's bytes. Rejects with a {@link DiagnosticError} when it is missing, refused or unreadable. */
@@ -98,7 +110,7 @@ export interface ImageResolver {
 
 type Backend =
   | { readonly kind: 'folder'; readonly index: FolderIndex }
-  | { readonly kind: 'zip'; index?: Promise<ZipIndex | Error> };
+  | { readonly kind: 'zip'; index?: Promise<ZipIndex | Error>; ready?: ZipIndex | Error };
 
 /**
  * Create a resolver over an ordered list of sources (see {@link parseImageSourceSpec}).
@@ -131,13 +143,53 @@ export function createImageResolver(
   );
   const zipOf = (i: number): Promise<ZipIndex | Error> => {
     const backend = backends[i] as Extract<Backend, { kind: 'zip' }>;
-    backend.index ??= ZipIndex.open((sources[i] as Extract<ImageSource, { kind: 'zip' }>).path).catch(
-      (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
-    );
+    backend.index ??= ZipIndex.open((sources[i] as Extract<ImageSource, { kind: 'zip' }>).path)
+      .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
+      .then((ready) => {
+        backend.ready = ready;
+        return ready;
+      });
     return backend.index;
   };
 
+  const prefixes = sources.map((s) => (s.prefix ? `${s.prefix}/` : ''));
+  const prefixDepth = sources.map((s) => (s.prefix ? s.prefix.split('/').length : 0));
+
+  function resolveSync(ref: string): FoundResolution | undefined {
+    const normalized = normalizeRef(ref);
+    if (!normalized.ok) return undefined;
+    const { path, segments } = normalized;
+    for (let i = 0; i < sources.length; i++) {
+      const prefix = prefixes[i]!;
+      if (prefix !== '' && !path.startsWith(prefix)) continue;
+      const rel = prefix === '' ? segments : segments.slice(prefixDepth[i]);
+      const backend = backends[i]!;
+      const source = sources[i]!;
+      if (backend.kind === 'folder') {
+        const file = backend.index.peek(rel);
+        if (file === undefined) return undefined;
+        if (file !== null)
+          return { status: 'found', ref, path, source, sourceIndex: i, location: { kind: 'file', path: file } };
+        continue;
+      }
+      const zip = backend.ready;
+      if (zip === undefined) return undefined;
+      if (zip instanceof Error) continue;
+      const entry = zip.find(rel.join('/'));
+      if (!entry) continue;
+      const location = {
+        kind: 'zip',
+        archive: (source as Extract<ImageSource, { kind: 'zip' }>).path,
+        entry: entry.fileName,
+      } as const;
+      return { status: 'found', ref, path, source, sourceIndex: i, location, size: entry.uncompressedSize };
+    }
+    return undefined;
+  }
+
   async function resolve(ref: string): Promise<Resolution> {
+    const fast = resolveSync(ref);
+    if (fast) return fast;
     const normalized = normalizeRef(ref);
     if (!normalized.ok) {
       const rule = normalized.reason === 'outside' ? imageRules.outsideRoot : imageRules.invalidPath;
@@ -232,6 +284,13 @@ export function createImageResolver(
   const resolver: ImageResolver = {
     sources,
     resolve,
+    resolveSync,
+    readHeadTailSync(found, headBytes, tailBytes, buffer) {
+      if (io !== 'sync' || found.location.kind !== 'file') return undefined;
+      const head = buffer && buffer.length >= headBytes ? buffer : new Uint8Array(headBytes);
+      const flags = openFlags(found.location.viaSymlink === true);
+      return readFileHeadTailSync(found.location.path, head, headBytes, tailBytes, flags);
+    },
     async stat(ref) {
       const r = await resolve(ref);
       if (r.status !== 'found' || r.size !== undefined) return r;
