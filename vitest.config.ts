@@ -7,6 +7,10 @@ export default defineConfig({
   test: {
     projects: ['packages/*', 'apps/*', 'tools/*', 'examples/*/vitest.config.ts'],
     ...(report ? { reporters: ['default', 'json'], outputFile: { json: report } } : {}),
-    coverage: { provider: 'v8', include: ['packages/*/src/**', 'apps/*/src/**'], exclude: ['**/*.test.ts', '**/*.d.ts'] },
+    coverage: {
+      provider: 'v8',
+      include: ['packages/*/src/**', 'apps/*/src/**'],
+      exclude: ['**/*.test.ts', '**/*.d.ts'],
+    },
   },
 });

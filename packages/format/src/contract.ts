@@ -162,7 +162,7 @@ export function canWrite(format: FormatPlugin<object>): boolean {
  * });
  * ```
  */
-export function defineFormat<Schema extends z.ZodObject = z.ZodObject<{}>>(
+export function defineFormat<Schema extends z.ZodObject = z.ZodObject<Record<string, never>>>(
   format: FormatPlugin<z.output<Schema>> & { readonly optionsSchema?: Schema },
 ): FormatPlugin<z.output<Schema>> {
   return format;
