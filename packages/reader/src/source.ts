@@ -81,8 +81,9 @@ export async function openSource(
 }
 
 /**
- * Read a regular file in chunks through two alternating buffers, so memory stays flat however large the file is.
- * A chunk is valid until the next one is requested: the scanner copies whatever it keeps across chunks.
+ * Read a regular file in chunks through three rotating buffers, so memory stays flat however large the file is. The
+ * next read is already in flight while the consumer works on the current chunk (disk and CPU overlap). A chunk is
+ * valid until the next one is requested: the scanner copies whatever it keeps across chunks.
  */
 async function* readFileChunks(path: string, chunkSize: number, file?: string): AsyncGenerator<Buffer> {
   let handle: FileHandle;
@@ -91,20 +92,30 @@ async function* readFileChunks(path: string, chunkSize: number, file?: string): 
   } catch (e) {
     throw ioError(e, file);
   }
+  const buffers = [Buffer.allocUnsafe(chunkSize), Buffer.allocUnsafe(chunkSize), Buffer.allocUnsafe(chunkSize)];
+  let position = 0;
+  const readInto = (buffer: Buffer) => handle.read(buffer, 0, chunkSize, position);
+  let pending: ReturnType<typeof readInto> | undefined;
   try {
-    const buffers = [Buffer.allocUnsafe(chunkSize), Buffer.allocUnsafe(chunkSize)];
-    for (let turn = 0; ; turn ^= 1) {
-      const buffer = buffers[turn]!;
+    pending = readInto(buffers[0]!);
+    for (let turn = 0; ; turn = (turn + 1) % 3) {
       let bytesRead: number;
       try {
-        ({ bytesRead } = await handle.read(buffer, 0, chunkSize, null));
+        ({ bytesRead } = await pending);
       } catch (e) {
+        pending = undefined;
         throw ioError(e, file);
       }
-      if (bytesRead === 0) return;
-      yield buffer.subarray(0, bytesRead);
+      if (bytesRead === 0) {
+        pending = undefined;
+        return;
+      }
+      position += bytesRead;
+      pending = readInto(buffers[(turn + 1) % 3]!);
+      yield buffers[turn]!.subarray(0, bytesRead);
     }
   } finally {
+    await pending?.catch(() => undefined);
     await handle.close();
   }
 }

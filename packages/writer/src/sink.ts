@@ -43,7 +43,8 @@ export async function openTextSink(path: string, options: SinkOptions = {}): Pro
   const directory = dirname(path);
   await mkdir(directory, { recursive: true });
   const temporary = join(directory, `.${basename(path)}.llava-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const stream = createWriteStream(temporary, { flags: 'wx' });
+  // A few buffers may be queued, so encoding goes on while the previous chunk is being written.
+  const stream = createWriteStream(temporary, { flags: 'wx', highWaterMark: 4 * (options.bufferBytes ?? 1 << 20) });
   await new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve());
     stream.once('error', reject);
