@@ -147,6 +147,20 @@ function rewritten(record: LlavaRecord, context: RecordContext<object>): LlavaRe
 /** A plain decoding: the record, or why the value is not a record of the format. */
 export type Plain = { readonly record: LlavaRecord } | { readonly error: Diagnostic };
 
+/** The decoding failure of a record that lacks its list of turns (`/messages`, `/conversations`). */
+export function missingList(source: string, pointer: string, message: string): Plain {
+  return {
+    error: {
+      ruleId: writerRules.invalidRecord.id,
+      severity: 'error',
+      message,
+      hint: writerRules.invalidRecord.hint,
+      pointer,
+      source,
+    },
+  };
+}
+
 /** Unwrap a plain decoding of a value this package just encoded (it cannot fail). */
 export function plainOrThrow(plain: Plain): LlavaRecord {
   if ('error' in plain) throw new Error(plain.error.message);

@@ -10,6 +10,7 @@ import {
   fail,
   imageValue,
   joinParts,
+  missingList,
   type Plain,
   place,
   plainId,
@@ -147,16 +148,7 @@ export const messagesFormat = defineFormat({
  */
 export function plainMessages(v: Record<string, unknown>): Plain {
   if (!Array.isArray(v.messages)) {
-    return {
-      error: {
-        ruleId: writerRules.invalidRecord.id,
-        severity: 'error',
-        message: 'A messages record needs a `messages` list.',
-        hint: writerRules.invalidRecord.hint,
-        pointer: '/messages',
-        source: 'messages',
-      },
-    };
+    return missingList('messages', '/messages', 'A messages record needs a `messages` list.');
   }
   const record: Record<string, unknown> = {};
   const id = plainId(v.id);

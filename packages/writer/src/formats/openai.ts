@@ -14,6 +14,7 @@ import {
   fail,
   imageValue,
   joinParts,
+  missingList,
   type Plain,
   place,
   plainOrThrow,
@@ -291,16 +292,7 @@ export function pathOfImageUrl(url: string): string {
 /** Decode an OpenAI fine-tuning example without its metadata. */
 export function plainOpenAi(v: Record<string, unknown>): Plain {
   if (!Array.isArray(v.messages)) {
-    return {
-      error: {
-        ruleId: writerRules.invalidRecord.id,
-        severity: 'error',
-        message: 'An OpenAI example needs a `messages` list.',
-        hint: writerRules.invalidRecord.hint,
-        pointer: '/messages',
-        source: 'openai',
-      },
-    };
+    return missingList('openai', '/messages', 'An OpenAI example needs a `messages` list.');
   }
   const record: Record<string, unknown> = {};
   const images: string[] = [];

@@ -9,6 +9,7 @@ import {
   FROM_CHAT_ROLE,
   fail,
   imageValue,
+  missingList,
   type Plain,
   place,
   plainId,
@@ -134,16 +135,7 @@ export const shareGptFormat = defineFormat({
 function plainShareGpt(v: Record<string, unknown>): Plain {
   const list = Array.isArray(v.conversations) ? v.conversations : Array.isArray(v.messages) ? v.messages : undefined;
   if (!list) {
-    return {
-      error: {
-        ruleId: writerRules.invalidRecord.id,
-        severity: 'error',
-        message: 'A ShareGPT record needs a `conversations` (or `messages`) list.',
-        hint: writerRules.invalidRecord.hint,
-        pointer: '/conversations',
-        source: 'sharegpt',
-      },
-    };
+    return missingList('sharegpt', '/conversations', 'A ShareGPT record needs a `conversations` (or `messages`) list.');
   }
   const chat = !Array.isArray(v.conversations);
   const record: Record<string, unknown> = {};

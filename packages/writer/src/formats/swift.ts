@@ -9,6 +9,7 @@ import {
   FROM_CHAT_ROLE,
   fail,
   imageValue,
+  missingList,
   type Plain,
   place,
   plainId,
@@ -116,16 +117,7 @@ export const swiftFormat = defineFormat({
 /** Decode a ms-swift record without its metadata. */
 export function plainSwift(v: Record<string, unknown>): Plain {
   if (!Array.isArray(v.messages)) {
-    return {
-      error: {
-        ruleId: writerRules.invalidRecord.id,
-        severity: 'error',
-        message: 'A ms-swift record needs a `messages` list.',
-        hint: writerRules.invalidRecord.hint,
-        pointer: '/messages',
-        source: 'swift',
-      },
-    };
+    return missingList('swift', '/messages', 'A ms-swift record needs a `messages` list.');
   }
   const record: Record<string, unknown> = {};
   const id = plainId(v.id);
