@@ -2,6 +2,8 @@
  * Vocabulary and sentence builders for synthetic LLaVA-style text. Everything is composed from small word lists
  * with the record's own {@link Rng}, so output is deterministic and cheap to produce.
  */
+
+import { detailInstructions } from '@llavakit/prompts';
 import type { Rng } from './rng.js';
 
 export const COLORS = [
@@ -243,26 +245,11 @@ export function conversationTurn(rng: Rng): [string, string] {
 }
 
 /** Detailed-description instructions (the paper's pool plus phrasings seen in the released files). */
-export const DETAIL_PROMPTS = [
-  'Describe the following image in detail',
-  'Provide a detailed description of the given image',
-  'Give an elaborate explanation of the image you see',
-  'Share a comprehensive rundown of the presented image',
-  'Offer a thorough analysis of the image',
-  'Explain the various aspects of the image before you',
-  'Clarify the contents of the displayed image with great detail',
-  'Characterize the image using a well-detailed description',
-  'Break down the elements of the image in a detailed manner',
-  'Walk through the important details of the image',
-  'Portray the image with a rich, descriptive narrative',
-  'Narrate the contents of the image with precision',
-  'Analyze the image in a comprehensive and detailed manner',
-  'Illustrate the image through a descriptive explanation',
-  'Examine the image closely and share its details',
-  'Write an exhaustive depiction of the given image',
+export const DETAIL_PROMPTS: readonly string[] = [
+  ...detailInstructions,
   'What do you see happening in this image?',
   'What are the key elements in this picture?',
-] as const;
+];
 
 /** Complex-reasoning questions (LLaVA complex_reasoning_77k flavour). */
 export function reasoningQuestion(rng: Rng): string {
