@@ -3,18 +3,8 @@ import { conversationTemplates, renderConversation } from '@llavakit/prompts';
 import { readRecords } from '@llavakit/reader';
 import { isLlavaRecord } from '@llavakit/schema';
 import { Args, Command, Flags } from '@oclif/core';
+import { oneOf } from '../lib/one-of.js';
 import { createProgress } from '../lib/progress.js';
-
-/** Flag settings limiting a string flag to some values; a wrong value is a usage error (exit 2), unlike oclif's `options` check. */
-function oneOf(values: readonly string[]) {
-  return {
-    helpValue: values.join('|'),
-    parse: async (input: string) => {
-      if (!values.includes(input)) throw new Error(`Expected one of: ${values.join(', ')}`);
-      return input;
-    },
-  };
-}
 
 export default class Render extends Command {
   static override summary = "Print records rendered with one of LLaVA's conversation templates, byte for byte.";

@@ -23,6 +23,7 @@ import {
   writeManifest,
 } from '@llavakit/prompts';
 import { Command, Flags } from '@oclif/core';
+import { oneOf } from '../../lib/one-of.js';
 import { createProgress } from '../../lib/progress.js';
 
 /** What `llava prompts build --json` prints. */
@@ -34,17 +35,6 @@ export interface BuildSummary {
   readonly files: { path: string; requests: number; bytes: number }[];
   readonly endpoint?: Omit<CallChatEndpointResult, 'diagnostics'> & { outputFile: string; errorFile: string };
   readonly diagnostics: Diagnostic[];
-}
-
-/** Flag settings limiting a string flag to some values; a wrong value is a usage error (exit 2), unlike oclif's `options` check. */
-function oneOf(values: readonly string[]) {
-  return {
-    helpValue: values.join('|'),
-    parse: async (input: string) => {
-      if (!values.includes(input)) throw new Error(`Expected one of: ${values.join(', ')}`);
-      return input;
-    },
-  };
 }
 
 export default class PromptsBuild extends Command {

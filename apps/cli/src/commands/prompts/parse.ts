@@ -12,6 +12,7 @@ import {
 } from '@llavakit/prompts';
 import type { LlavaRecord } from '@llavakit/schema';
 import { Args, Command, Flags } from '@oclif/core';
+import { oneOf } from '../../lib/one-of.js';
 
 /** What `llava prompts parse --json` prints. */
 export interface ParseSummary {
@@ -22,17 +23,6 @@ export interface ParseSummary {
   readonly byKind: Partial<Record<PromptKind, number>>;
   readonly outputs: string[];
   readonly diagnostics: Diagnostic[];
-}
-
-/** Flag settings limiting a string flag to some values; a wrong value is a usage error (exit 2), unlike oclif's `options` check. */
-function oneOf(values: readonly string[]) {
-  return {
-    helpValue: values.join('|'),
-    parse: async (input: string) => {
-      if (!values.includes(input)) throw new Error(`Expected one of: ${values.join(', ')}`);
-      return input;
-    },
-  };
 }
 
 export default class PromptsParse extends Command {
