@@ -52,6 +52,8 @@ export interface ConvertOptions {
    * (nothing is written).
    */
   readonly check?: (source: SourceRecord) => readonly Diagnostic[] | Promise<readonly Diagnostic[]>;
+  /** Called for each rejected record, with its reasons (they also go to the rejects file). */
+  readonly onReject?: (rejection: { file: string; index: number; diagnostics: readonly Diagnostic[] }) => void;
   /** Called for each diagnostic that does not reject a record. */
   readonly onDiagnostic?: (diagnostic: Diagnostic) => void;
   /** Progress: bytes read of the current input, its size, and records read so far. */
@@ -182,6 +184,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
   ) => {
     summary.rejected++;
     input.rejected++;
+    options.onReject?.({ file: input.file, index, diagnostics });
     for (const d of diagnostics) {
       diagnosticCounts[d.severity]++;
       if (d.severity === 'error') rejectedByRule[d.ruleId] = (rejectedByRule[d.ruleId] ?? 0) + 1;

@@ -93,6 +93,7 @@ ${builtinFormatOptionsHelp()}`;
     const formatOptions = parseKeyValues(flags.option ?? []);
     const progress = createProgress({ label: 'convert', enabled: flags.json || flags.quiet ? false : undefined });
     const notes: Diagnostic[] = [];
+    const rejections: Diagnostic[] = [];
     let imageSetup: ImageSetup | undefined;
     let summary: ConvertSummary;
     try {
@@ -135,6 +136,10 @@ ${builtinFormatOptionsHelp()}`;
         onDiagnostic: (d) => {
           if (notes.length < 20) notes.push(d);
         },
+        onReject: ({ diagnostics }) => {
+          const first = diagnostics.find((d) => d.severity === 'error') ?? diagnostics[0];
+          if (first && rejections.length < 10) rejections.push(first);
+        },
         onProgress: (p) => progress.update(p.bytesRead, p.totalBytes, `${p.records.toLocaleString('en')} records`),
       });
       Object.assign(summary.counts, imageSetup.counts);
@@ -152,14 +157,15 @@ ${builtinFormatOptionsHelp()}`;
     }
     progress.stop();
     await imageSetup.close();
-    this.report(summary, flags, notes);
+    this.report(summary, flags, notes, rejections);
     if (summary.failed) process.exitCode = 1;
   }
 
   private report(
     summary: ConvertSummary,
-    flags: { json: boolean; quiet: boolean; output: string },
+    flags: { json: boolean; quiet: boolean; output: string; rejects?: string | undefined },
     notes: Diagnostic[],
+    rejections: Diagnostic[],
   ) {
     const toStdout = flags.output !== '-';
     if (flags.json) {
@@ -174,6 +180,12 @@ ${builtinFormatOptionsHelp()}`;
     }
     if (flags.quiet) return;
     for (const d of notes) this.logToStderr(formatDiagnostic(d));
+    if (!summary.failed) for (const d of rejections) this.logToStderr(`rejected: ${formatDiagnostic(d)}`);
+    if (summary.rejected > rejections.length && !summary.failed) {
+      this.logToStderr(
+        `… ${summary.rejected - rejections.length} more rejected${flags.rejects ? ` (all in ${flags.rejects})` : '; add --rejects <file> to keep them'}`,
+      );
+    }
     const seconds = (summary.durationMs / 1000).toFixed(2);
     const lines = [
       `${summary.failed ? 'Stopped' : 'Converted'} ${summary.from.join(', ') || '?'} → ${summary.to}${summary.failed ? '' : ` (${summary.output === '-' ? 'stdout' : summary.output}, ${summary.container})`}`,
