@@ -7,10 +7,14 @@ import { validationRules as R } from './rules.js';
  * Which trainer the data is meant for. `llava` (default): LLaVA v1/v1.5 — `image` is one path string. `llava-next`:
  * LLaVA-NeXT/OneVision — `image` may also be a list of paths (one `<image>` per path).
  */
-export type ValidationKind = 'llava' | 'llava-next';
+export type ValidationKind = 'llava' | 'llava-next' | 'metadata';
 
-/** The kinds {@link createValidator} understands. */
-export const validationKinds: readonly ValidationKind[] = ['llava', 'llava-next'];
+/**
+ * The kinds {@link createValidator} understands. `metadata`: a pretraining metadata file (CC-3M `metadata.json`,
+ * `blip_laion_cc_sbu_558k_meta.json`): records with an `image` path (and usually `id`, captions, URL), no
+ * conversations; other keys are free.
+ */
+export const validationKinds: readonly ValidationKind[] = ['llava', 'llava-next', 'metadata'];
 
 /**
  * Where a record is in its file: the reader's `RecordPlace` fits (index, byte offset, 1-based line and column of the
@@ -180,6 +184,7 @@ function checkValue(value: unknown, kind: ValidationKind, schemaStep: boolean): 
     (out === undefined ? (out = []) : out).push(f);
   };
   const record = value as Record<string, unknown>;
+  if (kind === 'metadata') return checkMetadata(record);
   if (schemaStep) {
     const parsed = parseRecord(value);
     if (!parsed.ok) for (const issue of parsed.issues) push(schemaFinding(record, issue.pointer));
@@ -383,6 +388,25 @@ function roleFindings(turns: unknown[], push: (f: Finding) => void): void {
       message: 'The conversation ends with a human turn that has no gpt answer.',
     });
   }
+}
+
+/** A metadata record: an object with a non-empty `image` path; an `id`, when present, a string or an integer. */
+function checkMetadata(record: Record<string, unknown>): Finding[] | undefined {
+  let out: Finding[] | undefined;
+  const push = (f: Finding) => {
+    (out === undefined ? (out = []) : out).push(f);
+  };
+  const image = record.image;
+  if (!Object.hasOwn(record, 'image')) push(schemaFinding(record, '/image'));
+  else if (typeof image !== 'string') push(schemaFinding(record, '/image'));
+  else if (image.trim() === '') {
+    push({ rule: R.valueEmpty, severity: 'error', pointer: '/image', message: emptyImageMessage(image) });
+  }
+  const id = record.id;
+  if (id !== undefined && typeof id !== 'string' && !(typeof id === 'number' && Number.isInteger(id))) {
+    push(schemaFinding(record, '/id'));
+  }
+  return out;
 }
 
 function schemaFinding(record: Record<string, unknown>, pointer: string): Finding {

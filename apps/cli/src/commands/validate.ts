@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { type Diagnostic, DiagnosticError, renderReport, type Severity } from '@llavakit/diagnostics';
-import { readRecords } from '@llavakit/reader';
+import { type DatasetKind, detectKind, type ReadItem, readRecords } from '@llavakit/reader';
 import { createValidator, type ValidationKind, validationKinds } from '@llavakit/schema';
 import { Args, Command, Flags } from '@oclif/core';
 import { createProgress } from '../lib/progress.js';
@@ -57,8 +57,8 @@ Exit codes: 0 no errors (warnings allowed unless --strict), 1 errors found (or w
     from: Flags.option({
       char: 'f',
       options: validationKinds,
-      summary: 'The trainer the data targets: llava (v1/v1.5, one image path per record) or llava-next (image lists).',
-      default: 'llava' as const,
+      summary:
+        'What the file is: llava (v1/v1.5, one image path per record), llava-next (image lists, video) or metadata (CC-3M metadata.json, 558K _meta.json). Detected from the first records when omitted.',
     })(),
     json: Flags.boolean({ summary: 'One JSON object per diagnostic per line on stdout, then a {"summary": …} line.' }),
     'max-per-rule': Flags.integer({
@@ -78,7 +78,7 @@ Exit codes: 0 no errors (warnings allowed unless --strict), 1 errors found (or w
       this.error(`Unknown flag ${unknown} (a file whose name starts with - can be given as ./${unknown}).`, {
         exit: 2,
       });
-    const kind = flags.from as ValidationKind;
+    const chosen = flags.from as ValidationKind | undefined;
     const json = flags.json;
     const maxPerRule = flags['max-per-rule'] ?? (json ? undefined : DEFAULT_SHOWN);
     const out = new LineWriter(process.stdout);
@@ -109,6 +109,7 @@ Exit codes: 0 no errors (warnings allowed unless --strict), 1 errors found (or w
     for (const input of inputs) {
       const summary: FileSummary = { file: input, records: 0, error: 0, warning: 0, info: 0 };
       files.push(summary);
+      const kind = chosen ?? (await detectValidationKind(input));
       const validator = createValidator({ file: input, kind });
       try {
         const items = readRecords(input, {
@@ -157,6 +158,36 @@ Exit codes: 0 no errors (warnings allowed unless --strict), 1 errors found (or w
     await out.end();
     if (failed) process.exitCode = 1;
   }
+}
+
+const KIND_OF: Record<DatasetKind, ValidationKind> = {
+  'llava-instruct': 'llava',
+  'llava-mix665k': 'llava',
+  'cc3m-chat': 'llava',
+  'blip558k-chat': 'llava',
+  llava: 'llava',
+  unknown: 'llava',
+  'llava-next': 'llava-next',
+  'cc3m-meta': 'metadata',
+  'blip558k-meta': 'metadata',
+};
+
+/**
+ * The validation kind of a file, from its name and first records (`detectKind`); standard input and unreadable
+ * files are checked as `llava` (reading them reports any problem properly).
+ */
+async function detectValidationKind(input: string): Promise<ValidationKind> {
+  if (input === '-') return 'llava';
+  const head: ReadItem[] = [];
+  try {
+    for await (const item of readRecords(input, { file: input })) {
+      head.push(item);
+      if (head.length >= 20) break;
+    }
+  } catch {
+    // reported when the file is read for real
+  }
+  return KIND_OF[detectKind(head, input)];
 }
 
 /** The one-line verdict closing the human report. */
