@@ -1,5 +1,13 @@
 import { type Diagnostic, diagnose, type Place } from '@llavakit/diagnostics';
-import { type FoundResolution, type ImageResolver, missingDiagnostic, unreadableDiagnostic } from './resolver.js';
+import {
+  type FoundResolution,
+  type ImageResolver,
+  type MissingResolution,
+  missingDiagnostic,
+  type RefusedResolution,
+  type Resolution,
+  unreadableDiagnostic,
+} from './resolver.js';
 import { imageRules } from './rules.js';
 import {
   formatOfExtension,
@@ -9,6 +17,8 @@ import {
   SNIFF_TAIL_BYTES,
   sniffImage,
 } from './sniff.js';
+import { errorWhy, sniffResultAt } from './sniff-batch.js';
+import { SniffPool } from './sniff-pool.js';
 import { prefixOf } from './sources.js';
 
 /** One image reference of one record, as fed to {@link checkImages}. */
@@ -87,14 +97,20 @@ export interface CheckProgress {
 
 /** Options of {@link checkImages}. */
 export interface CheckImagesOptions {
-  /** Images read at once. Default 64. */
+  /** Images read at once when reads wait (zip entries, files with the resolver's `io: 'async'`). Default 64. */
   readonly concurrency?: number;
-  /** Called after each reference. */
+  /** Called with the counts so far: at most every 100 ms while checking, and once at the end. */
   readonly onProgress?: (progress: CheckProgress) => void;
   /** Also report problems of the sources (unusable folders/archives, unsafe zip entries). Default true. */
   readonly checkSources?: boolean;
   /** Group refs for the report. Default {@link prefixOf}. */
   readonly groupBy?: (ref: string) => string;
+  /**
+   * Worker threads that open, read and sniff found files (in batches) while this thread goes on reading records and
+   * resolving names; used for folder sources when the resolver reads with `io: 'sync'`. `0`: read in this thread.
+   * Default 1. (When run from TypeScript sources, as in tests, files are always read in this thread.)
+   */
+  readonly workers?: number;
 }
 
 interface Finding {
@@ -109,6 +125,17 @@ interface Outcome {
   problem?: ImageProblem;
 }
 
+/** A distinct path whose verdict is not known yet; later references to it wait in `waiters`. */
+class Pending {
+  waiters: ImageRef[] | undefined;
+  constructor(
+    readonly item: ImageRef,
+    readonly report: PrefixReport,
+    readonly seq: number,
+    readonly found?: FoundResolution,
+  ) {}
+}
+
 const OK: Outcome = { status: 'ok', findings: [] };
 
 const COUNT_KEY: Record<ImageStatus, keyof ImageCounts> = {
@@ -121,10 +148,27 @@ const COUNT_KEY: Record<ImageStatus, keyof ImageCounts> = {
   'format-mismatch': 'formatMismatch',
 };
 
+/** References between two turns of the event loop (lets timers, signals and worker results in). */
+const TURN = 1024;
+
+/** A push-style image check: {@link ImageChecker.add} each reference, then {@link ImageChecker.finish}. */
+export interface ImageChecker {
+  /**
+   * Check one reference. Returns a promise when the caller should wait for it before adding more: slow reads are
+   * running at the concurrency limit, the worker threads have enough queued, or it is time to let the event loop turn.
+   */
+  add(ref: ImageRef): Promise<void> | undefined;
+  /** Wait for every check still running and return the summary (then the checker is closed). */
+  finish(): Promise<ImageCheckSummary>;
+  /** Stop the worker threads without a summary (e.g. after an error); safe to call more than once. */
+  close(): Promise<void>;
+}
+
 /**
  * Check every referenced image: does it exist in the sources, is it a real image (magic bytes), does its real
  * format match its extension, is it truncated, and what are its dimensions. Each distinct path is checked once
  * (only its head and tail are read); every reference gets its own diagnostic, with record index, id and pointer.
+ * Files in folders are read by a worker thread (see {@link CheckImagesOptions.workers}).
  *
  * @example
  * ```ts
@@ -137,18 +181,73 @@ export async function checkImages(
   resolver: ImageResolver,
   options: CheckImagesOptions = {},
 ): Promise<ImageCheckSummary> {
+  const checker = createImageChecker(resolver, options);
+  try {
+    if (Symbol.asyncIterator in refs) {
+      for await (const ref of refs as AsyncIterable<ImageRef>) {
+        const wait = checker.add(ref);
+        if (wait) await wait;
+      }
+    } else {
+      for (const ref of refs as Iterable<ImageRef>) {
+        const wait = checker.add(ref);
+        if (wait) await wait;
+      }
+    }
+    return await checker.finish();
+  } finally {
+    await checker.close();
+  }
+}
+
+/**
+ * The push-style form of {@link checkImages}, for callers that produce references in their own loop (no async
+ * iterator hop per reference): `add` each one, awaiting the promise it sometimes returns, then `finish`.
+ *
+ * @example
+ * ```ts
+ * const checker = createImageChecker(resolver);
+ * try {
+ *   for await (const record of readRecords('data.json')) {
+ *     for (const ref of imageRefsOfRecord(record, 'data.json')) await checker.add(ref);
+ *   }
+ *   console.log((await checker.finish()).total);
+ * } finally {
+ *   await checker.close();
+ * }
+ * ```
+ */
+export function createImageChecker(resolver: ImageResolver, options: CheckImagesOptions = {}): ImageChecker {
   const concurrency = Math.max(1, options.concurrency ?? 64);
   const groupBy = options.groupBy ?? prefixOf;
-  const sourceDiagnostics = options.checkSources === false ? [] : await resolver.checkSources();
+  const onProgress = options.onProgress;
+  const pool =
+    resolver.io === 'sync'
+      ? SniffPool.create<Pending>(options.workers ?? 1, (pending, batch, index) => {
+          const found = pending.found!;
+          const result = sniffResultAt(batch, index);
+          settle(
+            pending,
+            'error' in result ? unreadable(found, result.error) : judge(found, result.info, pending.report),
+          );
+        })
+      : undefined;
+  const sourceCheck = options.checkSources === false ? Promise.resolve([]) : resolver.checkSources();
+  sourceCheck.catch(() => {}); // awaited in finish()
   const byPrefix = new Map<string, PrefixReport>();
-  const seen = new Map<string, Outcome | Promise<Outcome>>();
-  const problems: ImageProblem[] = [];
+  const seen = new Map<string, Outcome | Pending>();
+  const problems: { readonly problem: ImageProblem; readonly seq: number }[] = [];
   const diagnostics: Diagnostic[] = [];
   const buffers: Uint8Array[] = [];
   let checked = 0;
   let problemCount = 0;
+  let distinct = 0;
+  let lastProgress = performance.now();
+  let lastPrefix: string | undefined;
+  let lastReport: PrefixReport | undefined;
 
   const reportOf = (prefix: string): PrefixReport => {
+    if (prefix === lastPrefix) return lastReport!;
     let report = byPrefix.get(prefix);
     if (!report) {
       report = {
@@ -165,58 +264,17 @@ export async function checkImages(
       };
       byPrefix.set(prefix, report);
     }
+    lastPrefix = prefix;
+    lastReport = report;
     return report;
   };
 
-  const examine = async (ref: string, report: PrefixReport): Promise<Outcome> => {
-    report.distinct++;
-    const resolution = await resolver.resolve(ref);
-    if (resolution.status === 'refused') {
-      const d = resolution.diagnostic;
-      const rule = d.ruleId === imageRules.invalidPath.id ? imageRules.invalidPath : imageRules.outsideRoot;
-      return { status: 'refused', findings: [{ rule, message: d.message, data: { ...d.data } }] };
-    }
-    if (resolution.status === 'missing') {
-      const d = missingDiagnostic(resolution);
-      return { status: 'missing', findings: [{ rule: imageRules.missing, message: d.message, data: { ...d.data } }] };
-    }
-    const buffer = buffers.pop() ?? new Uint8Array(SNIFF_HEAD_BYTES);
-    let info: ImageInfo;
-    try {
-      const { head, tail, size } = await resolver.readHeadTail(resolution, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, buffer);
-      info = sniffImage(head, { tail, size });
-    } catch (error) {
-      return unreadable(resolution, error);
-    } finally {
-      buffers.push(buffer);
-    }
-    return judge(ref, resolution, info, report);
-  };
-
-  /** The synchronous fast path: a found file, listings loaded, blocking reads. `undefined` → use {@link examine}. */
-  const examineSync = (ref: string, report: PrefixReport): Outcome | undefined => {
-    const found = resolver.resolveSync(ref);
-    if (!found) return undefined;
-    const buffer = buffers.pop() ?? new Uint8Array(SNIFF_HEAD_BYTES);
-    try {
-      const ht = resolver.readHeadTailSync(found, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, buffer);
-      if (!ht) return undefined;
-      report.distinct++;
-      return judge(ref, found, sniffImage(ht.head, { tail: ht.tail, size: ht.size }), report);
-    } catch (error) {
-      report.distinct++;
-      return unreadable(found, error);
-    } finally {
-      buffers.push(buffer);
-    }
-  };
-
-  const record = (item: ImageRef, report: PrefixReport, outcome: Outcome, first: boolean) => {
+  const record = (item: ImageRef, report: PrefixReport, outcome: Outcome, firstSeq: number) => {
     report[COUNT_KEY[outcome.status]]++;
     checked++;
     if (outcome.status !== 'ok') {
       problemCount++;
-      if (first) {
+      if (firstSeq >= 0) {
         outcome.problem = {
           ref: item.ref,
           status: outcome.status,
@@ -224,7 +282,7 @@ export async function checkImages(
           references: 0,
           ...(item.recordIndex !== undefined ? { firstRecordIndex: item.recordIndex } : {}),
         };
-        problems.push(outcome.problem);
+        problems.push({ problem: outcome.problem, seq: firstSeq });
       }
       if (outcome.problem) outcome.problem.references++;
       for (const finding of outcome.findings) {
@@ -242,85 +300,201 @@ export async function checkImages(
         );
       }
     }
-    options.onProgress?.({ checked, problems: problemCount });
+    if (onProgress && (checked & (TURN - 1)) === 0) {
+      const now = performance.now();
+      if (now - lastProgress >= 100) {
+        lastProgress = now;
+        onProgress({ checked, problems: problemCount });
+      }
+    }
   };
 
-  const handle = (item: ImageRef): Promise<void> | undefined => {
-    const report = reportOf(groupBy(item.ref));
+  function settle(pending: Pending, outcome: Outcome): void {
+    seen.set(pending.item.ref, outcome);
+    record(pending.item, pending.report, outcome, pending.seq);
+    if (pending.waiters) for (const item of pending.waiters) record(item, pending.report, outcome, -1);
+  }
+
+  /** The slow path: wait for listings or archives, read through the resolver's asynchronous reads. */
+  const examine = async (ref: string, report: PrefixReport, known?: Resolution): Promise<Outcome> => {
+    const resolution = known ?? (await resolver.resolve(ref));
+    if (resolution.status !== 'found') return unfound(resolution);
+    const buffer = buffers.pop() ?? new Uint8Array(SNIFF_HEAD_BYTES);
+    let info: ImageInfo;
+    try {
+      const { head, tail, size } = await resolver.readHeadTail(resolution, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, buffer);
+      info = sniffImage(head, { tail, size });
+    } catch (error) {
+      return unreadable(resolution, errorWhy(error));
+    } finally {
+      buffers.push(buffer);
+    }
+    return judge(resolution, info, report);
+  };
+
+  /** Check one reference; a promise when the caller should wait (a slow read, or the workers are busy). */
+  const handle = (item: ImageRef): { slow: Promise<void> } | Promise<void> | undefined => {
+    const ref = item.ref;
+    const report = reportOf(groupBy(ref));
     report.references++;
-    const known = seen.get(item.ref);
-    if (known === undefined) {
-      const fast = examineSync(item.ref, report);
-      if (fast) {
-        seen.set(item.ref, fast);
-        record(item, report, fast, true);
+    const known = seen.get(ref);
+    if (known !== undefined) {
+      if (known instanceof Pending) (known.waiters ??= []).push(item);
+      else record(item, report, known, -1);
+      return undefined;
+    }
+    report.distinct++;
+    const seq = distinct++;
+    const resolution = resolver.tryResolve(ref);
+    if (resolution !== undefined && resolution.status !== 'found') {
+      const outcome = unfound(resolution);
+      seen.set(ref, outcome);
+      record(item, report, outcome, seq);
+      return undefined;
+    }
+    if (resolution !== undefined && resolution.location.kind === 'file') {
+      if (pool && resolution.location.viaSymlink !== true) {
+        const pending = new Pending(item, report, seq, resolution);
+        seen.set(ref, pending);
+        return pool.add(resolution.location.path, pending);
+      }
+      if (resolver.io === 'sync') {
+        const buffer = buffers.pop() ?? new Uint8Array(SNIFF_HEAD_BYTES);
+        let outcome: Outcome;
+        try {
+          const ht = resolver.readHeadTailSync(resolution, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, buffer)!;
+          outcome = judge(resolution, sniffImage(ht.head, { tail: ht.tail, size: ht.size }), report);
+        } catch (error) {
+          outcome = unreadable(resolution, errorWhy(error));
+        } finally {
+          buffers.push(buffer);
+        }
+        seen.set(ref, outcome);
+        record(item, report, outcome, seq);
         return undefined;
       }
-      const pending = examine(item.ref, report);
-      seen.set(item.ref, pending);
-      return pending.then((outcome) => {
-        seen.set(item.ref, outcome); // keep the plain outcome, not the promise
-        record(item, report, outcome, true);
-      });
     }
-    if (known instanceof Promise) return known.then((outcome) => record(item, report, outcome, false));
-    record(item, report, known, false);
-    return undefined;
+    const pending = new Pending(item, report, seq);
+    seen.set(ref, pending);
+    return { slow: examine(ref, report, resolution).then((outcome) => settle(pending, outcome)) };
   };
 
-  const isAsync = Symbol.asyncIterator in refs;
-  const iterator = isAsync
-    ? (refs as AsyncIterable<ImageRef>)[Symbol.asyncIterator]()
-    : (refs as Iterable<ImageRef>)[Symbol.iterator]();
-  let sinceYield = 0;
-  const worker = async () => {
-    for (;;) {
-      const next = isAsync ? await iterator.next() : (iterator as Iterator<ImageRef>).next();
-      if (next.done) return;
-      const pending = handle(next.value);
-      if (pending) await pending;
-      else if (++sinceYield >= 4096) {
-        sinceYield = 0;
-        await new Promise<void>((resolve) => setImmediate(resolve)); // let timers and signals run
+  // Slow checks run alongside the caller, at most `concurrency` at once.
+  let active = 0;
+  let failure: { error: unknown } | undefined;
+  let freed: (() => void) | undefined;
+  let sinceTurn = 0;
+  let finished = false;
+  const release = () => {
+    active--;
+    const wake = freed;
+    freed = undefined;
+    wake?.();
+  };
+  const slot = (): Promise<void> => new Promise<void>((resolve) => (freed = resolve));
+
+  return {
+    add(item) {
+      if (failure) throw failure.error;
+      if (finished) throw new Error('The image check is finished.');
+      const wait = handle(item);
+      if (wait instanceof Promise) {
+        sinceTurn = 0;
+        return wait;
       }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
+      if (wait) {
+        active++;
+        wait.slow.then(release, (error: unknown) => {
+          failure ??= { error };
+          release();
+        });
+        if (active < concurrency) return undefined;
+        return (async () => {
+          while (active >= concurrency) await slot();
+        })();
+      }
+      if (++sinceTurn < TURN) return undefined;
+      sinceTurn = 0;
+      return new Promise<void>((resolve) => setImmediate(resolve)); // let timers, signals and worker results in
+    },
+    async finish() {
+      finished = true;
+      try {
+        while (active > 0) await slot();
+        if (failure) throw failure.error;
+        await pool?.drain();
+        onProgress?.({ checked, problems: problemCount });
 
-  // Problems found while a first reference was still pending get their record index fixed up by order of refs.
-  problems.sort((a, b) => (a.firstRecordIndex ?? 0) - (b.firstRecordIndex ?? 0));
-  diagnostics.sort(
-    (a, b) =>
-      (a.file ?? '').localeCompare(b.file ?? '') ||
-      (a.recordIndex ?? 0) - (b.recordIndex ?? 0) ||
-      (a.pointer ?? '').localeCompare(b.pointer ?? '', 'en', { numeric: true }),
-  );
-  const total = {
-    references: 0,
-    distinct: 0,
-    ok: 0,
-    missing: 0,
-    refused: 0,
-    unreadable: 0,
-    notImage: 0,
-    truncated: 0,
-    formatMismatch: 0,
+        // Problems in order of first reference; diagnostics by file, record and pointer.
+        problems.sort((a, b) => (a.problem.firstRecordIndex ?? 0) - (b.problem.firstRecordIndex ?? 0) || a.seq - b.seq);
+        sortDiagnostics(diagnostics);
+        const total = {
+          references: 0,
+          distinct: 0,
+          ok: 0,
+          missing: 0,
+          refused: 0,
+          unreadable: 0,
+          notImage: 0,
+          truncated: 0,
+          formatMismatch: 0,
+        };
+        const sorted: Record<string, PrefixReport> = {};
+        for (const key of [...byPrefix.keys()].sort()) {
+          const report = byPrefix.get(key)!;
+          sorted[key] = report;
+          for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += report[k];
+        }
+        return {
+          total,
+          byPrefix: sorted,
+          problems: problems.map((p) => p.problem),
+          diagnostics: [...(await sourceCheck), ...diagnostics],
+        };
+      } finally {
+        await pool?.close();
+      }
+    },
+    async close() {
+      finished = true;
+      await pool?.close();
+    },
   };
-  const sorted: Record<string, PrefixReport> = {};
-  for (const key of [...byPrefix.keys()].sort()) {
-    const report = byPrefix.get(key)!;
-    sorted[key] = report;
-    for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += report[k];
-  }
-  return { total, byPrefix: sorted, problems, diagnostics: [...sourceDiagnostics, ...diagnostics] };
 }
 
-function unreadable(found: FoundResolution, error: unknown): Outcome {
-  const d = unreadableDiagnostic(found, error);
+/** Sort by file name, record index and pointer (numeric parts compared as numbers); stable for ties. */
+function sortDiagnostics(diagnostics: Diagnostic[]): void {
+  const names = [...new Set(diagnostics.map((d) => d.file ?? ''))].sort((a, b) => a.localeCompare(b));
+  const rank = new Map<string, number>();
+  for (let i = 0; i < names.length; i++) {
+    const same = i > 0 && names[i - 1]!.localeCompare(names[i]!) === 0; // collation-equal names keep their order
+    rank.set(names[i]!, same ? rank.get(names[i - 1]!)! : i);
+  }
+  diagnostics.sort(
+    (a, b) =>
+      rank.get(a.file ?? '')! - rank.get(b.file ?? '')! ||
+      (a.recordIndex ?? 0) - (b.recordIndex ?? 0) ||
+      (a.pointer === b.pointer ? 0 : (a.pointer ?? '').localeCompare(b.pointer ?? '', 'en', { numeric: true })),
+  );
+}
+
+function unfound(resolution: MissingResolution | RefusedResolution): Outcome {
+  if (resolution.status === 'refused') {
+    const d = resolution.diagnostic;
+    const rule = d.ruleId === imageRules.invalidPath.id ? imageRules.invalidPath : imageRules.outsideRoot;
+    return { status: 'refused', findings: [{ rule, message: d.message, data: { ...d.data } }] };
+  }
+  const d = missingDiagnostic(resolution);
+  return { status: 'missing', findings: [{ rule: imageRules.missing, message: d.message, data: { ...d.data } }] };
+}
+
+function unreadable(found: FoundResolution, why: string): Outcome {
+  const d = unreadableDiagnostic(found, { code: why });
   return { status: 'unreadable', findings: [{ rule: imageRules.unreadable, message: d.message, data: { ...d.data } }] };
 }
 
-function judge(ref: string, found: FoundResolution, info: ImageInfo, report: PrefixReport): Outcome {
+function judge(found: FoundResolution, info: ImageInfo, report: PrefixReport): Outcome {
+  const ref = found.ref;
   const where =
     found.location.kind === 'file' ? found.location.path : `${found.location.archive}!${found.location.entry}`;
   const data = { ref, location: found.location, format: info.format };
@@ -399,28 +573,50 @@ export async function* imageRefsFromRecords(
   for await (const result of records) {
     const recordIndex = result.place?.index ?? index;
     index = recordIndex + 1;
-    if (!result.ok || typeof result.value !== 'object' || result.value === null) continue;
-    const record = result.value as { id?: unknown; image?: unknown };
-    const recordId = typeof record.id === 'string' || typeof record.id === 'number' ? record.id : undefined;
-    const place = result.place
-      ? {
-          ...(result.place.offset !== undefined ? { offset: result.place.offset } : {}),
-          ...(result.place.line !== undefined ? { line: result.place.line } : {}),
-          ...(result.place.column !== undefined ? { column: result.place.column } : {}),
-        }
-      : undefined;
-    const base = {
-      recordIndex,
-      ...(recordId !== undefined ? { recordId } : {}),
-      ...(file !== undefined ? { file } : {}),
-      ...(place ? { place } : {}),
-    };
-    if (typeof record.image === 'string') yield { ref: record.image, pointer: '/image', ...base };
-    else if (Array.isArray(record.image)) {
-      for (let i = 0; i < record.image.length; i++) {
-        const item: unknown = record.image[i];
-        if (typeof item === 'string') yield { ref: item, pointer: `/image/${i}`, ...base };
-      }
-    }
+    for (const ref of imageRefsOfRecord(result, file, recordIndex)) yield ref;
   }
+}
+
+/**
+ * The image refs of one read record (see {@link imageRefsFromRecords}); `[]` when it failed to parse or has no
+ * image. `recordIndex` defaults to the record's place index, else 0.
+ *
+ * @example
+ * ```ts
+ * imageRefsOfRecord({ ok: true, value: { image: ['a.jpg', 'b.jpg'] }, place: { index: 4 } }, 'data.json');
+ * // [{ ref: 'a.jpg', pointer: '/image/0', recordIndex: 4, file: 'data.json' }, { ref: 'b.jpg', pointer: '/image/1', … }]
+ * ```
+ */
+export function imageRefsOfRecord(
+  result: RecordResultLike,
+  file?: string,
+  recordIndex: number = result.place?.index ?? 0,
+): ImageRef[] {
+  if (!result.ok || typeof result.value !== 'object' || result.value === null) return [];
+  const image = (result.value as { image?: unknown }).image;
+  if (typeof image !== 'string' && !Array.isArray(image)) return [];
+  const id = (result.value as { id?: unknown }).id;
+  const recordId = typeof id === 'string' || typeof id === 'number' ? id : undefined;
+  const at = result.place;
+  let place: { offset?: number; line?: number; column?: number } | undefined;
+  if (at) {
+    place = {};
+    if (at.offset !== undefined) place.offset = at.offset;
+    if (at.line !== undefined) place.line = at.line;
+    if (at.column !== undefined) place.column = at.column;
+  }
+  const make = (ref: string, pointer: string): ImageRef => {
+    const item: { -readonly [K in keyof ImageRef]: ImageRef[K] } = { ref, pointer, recordIndex };
+    if (recordId !== undefined) item.recordId = recordId;
+    if (file !== undefined) item.file = file;
+    if (place) item.place = place;
+    return item;
+  };
+  if (typeof image === 'string') return [make(image, '/image')];
+  const refs: ImageRef[] = [];
+  for (let i = 0; i < image.length; i++) {
+    const item: unknown = image[i];
+    if (typeof item === 'string') refs.push(make(item, `/image/${i}`));
+  }
+  return refs;
 }

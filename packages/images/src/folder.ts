@@ -4,7 +4,14 @@ import { join, sep } from 'node:path';
 type EntryKind = 'file' | 'dir' | 'symlink' | 'other';
 
 type Listing =
-  | { readonly ok: true; readonly names: Map<string, EntryKind>; lower?: Map<string, string> }
+  | {
+      readonly ok: true;
+      /** Every name, in listing order (regular files are most of them). */
+      readonly names: Set<string>;
+      /** The kind of every name that is not a regular file. */
+      readonly others: Map<string, Exclude<EntryKind, 'file'>>;
+      lower?: Map<string, string>;
+    }
   | { readonly ok: false; readonly refused: boolean; readonly message: string };
 
 /** The outcome of looking a relative path up in a folder source. */
@@ -21,6 +28,7 @@ export class FolderIndex {
   private readonly listings = new Map<string, Promise<Listing>>();
   private readonly ready = new Map<string, Listing>();
   private readonly symlinks = new Map<string, Promise<FolderLookup>>();
+  private readonly symlinksReady = new Map<string, FolderLookup>();
   private realRootPromise: Promise<string | Error> | undefined;
 
   private readonly base: string;
@@ -52,25 +60,25 @@ export class FolderIndex {
     const listing = this.ready.get(segments.length === 1 ? '' : segments.slice(0, -1).join('/'));
     if (!listing) return undefined;
     if (!listing.ok) return listing.refused ? undefined : null;
-    const kind = listing.names.get(segments[segments.length - 1]!);
-    if (kind === 'file') return `${this.base}${segments.join('/')}`;
+    const kind = kindOf(listing, segments[segments.length - 1]!);
+    if (kind === 'file') return `${this.base}${segments.length === 1 ? segments[0] : segments.join('/')}`;
     return kind === 'symlink' ? undefined : null;
   }
 
   private fromListing(listing: Listing, segments: readonly string[]): FolderLookup | Promise<FolderLookup> {
     const name = segments[segments.length - 1]!;
-    const path = `${this.base}${segments.join('/')}`;
+    const path = `${this.base}${segments.length === 1 ? name : segments.join('/')}`;
     if (!listing.ok) {
       return listing.refused
         ? { kind: 'refused', path, message: listing.message }
         : { kind: 'absent', path, note: listing.message };
     }
-    const kind = listing.names.get(name);
+    const kind = kindOf(listing, name);
     if (kind === 'file') return { kind: 'found', path, viaSymlink: false };
-    if (kind === 'symlink') return this.followSymlink(path);
+    if (kind === 'symlink') return this.symlinksReady.get(path) ?? this.followSymlink(path);
     if (kind === 'dir') return { kind: 'absent', path, note: 'it is a folder' };
     if (kind === 'other') return { kind: 'absent', path, note: 'it is not a regular file' };
-    listing.lower ??= lowerIndex(listing.names);
+    listing.lower ??= lowerIndex(listing);
     const near = listing.lower.get(name.toLowerCase());
     return near
       ? { kind: 'absent', path, note: `"${near}" exists, differing only in letter case` }
@@ -111,11 +119,13 @@ export class FolderIndex {
         return { ok: false, refused: true, message: `folder ${dir} is a symlink that leads outside ${this.root}` };
       }
     }
-    const names = new Map<string, EntryKind>();
+    const names = new Set<string>();
+    const others = new Map<string, Exclude<EntryKind, 'file'>>();
     for (const d of dirents) {
-      names.set(d.name, d.isFile() ? 'file' : d.isSymbolicLink() ? 'symlink' : d.isDirectory() ? 'dir' : 'other');
+      names.add(d.name);
+      if (!d.isFile()) others.set(d.name, d.isSymbolicLink() ? 'symlink' : d.isDirectory() ? 'dir' : 'other');
     }
-    return { ok: true, names };
+    return { ok: true, names, others };
   }
 
   private followSymlink(path: string): Promise<FolderLookup> {
@@ -135,7 +145,10 @@ export class FolderIndex {
         const stat = await fsp.stat(real).catch(() => undefined);
         if (!stat?.isFile()) return { kind: 'absent', path, note: 'the symlink does not lead to a regular file' };
         return { kind: 'found', path, viaSymlink: true };
-      })();
+      })().then((lookup) => {
+        this.symlinksReady.set(path, lookup);
+        return lookup;
+      });
       this.symlinks.set(path, result);
     }
     return result;
@@ -151,9 +164,16 @@ function isInside(real: string, root: string): boolean {
   return real === root || real.startsWith(root.endsWith(sep) ? root : root + sep);
 }
 
-function lowerIndex(names: Map<string, EntryKind>): Map<string, string> {
+function kindOf(listing: Extract<Listing, { ok: true }>, name: string): EntryKind | undefined {
+  if (!listing.names.has(name)) return undefined;
+  return listing.others.size === 0 ? 'file' : (listing.others.get(name) ?? 'file');
+}
+
+function lowerIndex(listing: Extract<Listing, { ok: true }>): Map<string, string> {
   const lower = new Map<string, string>();
-  for (const [name, kind] of names)
-    if (kind !== 'dir' && !lower.has(name.toLowerCase())) lower.set(name.toLowerCase(), name);
+  for (const name of listing.names) {
+    const key = name.toLowerCase();
+    if (!lower.has(key) && listing.others.get(name) !== 'dir') lower.set(key, name);
+  }
   return lower;
 }

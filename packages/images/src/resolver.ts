@@ -1,10 +1,13 @@
-import { close, closeSync, promises as fsp, fstat, fstatSync, open, openSync, read, readSync } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { type Diagnostic, DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import type yauzl from 'yauzl';
 import { FolderIndex, openFlags } from './folder.js';
+import { type HeadTail, readFileHeadTail, readFileHeadTailSync } from './headtail.js';
 import { imageRules } from './rules.js';
 import { formatImageSource, type ImageSource, normalizeRef } from './sources.js';
 import { ZipIndex } from './zip.js';
+
+export type { HeadTail } from './headtail.js';
 
 /** Where a found image lives: a file on disk, or an entry inside a zip archive. */
 export type ImageLocation =
@@ -49,14 +52,6 @@ export interface RefusedResolution {
 /** What {@link ImageResolver.resolve} answers for one ref. */
 export type Resolution = FoundResolution | MissingResolution | RefusedResolution;
 
-/** The first and last bytes of an image, and its size. */
-export interface HeadTail {
-  readonly head: Uint8Array;
-  /** The last bytes; the same bytes as the end of `head` when the whole file fit in it. */
-  readonly tail: Uint8Array;
-  readonly size: number;
-}
-
 /** Options of {@link createImageResolver}. */
 export interface ImageResolverOptions {
   /**
@@ -83,6 +78,13 @@ export interface ImageResolver {
    * index are already loaded, otherwise `undefined` (then call {@link resolve}, which also explains misses).
    */
   resolveSync(ref: string): FoundResolution | undefined;
+  /**
+   * {@link resolve} without waiting: the resolution (found, missing or refused) when every folder listing, zip index
+   * and symlink check it needs is already loaded, otherwise `undefined` (then await {@link resolve}, which loads them).
+   */
+  tryResolve(ref: string): Resolution | undefined;
+  /** How files are read (see {@link ImageResolverOptions.io}). */
+  readonly io: 'sync' | 'async';
   /** Synchronous {@link readHeadTail} for files when the resolver reads with `io: 'sync'`; `undefined` otherwise. */
   readHeadTailSync(
     found: FoundResolution,
@@ -187,9 +189,11 @@ export function createImageResolver(
     return undefined;
   }
 
-  async function resolve(ref: string): Promise<Resolution> {
-    const fast = resolveSync(ref);
-    if (fast) return fast;
+  /**
+   * Resolve without waiting: the resolution, or a promise to await (a folder listing, a zip index or a symlink check
+   * being loaded) before trying again. Every loaded piece is cached, so a second attempt gets further.
+   */
+  function attempt(ref: string): Resolution | Promise<unknown> {
     const normalized = normalizeRef(ref);
     if (!normalized.ok) {
       const rule = normalized.reason === 'outside' ? imageRules.outsideRoot : imageRules.invalidPath;
@@ -201,13 +205,13 @@ export function createImageResolver(
     }
     const { path, segments } = normalized;
     const looked: string[] = [];
-    const tryAt = async (i: number, rel: readonly string[]): Promise<Resolution | undefined> => {
+    const tryAt = (i: number, rel: readonly string[]): Resolution | Promise<unknown> | undefined => {
       const source = sources[i]!;
       const backend = backends[i]!;
       const via = () => (source.prefix ? ` (via ${formatImageSource(source)})` : '');
       if (backend.kind === 'folder') {
-        const pending = backend.index.lookup(rel);
-        const hit = pending instanceof Promise ? await pending : pending;
+        const hit = backend.index.lookup(rel);
+        if (hit instanceof Promise) return hit;
         if (hit.kind === 'found') {
           const location = hit.viaSymlink
             ? ({ kind: 'file', path: hit.path, viaSymlink: true } as const)
@@ -226,7 +230,8 @@ export function createImageResolver(
         return undefined;
       }
       const archive = (source as Extract<ImageSource, { kind: 'zip' }>).path;
-      const zip = await zipOf(i);
+      const zip = backend.ready;
+      if (zip === undefined) return zipOf(i);
       const name = rel.join('/');
       if (zip instanceof Error) {
         looked.push(`${archive}!${name}${via()}: archive unreadable (${zip.message})`);
@@ -241,19 +246,19 @@ export function createImageResolver(
       return undefined;
     };
     for (let i = 0; i < sources.length; i++) {
-      const prefix = sources[i]!.prefix;
+      const prefix = prefixes[i]!;
       if (prefix === '') {
-        const hit = await tryAt(i, segments);
+        const hit = tryAt(i, segments);
         if (hit) return hit;
-      } else if (path.startsWith(`${prefix}/`)) {
-        const hit = await tryAt(i, segments.slice(prefix.split('/').length));
+      } else if (path.startsWith(prefix)) {
+        const hit = tryAt(i, segments.slice(prefixDepth[i]));
         if (hit) return hit;
       }
     }
     if (bareFallback && segments.length === 1) {
       for (let i = 0; i < sources.length; i++) {
-        if (sources[i]!.prefix === '') continue;
-        const hit = await tryAt(i, segments);
+        if (prefixes[i] === '') continue;
+        const hit = tryAt(i, segments);
         if (hit) return hit;
       }
     }
@@ -265,6 +270,19 @@ export function createImageResolver(
       );
     }
     return { status: 'missing', ref, looked };
+  }
+
+  function tryResolve(ref: string): Resolution | undefined {
+    const r = attempt(ref);
+    return r instanceof Promise ? undefined : r;
+  }
+
+  async function resolve(ref: string): Promise<Resolution> {
+    for (;;) {
+      const r = attempt(ref);
+      if (!(r instanceof Promise)) return r;
+      await r;
+    }
   }
 
   function failure(resolution: MissingResolution | RefusedResolution): DiagnosticError {
@@ -283,8 +301,10 @@ export function createImageResolver(
 
   const resolver: ImageResolver = {
     sources,
+    io,
     resolve,
     resolveSync,
+    tryResolve,
     readHeadTailSync(found, headBytes, tailBytes, buffer) {
       if (io !== 'sync' || found.location.kind !== 'file') return undefined;
       const head = buffer && buffer.length >= headBytes ? buffer : new Uint8Array(headBytes);
@@ -404,63 +424,4 @@ export function unreadableDiagnostic(found: FoundResolution, error: unknown): Di
     source: 'images',
     data: { ref: found.ref, location: found.location },
   });
-}
-
-/** Read head and tail of a file with callback fs calls (fewer allocations than FileHandle on hot paths). */
-function readFileHeadTail(
-  path: string,
-  head: Uint8Array,
-  headBytes: number,
-  tailBytes: number,
-  flags: number,
-): Promise<HeadTail> {
-  return new Promise((resolvePromise, reject) => {
-    open(path, flags, (openError, fd) => {
-      if (openError) return reject(openError);
-      const finish = (error: Error | null, result?: HeadTail) =>
-        close(fd, () => (error ? reject(error) : resolvePromise(result!)));
-      read(fd, head, 0, headBytes, 0, (readError, n) => {
-        if (readError) return finish(readError);
-        if (n < headBytes) {
-          const bytes = head.subarray(0, n);
-          return finish(null, { head: bytes, tail: bytes, size: n });
-        }
-        fstat(fd, (statError, stat) => {
-          if (statError) return finish(statError);
-          if (stat.size <= headBytes)
-            return finish(null, { head: head.subarray(0, n), tail: head.subarray(0, n), size: stat.size });
-          const tail = new Uint8Array(Math.min(tailBytes, stat.size));
-          read(fd, tail, 0, tail.length, stat.size - tail.length, (tailError, m) => {
-            if (tailError) return finish(tailError);
-            finish(null, { head: head.subarray(0, n), tail: tail.subarray(0, m), size: stat.size });
-          });
-        });
-      });
-    });
-  });
-}
-
-/** Read head and tail of a file with blocking calls: fastest when the data is in the page cache. */
-function readFileHeadTailSync(
-  path: string,
-  head: Uint8Array,
-  headBytes: number,
-  tailBytes: number,
-  flags: number,
-): HeadTail {
-  const fd = openSync(path, flags);
-  try {
-    const n = readSync(fd, head, 0, headBytes, 0);
-    if (n < headBytes) {
-      const bytes = head.subarray(0, n);
-      return { head: bytes, tail: bytes, size: n };
-    }
-    const size = fstatSync(fd).size;
-    if (size <= headBytes) return { head: head.subarray(0, n), tail: head.subarray(0, n), size };
-    const tail = new Uint8Array(Math.min(tailBytes, size));
-    const m = readSync(fd, tail, 0, tail.length, size - tail.length);
-    return { head: head.subarray(0, n), tail: tail.subarray(0, m), size };
-  } finally {
-    closeSync(fd);
-  }
 }
