@@ -1,25 +1,10 @@
 import { type Diagnostic, diagnose, type Place } from '@llavakit/diagnostics';
-import {
-  type FoundResolution,
-  type ImageResolver,
-  type MissingResolution,
-  missingDiagnostic,
-  type RefusedResolution,
-  type Resolution,
-  unreadableDiagnostic,
-} from './resolver.js';
-import { imageRules } from './rules.js';
-import {
-  formatOfExtension,
-  type ImageFormat,
-  type ImageInfo,
-  SNIFF_HEAD_BYTES,
-  SNIFF_TAIL_BYTES,
-  sniffImage,
-} from './sniff.js';
-import { errorWhy, sniffResultAt } from './sniff-batch.js';
-import { SniffPool } from './sniff-pool.js';
+import { errorWhy, verdictAt } from './check-batch.js';
+import { CheckPool } from './check-pool.js';
+import { type ImageResolver, type Resolution, resolverSetup } from './resolver.js';
+import { type ImageFormat, type ImageInfo, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, sniffImage } from './sniff.js';
 import { prefixOf } from './sources.js';
+import { countInfo, judge, type Outcome, unfound, unreadable } from './verdict.js';
 
 /** One image reference of one record, as fed to {@link checkImages}. */
 export interface ImageRef {
@@ -113,18 +98,6 @@ export interface CheckImagesOptions {
   readonly workers?: number;
 }
 
-interface Finding {
-  readonly rule: (typeof imageRules)[keyof typeof imageRules];
-  readonly message: string;
-  readonly data?: Record<string, unknown>;
-}
-
-interface Outcome {
-  readonly status: ImageStatus;
-  readonly findings: readonly Finding[];
-  problem?: ImageProblem;
-}
-
 /** A distinct path whose verdict is not known yet; later references to it wait in `waiters`. */
 class Pending {
   waiters: ImageRef[] | undefined;
@@ -132,11 +105,8 @@ class Pending {
     readonly item: ImageRef,
     readonly report: PrefixReport,
     readonly seq: number,
-    readonly found?: FoundResolution,
   ) {}
 }
-
-const OK: Outcome = { status: 'ok', findings: [] };
 
 const COUNT_KEY: Record<ImageStatus, keyof ImageCounts> = {
   ok: 'ok',
@@ -221,15 +191,17 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
   const concurrency = Math.max(1, options.concurrency ?? 64);
   const groupBy = options.groupBy ?? prefixOf;
   const onProgress = options.onProgress;
+  const setup = resolverSetup(resolver);
   const pool =
-    resolver.io === 'sync'
-      ? SniffPool.create<Pending>(options.workers ?? 1, (pending, batch, index) => {
-          const found = pending.found!;
-          const result = sniffResultAt(batch, index);
-          settle(
-            pending,
-            'error' in result ? unreadable(found, result.error) : judge(found, result.info, pending.report),
-          );
+    setup && setup.options.io === 'sync' && setup.sources.every((s) => s.kind === 'folder')
+      ? CheckPool.create<Pending>(options.workers ?? 1, setup, resolver, (tokens, batch) => {
+          const cursor = { next: 0 };
+          for (let i = 0; i < tokens.length; i++) {
+            const pending = tokens[i]!;
+            const verdict = verdictAt(batch, i, cursor);
+            if (verdict.info) countInfo(pending.report, verdict.info);
+            settle(pending, verdict.outcome);
+          }
         })
       : undefined;
   const sourceCheck = options.checkSources === false ? Promise.resolve([]) : resolver.checkSources();
@@ -329,7 +301,8 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
     } finally {
       buffers.push(buffer);
     }
-    return judge(resolution, info, report);
+    countInfo(report, info);
+    return judge(resolution, info);
   };
 
   /** Check one reference; a promise when the caller should wait (a slow read, or the workers are busy). */
@@ -345,6 +318,11 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
     }
     report.distinct++;
     const seq = distinct++;
+    if (pool) {
+      const pending = new Pending(item, report, seq);
+      seen.set(ref, pending);
+      return pool.add(ref, pending);
+    }
     const resolution = resolver.tryResolve(ref);
     if (resolution !== undefined && resolution.status !== 'found') {
       const outcome = unfound(resolution);
@@ -353,17 +331,14 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
       return undefined;
     }
     if (resolution !== undefined && resolution.location.kind === 'file') {
-      if (pool && resolution.location.viaSymlink !== true) {
-        const pending = new Pending(item, report, seq, resolution);
-        seen.set(ref, pending);
-        return pool.add(resolution.location.path, pending);
-      }
       if (resolver.io === 'sync') {
         const buffer = buffers.pop() ?? new Uint8Array(SNIFF_HEAD_BYTES);
         let outcome: Outcome;
         try {
           const ht = resolver.readHeadTailSync(resolution, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, buffer)!;
-          outcome = judge(resolution, sniffImage(ht.head, { tail: ht.tail, size: ht.size }), report);
+          const info = sniffImage(ht.head, { tail: ht.tail, size: ht.size });
+          countInfo(report, info);
+          outcome = judge(resolution, info);
         } catch (error) {
           outcome = unreadable(resolution, errorWhy(error));
         } finally {
@@ -476,72 +451,6 @@ function sortDiagnostics(diagnostics: Diagnostic[]): void {
       (a.recordIndex ?? 0) - (b.recordIndex ?? 0) ||
       (a.pointer === b.pointer ? 0 : (a.pointer ?? '').localeCompare(b.pointer ?? '', 'en', { numeric: true })),
   );
-}
-
-function unfound(resolution: MissingResolution | RefusedResolution): Outcome {
-  if (resolution.status === 'refused') {
-    const d = resolution.diagnostic;
-    const rule = d.ruleId === imageRules.invalidPath.id ? imageRules.invalidPath : imageRules.outsideRoot;
-    return { status: 'refused', findings: [{ rule, message: d.message, data: { ...d.data } }] };
-  }
-  const d = missingDiagnostic(resolution);
-  return { status: 'missing', findings: [{ rule: imageRules.missing, message: d.message, data: { ...d.data } }] };
-}
-
-function unreadable(found: FoundResolution, why: string): Outcome {
-  const d = unreadableDiagnostic(found, { code: why });
-  return { status: 'unreadable', findings: [{ rule: imageRules.unreadable, message: d.message, data: { ...d.data } }] };
-}
-
-function judge(found: FoundResolution, info: ImageInfo, report: PrefixReport): Outcome {
-  const ref = found.ref;
-  const where =
-    found.location.kind === 'file' ? found.location.path : `${found.location.archive}!${found.location.entry}`;
-  const data = { ref, location: found.location, format: info.format };
-  if (info.format === 'unknown') {
-    return {
-      status: 'not-image',
-      findings: [
-        {
-          rule: imageRules.notAnImage,
-          message: `Image "${ref}" (${where}) is not an image: ${info.note ?? 'no known signature'}.`,
-          data,
-        },
-      ],
-    };
-  }
-  report.formats[info.format] = (report.formats[info.format] ?? 0) + 1;
-  if (info.width !== undefined && info.height !== undefined) {
-    report.width = widen(report.width, info.width);
-    report.height = widen(report.height, info.height);
-  }
-  const findings: Finding[] = [];
-  if (info.truncated) {
-    findings.push({
-      rule: imageRules.truncated,
-      message: `Image "${ref}" (${where}) is a truncated ${info.format.toUpperCase()}: ${info.note ?? 'incomplete'}.`,
-      data,
-    });
-  }
-  const promised = formatOfExtension(found.path);
-  if (promised !== info.format) {
-    const dot = found.path.lastIndexOf('.');
-    const ext = dot > found.path.lastIndexOf('/') ? found.path.slice(dot) : '(no extension)';
-    findings.push({
-      rule: imageRules.formatMismatch,
-      message: `Image "${ref}" is a ${info.format.toUpperCase()} but its name ends in ${ext}.`,
-      data: { ...data, extension: ext },
-    });
-  }
-  if (findings.length === 0) return OK;
-  return { status: findings[0]!.rule === imageRules.truncated ? 'truncated' : 'format-mismatch', findings };
-}
-
-function widen(range: { min: number; max: number } | undefined, value: number): { min: number; max: number } {
-  if (!range) return { min: value, max: value };
-  if (value < range.min) range.min = value;
-  if (value > range.max) range.max = value;
-  return range;
 }
 
 /** A record as produced by `readRecords` from `@llavakit/reader` (only the fields used here). */

@@ -402,7 +402,20 @@ export function createImageResolver(
       }
     },
   };
+  setups.set(resolver, { sources, options: { bareNamesInPrefixedSources: bareFallback, io } });
   return resolver;
+}
+
+const setups = new WeakMap<ImageResolver, { sources: readonly ImageSource[]; options: ImageResolverOptions }>();
+
+/**
+ * How to build the same resolver in another thread: its sources and options, for a resolver made by
+ * {@link createImageResolver}; `undefined` for any other. Internal.
+ */
+export function resolverSetup(
+  resolver: ImageResolver,
+): { readonly sources: readonly ImageSource[]; readonly options: ImageResolverOptions } | undefined {
+  return setups.get(resolver);
 }
 
 /** The `images/missing` diagnostic for a missing resolution (without record fields). */

@@ -1,21 +1,25 @@
 /**
- * A small pool of worker threads that read and sniff found image files in batches (see `sniff-batch.ts`), so the
- * blocking open/read/close calls run beside the thread that parses records. Internal; used by `checkImages`.
+ * A small pool of worker threads that check distinct image refs in batches (see `check-batch.ts`): each worker has
+ * its own resolver over the same folder sources, lists the folders, resolves, reads and sniffs, so all of that runs
+ * beside the thread that parses records. Internal; used by `checkImages`.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { type SniffBatch, sniffFiles } from './sniff-batch.js';
+import { type CheckBatch, checkBatch } from './check-batch.js';
+import type { ImageResolver, ImageResolverOptions } from './resolver.js';
+import type { ImageSource } from './sources.js';
 
-/** Files per message to a worker. */
+/** Refs per message to a worker. */
 const BATCH = 512;
 /** Batches queued per worker before {@link SniffPool.add} asks the caller to wait. */
 const QUEUED_PER_WORKER = 16;
 
 interface Sent<T> {
   readonly tokens: T[];
-  readonly paths: string[];
-  readonly slot: Slot;
+  readonly refs: string[];
+  /** The worker it went to; undefined when checked in this thread. */
+  readonly slot: Slot | undefined;
 }
 
 interface Slot {
@@ -30,18 +34,24 @@ interface Slot {
  */
 function workerScript(): URL | undefined {
   if (!import.meta.url.endsWith('.js')) return undefined;
-  const url = new URL('./sniff-worker.js', import.meta.url);
+  const url = new URL('./check-worker.js', import.meta.url);
   return existsSync(fileURLToPath(url)) ? url : undefined;
 }
 
+/** What a worker needs to build its own resolver. */
+export interface WorkerSetup {
+  readonly sources: readonly ImageSource[];
+  readonly options: ImageResolverOptions;
+}
+
 /**
- * Batches file paths to worker threads and hands each file's result to `onResult` with the token it was added
- * with. A worker that fails is replaced by in-thread reads of its batches, so every added file gets its result.
+ * Batches refs to worker threads and hands each batch's results to `onBatch` with the tokens they were added with. A
+ * worker that fails is replaced by in-thread checks of its batches (with `fallback`), so every ref gets its result.
  */
-export class SniffPool<T> {
+export class CheckPool<T> {
   private readonly slots: Slot[] = [];
   private readonly sent = new Map<number, Sent<T>>();
-  private paths: string[] = [];
+  private refs: string[] = [];
   private tokens: T[] = [];
   private nextId = 0;
   private waiters: { readonly limit: number; readonly resolve: () => void }[] = [];
@@ -50,12 +60,14 @@ export class SniffPool<T> {
   private constructor(
     script: URL,
     count: number,
-    private readonly onResult: (token: T, batch: SniffBatch, index: number) => void,
+    setup: WorkerSetup,
+    private readonly fallback: ImageResolver,
+    private readonly onBatch: (tokens: readonly T[], batch: CheckBatch) => void,
   ) {
     for (let i = 0; i < count; i++) {
-      const worker = new Worker(script);
+      const worker = new Worker(script, { workerData: setup });
       const slot: Slot = { worker, queued: 0, dead: false };
-      worker.on('message', (message: { id: number; batch: SniffBatch }) => this.receive(message.id, message.batch));
+      worker.on('message', (message: { id: number; batch: CheckBatch }) => this.receive(message.id, message.batch));
       worker.on('error', () => this.fail(slot));
       worker.on('exit', () => this.fail(slot));
       this.slots.push(slot);
@@ -65,36 +77,38 @@ export class SniffPool<T> {
   /** A pool of `count` workers, or `undefined` when worker threads cannot be used here. */
   static create<T>(
     count: number,
-    onResult: (token: T, batch: SniffBatch, index: number) => void,
-  ): SniffPool<T> | undefined {
+    setup: WorkerSetup,
+    fallback: ImageResolver,
+    onBatch: (tokens: readonly T[], batch: CheckBatch) => void,
+  ): CheckPool<T> | undefined {
     const script = count > 0 ? workerScript() : undefined;
-    return script ? new SniffPool(script, count, onResult) : undefined;
+    return script ? new CheckPool(script, count, setup, fallback, onBatch) : undefined;
   }
 
-  /** Queue one file. Returns a promise when enough work is queued that the caller should wait before adding more. */
-  add(path: string, token: T): Promise<void> | undefined {
-    this.paths.push(path);
+  /** Queue one ref. Returns a promise when enough work is queued that the caller should wait before adding more. */
+  add(ref: string, token: T): Promise<void> | undefined {
+    this.refs.push(ref);
     this.tokens.push(token);
-    if (this.paths.length >= BATCH) this.flush();
+    if (this.refs.length >= BATCH) this.flush();
     return this.sent.size >= QUEUED_PER_WORKER * this.live() ? this.below(QUEUED_PER_WORKER * this.live()) : undefined;
   }
 
-  /** Send the files queued so far. */
+  /** Send the refs queued so far. */
   flush(): void {
-    if (this.paths.length === 0) return;
-    const paths = this.paths;
+    if (this.refs.length === 0) return;
+    const refs = this.refs;
     const tokens = this.tokens;
-    this.paths = [];
+    this.refs = [];
     this.tokens = [];
+    const id = this.nextId++;
     const slot = this.pick();
     if (!slot) {
-      this.deliver(tokens, sniffFiles(paths));
+      this.inThread(id, { tokens, refs, slot: undefined });
       return;
     }
-    const id = this.nextId++;
     slot.queued++;
-    this.sent.set(id, { tokens, paths, slot });
-    slot.worker.postMessage({ id, paths: paths.join('\0') });
+    this.sent.set(id, { tokens, refs, slot });
+    slot.worker.postMessage({ id, refs: refs.join('\0') });
   }
 
   /** Send what is queued and wait for every result. */
@@ -129,17 +143,33 @@ export class SniffPool<T> {
     return new Promise<void>((resolve) => this.waiters.push({ limit, resolve }));
   }
 
-  private receive(id: number, batch: SniffBatch): void {
+  private receive(id: number, batch: CheckBatch): void {
     const sent = this.sent.get(id);
-    if (!sent) return;
+    if (!sent || sent.slot?.dead) return;
     this.sent.delete(id);
-    sent.slot.queued--;
+    sent.slot!.queued--;
     this.deliver(sent.tokens, batch);
   }
 
-  private deliver(tokens: readonly T[], batch: SniffBatch): void {
+  /** Check a batch in this thread (no live worker); it counts as out until done. */
+  private inThread(id: number, sent: Sent<T>): void {
+    this.sent.set(id, sent);
+    checkBatch(this.fallback, sent.refs).then(
+      (batch) => {
+        this.sent.delete(id);
+        this.deliver(sent.tokens, batch);
+      },
+      (error: unknown) => {
+        this.failure ??= error;
+        this.sent.delete(id);
+        this.deliver([], { values: new Float64Array(0), problems: [] });
+      },
+    );
+  }
+
+  private deliver(tokens: readonly T[], batch: CheckBatch): void {
     try {
-      for (let i = 0; i < tokens.length; i++) this.onResult(tokens[i]!, batch, i);
+      if (tokens.length > 0) this.onBatch(tokens, batch);
     } catch (error) {
       this.failure ??= error;
     }
@@ -152,14 +182,12 @@ export class SniffPool<T> {
     }
   }
 
-  /** A worker died: read its batches here. */
+  /** A worker died: check its batches here. */
   private fail(slot: Slot): void {
     if (slot.dead) return;
     slot.dead = true;
-    for (const [id, sent] of this.sent) {
-      if (sent.slot !== slot) continue;
-      this.sent.delete(id);
-      this.deliver(sent.tokens, sniffFiles(sent.paths));
+    for (const [id, sent] of [...this.sent]) {
+      if (sent.slot === slot) this.inThread(id, { ...sent, slot: undefined });
     }
   }
 }

@@ -1,0 +1,125 @@
+/**
+ * Checking a batch of refs in one go, with compact, transferable results: the work a check worker thread does (see
+ * `check-pool.ts`), also callable in-thread. Internal; not exported from the package index.
+ */
+import type { ImageStatus } from './check.js';
+import type { ImageResolver } from './resolver.js';
+import { imageRules } from './rules.js';
+import { type ImageFormat, type ImageInfo, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, sniffImage } from './sniff.js';
+import { type Finding, judge, OK, type Outcome, unfound, unreadable } from './verdict.js';
+
+const STATUSES: readonly ImageStatus[] = [
+  'ok',
+  'missing',
+  'refused',
+  'unreadable',
+  'not-image',
+  'truncated',
+  'format-mismatch',
+];
+const STATUS_CODE = new Map<ImageStatus, number>(STATUSES.map((s, i) => [s, i]));
+const FORMATS: readonly ImageFormat[] = ['unknown', 'jpeg', 'png', 'gif', 'webp', 'bmp', 'tiff'];
+const FORMAT_CODE = new Map<ImageFormat, number>(FORMATS.map((f, i) => [f, i]));
+const RULES = new Map<string, Finding['rule']>(Object.values(imageRules).map((rule) => [rule.id, rule]));
+/** Numbers per ref: status code, format code (-1: not read), width and height (NaN unless both are known). */
+const FIELDS = 4;
+
+/** A finding as sent between threads: the rule by id. */
+interface WireFinding {
+  readonly ruleId: string;
+  readonly message: string;
+  readonly data?: Record<string, unknown>;
+}
+
+/** The verdicts for a batch of refs: four numbers per ref, plus the findings of refs with a problem. */
+export interface CheckBatch {
+  readonly values: Float64Array;
+  /** `[index, findings]` for every ref whose status is not `ok`, in index order. */
+  readonly problems: [number, WireFinding[]][];
+}
+
+/** The verdict for one ref of a batch, and what was sniffed (to count formats and dimensions). */
+export interface BatchVerdict {
+  readonly outcome: Outcome;
+  /** Set when the image was read and has a known format. */
+  readonly info?: ImageInfo;
+}
+
+/** Resolve, read and judge each ref (each once: the caller sends distinct refs). */
+export async function checkBatch(
+  resolver: ImageResolver,
+  refs: readonly string[],
+  buffer = new Uint8Array(SNIFF_HEAD_BYTES),
+): Promise<CheckBatch> {
+  const values = new Float64Array(refs.length * FIELDS);
+  const problems: [number, WireFinding[]][] = [];
+  for (let i = 0; i < refs.length; i++) {
+    const ref = refs[i]!;
+    const resolution = resolver.tryResolve(ref) ?? (await resolver.resolve(ref));
+    const at = i * FIELDS;
+    values[at + 1] = -1;
+    values[at + 2] = Number.NaN;
+    values[at + 3] = Number.NaN;
+    let outcome: Outcome;
+    if (resolution.status !== 'found') outcome = unfound(resolution);
+    else {
+      let info: ImageInfo | undefined;
+      try {
+        const ht =
+          resolver.readHeadTailSync(resolution, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, buffer) ??
+          (await resolver.readHeadTail(resolution, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, buffer));
+        info = sniffImage(ht.head, { tail: ht.tail, size: ht.size });
+      } catch (error) {
+        outcome = unreadable(resolution, errorWhy(error));
+      }
+      if (info) {
+        outcome = judge(resolution, info);
+        if (info.format !== 'unknown') {
+          values[at + 1] = FORMAT_CODE.get(info.format) ?? -1;
+          if (info.width !== undefined && info.height !== undefined) {
+            values[at + 2] = info.width;
+            values[at + 3] = info.height;
+          }
+        }
+      }
+    }
+    values[at] = STATUS_CODE.get(outcome!.status) ?? 0;
+    if (outcome! !== OK) {
+      problems.push([i, outcome!.findings.map((f) => ({ ruleId: f.rule.id, message: f.message, data: f.data }))]);
+    }
+  }
+  return { values, problems };
+}
+
+/**
+ * Decode the verdict of ref `index` of a batch. `problemAt` walks `batch.problems` in order: pass the same cursor
+ * object for the refs of one batch, visited in index order.
+ */
+export function verdictAt(batch: CheckBatch, index: number, cursor: { next: number }): BatchVerdict {
+  const at = index * FIELDS;
+  const status = STATUSES[batch.values[at]!] ?? 'ok';
+  const format = batch.values[at + 1]!;
+  let info: ImageInfo | undefined;
+  if (format >= 0) {
+    const width = batch.values[at + 2]!;
+    const height = batch.values[at + 3]!;
+    info = Number.isNaN(width)
+      ? { format: FORMATS[format]!, truncated: false }
+      : { format: FORMATS[format]!, truncated: false, width, height };
+  }
+  if (status === 'ok') return info ? { outcome: OK, info } : { outcome: OK };
+  let entry = batch.problems[cursor.next];
+  while (entry && entry[0] < index) entry = batch.problems[++cursor.next];
+  const findings: Finding[] = (entry && entry[0] === index ? entry[1] : []).map((f) => ({
+    rule: RULES.get(f.ruleId)!,
+    message: f.message,
+    ...(f.data !== undefined ? { data: f.data } : {}),
+  }));
+  const outcome: Outcome = { status, findings };
+  return info ? { outcome, info } : { outcome };
+}
+
+/** What a read error is called in diagnostics: its code (`EACCES`), else its message. */
+export function errorWhy(error: unknown): string {
+  return (error as NodeJS.ErrnoException)?.code ?? (error instanceof Error ? error.message : String(error));
+}
