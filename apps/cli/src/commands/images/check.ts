@@ -89,6 +89,12 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
       default: 'sync' as const,
       summary: 'sync: blocking reads, fastest on local disks; async: thread pool, better on network file systems.',
     })(),
+    workers: Flags.integer({
+      summary: 'Worker threads that list folders and read images while records are parsed (0: all in one thread).',
+      default: 1,
+      min: 0,
+      max: 16,
+    }),
     strict: Flags.boolean({ summary: 'Also fail on warnings (format mismatches, unsafe zip entries).' }),
     'max-per-rule': Flags.integer({
       summary: 'Show at most this many problems per rule (0: all).',
@@ -117,6 +123,7 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
     const started = performance.now();
     const checker = createImageChecker(resolver, {
       concurrency: flags.concurrency,
+      workers: flags.workers,
       onProgress: (p) => {
         progress.update(
           bytes,
