@@ -108,7 +108,7 @@ export class CheckPool<T> {
     }
     slot.queued++;
     this.sent.set(id, { tokens, refs, slot });
-    slot.worker.postMessage({ id, refs: refs.join('\0') });
+    slot.worker.postMessage({ id, refs });
   }
 
   /** Send what is queued and wait for every result. */

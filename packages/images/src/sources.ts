@@ -96,7 +96,8 @@ export function normalizeRef(ref: string): NormalizedRef {
  * for a bare file name, and `(numbered)/` for numeric shard folders such as the 558K set's `00453/`.
  */
 export function prefixOf(ref: string): string {
-  const normalized = ref.replaceAll('\\', '/').replace(/^(\.\/)+/, '');
+  const normalized =
+    ref.includes('\\') || ref.startsWith('./') ? ref.replaceAll('\\', '/').replace(/^(\.\/)+/, '') : ref;
   const slash = normalized.indexOf('/');
   if (slash <= 0) return '(bare)';
   const first = normalized.slice(0, slash);
