@@ -16,7 +16,7 @@ describe('createValidator({ kind: "metadata" })', () => {
       },
       { id: '004539375', image: '00453/004539375.jpg', blip_caption: 'a watch', url: 'y' },
     ];
-    records.forEach((r, i) => expect(validator.check(r, place(i))).toEqual([]));
+    for (const [i, r] of records.entries()) expect(validator.check(r, place(i))).toEqual([]);
   });
 
   it('reports a missing or empty image and a wrong id type, with pointers', () => {
