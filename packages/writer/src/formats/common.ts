@@ -28,6 +28,37 @@ export function fail(diagnostic: Diagnostic): { ok: false; diagnostics: Diagnost
   return { ok: false, diagnostics: [diagnostic] };
 }
 
+/**
+ * Map every turn's LLaVA role (`human`, `gpt`, …) to a chat role (`user`, `assistant`, …), or fail on the first role
+ * the target cannot take. `system` is accepted only as the first turn when `systemFirstOnly`.
+ */
+export function chatRolesOf(
+  record: LlavaRecord,
+  allowed: ReadonlySet<string>,
+  context: RecordContext<object>,
+  source: string,
+  takes: string,
+  systemFirstOnly: boolean,
+): { ok: true; roles: string[] } | { ok: false; diagnostics: Diagnostic[] } {
+  const turns = record.conversations;
+  const roles: string[] = new Array(turns.length);
+  for (let i = 0; i < turns.length; i++) {
+    const from = turns[i]!.from;
+    const role = TO_CHAT_ROLE[from] ?? from;
+    if (!allowed.has(role) || (systemFirstOnly && role === 'system' && i > 0)) {
+      return fail(
+        recordDiagnostic(writerRules.unsupportedRole, context, source, {
+          message: `Turn ${i} has role "${from}"; ${takes}.`,
+          pointer: `/conversations/${i}/from`,
+          recordId: record.id,
+        }),
+      );
+    }
+    roles[i] = role;
+  }
+  return { ok: true, roles };
+}
+
 /** The system prompt of a record as a target with one system slot sees it. */
 export interface SystemSplit {
   /** The system prompt, if any. */

@@ -2,12 +2,11 @@ import { defineFormat } from '@llavakit/format';
 import type { LlavaRecord, Turn } from '@llavakit/schema';
 import * as z from 'zod';
 import { imageTokenOption, segmentsOf } from '../image-policy.js';
-import { writerRules } from '../rules.js';
 import {
+  chatRolesOf,
   copyExtras,
   decodeWithMeta,
   FROM_CHAT_ROLE,
-  fail,
   imageValue,
   joinParts,
   missingList,
@@ -15,9 +14,7 @@ import {
   place,
   plainId,
   plainOrThrow,
-  recordDiagnostic,
   stringId,
-  TO_CHAT_ROLE,
   withMeta,
 } from './common.js';
 
@@ -80,21 +77,16 @@ export const messagesFormat = defineFormat({
   encode(record, context) {
     const options = context.options;
     const turns = record.conversations;
-    const roles: string[] = new Array(turns.length);
-    for (let i = 0; i < turns.length; i++) {
-      const from = turns[i]!.from;
-      const role = TO_CHAT_ROLE[from] ?? from;
-      if (!CHAT_ROLES.has(role)) {
-        return fail(
-          recordDiagnostic(writerRules.unsupportedRole, context, 'messages', {
-            message: `Turn ${i} has role "${from}"; chat templates take human/user, gpt/assistant, system and tool.`,
-            pointer: `/conversations/${i}/from`,
-            recordId: record.id,
-          }),
-        );
-      }
-      roles[i] = role;
-    }
+    const mapped = chatRolesOf(
+      record,
+      CHAT_ROLES,
+      context,
+      'messages',
+      'chat templates take human/user, gpt/assistant, system and tool',
+      false,
+    );
+    if (!mapped.ok) return mapped;
+    const roles = mapped.roles;
     const policy = options.imageToken;
     const asParts = policy !== 'keep' && policy !== 'strip';
     const placed = place(record, turns, policy, context, 'messages', true, asParts);

@@ -8,6 +8,7 @@ import * as z from 'zod';
 import { imageTokenOption, segmentsOf } from '../image-policy.js';
 import { writerRules } from '../rules.js';
 import {
+  chatRolesOf,
   copyExtras,
   decodeWithMeta,
   FROM_CHAT_ROLE,
@@ -19,7 +20,6 @@ import {
   place,
   plainOrThrow,
   recordDiagnostic,
-  TO_CHAT_ROLE,
   withMeta,
 } from './common.js';
 import { formatWriterRules } from './rules.js';
@@ -106,21 +106,16 @@ export const openAiFormat = defineFormat({
   async encode(record, context) {
     const options = context.options;
     const turns = record.conversations;
-    const roles: string[] = new Array(turns.length);
-    for (let i = 0; i < turns.length; i++) {
-      const from = turns[i]!.from;
-      const role = TO_CHAT_ROLE[from] ?? from;
-      if (!ROLES.has(role) || (role === 'system' && i > 0)) {
-        return fail(
-          recordDiagnostic(writerRules.unsupportedRole, context, 'openai', {
-            message: `Turn ${i} has role "${from}"; OpenAI takes human/user, gpt/assistant, tool and a leading system.`,
-            pointer: `/conversations/${i}/from`,
-            recordId: record.id,
-          }),
-        );
-      }
-      roles[i] = role;
-    }
+    const mapped = chatRolesOf(
+      record,
+      ROLES,
+      context,
+      'openai',
+      'OpenAI takes human/user, gpt/assistant, tool and a leading system',
+      true,
+    );
+    if (!mapped.ok) return mapped;
+    const roles = mapped.roles;
     const policy = options.imageToken;
     const placed = place(record, turns, policy, context, 'openai', true, true);
     if (!placed.ok) return placed;

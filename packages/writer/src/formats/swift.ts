@@ -2,21 +2,18 @@ import { defineFormat } from '@llavakit/format';
 import type { LlavaRecord, Turn } from '@llavakit/schema';
 import * as z from 'zod';
 import { imageTokenOption } from '../image-policy.js';
-import { writerRules } from '../rules.js';
 import {
+  chatRolesOf,
   copyExtras,
   decodeWithMeta,
   FROM_CHAT_ROLE,
-  fail,
   imageValue,
   missingList,
   type Plain,
   place,
   plainId,
   plainOrThrow,
-  recordDiagnostic,
   stringId,
-  TO_CHAT_ROLE,
   withMeta,
 } from './common.js';
 import { META_FIELD } from './meta.js';
@@ -73,21 +70,16 @@ export const swiftFormat = defineFormat({
   encode(record, context) {
     const options = context.options;
     const turns = record.conversations;
-    const roles: string[] = new Array(turns.length);
-    for (let i = 0; i < turns.length; i++) {
-      const from = turns[i]!.from;
-      const role = TO_CHAT_ROLE[from] ?? from;
-      if (!SWIFT_ROLES.has(role) || (role === 'system' && i > 0)) {
-        return fail(
-          recordDiagnostic(writerRules.unsupportedRole, context, 'swift', {
-            message: `Turn ${i} has role "${from}"; ms-swift takes human/user, gpt/assistant, a leading system, and tool roles.`,
-            pointer: `/conversations/${i}/from`,
-            recordId: record.id,
-          }),
-        );
-      }
-      roles[i] = role;
-    }
+    const mapped = chatRolesOf(
+      record,
+      SWIFT_ROLES,
+      context,
+      'swift',
+      'ms-swift takes human/user, gpt/assistant, a leading system, and tool roles',
+      true,
+    );
+    if (!mapped.ok) return mapped;
+    const roles = mapped.roles;
     const placed = place(record, turns, options.imageToken, context, 'swift');
     if (!placed.ok) return placed;
     const { texts, images } = placed.placement;
