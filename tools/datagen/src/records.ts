@@ -362,7 +362,11 @@ function cc3mItem(rng: Rng, index: number, key: number): CaptionItem {
  * generator state and key to {@link cc3mMetaRecord} to get the matching metadata record.
  */
 export function cc3mChatRecord(rng: Rng, index = 0, key = 0): GenRecord {
-  const it = cc3mItem(rng, index, key);
+  return captionChatRecord(cc3mItem(rng, index, key));
+}
+
+/** The two-turn chat record of a caption item: the instruction with `<image>` placed, the caption as the answer. */
+function captionChatRecord(it: CaptionItem): GenRecord {
   return {
     id: it.id,
     image: it.image,
@@ -392,15 +396,7 @@ function blipItem(rng: Rng, index: number, key: number): CaptionItem {
 
 /** A blip_laion_cc_sbu_558k.json record (9-digit id, `NNNNN/NNNNNNNNN.jpg` image, BLIP caption answer). */
 export function blipChatRecord(rng: Rng, index = 0, key = 0): GenRecord {
-  const it = blipItem(rng, index, key);
-  return {
-    id: it.id,
-    image: it.image,
-    conversations: [
-      { from: 'human', value: placeImageToken(it.prompt, it.placement) },
-      { from: 'gpt', value: it.caption },
-    ],
-  };
+  return captionChatRecord(blipItem(rng, index, key));
 }
 
 /** A blip_laion_cc_sbu_558k_meta.json record: `id`, `image`, `blip_caption`, `url`. */
