@@ -48,6 +48,21 @@ export interface PrefixReport extends ImageCounts {
   height?: { min: number; max: number };
 }
 
+/** Counts that all start at zero. */
+function zeroCounts(): ImageCounts & { distinct: number } {
+  return {
+    references: 0,
+    distinct: 0,
+    ok: 0,
+    missing: 0,
+    refused: 0,
+    unreadable: 0,
+    notImage: 0,
+    truncated: 0,
+    formatMismatch: 0,
+  };
+}
+
 /** One distinct image with a problem, for `--list-missing`. */
 export interface ImageProblem {
   readonly ref: string;
@@ -222,18 +237,7 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
     if (prefix === lastPrefix) return lastReport!;
     let report = byPrefix.get(prefix);
     if (!report) {
-      report = {
-        references: 0,
-        distinct: 0,
-        ok: 0,
-        missing: 0,
-        refused: 0,
-        unreadable: 0,
-        notImage: 0,
-        truncated: 0,
-        formatMismatch: 0,
-        formats: {},
-      };
+      report = { ...zeroCounts(), formats: {} };
       byPrefix.set(prefix, report);
     }
     lastPrefix = prefix;
@@ -403,17 +407,7 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
         // Problems in order of first reference; diagnostics by file, record and pointer.
         problems.sort((a, b) => (a.problem.firstRecordIndex ?? 0) - (b.problem.firstRecordIndex ?? 0) || a.seq - b.seq);
         sortDiagnostics(diagnostics);
-        const total = {
-          references: 0,
-          distinct: 0,
-          ok: 0,
-          missing: 0,
-          refused: 0,
-          unreadable: 0,
-          notImage: 0,
-          truncated: 0,
-          formatMismatch: 0,
-        };
+        const total = zeroCounts();
         const sorted: Record<string, PrefixReport> = {};
         for (const key of [...byPrefix.keys()].sort()) {
           const report = byPrefix.get(key)!;
