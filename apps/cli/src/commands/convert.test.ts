@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, runCli, tempDir } from '../test-utils.js';
@@ -153,6 +153,34 @@ describe('llava convert (real CLI process)', () => {
       blip_caption: 'a dog',
       url: 'x',
     });
+  });
+
+  it('writes and merges the LLaMA-Factory dataset_info.json entry with --dataset-info', async () => {
+    const info = join(dir, 'lf/dataset_info.json');
+    await mkdir(join(dir, 'lf'), { recursive: true });
+    await writeFile(info, JSON.stringify({ mine: { file_name: 'mine.json', note: 'kept' } }));
+    const out = join(dir, 'lf/llava_sample.json');
+    const result = await runCli(['convert', sample, '--to', 'sharegpt', '-o', out, '--dataset-info', info, '-q']);
+    expect(result.code).toBe(0);
+    const entries = JSON.parse(await readFile(info, 'utf8'));
+    expect(entries.mine).toEqual({ file_name: 'mine.json', note: 'kept' });
+    expect(entries.llava_sample).toMatchObject({
+      file_name: 'llava_sample.json',
+      formatting: 'sharegpt',
+      columns: { messages: 'conversations', images: 'images' },
+      tags: { role_tag: 'from', content_tag: 'value', user_tag: 'human', assistant_tag: 'gpt' },
+    });
+    const usage = await runCli([
+      'convert',
+      sample,
+      '--to',
+      'openai',
+      '-o',
+      join(dir, 'x.jsonl'),
+      '--dataset-info',
+      info,
+    ]);
+    expect(usage.code).toBe(2);
   });
 
   it('exits 2 on usage errors', async () => {
