@@ -1,16 +1,16 @@
 import { constants, type Dirent, promises as fsp } from 'node:fs';
 import { join, sep } from 'node:path';
+import { NameTable } from './name-table.js';
 
 type EntryKind = 'file' | 'dir' | 'symlink' | 'other';
 
 type Listing =
   | {
       readonly ok: true;
-      /** Every name, in listing order (regular files are most of them). */
-      readonly names: Set<string>;
+      /** Every name, in listing order (regular files are most of them); also finds letter-case near misses. */
+      readonly names: NameTable;
       /** The kind of every name that is not a regular file. */
       readonly others: Map<string, Exclude<EntryKind, 'file'>>;
-      lower?: Map<string, string>;
     }
   | { readonly ok: false; readonly refused: boolean; readonly message: string };
 
@@ -78,8 +78,8 @@ export class FolderIndex {
     if (kind === 'symlink') return this.symlinksReady.get(path) ?? this.followSymlink(path);
     if (kind === 'dir') return { kind: 'absent', path, note: 'it is a folder' };
     if (kind === 'other') return { kind: 'absent', path, note: 'it is not a regular file' };
-    listing.lower ??= lowerIndex(listing);
-    const near = listing.lower.get(name.toLowerCase());
+    const others = listing.others;
+    const near = listing.names.nearMiss(name, others.size === 0 ? undefined : (n) => others.get(n) !== 'dir');
     return near
       ? { kind: 'absent', path, note: `"${near}" exists, differing only in letter case` }
       : { kind: 'absent', path };
@@ -119,13 +119,14 @@ export class FolderIndex {
         return { ok: false, refused: true, message: `folder ${dir} is a symlink that leads outside ${this.root}` };
       }
     }
-    const names = new Set<string>();
+    const list: string[] = new Array(dirents.length);
     const others = new Map<string, Exclude<EntryKind, 'file'>>();
-    for (const d of dirents) {
-      names.add(d.name);
+    for (let i = 0; i < dirents.length; i++) {
+      const d = dirents[i]!;
+      list[i] = d.name;
       if (!d.isFile()) others.set(d.name, d.isSymbolicLink() ? 'symlink' : d.isDirectory() ? 'dir' : 'other');
     }
-    return { ok: true, names, others };
+    return { ok: true, names: new NameTable(list), others };
   }
 
   private followSymlink(path: string): Promise<FolderLookup> {
@@ -167,13 +168,4 @@ function isInside(real: string, root: string): boolean {
 function kindOf(listing: Extract<Listing, { ok: true }>, name: string): EntryKind | undefined {
   if (!listing.names.has(name)) return undefined;
   return listing.others.size === 0 ? 'file' : (listing.others.get(name) ?? 'file');
-}
-
-function lowerIndex(listing: Extract<Listing, { ok: true }>): Map<string, string> {
-  const lower = new Map<string, string>();
-  for (const name of listing.names) {
-    const key = name.toLowerCase();
-    if (!lower.has(key) && listing.others.get(name) !== 'dir') lower.set(key, name);
-  }
-  return lower;
 }
