@@ -1,6 +1,7 @@
 import { type Diagnostic, diagnose, type Place } from '@llavakit/diagnostics';
 import { errorWhy, verdictAt } from './check-batch.js';
 import { CheckPool } from './check-pool.js';
+import { StringIndex } from './name-table.js';
 import { type ImageResolver, type Resolution, resolverSetup } from './resolver.js';
 import { type ImageFormat, type ImageInfo, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, sniffImage } from './sniff.js';
 import { prefixOf } from './sources.js';
@@ -222,7 +223,9 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
   const sourceCheck = options.checkSources === false ? Promise.resolve([]) : resolver.checkSources();
   sourceCheck.catch(() => {}); // awaited in finish()
   const byPrefix = new Map<string, PrefixReport>();
-  const seen = new Map<string, Outcome | Pending>();
+  /** Numbers each distinct ref; `outcomes[n]` is the verdict (or the pending check) of ref number `n`. */
+  const seen = new StringIndex();
+  const outcomes: (Outcome | Pending)[] = [];
   const problems: { readonly problem: ImageProblem; readonly seq: number }[] = [];
   const diagnostics: Diagnostic[] = [];
   const buffers: Uint8Array[] = [];
@@ -286,7 +289,7 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
   };
 
   function settle(pending: Pending, outcome: Outcome): void {
-    seen.set(pending.item.ref, outcome);
+    outcomes[pending.seq] = outcome;
     record(pending.item, pending.report, outcome, pending.seq);
     if (pending.waiters) for (const item of pending.waiters) record(item, pending.report, outcome, -1);
   }
@@ -314,23 +317,25 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
     const ref = item.ref;
     const report = reportOf(groupBy(ref));
     report.references++;
-    const known = seen.get(ref);
-    if (known !== undefined) {
+    const at = seen.add(ref);
+    if (at >= 0) {
+      const known = outcomes[at]!;
       if (known instanceof Pending) (known.waiters ??= []).push(item);
       else record(item, report, known, -1);
       return undefined;
     }
     report.distinct++;
-    const seq = distinct++;
+    const seq = ~at;
+    distinct++;
     if (pool) {
       const pending = new Pending(item, report, seq);
-      seen.set(ref, pending);
+      outcomes[seq] = pending;
       return pool.add(ref, pending);
     }
     const resolution = resolver.tryResolve(ref);
     if (resolution !== undefined && resolution.status !== 'found') {
       const outcome = unfound(resolution);
-      seen.set(ref, outcome);
+      outcomes[seq] = outcome;
       record(item, report, outcome, seq);
       return undefined;
     }
@@ -348,13 +353,13 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
         } finally {
           buffers.push(buffer);
         }
-        seen.set(ref, outcome);
+        outcomes[seq] = outcome;
         record(item, report, outcome, seq);
         return undefined;
       }
     }
     const pending = new Pending(item, report, seq);
-    seen.set(ref, pending);
+    outcomes[seq] = pending;
     return { slow: examine(ref, report, resolution).then((outcome) => settle(pending, outcome)) };
   };
 

@@ -1,6 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { NameTable } from './name-table.js';
+import { NameTable, StringIndex } from './name-table.js';
 
 /** The reference: a Set for exact lookups, the first name per lower-cased key for near misses. */
 function reference(names: readonly string[], accept: (n: string) => boolean = () => true) {
@@ -47,4 +47,34 @@ describe('NameTable', () => {
       }
     },
   );
+});
+
+describe('StringIndex', () => {
+  it('numbers distinct strings in the order first added', () => {
+    const index = new StringIndex();
+    expect(index.add('a')).toBe(~0);
+    expect(index.add('b')).toBe(~1);
+    expect(index.add('a')).toBe(0);
+    expect(index.add('')).toBe(~2);
+    expect(index.add('b')).toBe(1);
+    expect(index.size).toBe(3);
+  });
+
+  it('keeps its numbers while it grows', () => {
+    const index = new StringIndex();
+    for (let i = 0; i < 5000; i++) expect(index.add(`GCC_train_${i}.jpg`)).toBe(~i);
+    for (let i = 4999; i >= 0; i--) expect(index.add(`GCC_train_${i}.jpg`)).toBe(i);
+    expect(index.size).toBe(5000);
+  });
+
+  test.prop([fc.array(fc.string({ maxLength: 4 }), { maxLength: 300 })])('agrees with a Map', (keys) => {
+    const index = new StringIndex();
+    const map = new Map<string, number>();
+    for (const key of keys) {
+      const known = map.get(key);
+      if (known === undefined) map.set(key, map.size);
+      expect(index.add(key)).toBe(known ?? ~map.get(key)!);
+    }
+    expect(index.size).toBe(map.size);
+  });
 });

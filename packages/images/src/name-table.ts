@@ -60,6 +60,59 @@ export class NameTable {
   }
 }
 
+/**
+ * Numbers distinct strings 0, 1, 2, … in the order they are first added: one probe per {@link StringIndex.add} (no
+ * separate get and set), the hashes kept inline in a typed array so a miss rarely touches another string. Internal;
+ * used by the image checker to find repeated refs.
+ */
+export class StringIndex {
+  private slots = new Int32Array(2 * 1024);
+  private mask = 1023;
+  private readonly keys: string[] = [];
+
+  /** How many distinct strings were added. */
+  get size(): number {
+    return this.keys.length;
+  }
+
+  /** The number of `key` when it was added before; else adds it and returns `~n` (negative), `n` its new number. */
+  add(key: string): number {
+    const h = hashOf(key);
+    const { slots, mask, keys } = this;
+    let at = h & mask;
+    for (;;) {
+      const index = slots[at * 2 + 1]!;
+      if (index === 0) break;
+      if (slots[at * 2] === h && keys[index - 1] === key) return index - 1;
+      at = (at + 1) & mask;
+    }
+    const n = keys.length;
+    keys.push(key);
+    slots[at * 2] = h;
+    slots[at * 2 + 1] = n + 1;
+    if (keys.length * 2 > mask + 1) this.grow();
+    return ~n;
+  }
+
+  private grow(): void {
+    const old = this.slots;
+    const capacity = (this.mask + 1) * 2;
+    const mask = capacity - 1;
+    const slots = new Int32Array(capacity * 2);
+    for (let i = 0; i < old.length; i += 2) {
+      const index = old[i + 1]!;
+      if (index === 0) continue;
+      const h = old[i]!;
+      let at = h & mask;
+      while (slots[at * 2 + 1] !== 0) at = (at + 1) & mask;
+      slots[at * 2] = h;
+      slots[at * 2 + 1] = index;
+    }
+    this.slots = slots;
+    this.mask = mask;
+  }
+}
+
 /** FNV-1a over the UTF-16 code units. */
 function hashOf(s: string): number {
   let h = 0x811c9dc5;
