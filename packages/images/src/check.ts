@@ -231,7 +231,6 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
   const buffers: Uint8Array[] = [];
   let checked = 0;
   let problemCount = 0;
-  let distinct = 0;
   let lastProgress = performance.now();
   let lastPrefix: string | undefined;
   let lastReport: PrefixReport | undefined;
@@ -326,7 +325,6 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
     }
     report.distinct++;
     const seq = ~at;
-    distinct++;
     if (pool) {
       const pending = new Pending(item, report, seq);
       outcomes[seq] = pending;
