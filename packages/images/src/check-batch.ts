@@ -31,11 +31,17 @@ interface WireFinding {
   readonly data?: Record<string, unknown>;
 }
 
+/** A missing ref as sent between threads: where it was looked for (the receiver writes the message). */
+interface WireMissing {
+  readonly ref: string;
+  readonly looked: readonly string[];
+}
+
 /** The verdicts for a batch of refs: four numbers per ref, plus the findings of refs with a problem. */
 export interface CheckBatch {
   readonly values: Float64Array;
-  /** `[index, findings]` for every ref whose status is not `ok`, in index order. */
-  readonly problems: [number, WireFinding[]][];
+  /** `[index, findings]` for every ref whose status is not `ok`, in index order (missing refs in short form). */
+  readonly problems: [number, WireFinding[] | WireMissing][];
 }
 
 /** The verdict for one ref of a batch, and what was sniffed (to count formats and dimensions). */
@@ -52,7 +58,7 @@ export async function checkBatch(
   buffer = new Uint8Array(SNIFF_HEAD_BYTES),
 ): Promise<CheckBatch> {
   const values = new Float64Array(refs.length * FIELDS);
-  const problems: [number, WireFinding[]][] = [];
+  const problems: CheckBatch['problems'] = [];
   for (let i = 0; i < refs.length; i++) {
     const ref = refs[i]!;
     const resolution = resolver.tryResolve(ref) ?? (await resolver.resolve(ref));
@@ -61,6 +67,11 @@ export async function checkBatch(
     values[at + 2] = Number.NaN;
     values[at + 3] = Number.NaN;
     let outcome: Outcome;
+    if (resolution.status === 'missing') {
+      values[at] = STATUS_CODE.get('missing')!;
+      problems.push([i, { ref: resolution.ref, looked: resolution.looked }]);
+      continue;
+    }
     if (resolution.status !== 'found') outcome = unfound(resolution);
     else {
       let info: ImageInfo | undefined;
@@ -110,7 +121,12 @@ export function verdictAt(batch: CheckBatch, index: number, cursor: { next: numb
   if (status === 'ok') return info ? { outcome: OK, info } : { outcome: OK };
   let entry = batch.problems[cursor.next];
   while (entry && entry[0] < index) entry = batch.problems[++cursor.next];
-  const findings: Finding[] = (entry && entry[0] === index ? entry[1] : []).map((f) => ({
+  const wire = entry && entry[0] === index ? entry[1] : [];
+  if (!Array.isArray(wire)) {
+    const outcome = unfound({ status: 'missing', ref: wire.ref, looked: wire.looked });
+    return info ? { outcome, info } : { outcome };
+  }
+  const findings: Finding[] = wire.map((f) => ({
     rule: RULES.get(f.ruleId)!,
     message: f.message,
     ...(f.data !== undefined ? { data: f.data } : {}),
