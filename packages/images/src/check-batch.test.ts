@@ -7,6 +7,7 @@ import { checkBatch, verdictAt } from './check-batch.js';
 import { CheckPool } from './check-pool.js';
 import { createImageResolver, type ImageResolver, resolverSetup } from './resolver.js';
 import { parseImageSourceSpec } from './sources.js';
+import { PlainMiss } from './verdict.js';
 
 let tmp: string;
 const refs = [
@@ -70,17 +71,39 @@ describe('checkBatch', () => {
     expect(verdicts[3]!.info).toMatchObject({ format: 'gif' });
     expect(verdicts[5]!.info).toBeUndefined(); // no known format: not counted
 
+    // coco/ is listed by then, and nothing there comes close to nope.jpg: a plain miss, sent as a bare code
+    expect(verdicts[2]!.outcome).toBeInstanceOf(PlainMiss);
+
     const summary = await inThread(folder(), refs);
     const byRef = new Map(summary.problems.map((p) => [p.ref, p]));
     for (const [i, ref] of refs.entries()) {
       const { outcome } = verdicts[i]!;
       expect(outcome.status).toBe(byRef.get(ref)?.status ?? 'ok');
+      if (outcome instanceof PlainMiss) continue;
       expect(outcome.findings.map((f) => f.rule.id)).toEqual(byRef.get(ref)?.ruleIds ?? []);
     }
     // the messages and data a worker sends back are the ones the in-thread check writes
     const sent = verdicts.flatMap((v) => v.outcome.findings.map((f) => [f.message, f.data]));
-    const written = summary.diagnostics.map((d) => [d.message, d.data]);
+    const written = summary.diagnostics.filter((d) => d.data?.ref !== 'coco/nope.jpg').map((d) => [d.message, d.data]);
     expect(sent).toEqual(written);
+    // the plain miss is explained when its diagnostic is built, as the resolver explains it
+    const nope = await folder().resolve('coco/nope.jpg');
+    expect(summary.diagnostics.find((d) => d.data?.ref === 'coco/nope.jpg')).toMatchObject({
+      ruleId: 'images/missing',
+      data: { ref: 'coco/nope.jpg', looked: nope.status === 'missing' ? nope.looked : ['?'] },
+      recordIndex: 2,
+    });
+  });
+
+  it('keeps a miss with a note (a name differing only in letter case) in full', async () => {
+    const resolver = folder();
+    await resolver.resolve('coco/1.jpg'); // list coco/
+    const batch = await checkBatch(resolver, ['coco/1.JPG', 'coco/zzz.jpg']);
+    const cursor = { next: 0 };
+    const [near, plain] = [verdictAt(batch, 0, cursor), verdictAt(batch, 1, cursor)];
+    expect(near.outcome).not.toBeInstanceOf(PlainMiss);
+    expect(near.outcome.findings[0]!.message).toContain('differing only in letter case');
+    expect(plain.outcome).toBeInstanceOf(PlainMiss);
   });
 
   it('explains misses of a folder that is not listed yet', async () => {

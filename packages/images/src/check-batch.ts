@@ -3,10 +3,19 @@
  * `check-pool.ts`), also callable in-thread. Internal; not exported from the package index.
  */
 import type { ImageStatus } from './check.js';
-import type { ImageResolver } from './resolver.js';
+import { openFlags } from './folder.js';
+import { readFileHeadTailSync } from './headtail.js';
+import { type ImageResolver, type Resolution, resolverSetup } from './resolver.js';
 import { imageRules } from './rules.js';
-import { type ImageFormat, type ImageInfo, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, sniffImage } from './sniff.js';
-import { type Finding, judge, OK, type Outcome, unfound, unreadable } from './verdict.js';
+import {
+  formatOfExtension,
+  type ImageFormat,
+  type ImageInfo,
+  SNIFF_HEAD_BYTES,
+  SNIFF_TAIL_BYTES,
+  sniffImage,
+} from './sniff.js';
+import { type Finding, judge, OK, type Outcome, PlainMiss, unfound, unreadable } from './verdict.js';
 
 const STATUSES: readonly ImageStatus[] = [
   'ok',
@@ -18,11 +27,14 @@ const STATUSES: readonly ImageStatus[] = [
   'format-mismatch',
 ];
 const STATUS_CODE = new Map<ImageStatus, number>(STATUSES.map((s, i) => [s, i]));
+/** Status code of a {@link PlainMiss}: missing, explained by the checking thread when needed. */
+const PLAIN_MISS = STATUSES.length;
 const FORMATS: readonly ImageFormat[] = ['unknown', 'jpeg', 'png', 'gif', 'webp', 'bmp', 'tiff'];
 const FORMAT_CODE = new Map<ImageFormat, number>(FORMATS.map((f, i) => [f, i]));
 const RULES = new Map<string, Finding['rule']>(Object.values(imageRules).map((rule) => [rule.id, rule]));
 /** Numbers per ref: status code, format code (-1: not read), width and height (NaN unless both are known). */
 const FIELDS = 4;
+const NOFOLLOW = openFlags(false);
 
 /** A finding as sent between threads: the rule by id. */
 interface WireFinding {
@@ -31,17 +43,11 @@ interface WireFinding {
   readonly data?: Record<string, unknown>;
 }
 
-/** A missing ref as sent between threads: where it was looked for (the receiver writes the message). */
-interface WireMissing {
-  readonly ref: string;
-  readonly looked: readonly string[];
-}
-
 /** The verdicts for a batch of refs: four numbers per ref, plus the findings of refs with a problem. */
 export interface CheckBatch {
   readonly values: Float64Array;
-  /** `[index, findings]` for every ref whose status is not `ok`, in index order (missing refs in short form). */
-  readonly problems: [number, WireFinding[] | WireMissing][];
+  /** `[index, findings]` for every ref with a problem other than a plain miss, in index order. */
+  readonly problems: [number, WireFinding[]][];
 }
 
 /** The verdict for one ref of a batch, and what was sniffed (to count formats and dimensions). */
@@ -51,7 +57,10 @@ export interface BatchVerdict {
   readonly info?: ImageInfo;
 }
 
-/** Resolve, read and judge each ref (each once: the caller sends distinct refs). */
+/**
+ * Resolve, read and judge each ref (each once: the caller sends distinct refs). Clean refs in listed folders take a
+ * lean path: a found file is read at once, and a miss with nothing to note is sent as a bare code.
+ */
 export async function checkBatch(
   resolver: ImageResolver,
   refs: readonly string[],
@@ -59,19 +68,48 @@ export async function checkBatch(
 ): Promise<CheckBatch> {
   const values = new Float64Array(refs.length * FIELDS);
   const problems: CheckBatch['problems'] = [];
+  const setup = resolverSetup(resolver);
+  const quick = resolver.io === 'sync' ? setup?.quickLookup : undefined;
   for (let i = 0; i < refs.length; i++) {
     const ref = refs[i]!;
-    const resolution = resolver.tryResolve(ref) ?? (await resolver.resolve(ref));
     const at = i * FIELDS;
     values[at + 1] = -1;
     values[at + 2] = Number.NaN;
     values[at + 3] = Number.NaN;
     let outcome: Outcome;
-    if (resolution.status === 'missing') {
-      values[at] = STATUS_CODE.get('missing')!;
-      problems.push([i, { ref: resolution.ref, looked: resolution.looked }]);
-      continue;
+    let resolution: Resolution | undefined;
+    const file = quick?.(ref);
+    if (typeof file === 'string') {
+      // Found in a listed folder: read it; only a problem needs the full resolution (for the messages).
+      let info: ImageInfo | undefined;
+      try {
+        const ht = readFileHeadTailSync(file, buffer, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, NOFOLLOW);
+        info = sniffImage(ht.head, { tail: ht.tail, size: ht.size });
+      } catch {
+        resolution = resolver.resolveSync(ref); // read again below, to report the error in full
+      }
+      if (info) {
+        setInfo(values, at, info);
+        if (!info.truncated && info.format !== 'unknown' && formatOfExtension(ref) === info.format) {
+          values[at] = 0; // ok
+          continue;
+        }
+        resolution = resolver.resolveSync(ref) ?? resolver.tryResolve(ref);
+        if (resolution?.status === 'found') {
+          outcome = judge(resolution, info);
+          values[at] = STATUS_CODE.get(outcome.status) ?? 0;
+          if (outcome !== OK) problems.push([i, wire(outcome)]);
+          continue;
+        }
+      }
+    } else if (file === null) {
+      resolution = resolver.tryResolve(ref);
+      if (resolution?.status === 'missing' && sameList(resolution.looked, setup!.plainLooked(ref))) {
+        values[at] = PLAIN_MISS;
+        continue;
+      }
     }
+    resolution ??= resolver.tryResolve(ref) ?? (await resolver.resolve(ref));
     if (resolution.status !== 'found') outcome = unfound(resolution);
     else {
       let info: ImageInfo | undefined;
@@ -85,21 +123,30 @@ export async function checkBatch(
       }
       if (info) {
         outcome = judge(resolution, info);
-        if (info.format !== 'unknown') {
-          values[at + 1] = FORMAT_CODE.get(info.format) ?? -1;
-          if (info.width !== undefined && info.height !== undefined) {
-            values[at + 2] = info.width;
-            values[at + 3] = info.height;
-          }
-        }
+        setInfo(values, at, info);
       }
     }
     values[at] = STATUS_CODE.get(outcome!.status) ?? 0;
-    if (outcome! !== OK) {
-      problems.push([i, outcome!.findings.map((f) => ({ ruleId: f.rule.id, message: f.message, data: f.data }))]);
-    }
+    if (outcome! !== OK) problems.push([i, wire(outcome!)]);
   }
   return { values, problems };
+}
+
+function setInfo(values: Float64Array, at: number, info: ImageInfo): void {
+  if (info.format === 'unknown') return;
+  values[at + 1] = FORMAT_CODE.get(info.format) ?? -1;
+  if (info.width !== undefined && info.height !== undefined) {
+    values[at + 2] = info.width;
+    values[at + 3] = info.height;
+  }
+}
+
+function wire(outcome: Outcome): WireFinding[] {
+  return outcome.findings.map((f) => ({ ruleId: f.rule.id, message: f.message, data: f.data }));
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /**
@@ -108,7 +155,9 @@ export async function checkBatch(
  */
 export function verdictAt(batch: CheckBatch, index: number, cursor: { next: number }): BatchVerdict {
   const at = index * FIELDS;
-  const status = STATUSES[batch.values[at]!] ?? 'ok';
+  const code = batch.values[at]!;
+  if (code === PLAIN_MISS) return { outcome: new PlainMiss() };
+  const status = STATUSES[code] ?? 'ok';
   const format = batch.values[at + 1]!;
   let info: ImageInfo | undefined;
   if (format >= 0) {
@@ -121,12 +170,7 @@ export function verdictAt(batch: CheckBatch, index: number, cursor: { next: numb
   if (status === 'ok') return info ? { outcome: OK, info } : { outcome: OK };
   let entry = batch.problems[cursor.next];
   while (entry && entry[0] < index) entry = batch.problems[++cursor.next];
-  const wire = entry && entry[0] === index ? entry[1] : [];
-  if (!Array.isArray(wire)) {
-    const outcome = unfound({ status: 'missing', ref: wire.ref, looked: wire.looked });
-    return info ? { outcome, info } : { outcome };
-  }
-  const findings: Finding[] = wire.map((f) => ({
+  const findings: Finding[] = (entry && entry[0] === index ? entry[1] : []).map((f) => ({
     rule: RULES.get(f.ruleId)!,
     message: f.message,
     ...(f.data !== undefined ? { data: f.data } : {}),

@@ -202,4 +202,40 @@ describe('checkImages', () => {
       [`folder ${join(tmp, 'nope')} does not exist`].map((s) => `${join(tmp, 'nope', 'x.jpg')}: ${s}`),
     );
   });
+
+  it('counts diagnostics per rule and builds only the first ones of each rule on request', async () => {
+    const resolver = createImageResolver([parseImageSourceSpec(join(tmp, 'playground'))]);
+    const list: [string, number, string?][] = [];
+    for (let i = 0; i < 30; i++) list.push([`coco/train2017/missing-${i}.jpg`, i]);
+    list.push(['coco/train2017/000000000003.jpg', 30], ['gqa/images/1.jpg', 31], ['gqa/images/3.png', 32]);
+    list.push(['coco/train2017/missing-0.jpg', 33, '/image/1'], ['../x.jpg', 34]);
+    // records in reverse: the diagnostics still come sorted by record
+    const summary = await checkImages(refs(list).reverse(), resolver);
+    const all = summary.diagnostics;
+    expect(summary.diagnostics).toBe(all); // built once
+    const counted: Record<string, Record<string, number>> = {};
+    for (const d of all) {
+      counted[d.ruleId] ??= {};
+      counted[d.ruleId]![d.severity] = (counted[d.ruleId]![d.severity] ?? 0) + 1;
+    }
+    expect(summary.ruleCounts).toEqual(counted);
+    expect(summary.ruleCounts['images/missing']).toEqual({ error: 31 });
+    expect(all.map((d) => d.recordIndex)).toEqual([...all.map((d) => d.recordIndex)].sort((a, b) => a! - b!));
+    for (const max of [1, 2, 5, 100]) {
+      const shown = new Map<string, number>();
+      const expected = all.filter((d) => {
+        const n = shown.get(d.ruleId) ?? 0;
+        shown.set(d.ruleId, n + 1);
+        return n < max;
+      });
+      expect(summary.firstDiagnostics(max)).toEqual(expected);
+    }
+    // a missing image is explained where the resolver looked, whether built first or all at once
+    expect(summary.firstDiagnostics(1)[0]).toMatchObject({
+      ruleId: 'images/missing',
+      recordIndex: 0,
+      data: { ref: 'coco/train2017/missing-0.jpg', looked: [join(tmp, 'playground', 'coco/train2017/missing-0.jpg')] },
+    });
+    expect(summary.problems.find((p) => p.ref === 'coco/train2017/missing-0.jpg')).toMatchObject({ references: 2 });
+  });
 });

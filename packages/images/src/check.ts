@@ -1,11 +1,12 @@
-import { type Diagnostic, diagnose, type Place } from '@llavakit/diagnostics';
+import { type Diagnostic, diagnose, type Place, type Severity } from '@llavakit/diagnostics';
 import { errorWhy, verdictAt } from './check-batch.js';
 import { CheckPool } from './check-pool.js';
 import { StringIndex } from './name-table.js';
-import { type ImageResolver, type Resolution, resolverSetup } from './resolver.js';
+import { type FoundResolution, type ImageResolver, type Resolution, resolverSetup } from './resolver.js';
+import { imageRules } from './rules.js';
 import { type ImageFormat, type ImageInfo, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, sniffImage } from './sniff.js';
 import { prefixOf } from './sources.js';
-import { countInfo, judge, type Outcome, unfound, unreadable } from './verdict.js';
+import { countInfo, type Finding, judge, type Outcome, PlainMiss, unfound, unreadable } from './verdict.js';
 
 /** One image reference of one record, as fed to {@link checkImages}. */
 export interface ImageRef {
@@ -84,8 +85,19 @@ export interface ImageCheckSummary {
   readonly byPrefix: Readonly<Record<string, PrefixReport>>;
   /** Distinct problem images, in order of first reference. */
   readonly problems: readonly ImageProblem[];
-  /** Source problems first, then one diagnostic per problem per reference, sorted by file, record and pointer. */
+  /**
+   * Source problems first, then one diagnostic per problem per reference, sorted by file, record and pointer. Built
+   * on first access: with hundreds of thousands of missing images this is a large array, so a report that shows only
+   * some of them should use {@link ImageCheckSummary.ruleCounts} and {@link ImageCheckSummary.firstDiagnostics}.
+   */
   readonly diagnostics: readonly Diagnostic[];
+  /** How many diagnostics each rule raised, by severity: the counts of {@link ImageCheckSummary.diagnostics}. */
+  readonly ruleCounts: Readonly<Record<string, Partial<Record<Severity, number>>>>;
+  /**
+   * The first `maxPerRule` diagnostics of each rule, in the order of {@link ImageCheckSummary.diagnostics}, built
+   * without building the others (with `renderReport(…, { maxPerRule, counts: ruleCounts })`, the same report).
+   */
+  firstDiagnostics(maxPerRule: number): Diagnostic[];
 }
 
 /** Progress of {@link checkImages}. */
@@ -108,8 +120,9 @@ export interface CheckImagesOptions {
   readonly groupBy?: (ref: string) => string;
   /**
    * Worker threads that open, read and sniff found files (in batches) while this thread goes on reading records and
-   * resolving names; used for folder sources when the resolver reads with `io: 'sync'`. `0`: read in this thread.
-   * Default 1. (When run from TypeScript sources, as in tests, files are always read in this thread.)
+   * resolving names; used for files in folder sources when the resolver reads with `io: 'sync'` (zip entries are read
+   * in this thread). `0`: read in this thread. Default 1. (When run from TypeScript sources, as in tests, files are
+   * always read in this thread.)
    */
   readonly workers?: number;
 }
@@ -208,18 +221,25 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
   const groupBy = options.groupBy ?? prefixOf;
   const onProgress = options.onProgress;
   const setup = resolverSetup(resolver);
+  const quickLookup = resolver.io === 'sync' ? setup?.quickLookup : undefined;
   const pool =
-    setup && setup.options.io === 'sync' && setup.sources.every((s) => s.kind === 'folder')
-      ? CheckPool.create<Pending>(options.workers ?? 1, setup, resolver, (tokens, batch) => {
-          const cursor = { next: 0 };
-          for (let i = 0; i < tokens.length; i++) {
-            const pending = tokens[i]!;
-            const verdict = verdictAt(batch, i, cursor);
-            if (verdict.info) countInfo(pending.report, verdict.info);
-            settle(pending, verdict.outcome);
-          }
-        })
+    setup && resolver.io === 'sync' && setup.sources.every((s) => s.kind === 'folder')
+      ? CheckPool.create<Pending>(
+          options.workers ?? 1,
+          { sources: setup.sources, options: setup.options },
+          resolver,
+          (tokens, batch) => {
+            const cursor = { next: 0 };
+            for (let i = 0; i < tokens.length; i++) {
+              const pending = tokens[i]!;
+              const verdict = verdictAt(batch, i, cursor);
+              if (verdict.info) countInfo(pending.report, verdict.info);
+              settle(pending, verdict.outcome);
+            }
+          },
+        )
       : undefined;
+
   const sourceCheck = options.checkSources === false ? Promise.resolve([]) : resolver.checkSources();
   sourceCheck.catch(() => {}); // awaited in finish()
   const byPrefix = new Map<string, PrefixReport>();
@@ -227,7 +247,10 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
   const seen = new StringIndex();
   const outcomes: (Outcome | Pending)[] = [];
   const problems: { readonly problem: ImageProblem; readonly seq: number }[] = [];
-  const diagnostics: Diagnostic[] = [];
+  /** Every reference with a problem, and the number of its distinct ref (diagnostics are built from these later). */
+  const problemRefs: ImageRef[] = [];
+  const problemSeqs: number[] = [];
+  const ruleCounts: Record<string, Partial<Record<Severity, number>>> = {};
   const buffers: Uint8Array[] = [];
   let checked = 0;
   let problemCount = 0;
@@ -247,35 +270,28 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
     return report;
   };
 
-  const record = (item: ImageRef, report: PrefixReport, outcome: Outcome, firstSeq: number) => {
+  const record = (item: ImageRef, report: PrefixReport, outcome: Outcome, seq: number, first: boolean) => {
     report[COUNT_KEY[outcome.status]]++;
     checked++;
     if (outcome.status !== 'ok') {
       problemCount++;
-      if (firstSeq >= 0) {
+      const rules = rulesOf(outcome);
+      if (first) {
         outcome.problem = {
           ref: item.ref,
           status: outcome.status,
-          ruleIds: outcome.findings.map((f) => f.rule.id),
+          ruleIds: rules.map((rule) => rule.id),
           references: 0,
           ...(item.recordIndex !== undefined ? { firstRecordIndex: item.recordIndex } : {}),
         };
-        problems.push({ problem: outcome.problem, seq: firstSeq });
+        problems.push({ problem: outcome.problem, seq });
       }
       if (outcome.problem) outcome.problem.references++;
-      for (const finding of outcome.findings) {
-        diagnostics.push(
-          diagnose(finding.rule, {
-            message: finding.message,
-            file: item.file,
-            recordIndex: item.recordIndex,
-            recordId: item.recordId,
-            pointer: item.pointer ?? '/image',
-            place: item.place,
-            source: 'images',
-            data: finding.data,
-          }),
-        );
+      problemRefs.push(item);
+      problemSeqs.push(seq);
+      for (const rule of rules) {
+        const counts = (ruleCounts[rule.id] ??= {});
+        counts[rule.severity] = (counts[rule.severity] ?? 0) + 1;
       }
     }
     if (onProgress && (checked & (TURN - 1)) === 0) {
@@ -287,16 +303,22 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
     }
   };
 
+  /** Record a distinct ref's verdict, then every reference that waited for it. */
   function settle(pending: Pending, outcome: Outcome): void {
     outcomes[pending.seq] = outcome;
-    record(pending.item, pending.report, outcome, pending.seq);
-    if (pending.waiters) for (const item of pending.waiters) record(item, pending.report, outcome, -1);
+    record(pending.item, pending.report, outcome, pending.seq, true);
+    if (pending.waiters) for (const item of pending.waiters) record(item, pending.report, outcome, pending.seq, false);
   }
 
-  /** The slow path: wait for listings or archives, read through the resolver's asynchronous reads. */
-  const examine = async (ref: string, report: PrefixReport, known?: Resolution): Promise<Outcome> => {
-    const resolution = known ?? (await resolver.resolve(ref));
-    if (resolution.status !== 'found') return unfound(resolution);
+  /** Record a verdict known at once. */
+  const decided = (item: ImageRef, report: PrefixReport, seq: number, outcome: Outcome): undefined => {
+    outcomes[seq] = outcome;
+    record(item, report, outcome, seq, true);
+    return undefined;
+  };
+
+  /** The slow path: read through the resolver's asynchronous reads (zip entries, `io: 'async'`). */
+  const examine = async (resolution: FoundResolution, report: PrefixReport): Promise<Outcome> => {
     const buffer = buffers.pop() ?? new Uint8Array(SNIFF_HEAD_BYTES);
     let info: ImageInfo;
     try {
@@ -311,6 +333,37 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
     return judge(resolution, info);
   };
 
+  /** Read a found file in this thread, with blocking calls. */
+  const readHere = (found: FoundResolution, report: PrefixReport): Outcome => {
+    const buffer = buffers.pop() ?? new Uint8Array(SNIFF_HEAD_BYTES);
+    try {
+      const ht = resolver.readHeadTailSync(found, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, buffer)!;
+      const info = sniffImage(ht.head, { tail: ht.tail, size: ht.size });
+      countInfo(report, info);
+      return judge(found, info);
+    } catch (error) {
+      return unreadable(found, errorWhy(error));
+    } finally {
+      buffers.push(buffer);
+    }
+  };
+
+  /**
+   * Go on with a resolved distinct ref: settle it now (missing, refused, or read in this thread), queue its file for
+   * the workers, or read it asynchronously (zip entries, `io: 'async'`). A promise when the caller should wait.
+   */
+  const dispatch = (pending: Pending, resolution: Resolution): Promise<void> | undefined => {
+    if (resolution.status !== 'found') {
+      settle(pending, unfound(resolution));
+      return undefined;
+    }
+    if (resolution.location.kind === 'file' && resolver.io === 'sync') {
+      settle(pending, readHere(resolution, pending.report));
+      return undefined;
+    }
+    return examine(resolution, pending.report).then((outcome) => settle(pending, outcome));
+  };
+
   /** Check one reference; a promise when the caller should wait (a slow read, or the workers are busy). */
   const handle = (item: ImageRef): { slow: Promise<void> } | Promise<void> | undefined => {
     const ref = item.ref;
@@ -320,7 +373,7 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
     if (at >= 0) {
       const known = outcomes[at]!;
       if (known instanceof Pending) (known.waiters ??= []).push(item);
-      else record(item, report, known, -1);
+      else record(item, report, known, at, false);
       return undefined;
     }
     report.distinct++;
@@ -330,36 +383,49 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
       outcomes[seq] = pending;
       return pool.add(ref, pending);
     }
-    const resolution = resolver.tryResolve(ref);
-    if (resolution !== undefined && resolution.status !== 'found') {
-      const outcome = unfound(resolution);
-      outcomes[seq] = outcome;
-      record(item, report, outcome, seq);
-      return undefined;
-    }
-    if (resolution !== undefined && resolution.location.kind === 'file') {
-      if (resolver.io === 'sync') {
-        const buffer = buffers.pop() ?? new Uint8Array(SNIFF_HEAD_BYTES);
-        let outcome: Outcome;
-        try {
-          const ht = resolver.readHeadTailSync(resolution, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, buffer)!;
-          const info = sniffImage(ht.head, { tail: ht.tail, size: ht.size });
-          countInfo(report, info);
-          outcome = judge(resolution, info);
-        } catch (error) {
-          outcome = unreadable(resolution, errorWhy(error));
-        } finally {
-          buffers.push(buffer);
-        }
-        outcomes[seq] = outcome;
-        record(item, report, outcome, seq);
-        return undefined;
+    if (quickLookup?.(ref) === null) {
+      // A miss: kept as a plain miss (explained only when a diagnostic is built) unless a listing adds a note.
+      const resolution = resolver.tryResolve(ref);
+      if (resolution?.status === 'missing' && sameList(resolution.looked, setup!.plainLooked(ref))) {
+        return decided(item, report, seq, new PlainMiss());
       }
+    }
+    const resolution = resolver.resolveSync(ref) ?? resolver.tryResolve(ref);
+    if (resolution !== undefined && resolution.status !== 'found') {
+      return decided(item, report, seq, unfound(resolution));
+    }
+    if (resolution !== undefined && resolution.location.kind === 'file' && resolver.io === 'sync') {
+      return decided(item, report, seq, readHere(resolution, report));
     }
     const pending = new Pending(item, report, seq);
     outcomes[seq] = pending;
-    return { slow: examine(ref, report, resolution).then((outcome) => settle(pending, outcome)) };
+    if (resolution !== undefined) {
+      const wait = dispatch(pending, resolution);
+      return wait === undefined ? undefined : { slow: wait };
+    }
+    // A folder listing, zip index or symlink check is still loading.
+    return { slow: resolver.resolve(ref).then((r) => dispatch(pending, r)) };
   };
+
+  /** The findings of distinct ref `seq` (a plain miss is explained now). */
+  const findingsOf = (seq: number): readonly Finding[] => {
+    const outcome = outcomes[seq] as Outcome;
+    if (!(outcome instanceof PlainMiss)) return outcome.findings;
+    const ref = seen.keyAt(seq);
+    return unfound({ status: 'missing', ref, looked: setup!.plainLooked(ref) }).findings;
+  };
+
+  const diagnosticOf = (item: ImageRef, finding: Finding): Diagnostic =>
+    diagnose(finding.rule, {
+      message: finding.message,
+      file: item.file,
+      recordIndex: item.recordIndex,
+      recordId: item.recordId,
+      pointer: item.pointer ?? '/image',
+      place: item.place,
+      source: 'images',
+      data: finding.data,
+    });
 
   // Slow checks run alongside the caller, at most `concurrency` at once.
   let active = 0;
@@ -409,7 +475,7 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
 
         // Problems in order of first reference; diagnostics by file, record and pointer.
         problems.sort((a, b) => (a.problem.firstRecordIndex ?? 0) - (b.problem.firstRecordIndex ?? 0) || a.seq - b.seq);
-        sortDiagnostics(diagnostics);
+        const order = sortedOrder(problemRefs);
         const total = zeroCounts();
         const sorted: Record<string, PrefixReport> = {};
         for (const key of [...byPrefix.keys()].sort()) {
@@ -417,11 +483,46 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
           sorted[key] = report;
           for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += report[k];
         }
+        const sourceProblems = await sourceCheck;
+        for (const d of sourceProblems) {
+          const counts = (ruleCounts[d.ruleId] ??= {});
+          counts[d.severity] = (counts[d.severity] ?? 0) + 1;
+        }
+        let all: Diagnostic[] | undefined;
         return {
           total,
           byPrefix: sorted,
           problems: problems.map((p) => p.problem),
-          diagnostics: [...(await sourceCheck), ...diagnostics],
+          ruleCounts,
+          get diagnostics(): readonly Diagnostic[] {
+            if (!all) {
+              all = [...sourceProblems];
+              for (const i of order) {
+                for (const finding of findingsOf(problemSeqs[i]!)) all.push(diagnosticOf(problemRefs[i]!, finding));
+              }
+            }
+            return all;
+          },
+          firstDiagnostics(maxPerRule: number): Diagnostic[] {
+            const shown = new Map<string, number>();
+            const out: Diagnostic[] = [];
+            const take = (ruleId: string): boolean => {
+              const n = shown.get(ruleId) ?? 0;
+              if (n >= maxPerRule) return false;
+              shown.set(ruleId, n + 1);
+              return true;
+            };
+            for (const d of sourceProblems) if (take(d.ruleId)) out.push(d);
+            for (const i of order) {
+              const seq = problemSeqs[i]!;
+              const outcome = outcomes[seq] as Outcome;
+              // Skip without explaining when every rule of this verdict has shown enough.
+              if (rulesOf(outcome).every((rule) => (shown.get(rule.id) ?? 0) >= maxPerRule)) continue;
+              for (const finding of findingsOf(seq))
+                if (take(finding.rule.id)) out.push(diagnosticOf(problemRefs[i]!, finding));
+            }
+            return out;
+          },
         };
       } finally {
         await pool?.close();
@@ -434,20 +535,40 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
   };
 }
 
-/** Sort by file name, record index and pointer (numeric parts compared as numbers); stable for ties. */
-function sortDiagnostics(diagnostics: Diagnostic[]): void {
-  const names = [...new Set(diagnostics.map((d) => d.file ?? ''))].sort((a, b) => a.localeCompare(b));
+const MISSING_RULES = [imageRules.missing] as const;
+
+/** The rules a verdict raises, one per finding. */
+function rulesOf(outcome: Outcome): readonly Finding['rule'][] {
+  if (outcome instanceof PlainMiss) return MISSING_RULES;
+  return outcome.findings.map((f) => f.rule);
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Indices of `refs` sorted by file name, record index and pointer (numeric parts compared as numbers); stable. */
+function sortedOrder(refs: readonly ImageRef[]): number[] {
+  const names = [...new Set(refs.map((r) => r.file ?? ''))].sort((a, b) => a.localeCompare(b));
   const rank = new Map<string, number>();
   for (let i = 0; i < names.length; i++) {
     const same = i > 0 && names[i - 1]!.localeCompare(names[i]!) === 0; // collation-equal names keep their order
     rank.set(names[i]!, same ? rank.get(names[i - 1]!)! : i);
   }
-  diagnostics.sort(
-    (a, b) =>
+  const order = Array.from(refs.keys());
+  order.sort((x, y) => {
+    const a = refs[x]!;
+    const b = refs[y]!;
+    const pa = a.pointer ?? '/image';
+    const pb = b.pointer ?? '/image';
+    return (
       rank.get(a.file ?? '')! - rank.get(b.file ?? '')! ||
       (a.recordIndex ?? 0) - (b.recordIndex ?? 0) ||
-      (a.pointer === b.pointer ? 0 : (a.pointer ?? '').localeCompare(b.pointer ?? '', 'en', { numeric: true })),
-  );
+      (pa === pb ? 0 : pa.localeCompare(pb, 'en', { numeric: true })) ||
+      x - y
+    );
+  });
+  return order;
 }
 
 /** A record as produced by `readRecords` from `@llavakit/reader` (only the fields used here). */

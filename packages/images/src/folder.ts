@@ -1,4 +1,4 @@
-import { constants, promises as fsp } from 'node:fs';
+import { constants, type Dirent, promises as fsp, opendirSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { NameTable } from './name-table.js';
 
@@ -33,7 +33,14 @@ export class FolderIndex {
 
   private readonly base: string;
 
-  constructor(readonly root: string) {
+  /**
+   * `io: 'sync'` lists folders with blocking reads (about three times faster for a folder of 500K files, and the
+   * caller waits for the listing anyway); `async` lets other work go on meanwhile.
+   */
+  constructor(
+    readonly root: string,
+    private readonly io: 'sync' | 'async' = 'async',
+  ) {
     this.base = root.endsWith(sep) ? root : root + sep;
   }
 
@@ -63,6 +70,32 @@ export class FolderIndex {
     const kind = kindOf(listing, segments[segments.length - 1]!);
     if (kind === 'file') return `${this.base}${segments.length === 1 ? segments[0] : segments.join('/')}`;
     return kind === 'symlink' ? undefined : null;
+  }
+
+  /**
+   * {@link peek} for a clean relative path given as one string (`a/b.jpg`, no empty or dot segments): the file path
+   * when its folder is listed and holds a regular file of that name, else `undefined` (ask {@link lookup}).
+   */
+  peekPath(rel: string): string | undefined {
+    const slash = rel.lastIndexOf('/');
+    const listing = this.ready.get(slash < 0 ? '' : rel.slice(0, slash));
+    if (listing === undefined || !listing.ok) return undefined;
+    const name = slash < 0 ? rel : rel.slice(slash + 1);
+    if (!listing.names.has(name)) return undefined;
+    if (listing.others.size > 0 && listing.others.has(name)) return undefined;
+    return this.base + rel;
+  }
+
+  /** The path of a clean relative path `rel` under the root. */
+  pathOf(rel: string): string {
+    return this.base + rel;
+  }
+
+  /** True when the folder of `rel` (a clean relative path) is listed and holds no entry of that name. */
+  holdsNo(rel: string): boolean {
+    const slash = rel.lastIndexOf('/');
+    const listing = this.ready.get(slash < 0 ? '' : rel.slice(0, slash));
+    return listing?.ok === true && !listing.names.has(slash < 0 ? rel : rel.slice(slash + 1));
   }
 
   private fromListing(listing: Listing, segments: readonly string[]): FolderLookup | Promise<FolderLookup> {
@@ -102,11 +135,19 @@ export class FolderIndex {
     // Streamed in blocks (not one readdir array of Dirents): a folder of 500K files lists in about half the memory.
     const list: string[] = [];
     const others = new Map<string, Exclude<EntryKind, 'file'>>();
+    const add = (d: Dirent) => {
+      list.push(d.name);
+      if (!d.isFile()) others.set(d.name, d.isSymbolicLink() ? 'symlink' : d.isDirectory() ? 'dir' : 'other');
+    };
     try {
-      for await (const d of await fsp.opendir(dir, { bufferSize: 4096 })) {
-        list.push(d.name);
-        if (!d.isFile()) others.set(d.name, d.isSymbolicLink() ? 'symlink' : d.isDirectory() ? 'dir' : 'other');
-      }
+      if (this.io === 'sync') {
+        const handle = opendirSync(dir, { bufferSize: 4096 });
+        try {
+          for (let d = handle.readSync(); d !== null; d = handle.readSync()) add(d);
+        } finally {
+          handle.closeSync();
+        }
+      } else for await (const d of await fsp.opendir(dir, { bufferSize: 4096 })) add(d);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       const message =

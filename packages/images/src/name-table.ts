@@ -75,6 +75,11 @@ export class StringIndex {
     return this.keys.length;
   }
 
+  /** The string numbered `n`. */
+  keyAt(n: number): string {
+    return this.keys[n]!;
+  }
+
   /** The number of `key` when it was added before; else adds it and returns `~n` (negative), `n` its new number. */
   add(key: string): number {
     const h = hashOf(key);

@@ -4,7 +4,7 @@ import type yauzl from 'yauzl';
 import { FolderIndex, openFlags } from './folder.js';
 import { type HeadTail, readFileHeadTail, readFileHeadTailSync } from './headtail.js';
 import { imageRules } from './rules.js';
-import { formatImageSource, type ImageSource, normalizeRef } from './sources.js';
+import { formatImageSource, type ImageSource, normalizeRef, SUSPICIOUS_REF } from './sources.js';
 import { ZipIndex } from './zip.js';
 
 export type { HeadTail } from './headtail.js';
@@ -141,7 +141,7 @@ export function createImageResolver(
   const bareFallback = options.bareNamesInPrefixedSources ?? true;
   const io = options.io ?? 'sync';
   const backends: Backend[] = sources.map((s) =>
-    s.kind === 'folder' ? { kind: 'folder', index: new FolderIndex(s.root) } : { kind: 'zip' },
+    s.kind === 'folder' ? { kind: 'folder', index: new FolderIndex(s.root, io) } : { kind: 'zip' },
   );
   const zipOf = (i: number): Promise<ZipIndex | Error> => {
     const backend = backends[i] as Extract<Backend, { kind: 'zip' }>;
@@ -156,6 +156,63 @@ export function createImageResolver(
 
   const prefixes = sources.map((s) => (s.prefix ? `${s.prefix}/` : ''));
   const prefixDepth = sources.map((s) => (s.prefix ? s.prefix.split('/').length : 0));
+
+  /**
+   * The leanest lookup, for the image checker's hot loop, answering like {@link tryResolve} for clean relative refs
+   * (no character that needs normalising) when only folder sources are involved and their listings are loaded: the
+   * file path of a regular file, `null` when no source holds an entry of that name (missing; {@link tryResolve}
+   * explains it), `undefined` when only {@link tryResolve} can tell.
+   */
+  function quickLookup(ref: string): string | null | undefined {
+    if (SUSPICIOUS_REF.test(ref)) return undefined;
+    let served = false;
+    for (let i = 0; i < sources.length; i++) {
+      const prefix = prefixes[i]!;
+      if (prefix !== '' && !ref.startsWith(prefix)) continue;
+      served = true;
+      const backend = backends[i]!;
+      if (backend.kind !== 'folder') return undefined;
+      const rel = prefix === '' ? ref : ref.slice(prefix.length);
+      const file = backend.index.peekPath(rel);
+      if (file !== undefined) return file;
+      if (!backend.index.holdsNo(rel)) return undefined;
+    }
+    if (bareFallback && !ref.includes('/')) {
+      for (let i = 0; i < sources.length; i++) {
+        if (prefixes[i] === '') continue;
+        served = true;
+        const backend = backends[i]!;
+        if (backend.kind !== 'folder') return undefined;
+        const file = backend.index.peekPath(ref);
+        if (file !== undefined) return file;
+        if (!backend.index.holdsNo(ref)) return undefined;
+      }
+    }
+    return served ? null : undefined;
+  }
+
+  /**
+   * Where {@link attempt} looks for a clean relative ref when every source that serves it is a folder without a
+   * note to add (no entry of that name, no near miss): the `looked` list of such a miss, built without listings.
+   */
+  function plainLooked(ref: string): string[] {
+    const looked: string[] = [];
+    const at = (i: number, rel: string) => {
+      const source = sources[i]!;
+      const backend = backends[i]!;
+      if (backend.kind !== 'folder') return;
+      looked.push(`${backend.index.pathOf(rel)}${source.prefix ? ` (via ${formatImageSource(source)})` : ''}`);
+    };
+    for (let i = 0; i < sources.length; i++) {
+      const prefix = prefixes[i]!;
+      if (prefix === '') at(i, ref);
+      else if (ref.startsWith(prefix)) at(i, ref.slice(prefix.length));
+    }
+    if (bareFallback && !ref.includes('/')) {
+      for (let i = 0; i < sources.length; i++) if (prefixes[i] !== '') at(i, ref);
+    }
+    return looked;
+  }
 
   function resolveSync(ref: string): FoundResolution | undefined {
     const normalized = normalizeRef(ref);
@@ -402,19 +459,29 @@ export function createImageResolver(
       }
     },
   };
-  setups.set(resolver, { sources, options: { bareNamesInPrefixedSources: bareFallback, io } });
+  setups.set(resolver, {
+    sources,
+    options: { bareNamesInPrefixedSources: bareFallback, io },
+    quickLookup,
+    plainLooked,
+  });
   return resolver;
 }
 
-const setups = new WeakMap<ImageResolver, { sources: readonly ImageSource[]; options: ImageResolverOptions }>();
+/** What the image checker knows of a resolver made by {@link createImageResolver}. Internal. */
+export interface ResolverSetup {
+  readonly sources: readonly ImageSource[];
+  readonly options: ImageResolverOptions;
+  /** The file path of a clean ref found as a regular file, `null` when missing, `undefined` to ask `tryResolve`. */
+  readonly quickLookup: (ref: string) => string | null | undefined;
+  /** Where a plain miss of a clean ref was looked for (what `tryResolve` says of it when no listing adds a note). */
+  readonly plainLooked: (ref: string) => string[];
+}
 
-/**
- * How to build the same resolver in another thread: its sources and options, for a resolver made by
- * {@link createImageResolver}; `undefined` for any other. Internal.
- */
-export function resolverSetup(
-  resolver: ImageResolver,
-): { readonly sources: readonly ImageSource[]; readonly options: ImageResolverOptions } | undefined {
+const setups = new WeakMap<ImageResolver, ResolverSetup>();
+
+/** The sources, options and fast lookup of a resolver made by {@link createImageResolver}; `undefined` for any other. */
+export function resolverSetup(resolver: ImageResolver): ResolverSetup | undefined {
   return setups.get(resolver);
 }
 

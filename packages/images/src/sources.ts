@@ -66,7 +66,7 @@ export type NormalizedRef =
   | { readonly ok: false; readonly reason: 'outside' | 'invalid'; readonly message: string };
 
 /** Anything that needs the slow path: backslash, NUL, empty or dot segments, leading or doubled or trailing slash, drive letter, blank. */
-const SUSPICIOUS = /[\\\0]|(^|\/)\.{1,2}(\/|$)|\/\/|^\/|\/$|^[a-zA-Z]:|^\s*$|^\s|\s$/;
+export const SUSPICIOUS_REF = /[\\\0]|(^|\/)\.{1,2}(\/|$)|\/\/|^\/|\/$|^[a-zA-Z]:|^\s*$|^\s|\s$/;
 
 /**
  * Normalise an image ref from a record: backslashes become `/`, `./` and empty segments are dropped. Refused: empty
@@ -74,7 +74,7 @@ const SUSPICIOUS = /[\\\0]|(^|\/)\.{1,2}(\/|$)|\/\/|^\/|\/$|^[a-zA-Z]:|^\s*$|^\s
  */
 export function normalizeRef(ref: string): NormalizedRef {
   // Fast path for the common, already-clean relative path.
-  if (!SUSPICIOUS.test(ref)) return { ok: true, path: ref, segments: ref.split('/') };
+  if (!SUSPICIOUS_REF.test(ref)) return { ok: true, path: ref, segments: ref.split('/') };
   if (ref.trim() === '') return { ok: false, reason: 'invalid', message: 'The image path is empty.' };
   if (ref.includes('\0')) return { ok: false, reason: 'invalid', message: 'The image path contains a NUL byte.' };
   if (/^([a-zA-Z]:)?[\\/]/.test(ref) || /^[a-zA-Z]:/.test(ref)) {

@@ -27,6 +27,17 @@ export interface Outcome {
 
 export const OK: Outcome = { status: 'ok', findings: [] };
 
+/**
+ * A plain miss: a clean ref that no serving folder holds, with nothing to note (no near miss). Its one finding
+ * (`images/missing`, where the resolver looked) is written only when a diagnostic is built; until then it costs one
+ * small object per distinct missing image.
+ */
+export class PlainMiss implements Outcome {
+  readonly status = 'missing' as const;
+  readonly findings: readonly Finding[] = [];
+  problem?: ImageProblem;
+}
+
 /** Count a sniffed image's format and dimensions in a report (images of no known format are not counted). */
 export function countInfo(report: PrefixReport, info: ImageInfo): void {
   if (info.format === 'unknown') return;

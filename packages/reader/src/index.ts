@@ -1,7 +1,7 @@
 export { type JoinedItem, type JoinOptions, joinMetadata } from './join.js';
 export { type DatasetKind, detectKind } from './kind.js';
 export { type JsonErrorSpot, locateJsonError } from './locate.js';
-export { detectContainer, readRecords, readValues } from './read.js';
+export { detectContainer, readRecordBatches, readRecords, readValues } from './read.js';
 export { type ReaderRuleName, readerRules } from './rules.js';
 export {
   DEFAULT_MAX_DEPTH,

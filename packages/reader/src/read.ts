@@ -34,7 +34,43 @@ export function readRecords(input: InputSource, options: ReadOptions = {}): Asyn
   return options.engine === 'stream-json' ? readWithStreamJson(input, options) : readFast(input, options);
 }
 
+/**
+ * {@link readRecords} in batches: the records of each chunk read, as one array (never empty), for hot loops that
+ * check or count hundreds of thousands of small records, where a `for await` step per record costs more than the
+ * work done on it. Same records, places and errors as {@link readRecords}, in the same order.
+ *
+ * @example
+ * ```ts
+ * let images = 0;
+ * for await (const batch of readRecordBatches('chat.json')) {
+ *   for (const item of batch) if (item.ok && (item.value as { image?: unknown }).image !== undefined) images++;
+ * }
+ * ```
+ */
+export async function* readRecordBatches(
+  input: InputSource,
+  options: ReadOptions = {},
+): AsyncGenerator<readonly ReadItem[]> {
+  if (options.engine === 'stream-json') {
+    let batch: ReadItem[] = [];
+    for await (const item of readWithStreamJson(input, options)) {
+      batch.push(item);
+      if (batch.length >= 256) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield batch;
+    return;
+  }
+  yield* readFastBatches(input, options);
+}
+
 async function* readFast(input: InputSource, options: ReadOptions): AsyncGenerator<ReadItem> {
+  for await (const batch of readFastBatches(input, options)) yield* batch;
+}
+
+async function* readFastBatches(input: InputSource, options: ReadOptions): AsyncGenerator<readonly ReadItem[]> {
   const file = fileName(input, options);
   const { signal, onProgress } = options;
   signal?.throwIfAborted();
@@ -51,11 +87,12 @@ async function* readFast(input: InputSource, options: ReadOptions): AsyncGenerat
     bytesRead += chunk.length;
     const items = scanner.push(chunk);
     onProgress?.(bytesRead, totalBytes);
-    for (const item of items) yield item;
+    if (items.length > 0) yield items;
     if (scanner.error) throw scanner.error;
   }
   signal?.throwIfAborted();
-  for (const item of scanner.end()) yield item;
+  const last = scanner.end();
+  if (last.length > 0) yield last;
   if (scanner.error) throw scanner.error;
 }
 

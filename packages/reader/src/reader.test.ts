@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { DiagnosticError } from '@llavakit/diagnostics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectContainer, type ReadItem, type ReadOptions, readerRules, readRecords, readValues } from './index.js';
+import {
+  detectContainer,
+  type ReadItem,
+  type ReadOptions,
+  readerRules,
+  readRecordBatches,
+  readRecords,
+  readValues,
+} from './index.js';
 
 async function* chunked(data: string | Uint8Array, size = 7): AsyncGenerator<Uint8Array> {
   const b = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
@@ -276,6 +284,46 @@ describe('readRecords: inputs', () => {
     let n = 0;
     for await (const _ of readRecords(file, { chunkSize: 64 })) if (++n === 3) break;
     expect(n).toBe(3);
+  });
+});
+
+describe('readRecordBatches', () => {
+  const batchesOf = async (text: string, size: number, options: ReadOptions = {}) => {
+    const batches: (readonly ReadItem[])[] = [];
+    for await (const batch of readRecordBatches(chunked(text, size), { file: 't.json', ...options }))
+      batches.push(batch);
+    return batches;
+  };
+
+  it('yields the records of readRecords, broken ones included, one non-empty batch per chunk', async () => {
+    const text = '[\n  {"a": 1},\n  {"b": [1,]},\n  {"c": "\\"x\\""},\n  4,\n  {"e": 5}\n]';
+    for (const size of [3, 16, 1000]) {
+      const batches = await batchesOf(text, size);
+      const { items } = await collect(text, {}, size);
+      expect(items.map((i) => i.ok)).toEqual([true, false, true, true, true]);
+      expect(batches.every((b) => b.length > 0)).toBe(true);
+      expect(batches.flat()).toEqual(items);
+      if (size === 1000) expect(batches).toHaveLength(1);
+      if (size === 3) expect(batches.length).toBeGreaterThan(3);
+    }
+  });
+
+  it('batches the stream-json engine too', async () => {
+    const text = `[${Array.from({ length: 600 }, (_, i) => `{"i": ${i}}`).join(',')}]`;
+    const batches = await batchesOf(text, 64, { engine: 'stream-json' });
+    expect(batches.map((b) => b.length)).toEqual([256, 256, 88]);
+    expect(batches.flat().map((i) => i.ok && i.value)).toEqual(Array.from({ length: 600 }, (_, i) => ({ i })));
+  });
+
+  it('throws the fatal diagnostic after the batches before it', async () => {
+    const seen: unknown[] = [];
+    const read = async () => {
+      for await (const batch of readRecordBatches(chunked('[{"a": 1}, {"b": 2}', 4), { file: 't.json' })) {
+        for (const item of batch) seen.push(item.ok && item.value);
+      }
+    };
+    await expect(read()).rejects.toMatchObject({ diagnostic: { ruleId: 'json/truncated' } });
+    expect(seen).toEqual([{ a: 1 }, { b: 2 }]);
   });
 });
 

@@ -109,6 +109,39 @@ describe.skipIf(!built)('llava images check', () => {
     });
   });
 
+  it('explains every missing image where it looked, in text only the first few per rule', async () => {
+    const many = [
+      record('one', 'coco/train2017/000000000001.jpg'),
+      record('case', 'coco/train2017/000000000001.JPG'),
+      ...Array.from({ length: 40 }, (_, i) => record(`m${i}`, `coco/train2017/m-${i}.jpg`)),
+    ];
+    await put(join(dir, 'many.json'), JSON.stringify(many));
+    const text = await runCli(['images', 'check', 'many.json', '-i', 'playground', '--max-per-rule', '3'], {
+      cwd: dir,
+    });
+    expect(text.code).toBe(1);
+    expect(text.stdout).toContain('images/missing  41 errors');
+    expect(text.stdout).toContain('… and 38 more');
+    expect(text.stdout).toContain('"000000000001.jpg" exists, differing only in letter case');
+    expect(text.stdout).toContain(`looked at ${join(dir, 'playground/coco/train2017/m-0.jpg')}.`);
+    expect(text.stdout).not.toContain('m-2.jpg');
+    expect(text.stdout).toContain('41 errors, 0 warnings in 41 images.');
+
+    const json = JSON.parse(
+      (await runCli(['images', 'check', 'many.json', '-i', 'playground', '--json'], { cwd: dir })).stdout,
+    );
+    const missing = json.diagnostics.filter((d: { ruleId: string }) => d.ruleId === 'images/missing');
+    expect(missing).toHaveLength(41);
+    expect(missing.map((d: { recordIndex: number }) => d.recordIndex)).toEqual(
+      Array.from({ length: 41 }, (_, i) => i + 1),
+    );
+    expect(missing[40]).toMatchObject({
+      recordId: 'm39',
+      data: { ref: 'coco/train2017/m-39.jpg', looked: [join(dir, 'playground/coco/train2017/m-39.jpg')] },
+    });
+    expect(json.counts).toEqual({ error: 41, warning: 0, info: 0 });
+  });
+
   it('exits 0 when every image is sound, reading zips in place with prefix sources', async () => {
     const ok = await runCli(['images', 'check', 'good.jsonl', '--images', 'coco/train2017=playground/coco/train2017'], {
       cwd: dir,

@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { type Diagnostic, DiagnosticError, isFailing, renderReport, summarize } from '@llavakit/diagnostics';
+import { type Diagnostic, DiagnosticError, renderReport, type Severity } from '@llavakit/diagnostics';
 import {
   createImageChecker,
   createImageResolver,
@@ -10,7 +10,7 @@ import {
   type PrefixReport,
   parseImageSourceSpec,
 } from '@llavakit/images';
-import { readRecords } from '@llavakit/reader';
+import { readRecordBatches } from '@llavakit/reader';
 import { Args, Command, Flags } from '@oclif/core';
 import { createProgress } from '../../lib/progress.js';
 
@@ -136,7 +136,7 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
     try {
       for (const input of inputs) {
         current = input;
-        const records = readRecords(input, {
+        const batches = readRecordBatches(input, {
           file: input,
           chunkSize: CHUNK_BYTES,
           onProgress: (done, total) => {
@@ -146,13 +146,15 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
         });
         let index = 0;
         try {
-          for await (const record of records) {
-            if (!record.ok) readProblems.push(record.diagnostic);
-            const recordIndex = record.place?.index ?? index;
-            index = recordIndex + 1;
-            for (const ref of imageRefsOfRecord(record, input, recordIndex)) {
-              const wait = checker.add(ref);
-              if (wait) await wait;
+          for await (const batch of batches) {
+            for (const record of batch) {
+              if (!record.ok) readProblems.push(record.diagnostic);
+              const recordIndex = record.place?.index ?? index;
+              index = recordIndex + 1;
+              for (const ref of imageRefsOfRecord(record, input, recordIndex)) {
+                const wait = checker.add(ref);
+                if (wait) await wait;
+              }
             }
           }
         } catch (error) {
@@ -167,9 +169,24 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
       await resolver.close();
     }
     const seconds = (performance.now() - started) / 1000;
-    const diagnostics = [...readProblems, ...summary.diagnostics];
-    const failed = diagnostics.some((d) => isFailing(d, flags.strict));
+    // Counts per rule without building every diagnostic: a text report shows only the first few of each rule.
+    const ruleCounts: Record<string, Partial<Record<Severity, number>>> = {};
+    for (const [ruleId, counts] of Object.entries(summary.ruleCounts)) ruleCounts[ruleId] = { ...counts };
+    for (const d of readProblems) {
+      const counts = (ruleCounts[d.ruleId] ??= {});
+      counts[d.severity] = (counts[d.severity] ?? 0) + 1;
+    }
+    const counts: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
+    for (const byRule of Object.values(ruleCounts)) {
+      for (const [severity, n] of Object.entries(byRule) as [Severity, number][]) counts[severity] += n;
+    }
+    const failed = counts.error > 0 || (flags.strict && counts.warning > 0);
     if (failed) process.exitCode = 1;
+    const maxPerRule = flags['max-per-rule'];
+    const diagnostics =
+      json || maxPerRule === 0
+        ? [...readProblems, ...summary.diagnostics]
+        : [...firstPerRule(readProblems, maxPerRule), ...summary.firstDiagnostics(maxPerRule)];
 
     if (flags['list-missing']) {
       const lines = summary.problems.map((p) => `${p.ref}\t${p.status}\t${p.references}\n`).join('');
@@ -183,14 +200,19 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
       total: summary.total,
       byPrefix: summary.byPrefix,
       problems: summary.problems,
-      counts: summarize(diagnostics),
+      counts,
       diagnostics,
     };
-    if (!json) this.printReport(result, flags['max-per-rule'], flags['list-missing']);
+    if (!json) this.printReport(result, ruleCounts, maxPerRule, flags['list-missing']);
     return result;
   }
 
-  private printReport(result: ImagesCheckResult, maxPerRule: number, listFile: string | undefined): void {
+  private printReport(
+    result: ImagesCheckResult,
+    ruleCounts: Record<string, Partial<Record<Severity, number>>>,
+    maxPerRule: number,
+    listFile: string | undefined,
+  ): void {
     const { total } = result;
     const n = (v: number) => v.toLocaleString('en-US');
     this.log(
@@ -245,7 +267,7 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
     }
     this.log('');
     if (result.diagnostics.length > 0) {
-      this.log(renderReport(result.diagnostics, maxPerRule > 0 ? { maxPerRule } : {}).trimEnd());
+      this.log(renderReport(result.diagnostics, maxPerRule > 0 ? { maxPerRule, counts: ruleCounts } : {}).trimEnd());
       this.log('');
     }
     const { error, warning } = result.counts;
@@ -255,6 +277,16 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
         : `${n(error)} error${error === 1 ? '' : 's'}, ${n(warning)} warning${warning === 1 ? '' : 's'} in ${n(result.problems.length)} image${result.problems.length === 1 ? '' : 's'}.${listFile ? ` List written to ${listFile}.` : ''}`,
     );
   }
+}
+
+/** The first `max` diagnostics of each rule, in order. */
+function firstPerRule(diagnostics: readonly Diagnostic[], max: number): Diagnostic[] {
+  const shown = new Map<string, number>();
+  return diagnostics.filter((d) => {
+    const n = shown.get(d.ruleId) ?? 0;
+    shown.set(d.ruleId, n + 1);
+    return n < max;
+  });
 }
 
 function range(r: { min: number; max: number } | undefined): string {
