@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { Diagnostic } from '@llavakit/diagnostics';
 import { type CheckBatch, checkBatch } from './check-batch.js';
 import type { ImageResolver, ImageResolverOptions } from './resolver.js';
 import type { ImageSource } from './sources.js';
@@ -56,6 +57,9 @@ export class CheckPool<T> {
   private nextId = 0;
   private waiters: { readonly limit: number; readonly resolve: () => void }[] = [];
   private failure: unknown;
+  private sources: Promise<Diagnostic[]> | undefined;
+  /** Settles {@link sources}: the worker's diagnostics, or null to check in this thread. */
+  private sourcesAnswered: (answer: Diagnostic[] | null) => void = () => {};
 
   private constructor(
     script: URL,
@@ -67,7 +71,10 @@ export class CheckPool<T> {
     for (let i = 0; i < count; i++) {
       const worker = new Worker(script, { workerData: setup });
       const slot: Slot = { worker, queued: 0, dead: false };
-      worker.on('message', (message: { id: number; batch: CheckBatch }) => this.receive(message.id, message.batch));
+      worker.on('message', (message: { id: number; batch: CheckBatch } | { sources: Diagnostic[] | null }) => {
+        if ('sources' in message) this.sourcesAnswered(message.sources);
+        else this.receive(message.id, message.batch);
+      });
       worker.on('error', () => this.fail(slot));
       worker.on('exit', () => this.fail(slot));
       this.slots.push(slot);
@@ -109,6 +116,22 @@ export class CheckPool<T> {
     slot.queued++;
     this.sent.set(id, { tokens, refs, slot });
     slot.worker.postMessage({ id, refs });
+  }
+
+  /**
+   * The sources' own problems (`ImageResolver.checkSources`), checked by the first worker (which opens the zip
+   * archives anyway); in this thread with `fallback` when the worker cannot answer.
+   */
+  checkSources(): Promise<Diagnostic[]> {
+    if (!this.sources) {
+      const slot = this.slots.find((s) => !s.dead);
+      this.sources = new Promise<Diagnostic[] | null>((resolve) => {
+        this.sourcesAnswered = resolve;
+        if (slot) slot.worker.postMessage({ sources: true });
+        else resolve(null);
+      }).then((answer) => answer ?? this.fallback.checkSources());
+    }
+    return this.sources;
   }
 
   /** Send what is queued and wait for every result. */
@@ -186,6 +209,7 @@ export class CheckPool<T> {
   private fail(slot: Slot): void {
     if (slot.dead) return;
     slot.dead = true;
+    this.sourcesAnswered(null);
     for (const [id, sent] of [...this.sent]) {
       if (sent.slot === slot) this.inThread(id, { ...sent, slot: undefined });
     }

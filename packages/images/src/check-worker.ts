@@ -16,7 +16,15 @@ if (port) {
   const resolver = createImageResolver(setup.sources, setup.options);
   const buffer = new Uint8Array(SNIFF_HEAD_BYTES);
   let queue: Promise<void> = Promise.resolve();
-  port.on('message', (message: { id: number; refs: string[] }) => {
+  port.on('message', (message: { id: number; refs: string[] } | { sources: true }) => {
+    if ('sources' in message) {
+      // The sources' own problems, checked here so that the calling thread never opens the zip archives.
+      resolver.checkSources().then(
+        (diagnostics) => port.postMessage({ sources: diagnostics }),
+        (error: unknown) => port.postMessage({ sources: null, error: String(error) }),
+      );
+      return;
+    }
     queue = queue.then(async () => {
       const batch = await checkBatch(resolver, message.refs, buffer);
       port.postMessage({ id: message.id, batch }, [batch.values.buffer as ArrayBuffer]);

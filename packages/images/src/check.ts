@@ -119,10 +119,9 @@ export interface CheckImagesOptions {
   /** Group refs for the report. Default {@link prefixOf}. */
   readonly groupBy?: (ref: string) => string;
   /**
-   * Worker threads that open, read and sniff found files (in batches) while this thread goes on reading records and
-   * resolving names; used for files in folder sources when the resolver reads with `io: 'sync'` (zip entries are read
-   * in this thread). `0`: read in this thread. Default 1. (When run from TypeScript sources, as in tests, files are
-   * always read in this thread.)
+   * Worker threads that resolve, read and sniff distinct refs (in batches) while this thread goes on reading records;
+   * used when the resolver reads with `io: 'sync'` (folders and zip archives). `0`: check in this thread. Default 1.
+   * (When run from TypeScript sources, as in tests, images are always checked in this thread.)
    */
   readonly workers?: number;
 }
@@ -223,7 +222,7 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
   const setup = resolverSetup(resolver);
   const quickLookup = resolver.io === 'sync' ? setup?.quickLookup : undefined;
   const pool =
-    setup && resolver.io === 'sync' && setup.sources.every((s) => s.kind === 'folder')
+    setup && resolver.io === 'sync'
       ? CheckPool.create<Pending>(
           options.workers ?? 1,
           { sources: setup.sources, options: setup.options },
@@ -240,7 +239,8 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
         )
       : undefined;
 
-  const sourceCheck = options.checkSources === false ? Promise.resolve([]) : resolver.checkSources();
+  const sourceCheck =
+    options.checkSources === false ? Promise.resolve([]) : pool ? pool.checkSources() : resolver.checkSources();
   sourceCheck.catch(() => {}); // awaited in finish()
   const byPrefix = new Map<string, PrefixReport>();
   /** Numbers each distinct ref; `outcomes[n]` is the verdict (or the pending check) of ref number `n`. */

@@ -1,6 +1,5 @@
 import { promises as fsp } from 'node:fs';
 import { type Diagnostic, DiagnosticError, diagnose } from '@llavakit/diagnostics';
-import type yauzl from 'yauzl';
 import { FolderIndex, openFlags } from './folder.js';
 import { type HeadTail, readFileHeadTail, readFileHeadTailSync } from './headtail.js';
 import { imageRules } from './rules.js';
@@ -235,13 +234,13 @@ export function createImageResolver(
       if (zip === undefined) return undefined;
       if (zip instanceof Error) continue;
       const entry = zip.find(rel.join('/'));
-      if (!entry) continue;
+      if (entry === undefined) continue;
       const location = {
         kind: 'zip',
         archive: (source as Extract<ImageSource, { kind: 'zip' }>).path,
-        entry: entry.fileName,
+        entry: zip.nameOf(entry),
       } as const;
-      return { status: 'found', ref, path, source, sourceIndex: i, location, size: entry.uncompressedSize };
+      return { status: 'found', ref, path, source, sourceIndex: i, location, size: zip.sizeOf(entry) };
     }
     return undefined;
   }
@@ -295,9 +294,9 @@ export function createImageResolver(
         return undefined;
       }
       const entry = zip.find(name);
-      if (entry) {
-        const location = { kind: 'zip', archive, entry: entry.fileName } as const;
-        return { status: 'found', ref, path, source, sourceIndex: i, location, size: entry.uncompressedSize };
+      if (entry !== undefined) {
+        const location = { kind: 'zip', archive, entry: zip.nameOf(entry) } as const;
+        return { status: 'found', ref, path, source, sourceIndex: i, location, size: zip.sizeOf(entry) };
       }
       looked.push(`${archive}!${name}${zip.topFolder ? ` (and ${zip.topFolder}/${name})` : ''}${via()}`);
       return undefined;
@@ -347,12 +346,12 @@ export function createImageResolver(
     return new DiagnosticError(missingDiagnostic(resolution));
   }
 
-  async function zipEntry(found: FoundResolution): Promise<{ zip: ZipIndex; entry: yauzl.Entry }> {
+  async function zipEntry(found: FoundResolution): Promise<{ zip: ZipIndex; entry: number }> {
     const zip = await zipOf(found.sourceIndex);
     if (zip instanceof Error) throw zip;
     const location = found.location as Extract<ImageLocation, { kind: 'zip' }>;
-    const entry = zip.entries.get(location.entry);
-    if (!entry) throw new Error(`entry ${location.entry} vanished from ${location.archive}`);
+    const entry = zip.find(location.entry);
+    if (entry === undefined) throw new Error(`entry ${location.entry} vanished from ${location.archive}`);
     return { zip, entry };
   }
 
@@ -363,8 +362,15 @@ export function createImageResolver(
     resolveSync,
     tryResolve,
     readHeadTailSync(found, headBytes, tailBytes, buffer) {
-      if (io !== 'sync' || found.location.kind !== 'file') return undefined;
+      if (io !== 'sync') return undefined;
       const head = buffer && buffer.length >= headBytes ? buffer : new Uint8Array(headBytes);
+      if (found.location.kind === 'zip') {
+        const zip = (backends[found.sourceIndex] as Extract<Backend, { kind: 'zip' }>).ready;
+        if (!(zip instanceof ZipIndex)) return undefined; // the asynchronous read explains it
+        const entry = zip.find(found.location.entry);
+        if (entry === undefined) return undefined;
+        return zip.readHeadTailSync(entry, head, headBytes, tailBytes);
+      }
       const flags = openFlags(found.location.viaSymlink === true);
       return readFileHeadTailSync(found.location.path, head, headBytes, tailBytes, flags);
     },
