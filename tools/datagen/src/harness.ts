@@ -24,6 +24,8 @@ export interface BenchContext {
   file(kind: KindName): string;
   /** Path of the image folder written for a kind's file. */
   images(kind: KindName): string;
+  /** Path of the zip archive of the same images (as CC-3M ships them: `images.zip`). */
+  imagesZip(kind: KindName): string;
   /** A scratch output path for a case. */
   out(name: string): string;
   /** Path of a helper script the harness writes into the data folder (`python-baseline.py`, `node-baseline.mjs`). */
@@ -44,7 +46,7 @@ export interface BenchCase {
   name: string;
   description: string;
   /** Generated files (and image trees) the case needs. */
-  needs: { kind: KindName; images?: boolean }[];
+  needs: { kind: KindName; images?: boolean; imagesZip?: boolean }[];
   /** argv (program first), built from the context. */
   command: (ctx: BenchContext) => string[];
   /** Exit codes that count as success (default `[0]`; checkers that report findings may exit 1). */
@@ -212,6 +214,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     seed,
     file: (kind) => `${base(kind)}.${KINDS[kind].container}`,
     images: (kind) => `${base(kind)}.images`,
+    imagesZip: (kind) => `${base(kind)}.images.zip`,
     out: (name) => join(dataDir, 'out', name),
     script: (name) => join(dataDir, name),
   };
@@ -246,6 +249,14 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
           d.images = { written: r.written, missing: r.missing.length, ms: r.ms, cached: false };
           await writeFile(`${dir}.done`, JSON.stringify({ written: r.written, missing: r.missing.length, ms: r.ms }));
           log(`  ${r.written} files (${r.missing.length} missing) in ${(r.ms / 1000).toFixed(1)} s`);
+        }
+      }
+      if (need.imagesZip) {
+        const zip = ctx.imagesZip(need.kind);
+        if (!existsSync(zip)) {
+          log(`writing image zip for ${need.kind} → ${zip}`);
+          const r = await writeImageTree({ dataset: d.path, zip, seed });
+          log(`  ${r.written} entries (${r.missing.length} missing) in ${(r.ms / 1000).toFixed(1)} s`);
         }
       }
     }
