@@ -90,7 +90,8 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
       summary: 'sync: blocking reads, fastest on local disks; async: thread pool, better on network file systems.',
     })(),
     workers: Flags.integer({
-      summary: 'Worker threads that list folders and read images while records are parsed (0: all in one thread).',
+      summary:
+        'Worker threads that list folders, open zip archives and read images while records are parsed (0: all in one thread).',
       default: 1,
       min: 0,
       max: 16,
