@@ -153,6 +153,36 @@ describe.skipIf(!built)('llava images check', () => {
     expect(zip.stdout).toMatch(/^\(bare\)\s+1\s+1\s+1\s/m);
   });
 
+  it('checks a zip archive in the worker: unsafe entries, misses and broken entries', async () => {
+    const jpeg = encodeTinyImage('jpeg', { width: 8, height: 8 });
+    const zip = await zipOf({
+      'GCC_train_000000001.jpg': jpeg,
+      'GCC_train_000000002.jpg': jpeg.subarray(0, jpeg.length - 2),
+      'xx/evil.jpg': jpeg,
+    });
+    // yazl refuses to write a `..` name: patch one in (same length)
+    const at = zip.indexOf('xx/evil.jpg');
+    zip.write('../evil.jpg', at);
+    zip.write('../evil.jpg', zip.indexOf('xx/evil.jpg', at + 1));
+    await put(join(dir, 'unsafe.zip'), zip);
+    await put(
+      join(dir, 'unsafe.json'),
+      JSON.stringify([1, 2, 3].map((n) => record(n, `GCC_train_00000000${n}.jpg`)).concat([record(4, '../evil.jpg')])),
+    );
+    const r = await runCli(['images', 'check', 'unsafe.json', '-i', 'unsafe.zip', '--json'], { cwd: dir });
+    expect(r.code).toBe(1);
+    const result = JSON.parse(r.stdout);
+    expect(result.total).toMatchObject({ references: 4, ok: 1, truncated: 1, missing: 1, refused: 1 });
+    expect(result.diagnostics.map((d: { ruleId: string }) => d.ruleId)).toEqual([
+      'images/zip-unsafe-entry',
+      'images/truncated',
+      'images/missing',
+      'images/outside-root',
+    ]);
+    expect(result.diagnostics[2].data.looked).toEqual([`${join(dir, 'unsafe.zip')}!GCC_train_000000003.jpg`]);
+    expect(result.diagnostics[0].data).toMatchObject({ entry: '../evil.jpg' });
+  });
+
   it('fails on warnings only with --strict', async () => {
     await put(join(dir, 'gif.json'), JSON.stringify([record(1, 'gqa/images/1.jpg')]));
     expect((await runCli(['images', 'check', 'gif.json', '--images', 'playground'], { cwd: dir })).code).toBe(0);
