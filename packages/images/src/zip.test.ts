@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildZip, fixtures, makeTemp, patchZipNames, removeTemp } from './_testing.js';
 import { SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, sniffImage } from './sniff.js';
@@ -130,5 +131,69 @@ describe('ZipIndex', () => {
     await writeFile(join(tmp, 'not.zip'), 'PK\u0003\u0004 this is not really a zip');
     await expect(ZipIndex.open(join(tmp, 'not.zip'))).rejects.toThrow(/end of central directory/);
     await expect(ZipIndex.open(join(tmp, 'absent.zip'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('stops a deflated entry at its declared size (no zip bomb)', async () => {
+    const built = await buildZip([{ name: 'bomb.bin', bytes: new Uint8Array(1 << 20), compress: true }]);
+    const [record] = centralRecords(built);
+    built.writeUInt32LE(1000, record! + 24); // declares 1000 bytes, inflates to 1 MiB
+    const zip = await open('bomb.zip', built);
+    await expect(zip.read(0)).rejects.toThrow(/inflates to more than the 1000 bytes/);
+    expect(() => zip.readHeadTailSync(0, new Uint8Array(64), 64, 64)).toThrow(/inflates to more than/);
+    zip.close();
+  });
+
+  it('fails cleanly on corrupted archives: an Error on open or on read, never a crash or a wild allocation', async () => {
+    const good = await buildZip([
+      { name: 'a/stored.jpg', bytes: jpg },
+      { name: 'a/deflated.jpg', bytes: big, compress: true },
+      { name: 'a/wide.jpg', bytes: jpg, zip64: true, dataDescriptor: true },
+    ]);
+    const path = join(tmp, 'corrupt.zip');
+    const buffer = new Uint8Array(SNIFF_HEAD_BYTES);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.tuple(
+            // mostly the structures: the central directory and end records, and the first local header
+            fc.oneof(fc.integer({ min: good.length - 400, max: good.length - 1 }), fc.nat(99), fc.nat(good.length - 1)),
+            fc.oneof(fc.constantFrom(0x00, 0xff, 0x50, 0x4b), fc.integer({ min: 0, max: 255 })),
+          ),
+          { minLength: 1, maxLength: 8 },
+        ),
+        fc.option(fc.nat(good.length - 1), { nil: undefined }),
+        async (edits, cut) => {
+          const bytes = Buffer.from(good.subarray(0, cut ?? good.length));
+          for (const [at, value] of edits) if (at < bytes.length) bytes[at] = value;
+          await writeFile(path, bytes);
+          let zip: ZipIndex;
+          try {
+            zip = await ZipIndex.open(path);
+          } catch (error) {
+            expect(error).toBeInstanceOf(Error);
+            return;
+          }
+          try {
+            for (let n = 0; n < zip.size; n++) {
+              for (const attempt of [
+                () => zip.readHeadTailSync(n, buffer, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES),
+                () => zip.read(n),
+              ]) {
+                try {
+                  const out = await attempt();
+                  const size = out instanceof Uint8Array ? out.length : out.size;
+                  expect(size).toBeLessThanOrEqual(bytes.length * 1100); // deflate expands at most ~1032×
+                } catch (error) {
+                  expect(error).toBeInstanceOf(Error);
+                }
+              }
+            }
+          } finally {
+            zip.close();
+          }
+        },
+      ),
+      { numRuns: 300, seed: 7 },
+    );
   });
 });

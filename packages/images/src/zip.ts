@@ -4,7 +4,7 @@ import { inflateRaw as inflateRawCallback, inflateRawSync } from 'node:zlib';
 import yauzl from 'yauzl';
 import type { HeadTail } from './headtail.js';
 
-const inflateRaw = promisify(inflateRawCallback);
+const inflateRawAsync = promisify(inflateRawCallback);
 const readAsync = promisify(readCallback);
 
 /** One file inside a zip archive, as indexed from its central directory. */
@@ -150,7 +150,14 @@ export class ZipIndex {
       if (n === 0) throw new Error(`entry ${this.names[entry]} runs past the end of the archive`);
       done += n;
     }
-    return this.decode(entry, compressed, inflateRaw);
+    this.checkMethod(entry);
+    // A declared size bounds the output (a zip bomb stops there); a mismatch is reported by checkSize.
+    const limit = { maxOutputLength: Math.max(1, this.sizes[entry]! + 1) };
+    if (this.methods[entry] === 0) return this.checkSize(entry, compressed);
+    return this.checkSize(
+      entry,
+      await inflateRawAsync(compressed, limit).catch((error) => this.inflateError(entry, error)),
+    );
   }
 
   /**
@@ -224,19 +231,24 @@ export class ZipIndex {
     return start;
   }
 
-  private async decode(
-    entry: number,
-    compressed: Buffer,
-    inflate: (data: Buffer) => Promise<Buffer>,
-  ): Promise<Uint8Array> {
+  private decodeSync(entry: number, compressed: Buffer): Uint8Array {
     this.checkMethod(entry);
-    const bytes = this.methods[entry] === 0 ? compressed : await inflate(compressed);
+    if (this.methods[entry] === 0) return this.checkSize(entry, compressed);
+    let bytes: Buffer;
+    try {
+      bytes = inflateRawSync(compressed, { maxOutputLength: Math.max(1, this.sizes[entry]! + 1) });
+    } catch (error) {
+      return this.inflateError(entry, error);
+    }
     return this.checkSize(entry, bytes);
   }
 
-  private decodeSync(entry: number, compressed: Buffer): Uint8Array {
-    this.checkMethod(entry);
-    return this.checkSize(entry, this.methods[entry] === 0 ? compressed : inflateRawSync(compressed));
+  /** Name an inflate failure: output beyond the declared size (a zip bomb stops there), or broken deflate data. */
+  private inflateError(entry: number, error: unknown): never {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new Error(`entry ${this.names[entry]} inflates to more than the ${this.sizes[entry]} bytes it declares`);
+    }
+    throw error;
   }
 
   private checkMethod(entry: number): void {
@@ -315,6 +327,9 @@ async function locateCentralDirectory(
 }
 
 function parseCentralDirectory(cd: Buffer, count: number): CentralDirectory {
+  if (count > cd.length / 46) {
+    throw new Error(`the central directory (${cd.length} bytes) is too small for ${count} entries`);
+  }
   const localOffsets = new Float64Array(count);
   const sizes = new Float64Array(count);
   const compressedSizes = new Float64Array(count);

@@ -111,30 +111,39 @@ export const DEFAULT_CASES: BenchCase[] = [
     needs: [{ kind: 'mix665k' }],
     command: (ctx) => ['node', ctx.script('node-baseline.mjs'), ctx.file('mix665k'), ctx.out('mix665k.node.json')],
   },
-  {
-    name: 'images-check-cc3m',
-    description: 'llava images check of CC3M chat.json (595,375 references, 15% missing), warm',
-    needs: [{ kind: 'cc3m-chat', images: true }],
-    command: (ctx) => ['node', LLAVA, 'images', 'check', ctx.file('cc3m-chat'), '-i', ctx.images('cc3m-chat')],
-    acceptExit: [0, 1],
-    failOnStderr: NOT_FOUND,
-    warmup: true,
-    targets: [
-      { metric: 'wall', max: 10 },
-      { metric: 'rss', max: IMAGES_RSS_LIMIT_MIB },
-    ],
-  },
-  {
-    name: 'images-check-cc3m-zip',
-    description: 'llava images check of CC3M chat.json against its images.zip (506,051 entries), read in place, warm',
-    needs: [{ kind: 'cc3m-chat', imagesZip: true }],
-    command: (ctx) => ['node', LLAVA, 'images', 'check', ctx.file('cc3m-chat'), '-i', ctx.imagesZip('cc3m-chat')],
-    acceptExit: [0, 1],
-    failOnStderr: NOT_FOUND,
-    warmup: true,
-    targets: [
-      { metric: 'wall', max: 10 },
-      { metric: 'rss', max: IMAGES_RSS_LIMIT_MIB },
-    ],
-  },
+  imagesCheck(
+    'images-check-cc3m',
+    'folder',
+    'llava images check of CC3M chat.json (595,375 references, 15% missing), warm',
+  ),
+  imagesCheck(
+    'images-check-cc3m-zip',
+    'zip',
+    'llava images check of CC3M chat.json against its images.zip (506,051 entries), read in place, warm',
+  ),
 ];
+
+/** `llava images check` of the CC-3M chat file against its images, as a folder or as the zip CC-3M ships. */
+function imagesCheck(name: string, as: 'folder' | 'zip', description: string): BenchCase {
+  return {
+    name,
+    description,
+    needs: [as === 'zip' ? { kind: 'cc3m-chat', imagesZip: true } : { kind: 'cc3m-chat', images: true }],
+    command: (ctx) => [
+      'node',
+      LLAVA,
+      'images',
+      'check',
+      ctx.file('cc3m-chat'),
+      '-i',
+      as === 'zip' ? ctx.imagesZip('cc3m-chat') : ctx.images('cc3m-chat'),
+    ],
+    acceptExit: [0, 1],
+    failOnStderr: NOT_FOUND,
+    warmup: true,
+    targets: [
+      { metric: 'wall', max: 10 },
+      { metric: 'rss', max: IMAGES_RSS_LIMIT_MIB },
+    ],
+  };
+}
