@@ -145,7 +145,20 @@ export class CheckPool<T> {
   async close(): Promise<void> {
     const slots = this.slots.splice(0);
     for (const slot of slots) slot.dead = true;
-    await Promise.all(slots.map((slot) => slot.worker.terminate()));
+    // Ask each worker to close its resolver (zip archives hold file descriptors of the process) and exit; stop it
+    // the hard way if it does not within a second (e.g. busy with a batch).
+    await Promise.all(
+      slots.map(async (slot) => {
+        const exited = new Promise<void>((resolve) => slot.worker.once('exit', () => resolve()));
+        slot.worker.postMessage({ close: true });
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((resolve) => {
+          timer = setTimeout(() => resolve('late'), 1000);
+        });
+        if ((await Promise.race([exited, late])) === 'late') await slot.worker.terminate();
+        clearTimeout(timer);
+      }),
+    );
   }
 
   private live(): number {

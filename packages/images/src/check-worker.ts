@@ -16,7 +16,15 @@ if (port) {
   const resolver = createImageResolver(setup.sources, setup.options);
   const buffer = new Uint8Array(SNIFF_HEAD_BYTES);
   let queue: Promise<void> = Promise.resolve();
-  port.on('message', (message: { id: number; refs: string[] } | { sources: true }) => {
+  port.on('message', (message: { id: number; refs: string[] } | { sources: true } | { close: true }) => {
+    if ('close' in message) {
+      // after the batches in the queue: close the archives, then let the thread end
+      queue = queue.then(async () => {
+        await resolver.close();
+        port.close();
+      });
+      return;
+    }
     if ('sources' in message) {
       // The sources' own problems, checked here so that the calling thread never opens the zip archives.
       resolver.checkSources().then(
