@@ -48,6 +48,8 @@ export interface CheckBatch {
   readonly values: Float64Array;
   /** `[index, findings]` for every ref with a problem other than a plain miss, in index order. */
   readonly problems: [number, WireFinding[]][];
+  /** The top folders of the zip sources the checking resolver has loaded (to explain plain misses in zips). */
+  zipTops?: Record<number, string | null>;
 }
 
 /** The verdict for one ref of a batch, and what was sniffed (to count formats and dimensions). */
@@ -129,7 +131,10 @@ export async function checkBatch(
     values[at] = STATUS_CODE.get(outcome!.status) ?? 0;
     if (outcome! !== OK) problems.push([i, wire(outcome!)]);
   }
-  return { values, problems };
+  const batch: CheckBatch = { values, problems };
+  const tops = setup?.zipTops();
+  if (tops) batch.zipTops = tops;
+  return batch;
 }
 
 function setInfo(values: Float64Array, at: number, info: ImageInfo): void {

@@ -238,4 +238,36 @@ describe('checkImages', () => {
     });
     expect(summary.problems.find((p) => p.ref === 'coco/train2017/missing-0.jpg')).toMatchObject({ references: 2 });
   });
+
+  it('explains a miss in a zip with a single top folder as the resolver does, built only when asked', async () => {
+    await writeFile(
+      join(tmp, 'zips', 'pretrain.zip'),
+      await buildZip([
+        { name: 'images/00453/004539375.jpg', bytes: fixtures.jpeg() },
+        { name: 'images/00453/004539376.jpg', bytes: fixtures.jpeg() },
+      ]),
+    );
+    const archive = join(tmp, 'zips', 'pretrain.zip');
+    const resolver = createImageResolver([parseImageSourceSpec(archive)]);
+    const summary = await checkImages(
+      refs([
+        ['00453/004539375.jpg', 1],
+        ['00453/000000000.jpg', 2],
+        ['00453/000000001.jpg', 3],
+        ['00453/000000000.jpg', 4],
+      ]),
+      resolver,
+    );
+    expect(summary.total).toMatchObject({ references: 4, distinct: 3, ok: 1, missing: 3 });
+    const expected = await resolver.resolve('00453/000000001.jpg');
+    expect(expected).toMatchObject({
+      status: 'missing',
+      looked: [`${archive}!00453/000000001.jpg (and images/00453/000000001.jpg)`],
+    });
+    const missing = summary.diagnostics.filter((d) => d.ruleId === 'images/missing');
+    expect(missing.map((d) => d.recordIndex)).toEqual([1, 2, 3]);
+    expect(missing[1]!.data).toEqual({ ref: '00453/000000001.jpg', looked: (expected as { looked: string[] }).looked });
+    expect(missing[1]!.message).toContain('(and images/00453/000000001.jpg)');
+    await resolver.close();
+  });
 });

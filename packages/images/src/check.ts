@@ -228,6 +228,7 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
           { sources: setup.sources, options: setup.options },
           resolver,
           (tokens, batch) => {
+            if (batch.zipTops) setup.learnZipTops(batch.zipTops);
             const cursor = { next: 0 };
             for (let i = 0; i < tokens.length; i++) {
               const pending = tokens[i]!;

@@ -156,11 +156,31 @@ export function createImageResolver(
   const prefixes = sources.map((s) => (s.prefix ? `${s.prefix}/` : ''));
   const prefixDepth = sources.map((s) => (s.prefix ? s.prefix.split('/').length : 0));
 
+  /** Top folders of zip sources learned from another thread's resolver (see `ResolverSetup.learnZipTops`). */
+  const learnedTops = new Map<number, string | null>();
+
+  /**
+   * {@link quickLookup} in one source: the file path of a regular file in a listed folder, `null` when the loaded
+   * listing or zip index holds no entry of that name, `undefined` when only {@link tryResolve} can tell (not loaded
+   * yet, unreadable, a symlink, a folder, or a zip entry, found).
+   */
+  function probe(i: number, rel: string): string | null | undefined {
+    const backend = backends[i]!;
+    if (backend.kind === 'folder') {
+      const file = backend.index.peekPath(rel);
+      if (file !== undefined) return file;
+      return backend.index.holdsNo(rel) ? null : undefined;
+    }
+    const zip = backend.ready;
+    if (!(zip instanceof ZipIndex)) return undefined;
+    return zip.find(rel) === undefined ? null : undefined;
+  }
+
   /**
    * The leanest lookup, for the image checker's hot loop, answering like {@link tryResolve} for clean relative refs
-   * (no character that needs normalising) when only folder sources are involved and their listings are loaded: the
-   * file path of a regular file, `null` when no source holds an entry of that name (missing; {@link tryResolve}
-   * explains it), `undefined` when only {@link tryResolve} can tell.
+   * (no character that needs normalising) once the listings and zip indexes involved are loaded: the file path of a
+   * regular file in a folder, `null` when no source holds an entry of that name (missing; {@link tryResolve} explains
+   * it), `undefined` when only {@link tryResolve} can tell (zip entries that exist included).
    */
   function quickLookup(ref: string): string | null | undefined {
     if (SUSPICIOUS_REF.test(ref)) return undefined;
@@ -169,38 +189,39 @@ export function createImageResolver(
       const prefix = prefixes[i]!;
       if (prefix !== '' && !ref.startsWith(prefix)) continue;
       served = true;
-      const backend = backends[i]!;
-      if (backend.kind !== 'folder') return undefined;
-      const rel = prefix === '' ? ref : ref.slice(prefix.length);
-      const file = backend.index.peekPath(rel);
-      if (file !== undefined) return file;
-      if (!backend.index.holdsNo(rel)) return undefined;
+      const hit = probe(i, prefix === '' ? ref : ref.slice(prefix.length));
+      if (hit !== null) return hit;
     }
     if (bareFallback && !ref.includes('/')) {
       for (let i = 0; i < sources.length; i++) {
         if (prefixes[i] === '') continue;
         served = true;
-        const backend = backends[i]!;
-        if (backend.kind !== 'folder') return undefined;
-        const file = backend.index.peekPath(ref);
-        if (file !== undefined) return file;
-        if (!backend.index.holdsNo(ref)) return undefined;
+        const hit = probe(i, ref);
+        if (hit !== null) return hit;
       }
     }
     return served ? null : undefined;
   }
 
   /**
-   * Where {@link attempt} looks for a clean relative ref when every source that serves it is a folder without a
-   * note to add (no entry of that name, no near miss): the `looked` list of such a miss, built without listings.
+   * Where {@link attempt} looks for a clean relative ref when no source that serves it holds it and none has a note
+   * to add (no near miss in a folder): the `looked` list of such a miss, built without folder listings. A zip source
+   * adds its single top folder, known from its index or learned from another thread.
    */
   function plainLooked(ref: string): string[] {
     const looked: string[] = [];
     const at = (i: number, rel: string) => {
       const source = sources[i]!;
       const backend = backends[i]!;
-      if (backend.kind !== 'folder') return;
-      looked.push(`${backend.index.pathOf(rel)}${source.prefix ? ` (via ${formatImageSource(source)})` : ''}`);
+      const via = source.prefix ? ` (via ${formatImageSource(source)})` : '';
+      if (backend.kind === 'folder') {
+        looked.push(`${backend.index.pathOf(rel)}${via}`);
+        return;
+      }
+      const top = backend.ready instanceof ZipIndex ? backend.ready.topFolder : learnedTops.get(i);
+      looked.push(
+        `${(source as Extract<ImageSource, { kind: 'zip' }>).path}!${rel}${top ? ` (and ${top}/${rel})` : ''}${via}`,
+      );
     };
     for (let i = 0; i < sources.length; i++) {
       const prefix = prefixes[i]!;
@@ -211,6 +232,21 @@ export function createImageResolver(
       for (let i = 0; i < sources.length; i++) if (prefixes[i] !== '') at(i, ref);
     }
     return looked;
+  }
+
+  /** The top folder (or null) of every zip source whose index is loaded, by source number. */
+  function zipTops(): Record<number, string | null> | undefined {
+    let tops: Record<number, string | null> | undefined;
+    for (let i = 0; i < backends.length; i++) {
+      const backend = backends[i]!;
+      if (backend.kind === 'zip' && backend.ready instanceof ZipIndex)
+        (tops ??= {})[i] = backend.ready.topFolder ?? null;
+    }
+    return tops;
+  }
+
+  function learnZipTops(tops: Readonly<Record<number, string | null>>): void {
+    for (const [i, top] of Object.entries(tops)) learnedTops.set(Number(i), top);
   }
 
   function resolveSync(ref: string): FoundResolution | undefined {
@@ -470,6 +506,8 @@ export function createImageResolver(
     options: { bareNamesInPrefixedSources: bareFallback, io },
     quickLookup,
     plainLooked,
+    zipTops,
+    learnZipTops,
   });
   return resolver;
 }
@@ -482,6 +520,10 @@ export interface ResolverSetup {
   readonly quickLookup: (ref: string) => string | null | undefined;
   /** Where a plain miss of a clean ref was looked for (what `tryResolve` says of it when no listing adds a note). */
   readonly plainLooked: (ref: string) => string[];
+  /** The top folders of the loaded zip sources, by source number (sent along by check workers). */
+  readonly zipTops: () => Record<number, string | null> | undefined;
+  /** Adopt zip top folders from a worker's resolver, so that {@link plainLooked} can explain zip misses here. */
+  readonly learnZipTops: (tops: Readonly<Record<number, string | null>>) => void;
 }
 
 const setups = new WeakMap<ImageResolver, ResolverSetup>();

@@ -181,6 +181,20 @@ describe.skipIf(!built)('llava images check', () => {
     ]);
     expect(result.diagnostics[2].data.looked).toEqual([`${join(dir, 'unsafe.zip')}!GCC_train_000000003.jpg`]);
     expect(result.diagnostics[0].data).toMatchObject({ entry: '../evil.jpg' });
+
+    // a miss in an archive whose entries lie under one top folder: explained here from what the worker learned
+    await put(join(dir, 'pretrain.zip'), await zipOf({ 'images/00453/004539375.jpg': jpeg }));
+    await put(
+      join(dir, 'pretrain.json'),
+      JSON.stringify([record('a', '00453/004539375.jpg'), record('b', '00453/000000000.jpg')]),
+    );
+    const pre = JSON.parse(
+      (await runCli(['images', 'check', 'pretrain.json', '-i', 'pretrain.zip', '--json'], { cwd: dir })).stdout,
+    );
+    expect(pre.total).toMatchObject({ references: 2, ok: 1, missing: 1 });
+    expect(pre.diagnostics[0].data.looked).toEqual([
+      `${join(dir, 'pretrain.zip')}!00453/000000000.jpg (and images/00453/000000000.jpg)`,
+    ]);
   });
 
   it('fails on warnings only with --strict', async () => {
