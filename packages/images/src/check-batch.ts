@@ -106,7 +106,7 @@ export async function checkBatch(
       }
     } else if (file === null) {
       resolution = resolver.tryResolve(ref);
-      if (resolution?.status === 'missing' && sameList(resolution.looked, setup!.plainLooked(ref))) {
+      if (setup!.isPlainMiss(ref, resolution)) {
         values[at] = PLAIN_MISS;
         continue;
       }
@@ -148,10 +148,6 @@ function setInfo(values: Float64Array, at: number, info: ImageInfo): void {
 
 function wire(outcome: Outcome): WireFinding[] {
   return outcome.findings.map((f) => ({ ruleId: f.rule.id, message: f.message, data: f.data }));
-}
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /**

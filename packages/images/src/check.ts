@@ -384,14 +384,13 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
       outcomes[seq] = pending;
       return pool.add(ref, pending);
     }
+    let resolution: Resolution | undefined;
     if (quickLookup?.(ref) === null) {
       // A miss: kept as a plain miss (explained only when a diagnostic is built) unless a listing adds a note.
-      const resolution = resolver.tryResolve(ref);
-      if (resolution?.status === 'missing' && sameList(resolution.looked, setup!.plainLooked(ref))) {
-        return decided(item, report, seq, new PlainMiss());
-      }
+      resolution = resolver.tryResolve(ref);
+      if (setup!.isPlainMiss(ref, resolution)) return decided(item, report, seq, new PlainMiss());
     }
-    const resolution = resolver.resolveSync(ref) ?? resolver.tryResolve(ref);
+    resolution ??= resolver.resolveSync(ref) ?? resolver.tryResolve(ref);
     if (resolution !== undefined && resolution.status !== 'found') {
       return decided(item, report, seq, unfound(resolution));
     }
@@ -542,10 +541,6 @@ const MISSING_RULES = [imageRules.missing] as const;
 function rulesOf(outcome: Outcome): readonly Finding['rule'][] {
   if (outcome instanceof PlainMiss) return MISSING_RULES;
   return outcome.findings.map((f) => f.rule);
-}
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** Indices of `refs` sorted by file name, record index and pointer (numeric parts compared as numbers); stable. */

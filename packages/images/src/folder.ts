@@ -73,15 +73,16 @@ export class FolderIndex {
   }
 
   /**
-   * {@link peek} for a clean relative path given as one string (`a/b.jpg`, no empty or dot segments): the file path
-   * when its folder is listed and holds a regular file of that name, else `undefined` (ask {@link lookup}).
+   * {@link peek} for a clean relative path given as one string (`a/b.jpg`, no empty or dot segments), with one
+   * lookup in the listing: the file path when its folder is listed and holds a regular file of that name, `null` when
+   * it is listed and holds no entry of that name at all, `undefined` otherwise (ask {@link lookup}).
    */
-  peekPath(rel: string): string | undefined {
+  quickFind(rel: string): string | null | undefined {
     const slash = rel.lastIndexOf('/');
     const listing = this.ready.get(slash < 0 ? '' : rel.slice(0, slash));
     if (listing === undefined || !listing.ok) return undefined;
     const name = slash < 0 ? rel : rel.slice(slash + 1);
-    if (!listing.names.has(name)) return undefined;
+    if (!listing.names.has(name)) return null;
     if (listing.others.size > 0 && listing.others.has(name)) return undefined;
     return this.base + rel;
   }
@@ -89,13 +90,6 @@ export class FolderIndex {
   /** The path of a clean relative path `rel` under the root. */
   pathOf(rel: string): string {
     return this.base + rel;
-  }
-
-  /** True when the folder of `rel` (a clean relative path) is listed and holds no entry of that name. */
-  holdsNo(rel: string): boolean {
-    const slash = rel.lastIndexOf('/');
-    const listing = this.ready.get(slash < 0 ? '' : rel.slice(0, slash));
-    return listing?.ok === true && !listing.names.has(slash < 0 ? rel : rel.slice(slash + 1));
   }
 
   private fromListing(listing: Listing, segments: readonly string[]): FolderLookup | Promise<FolderLookup> {

@@ -166,11 +166,7 @@ export function createImageResolver(
    */
   function probe(i: number, rel: string): string | null | undefined {
     const backend = backends[i]!;
-    if (backend.kind === 'folder') {
-      const file = backend.index.peekPath(rel);
-      if (file !== undefined) return file;
-      return backend.index.holdsNo(rel) ? null : undefined;
-    }
+    if (backend.kind === 'folder') return backend.index.quickFind(rel);
     const zip = backend.ready;
     if (!(zip instanceof ZipIndex)) return undefined;
     return zip.find(rel) === undefined ? null : undefined;
@@ -243,6 +239,12 @@ export function createImageResolver(
         (tops ??= {})[i] = backend.ready.topFolder ?? null;
     }
     return tops;
+  }
+
+  function isPlainMiss(ref: string, resolution: Resolution | undefined): boolean {
+    if (resolution?.status !== 'missing') return false;
+    const plain = plainLooked(ref);
+    return plain.length === resolution.looked.length && plain.every((place, i) => place === resolution.looked[i]);
   }
 
   function learnZipTops(tops: Readonly<Record<number, string | null>>): void {
@@ -506,6 +508,7 @@ export function createImageResolver(
     options: { bareNamesInPrefixedSources: bareFallback, io },
     quickLookup,
     plainLooked,
+    isPlainMiss,
     zipTops,
     learnZipTops,
   });
@@ -520,6 +523,11 @@ export interface ResolverSetup {
   readonly quickLookup: (ref: string) => string | null | undefined;
   /** Where a plain miss of a clean ref was looked for (what `tryResolve` says of it when no listing adds a note). */
   readonly plainLooked: (ref: string) => string[];
+  /**
+   * Whether `resolution` (what `tryResolve` said of a clean ref `quickLookup` found in no source) is a plain miss:
+   * missing, and looked for exactly where {@link ResolverSetup.plainLooked} says, so it can be explained later.
+   */
+  readonly isPlainMiss: (ref: string, resolution: Resolution | undefined) => boolean;
   /** The top folders of the loaded zip sources, by source number (sent along by check workers). */
   readonly zipTops: () => Record<number, string | null> | undefined;
   /** Adopt zip top folders from a worker's resolver, so that {@link plainLooked} can explain zip misses here. */

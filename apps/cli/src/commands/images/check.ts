@@ -184,10 +184,11 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
     const failed = counts.error > 0 || (flags.strict && counts.warning > 0);
     if (failed) process.exitCode = 1;
     const maxPerRule = flags['max-per-rule'];
-    const diagnostics =
-      json || maxPerRule === 0
-        ? [...readProblems, ...summary.diagnostics]
-        : [...firstPerRule(readProblems, maxPerRule), ...summary.firstDiagnostics(maxPerRule)];
+    // A text report shows only the first diagnostics of each rule (renderReport cuts each rule's list there).
+    const diagnostics = [
+      ...readProblems,
+      ...(json || maxPerRule === 0 ? summary.diagnostics : summary.firstDiagnostics(maxPerRule)),
+    ];
 
     if (flags['list-missing']) {
       const lines = summary.problems.map((p) => `${p.ref}\t${p.status}\t${p.references}\n`).join('');
@@ -278,16 +279,6 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
         : `${n(error)} error${error === 1 ? '' : 's'}, ${n(warning)} warning${warning === 1 ? '' : 's'} in ${n(result.problems.length)} image${result.problems.length === 1 ? '' : 's'}.${listFile ? ` List written to ${listFile}.` : ''}`,
     );
   }
-}
-
-/** The first `max` diagnostics of each rule, in order. */
-function firstPerRule(diagnostics: readonly Diagnostic[], max: number): Diagnostic[] {
-  const shown = new Map<string, number>();
-  return diagnostics.filter((d) => {
-    const n = shown.get(d.ruleId) ?? 0;
-    shown.set(d.ruleId, n + 1);
-    return n < max;
-  });
 }
 
 function range(r: { min: number; max: number } | undefined): string {
