@@ -257,6 +257,24 @@ export function stringId(record: LlavaRecord): string | undefined {
   return record.id === undefined ? undefined : String(record.id);
 }
 
+/** A new output record that starts with the record's id as a string, when the format writes ids (`idField`). */
+export function outputWithId(record: LlavaRecord, idField: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const id = idField ? stringId(record) : undefined;
+  if (id !== undefined) out.id = id;
+  return out;
+}
+
+/** A value read from a target record as an object: itself when it is one, else an empty object. */
+export function asObject(value: unknown): Record<string, unknown> {
+  return (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+}
+
+/** The strings of a list read from a target record (an `images` column); `[]` when it is no list. */
+export function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((x): x is string => typeof x === 'string') : [];
+}
+
 /** Parse a plain id from a target record: keep strings and integers as they are. */
 export function plainId(value: unknown): string | number | undefined {
   return typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value)) ? value : undefined;

@@ -3,6 +3,7 @@ import type { LlavaRecord, Turn } from '@llavakit/schema';
 import * as z from 'zod';
 import { imageTokenOption, segmentsOf } from '../image-policy.js';
 import {
+  asObject,
   chatRolesOf,
   copyExtras,
   decodeWithMeta,
@@ -10,11 +11,12 @@ import {
   imageValue,
   joinParts,
   missingList,
+  outputWithId,
   type Plain,
   place,
   plainId,
   plainOrThrow,
-  stringId,
+  stringList,
   withMeta,
 } from './common.js';
 
@@ -115,9 +117,7 @@ export const messagesFormat = defineFormat({
       }
       messages.push({ role: roles[i]!, content: parts });
     }
-    const out: Record<string, unknown> = {};
-    const id = options.idField ? stringId(record) : undefined;
-    if (id !== undefined) out.id = id;
+    const out = outputWithId(record, options.idField);
     out.messages = messages;
     out.images = images.map((path) => context.images.rewrite(path));
     return withMeta(
@@ -145,11 +145,11 @@ export function plainMessages(v: Record<string, unknown>): Plain {
   const record: Record<string, unknown> = {};
   const id = plainId(v.id);
   if (id !== undefined) record.id = id;
-  const column = Array.isArray(v.images) ? v.images.filter((x): x is string => typeof x === 'string') : [];
+  const column = stringList(v.images);
   const inline: string[] = [];
   const conversations: Turn[] = [];
   for (const raw of v.messages as unknown[]) {
-    const turn = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+    const turn = asObject(raw);
     const role = String(turn.role ?? '');
     const content = turn.content;
     let value: string;
@@ -157,7 +157,7 @@ export function plainMessages(v: Record<string, unknown>): Plain {
     else if (Array.isArray(content)) {
       const pieces: (string | null)[] = [];
       for (const p of content) {
-        const part = (typeof p === 'object' && p !== null ? p : {}) as Record<string, unknown>;
+        const part = asObject(p);
         if (part.type === 'image') {
           pieces.push(null);
           const path = [part.path, part.url, part.image].find((x): x is string => typeof x === 'string');

@@ -8,6 +8,7 @@ import * as z from 'zod';
 import { imageTokenOption, segmentsOf } from '../image-policy.js';
 import { writerRules } from '../rules.js';
 import {
+  asObject,
   chatRolesOf,
   copyExtras,
   decodeWithMeta,
@@ -293,7 +294,7 @@ export function plainOpenAi(v: Record<string, unknown>): Plain {
   const images: string[] = [];
   const conversations: Turn[] = [];
   for (const raw of v.messages as unknown[]) {
-    const turn = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+    const turn = asObject(raw);
     const role = String(turn.role ?? '');
     const content = turn.content;
     let value: string;
@@ -301,7 +302,7 @@ export function plainOpenAi(v: Record<string, unknown>): Plain {
     else if (Array.isArray(content)) {
       const pieces: (string | null)[] = [];
       for (const p of content) {
-        const part = (typeof p === 'object' && p !== null ? p : {}) as Record<string, unknown>;
+        const part = asObject(p);
         if (part.type === 'image_url') {
           const ref = part.image_url;
           const url = typeof ref === 'string' ? ref : (ref as { url?: unknown } | undefined)?.url;

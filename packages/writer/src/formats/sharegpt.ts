@@ -4,19 +4,21 @@ import * as z from 'zod';
 import { imageTokenOption } from '../image-policy.js';
 import { writerRules } from '../rules.js';
 import {
+  asObject,
   copyExtras,
   decodeWithMeta,
   FROM_CHAT_ROLE,
   fail,
   imageValue,
   missingList,
+  outputWithId,
   type Plain,
   place,
   plainId,
   plainOrThrow,
   recordDiagnostic,
   splitSystem,
-  stringId,
+  stringList,
   TO_CHAT_ROLE,
   withMeta,
 } from './common.js';
@@ -111,9 +113,7 @@ export const shareGptFormat = defineFormat({
       const from = turns[i]!.from;
       list[i] = messages ? { role: TO_CHAT_ROLE[from] ?? from, content: texts[i]! } : { from, value: texts[i]! };
     }
-    const out: Record<string, unknown> = {};
-    const id = options.idField ? stringId(record) : undefined;
-    if (id !== undefined) out.id = id;
+    const out = outputWithId(record, options.idField);
     out[messages ? 'messages' : 'conversations'] = list;
     if (system !== undefined) out.system = system;
     if (images.length > 0) out.images = images.map((path) => context.images.rewrite(path));
@@ -141,12 +141,12 @@ function plainShareGpt(v: Record<string, unknown>): Plain {
   const record: Record<string, unknown> = {};
   const id = plainId(v.id);
   if (id !== undefined) record.id = id;
-  const images = Array.isArray(v.images) ? v.images.filter((x): x is string => typeof x === 'string') : [];
+  const images = stringList(v.images);
   const image = imageValue(images);
   if (image !== undefined) record.image = image;
   const conversations: Turn[] = [];
   for (const raw of list) {
-    const turn = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+    const turn = asObject(raw);
     const role = String(turn.from ?? turn.role ?? '');
     const from = chat ? (FROM_CHAT_ROLE[role] ?? role) : role;
     const content = turn.value ?? turn.content;

@@ -3,17 +3,19 @@ import type { LlavaRecord, Turn } from '@llavakit/schema';
 import * as z from 'zod';
 import { imageTokenOption } from '../image-policy.js';
 import {
+  asObject,
   chatRolesOf,
   copyExtras,
   decodeWithMeta,
   FROM_CHAT_ROLE,
   imageValue,
   missingList,
+  outputWithId,
   type Plain,
   place,
   plainId,
   plainOrThrow,
-  stringId,
+  stringList,
   withMeta,
 } from './common.js';
 import { META_FIELD } from './meta.js';
@@ -87,9 +89,7 @@ export const swiftFormat = defineFormat({
     if (typeof record.system === 'string' && roles[0] !== 'system')
       messages.push({ role: 'system', content: record.system });
     for (let i = 0; i < turns.length; i++) messages.push({ role: roles[i]!, content: texts[i]! });
-    const out: Record<string, unknown> = {};
-    const id = options.idField ? stringId(record) : undefined;
-    if (id !== undefined) out.id = id;
+    const out = outputWithId(record, options.idField);
     out.messages = messages;
     out.images = images.map((path) => context.images.rewrite(path));
     return withMeta(
@@ -114,12 +114,12 @@ export function plainSwift(v: Record<string, unknown>): Plain {
   const record: Record<string, unknown> = {};
   const id = plainId(v.id);
   if (id !== undefined) record.id = id;
-  const images = Array.isArray(v.images) ? v.images.filter((x): x is string => typeof x === 'string') : [];
+  const images = stringList(v.images);
   const image = imageValue(images);
   if (image !== undefined) record.image = image;
   const conversations: Turn[] = [];
   for (const raw of v.messages as unknown[]) {
-    const turn = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+    const turn = asObject(raw);
     const role = String(turn.role ?? '');
     const content = turn.content;
     const out: Turn = {
