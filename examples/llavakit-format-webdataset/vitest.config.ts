@@ -1,11 +1,6 @@
 import { defineProject } from 'vitest/config';
 
+// Installed from a registry by name, it is tested in tools/registry-e2e (registry.e2e.test.ts).
 export default defineProject({
-  test: {
-    name: 'llavakit-format-webdataset',
-    include: ['src/**/*.test.ts'],
-    // The end-to-end test packs packages and installs them with npm: slow by nature, run once.
-    testTimeout: 300_000,
-    hookTimeout: 300_000,
-  },
+  test: { name: 'llavakit-format-webdataset', include: ['src/**/*.test.ts'] },
 });

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { type FormatPlugin, FormatRegistry } from '@llavakit/format';
 import { llavaFormat } from './formats/llava.js';
 import { messagesFormat } from './formats/messages.js';
@@ -14,9 +15,12 @@ export const builtinFormats: readonly FormatPlugin<object>[] = [
   swiftFormat,
 ] as FormatPlugin<object>[];
 
+/** The version of this package: the version of every built-in format (`llava formats` shows it). */
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
 /** A registry holding the built-in formats, ready for plugins to be added on top. */
 export function createBuiltinRegistry(): FormatRegistry {
   const registry = new FormatRegistry();
-  for (const format of builtinFormats) registry.add(format, { plugin: 'builtin', via: 'builtin' });
+  for (const format of builtinFormats) registry.add(format, { plugin: 'builtin', version, via: 'builtin' });
   return registry;
 }

@@ -141,8 +141,13 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
     );
   }
   const targetFormat = target.format;
+  // A record-level format is written in a JSON container (array by default); a stream-level writer owns its
+  // container (tar shards, Parquet, …): it gets one only when it declares a default or one is asked for.
   const container =
-    options.container ?? containerFromPath(options.output) ?? targetFormat.defaultContainer ?? ('json' as Container);
+    options.container ??
+    containerFromPath(options.output) ??
+    targetFormat.defaultContainer ??
+    (targetFormat.encode ? ('json' as Container) : undefined);
   const counts: Record<string, number> = {};
   const diagnosticCounts = { error: 0, warning: 0, info: 0 };
   const rejectedByRule: Record<string, number> = {};
@@ -286,7 +291,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
   };
   try {
     if (targetFormat.encode) {
-      writer = new JsonValueWriter(await openTextSink(options.output), container);
+      writer = new JsonValueWriter(await openTextSink(options.output), container ?? 'json');
       for await (const source of sources()) {
         // One context object per conversion, updated per record (encode is awaited before the next record).
         const context = encodeContext;

@@ -188,7 +188,7 @@ ${builtinFormatOptionsHelp()}`;
     }
     const seconds = (summary.durationMs / 1000).toFixed(2);
     const lines = [
-      `${summary.failed ? 'Stopped' : 'Converted'} ${summary.from.join(', ') || '?'} → ${summary.to}${summary.failed ? '' : ` (${summary.output === '-' ? 'stdout' : summary.output}, ${summary.container})`}`,
+      `${summary.failed ? 'Stopped' : 'Converted'} ${summary.from.join(', ') || '?'} → ${summary.to}${summary.failed ? '' : ` (${summary.output === '-' ? 'stdout' : summary.output}${summary.container ? `, ${summary.container}` : ''})`}`,
       `  read ${summary.read}, written ${summary.written}, rejected ${summary.rejected} in ${seconds}s`,
     ];
     for (const [rule, n] of Object.entries(summary.rejectedByRule)) lines.push(`  rejected by ${rule}: ${n}`);
