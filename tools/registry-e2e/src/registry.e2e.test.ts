@@ -426,6 +426,33 @@ describe.skipIf(unreachable !== undefined)('llavakit from a real npm registry on
     expect(JSON.parse(first.stdout)).toEqual({ ...source[0], image: '000000.jpg' });
   });
 
+  it("runs the plugin guide's commands (npm init, dependencies, build, pack) as a third party does", async () => {
+    const guide = await readFile(join(repoRoot, 'docs/writing-a-plugin.md'), 'utf8');
+    const section = guide.slice(guide.indexOf('## 1.'), guide.indexOf('## 2.'));
+    const script = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(script).toContain('npm init');
+    const author = join(dir, 'author');
+    await mkdir(author);
+    ok(await exec('sh', ['-e', '-c', script!], { cwd: author, env }), 'the guide, step 1');
+    const project = join(author, 'llavakit-format-webdataset');
+    const manifest = JSON.parse(await readFile(join(project, 'package.json'), 'utf8')) as Manifest & {
+      oclif: unknown;
+    };
+    expect(manifest.oclif).toEqual({ hooks: { 'llava:formats': './dist/hook.js' } });
+    expect(Object.keys(manifest.devDependencies ?? {})).toContain('@llavakit/format');
+    expect(manifest.peerDependencies).toEqual({ zod: '^4.0.0' });
+    // The sources the guide walks through, then the build and the pack check of step 6.
+    await cp(join(pluginSource, 'src'), join(project, 'src'), { recursive: true });
+    await cp(join(pluginSource, 'tsconfig.json'), join(project, 'tsconfig.json'));
+    await writeFile(join(project, 'README.md'), '# llavakit-format-webdataset\n');
+    await cp(join(pluginSource, 'LICENSE'), join(project, 'LICENSE'));
+    ok(await exec('npm', ['run', 'build'], { cwd: project, env }), 'npm run build (guide)');
+    const dryRun = ok(await exec('npm', ['pack', '--dry-run', '--json'], { cwd: project, env }), 'npm pack (guide)');
+    const files = (JSON.parse(dryRun.stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
+    expect(files).toEqual(expect.arrayContaining(['dist/index.js', 'dist/hook.js', 'dist/index.d.ts', 'LICENSE']));
+    expect(files.filter((file) => file.startsWith('src/') || file.includes('.test.'))).toEqual([]);
+  });
+
   it('warns about a broken plugin by name and keeps working; uninstalls the example plugin', async () => {
     // A third-party package whose formats hook throws as soon as it is loaded.
     const broken = join(dir, 'broken');
