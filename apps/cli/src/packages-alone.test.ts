@@ -94,7 +94,8 @@ describe('every publishable package, packed and installed alone with npm', { tim
     await mkdir(tarballs);
     const [command, prefix] = pnpm();
     for (const { dir: packageDir } of packages) {
-      await run(command, [...prefix, 'pack', '--pack-destination', tarballs], { cwd: packageDir });
+      // --ignore-scripts: the CLI's prepack (oclif manifest) would rewrite the manifest other tests are reading.
+      await run(command, [...prefix, 'pack', '--ignore-scripts', '--pack-destination', tarballs], { cwd: packageDir });
     }
     project = join(dir, 'project');
     await mkdir(project);

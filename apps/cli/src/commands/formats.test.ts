@@ -41,7 +41,7 @@ describe('llava formats (real CLI process)', () => {
     const table = await runCli(['formats'], { env });
     expect(table.code).toBe(0);
     expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+READS\s+WRITES\s+EXTENSIONS\s+PLUGIN$/);
-    expect(table.stdout).toMatch(/^sharegpt\s+yes\s+yes\s+.*builtin$/m);
+    expect(table.stdout).toMatch(/^sharegpt\s+yes\s+yes\s+.*builtin@\d+\.\d+\.\d+\S*$/m);
     const json = await runCli(['formats', '--json'], { env });
     expect(json.code).toBe(0);
     const formats = JSON.parse(json.stdout);

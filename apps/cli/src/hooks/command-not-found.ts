@@ -34,8 +34,16 @@ const hook: Hook<'command_not_found'> = async function (options) {
   const ids = config.commands
     .filter((command) => !command.hidden)
     .flatMap((command) => [command.id, ...command.aliases]);
-  const suggestion = closestCommand(options.id, ids);
-  const typed = toConfiguredId(options.id, config);
+  // With space-separated topics the id also holds the arguments (`conver data.json` → conver:data.json): the
+  // longest leading part that is close to a command is what was meant.
+  const parts = options.id.split(':');
+  let typedId = parts[0]!;
+  let suggestion: string | undefined;
+  for (let n = parts.length; n > 0 && !suggestion; n--) {
+    suggestion = closestCommand(parts.slice(0, n).join(':'), ids);
+    if (suggestion) typedId = parts.slice(0, n).join(':');
+  }
+  const typed = toConfiguredId(typedId, config);
   const meant = suggestion ? ` Did you mean \`${config.bin} ${toConfiguredId(suggestion, config)}\`?` : '';
   this.error(`\`${config.bin} ${typed}\` is not a command.${meant}\nSee \`${config.bin} --help\` for every command.`, {
     exit: 2,
