@@ -299,8 +299,18 @@ describe.skipIf(unreachable !== undefined)('llavakit from a real npm registry on
         ).toEqual([published.get(name)!.manifest.version]);
     }
     const size = await treeSize(globalModules);
+    const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+    const largest = (
+      await Promise.all(
+        installed
+          .filter((p) => /\/node_modules\/(@[^/]+\/)?[^/]+$/.test(p.dir) && p.dir.split('node_modules').length === 3)
+          .map(async (p) => ({ name: p.name, bytes: await treeSize(p.dir) })),
+      )
+    )
+      .sort((a, b) => b.bytes - a.bytes)
+      .slice(0, 4);
     console.info(
-      `installed size of @llavakit/cli ${cli.version}: ${(size / 1024 / 1024).toFixed(1)} MiB (${size} bytes) in ${installed.length} packages`,
+      `installed size of @llavakit/cli ${cli.version}: ${mib(size)} (${size} bytes) in ${installed.length} packages; largest: ${largest.map((p) => `${p.name} ${mib(p.bytes)}`).join(', ')}`,
     );
     expect(size).toBeLessThan(60 * 1024 * 1024);
 
