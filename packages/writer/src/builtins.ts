@@ -1,5 +1,6 @@
 import { type FormatPlugin, FormatRegistry } from '@llavakit/format';
 import { llavaFormat } from './formats/llava.js';
+import { llavaQaFormat } from './formats/llava-qa.js';
 import { messagesFormat } from './formats/messages.js';
 import { openAiFormat } from './formats/openai.js';
 import { shareGptFormat } from './formats/sharegpt.js';
@@ -12,6 +13,7 @@ export const builtinFormats: readonly FormatPlugin<object>[] = [
   openAiFormat,
   messagesFormat,
   swiftFormat,
+  llavaQaFormat,
 ] as FormatPlugin<object>[];
 
 /** A registry holding the built-in formats, ready for plugins to be added on top. */

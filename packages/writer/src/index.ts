@@ -4,8 +4,10 @@ export {
   type ConvertOptions,
   type ConvertProgress,
   type ConvertSummary,
+  type ChosenFormat,
   chooseInputFormat,
   convert,
+  type FormatScore,
   type InputSummary,
   type OnInvalid,
   probeFile,
@@ -17,6 +19,7 @@ export {
   writeDatasetInfo,
 } from './dataset-info.js';
 export { decodeLlava, type LlavaOptions, llavaFormat, llavaOptionsSchema } from './formats/llava.js';
+export { llavaQaFormat } from './formats/llava-qa.js';
 export {
   type MessagePart,
   type MessagesOptions,

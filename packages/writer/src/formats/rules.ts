@@ -38,6 +38,12 @@ export const formatWriterRules = defineRules({
     title: 'Image to embed could not be read',
     hint: 'Point --image-root / the image sources at the folder holding the images, or drop --embed-images.',
   },
+  video: {
+    id: 'openai/video',
+    severity: 'error',
+    title: 'Video in an OpenAI example',
+    hint: 'OpenAI chat fine-tuning takes text and images only; convert video records to sharegpt, swift or messages.',
+  },
   imagesPerFile: {
     id: 'openai/examples-with-images',
     severity: 'warning',
