@@ -33,6 +33,11 @@ export interface ValidatorOptions {
   readonly file?: string;
   /** The trainer the data targets (default `llava`). */
   readonly kind?: ValidationKind;
+  /**
+   * Rule ids not applied (e.g. `image/placement` for a format whose trainer takes `<image>` anywhere). Only
+   * {@link createValidator} honours it.
+   */
+  readonly ignore?: readonly string[];
 }
 
 /** A validator of one file: per-record rules in {@link Validator.check}, cross-record rules in {@link Validator.finish}. */
@@ -76,6 +81,7 @@ const SOURCE = 'validate';
 export function createValidator(options: ValidatorOptions = {}): Validator {
   const kind = options.kind ?? 'llava';
   const file = options.file;
+  const ignore = options.ignore && options.ignore.length > 0 ? new Set(options.ignore) : undefined;
   const ids = new IdTable();
   const idTypes = { string: new TypeTally(), integer: new TypeTally() };
   const pathForms = new PathForms();
@@ -106,7 +112,8 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
           }
         }
       }
-      if (found === undefined) return NONE;
+      if (found !== undefined && ignore) found = found.filter((f) => !ignore.has(f.rule.id));
+      if (found === undefined || found.length === 0) return NONE;
       return found.map((f) => toDiagnostic(f, value, place, text, file));
     },
     finish() {
@@ -115,7 +122,7 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
       if (mixed) out.push(mixed);
       const forms = pathForms.diagnostic(file);
       if (forms) out.push(forms);
-      return out;
+      return ignore ? out.filter((d) => !ignore.has(d.ruleId)) : out;
     },
   };
 }

@@ -68,3 +68,10 @@ export {
 } from './image-policy.js';
 export { writerRules } from './rules.js';
 export { openTextSink, type SinkOptions, type TextSink } from './sink.js';
+export {
+  chooseValidation,
+  readForValidation,
+  sourcePointer,
+  type ValidationItem,
+  type ValidationPlan,
+} from './validate-input.js';

@@ -75,7 +75,11 @@ ${builtinFormatOptionsHelp()}`;
     option: Flags.string({
       char: 'O',
       multiple: true,
-      summary: 'Format option as key=value (repeatable); see `llava formats <name>`.',
+      summary: 'Option of the output format as key=value (repeatable); see `llava formats <name>`.',
+    }),
+    'read-option': Flags.string({
+      multiple: true,
+      summary: 'Option of the input format as key=value (repeatable); checked by the reader, never the writer.',
     }),
     plugin: pluginFlag,
     json: Flags.boolean({ summary: 'Print the summary as JSON (on stdout, or on stderr when the output is stdout).' }),
@@ -109,6 +113,7 @@ ${builtinFormatOptionsHelp()}`;
         ...(flags.container ? { container: flags.container } : {}),
         registry,
         formatOptions,
+        readOptions: parseKeyValues(flags['read-option'] ?? []),
         onInvalid: flags['on-invalid'],
         ...(flags.rejects ? { rejects: flags.rejects } : {}),
         images: imageSetup.images,
@@ -150,7 +155,10 @@ ${builtinFormatOptionsHelp()}`;
       if (DiagnosticError.is(error)) {
         this.logToStderr(formatDiagnostic(error.diagnostic));
         if (error.diagnostic.hint) this.logToStderr(`  hint: ${error.diagnostic.hint}`);
-        const usageError = /^(format|usage|options|dataset-info)\//.test(error.diagnostic.ruleId);
+        // an input no format recognises (or a metadata file) is a data error, not a usage error
+        const usageError =
+          /^(format|usage|options|dataset-info)\//.test(error.diagnostic.ruleId) &&
+          error.diagnostic.ruleId !== 'format/ambiguous';
         this.exit(usageError ? 2 : 1);
       }
       throw error;

@@ -73,7 +73,9 @@ export const llavaFormat = defineFormat({
   optionsSchema: llavaOptionsSchema,
   detect: (probe) =>
     scoreRecords(probe.values, (v) => {
-      if (!isFromValueList(v.conversations) || META_FIELD in v || 'images' in v || 'videos' in v) return 0;
+      if (META_FIELD in v || 'images' in v || 'videos' in v) return 0;
+      // a record with a broken `conversations` is still LLaVA-shaped: reading it reports exactly what is wrong
+      if (!isFromValueList(v.conversations)) return 'conversations' in v ? 0.3 : 0;
       return 'image' in v || 'video' in v ? 0.9 : 0.7;
     }),
   decode: (value, context) => decodeLlava(value, context.file, context.index),
