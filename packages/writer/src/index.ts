@@ -13,8 +13,10 @@ export {
   probeFile,
 } from './convert.js';
 export {
+  type DatasetColumns,
   type DatasetInfoEntry,
   type DatasetInfoOptions,
+  datasetColumnsOf,
   datasetInfoEntry,
   writeDatasetInfo,
 } from './dataset-info.js';
