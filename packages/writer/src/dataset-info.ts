@@ -123,8 +123,6 @@ export async function datasetColumnsOf(path: string): Promise<DatasetColumns> {
 export async function writeDatasetInfo(
   options: DatasetInfoOptions,
 ): Promise<{ path: string; name: string; entry: DatasetInfoEntry; created: boolean }> {
-  const columns = options.columns ?? (await datasetColumnsOf(options.output));
-  const { name, entry } = datasetInfoEntry({ ...options, columns });
   let existing: Record<string, unknown> = {};
   let created = false;
   let text: string | undefined;
@@ -156,6 +154,8 @@ export async function writeDatasetInfo(
     }
     existing = parsed as Record<string, unknown>;
   }
+  const columns = options.columns ?? (await datasetColumnsOf(options.output));
+  const { name, entry } = datasetInfoEntry({ ...options, columns });
   const previous = existing[name];
   const old = (typeof previous === 'object' && previous !== null && !Array.isArray(previous) ? previous : {}) as Record<
     string,

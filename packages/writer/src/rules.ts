@@ -8,6 +8,12 @@ export const writerRules = defineRules({
     title: 'Record does not have the LLaVA shape',
     hint: 'Each record needs `conversations: [{from, value}, …]`; `id` a string or integer; `image` a string or list of strings.',
   },
+  invalidPart: {
+    id: 'record/content-part',
+    severity: 'error',
+    title: 'A content part the reader cannot take whole',
+    hint: 'Every text part needs its text (`text`, or `value` in LLaMA-Factory v1 blocks) and every image or video part its path; fix the part, or read the file with the --from format it was written for.',
+  },
   invalidJson: {
     id: 'json/syntax',
     severity: 'error',

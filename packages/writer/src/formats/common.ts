@@ -240,6 +240,20 @@ export function missingList(source: string, pointer: string, message: string): P
   };
 }
 
+/** The decoding failure of a record with a content part that cannot be read whole (no text, no path, unknown type). */
+export function badPart(source: string, pointer: string, message: string): Plain {
+  return {
+    error: {
+      ruleId: writerRules.invalidPart.id,
+      severity: 'error',
+      message,
+      hint: writerRules.invalidPart.hint,
+      pointer,
+      source,
+    },
+  };
+}
+
 /** Unwrap a plain decoding of a value this package just encoded (it cannot fail). */
 export function plainOrThrow(plain: Plain): LlavaRecord {
   if ('error' in plain) throw new Error(plain.error.message);

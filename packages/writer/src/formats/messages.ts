@@ -4,6 +4,7 @@ import * as z from 'zod';
 import { imageTokenOption } from '../image-policy.js';
 import {
   asObject,
+  badPart,
   chatRolesOf,
   chatTurns,
   copyExtras,
@@ -163,7 +164,7 @@ export function plainMessages(v: Record<string, unknown>): Plain {
           if (path !== undefined) (part.type === 'image' ? inline : inlineVideos).push(path);
         } else if (part.type === 'text' && typeof part.text === 'string') value += part.text;
         else {
-          return missingList(
+          return badPart(
             'messages',
             `/messages/${i}/content/${j}`,
             part.type === 'text'

@@ -9,6 +9,7 @@ import { imageTokenOption, segmentsOf } from '../image-policy.js';
 import { writerRules } from '../rules.js';
 import {
   asObject,
+  badPart,
   chatRolesOf,
   chatTurns,
   copyExtras,
@@ -318,13 +319,13 @@ export function plainOpenAi(v: Record<string, unknown>): Plain {
           const ref = part.image_url;
           const url = typeof ref === 'string' ? ref : asObject(ref).url;
           if (typeof url !== 'string' || url === '') {
-            return missingList('openai', pointer, 'An image_url part has no `image_url.url`.');
+            return badPart('openai', pointer, 'An image_url part has no `image_url.url`.');
           }
           pieces.push(null);
           images.push(pathOfImageUrl(url));
         } else if (part.type === 'text' && typeof part.text === 'string') pieces.push(part.text);
         else {
-          return missingList(
+          return badPart(
             'openai',
             pointer,
             part.type === 'text'

@@ -8,6 +8,12 @@ export const formatWriterRules = defineRules({
     title: 'The llava_meta column cannot be read',
     hint: 'llava_meta must be the JSON string llavakit wrote; drop the column to read the record without it.',
   },
+  roleOrder: {
+    id: 'sharegpt/role-order',
+    severity: 'error',
+    title: 'LLaMA-Factory would skip this example',
+    hint: 'LLaMA-Factory takes human/observation at odd and gpt/function_call at even positions, an even number of turns in all; fix the conversation (or validate it with `llava validate`).',
+  },
   tooManyImages: {
     id: 'openai/too-many-images',
     severity: 'error',

@@ -5,6 +5,7 @@ import { imageTokenOption } from '../image-policy.js';
 import { writerRules } from '../rules.js';
 import {
   asObject,
+  badPart,
   chatTurns,
   copyExtras,
   decodeWithMeta,
@@ -29,6 +30,7 @@ import {
   withMeta,
 } from './common.js';
 import { META_FIELD } from './meta.js';
+import { formatWriterRules } from './rules.js';
 
 /** Options of the ShareGPT format. */
 export const shareGptOptionsSchema = z.object({
@@ -112,6 +114,17 @@ export const shareGptFormat = defineFormat({
         );
       }
     }
+    // LLaMA-Factory's converter skips (with a log line only) an example whose roles are out of order or odd in number
+    const order = roleOrderProblem(turns);
+    if (order !== undefined) {
+      return fail(
+        recordDiagnostic(formatWriterRules.roleOrder, context, 'sharegpt', {
+          message: order.message,
+          pointer: order.turn === undefined ? '/conversations' : `/conversations/${order.turn + offset}/from`,
+          recordId: record.id,
+        }),
+      );
+    }
     const video = placeVideos(record, turns, context, 'sharegpt');
     if (!video.ok) return video;
     const placed = place(record, video.turns, options.imageToken, context, 'sharegpt');
@@ -140,6 +153,28 @@ export const shareGptFormat = defineFormat({
   },
   decode: (value, context) => decodeWithMeta(value, context, 'sharegpt', plainShareGpt),
 });
+
+const ODD = new Set(['human', 'observation']);
+const EVEN = new Set(['gpt', 'function_call']);
+
+/** Why LLaMA-Factory's ShareGPT converter would skip these turns (after the system prompt), if it would. */
+function roleOrderProblem(turns: readonly Turn[]): { message: string; turn?: number } | undefined {
+  for (let i = 0; i < turns.length; i++) {
+    const from = turns[i]!.from;
+    if (!(i % 2 === 0 ? ODD : EVEN).has(from)) {
+      return {
+        message: `Turn ${i} is ${from} where ${i % 2 === 0 ? 'human or observation' : 'gpt or function_call'} must be; LLaMA-Factory skips the example ("Invalid role tag").`,
+        turn: i,
+      };
+    }
+  }
+  if (turns.length % 2 !== 0) {
+    return {
+      message: `The conversation has ${turns.length} turns; LLaMA-Factory skips an odd count ("Invalid message count").`,
+    };
+  }
+  return undefined;
+}
 
 /**
  * Decode a ShareGPT record (either layout, or LLaMA-Factory's v1 content blocks) without its metadata. A v1 message
@@ -215,7 +250,7 @@ function joinBlocks(blocks: readonly unknown[], pointer: string, images: string[
 }
 
 function badBlock(pointer: string, message: string): Plain {
-  return missingList('sharegpt', pointer, message);
+  return badPart('sharegpt', pointer, message);
 }
 
 const TURN_KEYS = new Set(['from', 'value', 'role', 'content']);

@@ -4,6 +4,7 @@ import * as z from 'zod';
 import { imageTokenOption } from '../image-policy.js';
 import {
   asObject,
+  badPart,
   chatRolesOf,
   chatTurns,
   copyExtras,
@@ -124,7 +125,7 @@ export function plainSwift(v: Record<string, unknown>): Plain {
     const role = String(turn.role ?? '');
     const content = turn.content;
     if (content != null && typeof content !== 'string') {
-      return missingList(
+      return badPart(
         'swift',
         `/messages/${i}/content`,
         'A ms-swift message content must be a string (content parts are read with --from openai, messages or sharegpt).',
