@@ -539,7 +539,7 @@ function isMetadataRecord(value: unknown): boolean {
 /** A short JSON excerpt of a value for a message (at most 160 characters). */
 function excerptOf(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
-  return text.length > 160 ? `${text.slice(0, 157)}...` : text;
+  return text.length > 160 ? `${text.slice(0, 159)}…` : text;
 }
 
 /** Read the head of a file and its first records, for format detection. */
