@@ -166,7 +166,8 @@ ${builtinFormatOptionsHelp()}`;
     progress.stop();
     await imageSetup.close();
     this.report(summary, flags, notes, rejections);
-    if (summary.failed) process.exitCode = 1;
+    // a reader's options are parsed once its format is known (after detection): still a usage error
+    if (summary.failed) process.exitCode = summary.fatal?.ruleId.startsWith('options/') ? 2 : 1;
   }
 
   private report(
