@@ -74,7 +74,12 @@ describe('dataset_info.json', () => {
         { id: 'v', video: 'clips/a.mp4', conversations: [H('<video>Why is this funny?'), G('A baby reads.')] },
         // LLaVA-Video writes <image> for the video: written as <video>
         { id: 'w', video: 'clips/b.mp4', conversations: [H('<image>\nWhat happens?'), G('A goal.')] },
-        { id: 'x', image: 'x.jpg', video: ['c.mp4', 'd.mp4'], conversations: [H('<image><video><video>All?'), G('Yes.')] },
+        {
+          id: 'x',
+          image: 'x.jpg',
+          video: ['c.mp4', 'd.mp4'],
+          conversations: [H('<image><video><video>All?'), G('Yes.')],
+        },
       ],
       'messages',
     );
@@ -85,7 +90,7 @@ describe('dataset_info.json', () => {
     expect(video.loaded.examples[1]!.prompt[0]!.content).toBe('<video>\nWhat happens?');
   });
 
-  it("the aligner rules fail where LLaMA-Factory fails (the check is not vacuous)", () => {
+  it('the aligner rules fail where LLaMA-Factory fails (the check is not vacuous)', () => {
     const records = [{ conversations: [H('<image>Q'), G('A')], images: ['a.jpg'] }];
     const entry = datasetInfoEntry({
       datasetInfo: 'd/dataset_info.json',
@@ -101,9 +106,12 @@ describe('dataset_info.json', () => {
     ]);
     expect(lfLoad(noImages, [{ conversations: [G('A'), H('Q')] }]).problems[0]).toMatch(/Invalid role tag/);
     expect(lfLoad(noImages, [{ conversations: [H('Q')] }]).problems[0]).toMatch(/Invalid message count/);
-    expect(lfLoad(noImages, [{ id: 1, conversations: [] }, { id: 'a', conversations: [] }]).problems).toEqual([
-      'arrow: .id mixes number and string',
-    ]);
+    expect(
+      lfLoad(noImages, [
+        { id: 1, conversations: [] },
+        { id: 'a', conversations: [] },
+      ]).problems,
+    ).toEqual(['arrow: .id mixes number and string']);
   });
 
   it('replaces the columns and tags of an existing entry, keeping other datasets and extra fields', async () => {

@@ -1,10 +1,10 @@
 export { builtinFormats, createBuiltinRegistry } from './builtins.js';
 export { containerFromPath, JsonValueWriter } from './container.js';
 export {
+  type ChosenFormat,
   type ConvertOptions,
   type ConvertProgress,
   type ConvertSummary,
-  type ChosenFormat,
   chooseInputFormat,
   convert,
   type FormatScore,

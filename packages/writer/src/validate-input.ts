@@ -1,6 +1,13 @@
 import type { Diagnostic } from '@llavakit/diagnostics';
 import { canRead, type FormatPlugin, type FormatRegistry, type RecordContext } from '@llavakit/format';
-import { type DatasetKind, detectKind, type InputSource, type ReadItem, type RecordPlace, readRecords } from '@llavakit/reader';
+import {
+  type DatasetKind,
+  detectKind,
+  type InputSource,
+  type ReadItem,
+  type RecordPlace,
+  readRecords,
+} from '@llavakit/reader';
 import { type ValidationKind, validationKinds } from '@llavakit/schema';
 import { chooseInputFormat, type FormatScore } from './convert.js';
 import { recordIdOf } from './formats/llava.js';
@@ -53,7 +60,11 @@ export async function chooseValidation(
   const { registry, from } = options;
   const llava = registry.get('llava')?.format;
   if (!llava) throw new Error('The registry has no llava format.');
-  const raw = (kind: ValidationKind, by: ValidationPlan['by'], scores: readonly FormatScore[] = []): ValidationPlan => ({
+  const raw = (
+    kind: ValidationKind,
+    by: ValidationPlan['by'],
+    scores: readonly FormatScore[] = [],
+  ): ValidationPlan => ({
     format: llava,
     kind,
     by,
@@ -76,7 +87,11 @@ export async function chooseValidation(
   return decoded(chosen.format, chosen.by, chosen.scores);
 }
 
-function decoded(format: FormatPlugin<object>, by: ValidationPlan['by'], scores: readonly FormatScore[]): ValidationPlan {
+function decoded(
+  format: FormatPlugin<object>,
+  by: ValidationPlan['by'],
+  scores: readonly FormatScore[],
+): ValidationPlan {
   if (!canRead(format)) throw new Error(`Format ${format.name} cannot read.`);
   // a LLaVA-shaped reader (llava-qa) keeps LLaVA's rules; chat formats drop the LLaVA-only ones
   const llavaLike = format.name.startsWith('llava');

@@ -61,10 +61,28 @@ describe('llava convert / validate fidelity (real CLI process)', () => {
       expect(JSON.stringify(first.messages)).not.toContain('<image>');
       expect(first.images ?? first.messages).toBeTruthy();
     }
-    const refused = await runCli(['convert', sample, '--to', 'sharegpt', '--image-token', 'strip', '-o', join(dir, 'r.json')]);
+    const refused = await runCli([
+      'convert',
+      sample,
+      '--to',
+      'sharegpt',
+      '--image-token',
+      'strip',
+      '-o',
+      join(dir, 'r.json'),
+    ]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('for output format "sharegpt"');
-    const reader = await runCli(['convert', sample, '--to', 'swift', '--read-option', 'normalize=maybe', '-o', join(dir, 'x.jsonl')]);
+    const reader = await runCli([
+      'convert',
+      sample,
+      '--to',
+      'swift',
+      '--read-option',
+      'normalize=maybe',
+      '-o',
+      join(dir, 'x.jsonl'),
+    ]);
     expect(reader.code).toBe(2);
     expect(reader.stderr).toContain('for input format "llava"');
   });
@@ -90,7 +108,19 @@ describe('llava convert / validate fidelity (real CLI process)', () => {
     ]);
     const out = join(dir, 'lf', 'video.json');
     const info = join(dir, 'lf', 'dataset_info.json');
-    const result = await runCli(['convert', demo, '--to', 'sharegpt', '-O', 'layout=messages', '-o', out, '--dataset-info', info, '-q']);
+    const result = await runCli([
+      'convert',
+      demo,
+      '--to',
+      'sharegpt',
+      '-O',
+      'layout=messages',
+      '-o',
+      out,
+      '--dataset-info',
+      info,
+      '-q',
+    ]);
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(await readFile(out, 'utf8'))).toEqual([
       {
@@ -103,7 +133,12 @@ describe('llava convert / validate fidelity (real CLI process)', () => {
     ]);
     const entry = JSON.parse(await readFile(info, 'utf8')).video;
     expect(entry.columns).toEqual({ messages: 'messages', videos: 'videos' });
-    expect(entry.tags).toMatchObject({ role_tag: 'role', content_tag: 'content', user_tag: 'user', assistant_tag: 'assistant' });
+    expect(entry.tags).toMatchObject({
+      role_tag: 'role',
+      content_tag: 'content',
+      user_tag: 'user',
+      assistant_tag: 'assistant',
+    });
   });
 
   it('validate reads any format: a ShareGPT file llavakit wrote has no false <image> warnings, and the detection is printed', async () => {
@@ -120,13 +155,28 @@ describe('llava convert / validate fidelity (real CLI process)', () => {
 
   it('validate checks decoded records with the rules of their trainers, pointing into the file as written', async () => {
     const swift = await file('swift.jsonl', [
-      { messages: [{ role: 'user', content: 'What?<image>' }, { role: 'assistant', content: 'A cat.' }], images: ['a.jpg'] },
-      { messages: [{ role: 'user', content: '<image>What?' }, { role: 'assistant', content: 'A dog.' }], images: [] },
+      {
+        messages: [
+          { role: 'user', content: 'What?<image>' },
+          { role: 'assistant', content: 'A cat.' },
+        ],
+        images: ['a.jpg'],
+      },
+      {
+        messages: [
+          { role: 'user', content: '<image>What?' },
+          { role: 'assistant', content: 'A dog.' },
+        ],
+        images: [],
+      },
       { messages: [{ role: 'user', content: [{ type: 'text', value: 'x' }] }] },
     ]);
     const result = await runCli(['validate', swift, '--from', 'swift', '--json']);
     expect(result.code).toBe(1);
-    const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     // <image> at the end of a turn is fine for ms-swift (no image/placement); the count is not
     expect(lines.slice(0, -1).map((d) => [d.ruleId, d.recordIndex, d.pointer])).toEqual([
       ['image/token-text-only', 1, '/messages/0/content'],
@@ -136,8 +186,22 @@ describe('llava convert / validate fidelity (real CLI process)', () => {
 
   it('validate of a video record asks for <video> against videos, never for one image', async () => {
     const next = await file('video.json', [
-      { id: 'v', video: ['a.mp4', 'b.mp4'], conversations: [{ from: 'human', value: '<video><video>Compare.' }, { from: 'gpt', value: 'Same.' }] },
-      { id: 'w', video: 'c.mp4', conversations: [{ from: 'human', value: '<video>What?' }, { from: 'gpt', value: 'A goal.' }] },
+      {
+        id: 'v',
+        video: ['a.mp4', 'b.mp4'],
+        conversations: [
+          { from: 'human', value: '<video><video>Compare.' },
+          { from: 'gpt', value: 'Same.' },
+        ],
+      },
+      {
+        id: 'w',
+        video: 'c.mp4',
+        conversations: [
+          { from: 'human', value: '<video>What?' },
+          { from: 'gpt', value: 'A goal.' },
+        ],
+      },
     ]);
     const result = await runCli(['validate', next]);
     expect(result.code, result.stdout).toBe(0);

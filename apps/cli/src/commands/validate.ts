@@ -1,7 +1,13 @@
 import { once } from 'node:events';
 import { type Diagnostic, DiagnosticError, renderReport, type Severity } from '@llavakit/diagnostics';
 import { createValidator, validationKinds } from '@llavakit/schema';
-import { builtinFormats, chooseValidation, readForValidation, sourcePointer, type ValidationPlan } from '@llavakit/writer';
+import {
+  builtinFormats,
+  chooseValidation,
+  readForValidation,
+  sourcePointer,
+  type ValidationPlan,
+} from '@llavakit/writer';
 import { Args, Command, Flags } from '@oclif/core';
 import { loadFormats, pluginFlag } from '../lib/formats.js';
 import { createProgress } from '../lib/progress.js';

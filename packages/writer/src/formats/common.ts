@@ -386,7 +386,10 @@ export function isFromValueList(value: unknown): boolean {
 }
 
 /** The content parts of chat turns: `strings` when every content is a string, else each part's `type` and keys. */
-export function partTypes(turns: readonly Record<string, unknown>[]): { strings: boolean; parts: Record<string, unknown>[] } {
+export function partTypes(turns: readonly Record<string, unknown>[]): {
+  strings: boolean;
+  parts: Record<string, unknown>[];
+} {
   const parts: Record<string, unknown>[] = [];
   let strings = true;
   for (const turn of turns) {

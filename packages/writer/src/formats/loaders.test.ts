@@ -11,7 +11,11 @@ import { shareGptFormat } from './sharegpt.js';
 import { swiftFormat } from './swift.js';
 
 /** Encode records as a file would hold them (accepted ones only, serialised and parsed back). */
-async function writeAll(format: FormatPlugin<object>, records: readonly LlavaRecord[], options: Record<string, unknown>) {
+async function writeAll(
+  format: FormatPlugin<object>,
+  records: readonly LlavaRecord[],
+  options: Record<string, unknown>,
+) {
   const { at } = testContext(format, options);
   const written: unknown[] = [];
   const rejected: string[] = [];
@@ -77,7 +81,9 @@ describe("every writer's output passes its trainer's loader rules (fast-check, w
           const { written } = await writeAll(messagesFormat as FormatPlugin<object>, records, { imageToken: policy });
           const problems = trlLoad(written);
           // strip writes string contents: TRL cannot place videos there (a documented limit of strip)
-          expect(policy === 'strip' ? problems.filter((p) => !p.includes('cannot place videos')) : problems).toEqual([]);
+          expect(policy === 'strip' ? problems.filter((p) => !p.includes('cannot place videos')) : problems).toEqual(
+            [],
+          );
           videos += written.filter((r) => 'videos' in (r as object)).length;
         }),
         RUNS,
@@ -138,7 +144,12 @@ describe('the loader checkers fail where the loaders fail (they are not vacuous)
     const image = { type: 'image_url', image_url: { url: 'https://x/a.jpg' } };
     expect(
       openAiLoad([
-        { messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: [image] }] },
+        {
+          messages: [
+            { role: 'user', content: 'Q' },
+            { role: 'assistant', content: [image] },
+          ],
+        },
         { messages: [{ role: 'user', content: Array.from({ length: 11 }, () => image) }], id: 'x' },
       ]),
     ).toEqual([

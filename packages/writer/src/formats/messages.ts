@@ -13,8 +13,8 @@ import {
   imageValue,
   missingList,
   outputWithId,
-  partTypes,
   type Plain,
+  partTypes,
   place,
   placeVideos,
   plainId,
@@ -107,7 +107,13 @@ export const messagesFormat = defineFormat({
       }
       const parts: MessagePart[] = [];
       for (const piece of mediaPieces(text)) {
-        parts.push(piece === IMAGE_TOKEN ? { type: 'image' } : piece === VIDEO_TOKEN ? { type: 'video' } : { type: 'text', text: piece });
+        parts.push(
+          piece === IMAGE_TOKEN
+            ? { type: 'image' }
+            : piece === VIDEO_TOKEN
+              ? { type: 'video' }
+              : { type: 'text', text: piece },
+        );
       }
       messages.push({ role: roles[i]!, content: parts });
     }

@@ -15,8 +15,8 @@ import {
   isFromValueList,
   missingList,
   outputWithId,
-  partTypes,
   type Plain,
+  partTypes,
   place,
   placeVideos,
   plainId,
@@ -86,7 +86,8 @@ export const shareGptFormat = defineFormat({
   optionsSchema: shareGptOptionsSchema,
   detect: (probe) =>
     scoreRecords(probe.values, (v) => {
-      const marked = Array.isArray(v.images) || Array.isArray(v.videos) || typeof v.system === 'string' || META_FIELD in v;
+      const marked =
+        Array.isArray(v.images) || Array.isArray(v.videos) || typeof v.system === 'string' || META_FIELD in v;
       if (isFromValueList(v.conversations)) {
         if ('image' in v || 'video' in v) return 0;
         return marked ? 0.95 : 0.6;
@@ -95,7 +96,8 @@ export const shareGptFormat = defineFormat({
       if (!turns) return 0;
       const { strings, parts } = partTypes(turns);
       // LLaMA-Factory v1 content blocks: {type, value}
-      if (!strings) return parts.length > 0 && parts.every((p) => 'value' in p && typeof p.type === 'string') ? 0.95 : 0;
+      if (!strings)
+        return parts.length > 0 && parts.every((p) => 'value' in p && typeof p.type === 'string') ? 0.95 : 0;
       return typeof v.system === 'string' ? 0.85 : marked ? 0.75 : 0;
     }),
   encode(record, context) {
