@@ -1,4 +1,4 @@
-import type { Diagnostic } from '@llavakit/diagnostics';
+import { type Diagnostic, DiagnosticError } from '@llavakit/diagnostics';
 import { canRead, type FormatPlugin, type FormatRegistry, type RecordContext } from '@llavakit/format';
 import {
   type DatasetKind,
@@ -11,6 +11,7 @@ import {
 import { type ValidationKind, validationKinds } from '@llavakit/schema';
 import { chooseInputFormat, type FormatScore } from './convert.js';
 import { recordIdOf } from './formats/llava.js';
+import { writerRules } from './rules.js';
 
 /** How `llava validate` reads and checks one input. */
 export interface ValidationPlan {
@@ -82,7 +83,16 @@ export async function chooseValidation(
   if (file === '-') return raw('llava', 'default');
   const kind = await kindOf(file);
   if (kind === 'metadata') return raw('metadata', 'detected');
-  const chosen = await chooseInputFormat(file, { registry });
+  let chosen: Awaited<ReturnType<typeof chooseInputFormat>>;
+  try {
+    chosen = await chooseInputFormat(file, { registry });
+  } catch (error) {
+    // metadata records no format reads: validate them as what they are
+    if (DiagnosticError.is(error) && error.diagnostic.ruleId === writerRules.metadataInput.id) {
+      return raw('metadata', 'detected');
+    }
+    throw error;
+  }
   if (chosen.format === llava) return raw(kind, chosen.by, chosen.scores);
   return decoded(chosen.format, chosen.by, chosen.scores);
 }
