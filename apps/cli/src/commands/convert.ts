@@ -47,7 +47,10 @@ ${builtinFormatOptionsHelp()}`;
 
   static override flags = {
     to: Flags.string({ char: 't', summary: 'Output format (see `llava formats`).', required: true }),
-    from: Flags.string({ char: 'f', summary: 'Input format; detected from the file when omitted.' }),
+    from: Flags.string({
+      char: 'f',
+      summary: 'Input format; detected from its first records when omitted (exit 1 when none or two fit).',
+    }),
     output: Flags.string({ char: 'o', summary: 'Output file; - for standard output.', default: '-' }),
     container: Flags.option({ options: ['json', 'jsonl'] as const, summary: 'JSON array or JSON Lines output.' })(),
     ...imageFlags,

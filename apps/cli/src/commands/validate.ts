@@ -42,6 +42,8 @@ export default class Validate extends Command {
   static override description =
     `Reads each input completely (JSON array or JSONL, any size, in constant memory) and checks every record — never a sample — against the rule catalog (docs/rules.md): schema, roles and alternation, empty values, <image> tokens vs images and their placement, duplicate and mixed-type ids, image path forms, and JSON syntax. Every diagnostic names its rule, file, record index and id, JSON pointer, byte offset and line:column.
 
+Any readable format is checked (ShareGPT, ms-swift, TRL messages, OpenAI chat, plugins): its records are decoded into canonical LLaVA records and checked by the rules that apply to that format, with pointers into the file as written. The format and kind detected are printed first (and are in the --json summary).
+
 The report, grouped by rule with counts, goes to standard output; with --json, one JSON object per diagnostic per line, streamed as found, then {"summary": …}.
 
 Exit codes: 0 no errors (warnings allowed unless --strict), 1 errors found (or warnings with --strict), 2 usage errors.`;

@@ -152,11 +152,6 @@ function countToken(text: string, token: string): number {
   return count;
 }
 
-/** The turns of a record with the texts a policy produced (same objects where nothing changed). */
-export function withTexts(turns: readonly Turn[], texts: readonly string[]): readonly Turn[] {
-  return turns.map((turn, i) => (turn.value === texts[i] ? turn : { ...turn, value: texts[i]! }));
-}
-
 /**
  * Finish an encode: when metadata is on, compare the plain decoding of `value` with the original record (its image
  * paths as rewritten for the output, since rewriting is asked for) and store the difference in the `llava_meta`
