@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DiagnosticError } from '@llavakit/diagnostics';
+import { defineFormat } from '@llavakit/format';
 import { createValidator } from '@llavakit/schema';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBuiltinRegistry } from './builtins.js';
@@ -104,6 +105,28 @@ describe('validation of any readable format', () => {
     const odd = await file('odd.json', [{ question_id: 1, text: 'Q' }]);
     const error = await chooseValidation(odd, { registry }).catch((e: unknown) => e);
     expect(DiagnosticError.is(error) && error.diagnostic.ruleId).toBe('format/ambiguous');
+  });
+
+  it('a stream-level reader (format.read) is validated through its own read', async () => {
+    const custom = createBuiltinRegistry();
+    custom.add(
+      defineFormat({
+        specVersion: 1,
+        name: 'shards',
+        detect: (probe) => (probe.values.some((v) => typeof v === 'object' && v !== null && 'shard' in v) ? 0.99 : 0),
+        async *read() {
+          yield { ok: true, index: 0, record: { image: 'a.jpg', conversations: [H('Q'), G('A')] } };
+          yield { ok: true, index: 1, record: { conversations: [H('Q'), G('A')] } };
+        },
+      }),
+      { plugin: 'test', via: 'builtin' },
+    );
+    const path = await file('shards.json', [{ shard: 0 }]);
+    const plan = await chooseValidation(path, { registry: custom });
+    expect(plan).toMatchObject({ decode: true, kind: 'llava-next' });
+    const seen: unknown[] = [];
+    for await (const item of readForValidation(path, plan, { file: path })) if (item.ok) seen.push(item.value);
+    expect(seen).toHaveLength(2);
   });
 
   it('sourcePointer maps canonical pointers to the written layout', () => {

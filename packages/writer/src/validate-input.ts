@@ -156,6 +156,23 @@ export async function* readForValidation(
     readonly signal?: AbortSignal;
   },
 ): AsyncGenerator<ValidationItem> {
+  if (plan.decode && !plan.format.decode && plan.format.read) {
+    // a stream-level format (tar shards, Parquet, …) reads its container itself
+    const context = {
+      options: plan.format.optionsSchema ? (plan.format.optionsSchema.parse({}) as object) : {},
+      file: options.file,
+      report: () => undefined,
+      count: () => undefined,
+      images: { rewrite: (path: string) => path, readBytes: async () => undefined },
+      ...(options.signal ? { signal: options.signal } : {}),
+    };
+    for await (const result of plan.format.read(input, context)) {
+      const place = result.place ?? { index: result.index, offset: -1, line: 0, column: 0, length: -1 };
+      if (result.ok) yield { ok: true, value: result.record, raw: result.record, place };
+      else yield { ok: false, place, diagnostics: result.diagnostics.map((d) => withPlace(d, place)) };
+    }
+    return;
+  }
   const items = readRecords(input, {
     file: options.file,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
