@@ -123,6 +123,11 @@ export interface FormatPlugin<Options extends object = Record<string, unknown>> 
   readonly defaultContainer?: Container;
   /** What the target cannot hold (e.g. "no record id"): shown in `llava formats <name>` and in summaries. */
   readonly limitations?: readonly string[];
+  /**
+   * The limitations that apply to a run with these (parsed) options, for conversion summaries; default: all of
+   * {@link limitations}. Lets a format note what an option changes only when the option is on.
+   */
+  limitationsFor?(options: Options): readonly string[];
   /** Options, as a zod object; they appear in `llava convert --help` and `llava formats <name>`. */
   readonly optionsSchema?: z.ZodObject;
   /** How likely an input is in this format: 0 (no) to 1 (certain). */

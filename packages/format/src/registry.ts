@@ -91,7 +91,7 @@ export function checkFormatPlugin(candidate: unknown, origin: string): PluginChe
   if (typeof value.name !== 'string' || !NAME.test(value.name)) {
     return fail(formatRules.invalidPlugin, `${origin} has no valid name (kebab-case string expected).`);
   }
-  for (const key of ['encode', 'decode', 'read', 'write', 'detect'] as const) {
+  for (const key of ['encode', 'decode', 'read', 'write', 'detect', 'limitationsFor'] as const) {
     if (key in value && value[key] !== undefined && typeof value[key] !== 'function') {
       return fail(formatRules.invalidPlugin, `${origin}: format "${value.name}" has a ${key} that is not a function.`);
     }
@@ -152,6 +152,25 @@ export class FormatRegistry {
   /** All formats, in registration order. */
   list(): RegisteredFormat[] {
     return [...this.#formats.values()];
+  }
+
+  /**
+   * Every readable format's `detect()` score for a probe (0 to 1; a throwing `detect` scores 0), highest first, ties
+   * in registration order. Scores come from the records alone, never from the file name.
+   */
+  scores(probe: DetectProbe): { entry: RegisteredFormat; score: number }[] {
+    const out: { entry: RegisteredFormat; score: number }[] = [];
+    for (const entry of this.#formats.values()) {
+      if (!canRead(entry.format)) continue;
+      let score = 0;
+      try {
+        score = entry.format.detect?.(probe) ?? 0;
+      } catch {
+        score = 0;
+      }
+      out.push({ entry, score: Number.isFinite(score) ? Math.min(1, Math.max(0, score)) : 0 });
+    }
+    return out.sort((a, b) => b.score - a.score);
   }
 
   /**

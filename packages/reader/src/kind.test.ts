@@ -76,6 +76,12 @@ describe('detectKind', () => {
     // records win over the name
     const rec = [{ id: '004539375', image: '00453/004539375.jpg', conversations: conv }];
     expect(detectKind(JSON.stringify(rec), 'llava_instruct_150k.json')).toBe('blip558k-chat');
+    // a name never overrules the records: chat records named metadata.json, metadata records named chat.json
+    const chat = JSON.stringify([{ id: 'x', image: 'pics/x.jpg', conversations: conv }]);
+    expect(detectKind(chat, 'LLaVA-CC3M-Pretrain-595K/metadata.json')).toBe('llava');
+    const meta = JSON.stringify([{ id: 'x', image: 'pics/x.jpg', caption: 'a dog .' }]);
+    expect(detectKind(meta, 'LLaVA-CC3M-Pretrain-595K/chat.json')).toBe('unknown');
+    expect(detectKind(meta, 'LLaVA-CC3M-Pretrain-595K/metadata.json')).toBe('cc3m-meta');
   });
 
   it('ignores broken input without throwing', () => {

@@ -76,7 +76,8 @@ function headItems(head: string): ReadItem[] {
 
 /**
  * Tell which LLaVA-family file this is, from its first records (a head of the file as text, or items already read)
- * and, when the records do not decide, its name. Records vote: any NeXT-style record (image list, `video`,
+ * and, when the records do not decide, its name (a name never overrules the records: a file of chat records is not
+ * taken as metadata because it is called `metadata.json`, nor metadata records as chat). Records vote: any NeXT-style record (image list, `video`,
  * `data_source`) makes it `llava-next`; any mix-style path or integer id makes it `llava-mix665k`; otherwise the most
  * common kind wins.
  *
@@ -90,10 +91,14 @@ export function detectKind(head: string | readonly ReadItem[], fileName?: string
   const items = typeof head === 'string' ? headItems(head) : head;
   const votes = new Map<DatasetKind, number>();
   let chatRecords = 0;
+  let metadataRecords = 0;
   for (const item of items) {
     if (!item.ok) continue;
     const v = item.value as Record<string, unknown> | null;
     if (v !== null && typeof v === 'object' && Array.isArray(v.conversations)) chatRecords++;
+    else if (v !== null && typeof v === 'object' && typeof v.image === 'string' && META_KEYS.some((k) => k in v)) {
+      metadataRecords++;
+    }
     const kind = classify(item.value);
     if (kind) votes.set(kind, (votes.get(kind) ?? 0) + 1);
   }
@@ -107,8 +112,11 @@ export function detectKind(head: string | readonly ReadItem[], fileName?: string
       bestCount = count;
     }
   }
-  const byName = fileName ? kindFromName(fileName) : undefined;
+  let byName = fileName ? kindFromName(fileName) : undefined;
   if (best && best !== 'llava') return best;
+  // a name never overrules what the records are: chat records are not metadata, metadata records are not chat
+  const metaName = byName === 'cc3m-meta' || byName === 'blip558k-meta';
+  if (byName && (metaName ? chatRecords > 0 : metadataRecords > 0 && chatRecords === 0)) byName = undefined;
   if (byName) return byName;
   if (best || chatRecords > 0) return 'llava';
   return 'unknown';

@@ -14,6 +14,8 @@ export {
   type SchemaIssue,
   type Turn,
   turnSchema,
+  VIDEO_TOKEN,
+  videosOf,
 } from './record.js';
 export { type RuleCatalog, renderRulesMarkdown, type ValidationRuleName, validationRules } from './rules.js';
 export {

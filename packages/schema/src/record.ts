@@ -17,7 +17,8 @@ export const turnSchema = z.looseObject({
  *
  * - `id` keeps its JSON type (string or integer) and may be absent (LLaVA-NeXT);
  * - `image` is a path, a list of paths (LLaVA-NeXT multi-image), or absent (text-only records);
- * - `video` is a path (LLaVA-Video);
+ * - `video` is a path or a list of paths (LLaVA-Video, LLaVA-NeXT); its placeholder is `<video>`, or `<image>` as
+ *   LLaVA-Video's own files write it;
  * - `conversations` keep their order and every key of every turn;
  * - unknown top-level keys (`model`, `data_source`, …) are kept, never stripped.
  *
@@ -27,7 +28,7 @@ export const turnSchema = z.looseObject({
 export const llavaRecordSchema = z.looseObject({
   id: recordIdSchema.optional(),
   image: z.union([z.string(), z.array(z.string())]).optional(),
-  video: z.string().optional(),
+  video: z.union([z.string(), z.array(z.string())]).optional(),
   conversations: z.array(turnSchema),
 });
 
@@ -82,6 +83,16 @@ export function imagesOf(record: Pick<LlavaRecord, 'image'>): string[] {
   const image = record.image;
   if (image === undefined) return [];
   return typeof image === 'string' ? [image] : [...image];
+}
+
+/** The video placeholder (LLaMA-Factory's `VIDEO_PLACEHOLDER`, ms-swift's `<video>` tag). */
+export const VIDEO_TOKEN = '<video>';
+
+/** The video paths of a record, as a list (empty when it has none). */
+export function videosOf(record: Pick<LlavaRecord, 'video'>): string[] {
+  const video = record.video;
+  if (video === undefined) return [];
+  return typeof video === 'string' ? [video] : [...video];
 }
 
 /** Count occurrences of `<image>` in a text. */

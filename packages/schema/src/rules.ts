@@ -119,6 +119,14 @@ export const validationRules = defineRules({
     description:
       'LLaVA moves `<image>` to the front of its turn, so text around an inner token is joined with a double space and a token in a later turn puts the image mid-conversation.',
   },
+  videoTokenCount: {
+    id: 'video/token-count',
+    severity: 'error',
+    title: '`<video>` count differs from videos',
+    hint: 'Put exactly one `<video>` per path of `video` in the human turns (or only `<image>`, as LLaVA-Video writes it).',
+    description:
+      'LLaMA-Factory and ms-swift count `<video>` tokens against the `videos` column (LLaMA-Factory raises "The number of videos does not match"). A record whose video has no `<video>` token and no `image` key is read as LLaVA-Video writes it: its `<image>` tokens stand for the videos.',
+  },
   idDuplicate: {
     id: 'id/duplicate',
     severity: 'warning',

@@ -115,6 +115,33 @@ describe('checkRecord', () => {
     expect(checkRecord({ video: 'v.mp4', conversations: [H('<image>\nWhat happens?'), G('A goal.')] })).toEqual([]);
   });
 
+  it('checks <video> tokens against the videos, and never asks a video record for an <image> token', () => {
+    const kinds = { kind: 'llava-next' as const };
+    expect(checkRecord({ video: 'v.mp4', conversations: [H('<video>What happens?'), G('A goal.')] }, kinds)).toEqual(
+      [],
+    );
+    const list = { video: ['a.mp4', 'b.mp4'], conversations: [H('<video><video>Compare.'), G('Same.')] };
+    expect(checkRecord(list, kinds)).toEqual([]);
+    const mixed = { image: 'a.jpg', video: 'v.mp4', conversations: [H('<image>\n<video>Both?'), G('Yes.')] };
+    expect(checkRecord(mixed, kinds)).toEqual([]);
+    const short = checkRecord({ ...list, conversations: [H('<video>Compare.'), G('Same.')] }, kinds);
+    expect(short.map((d) => [d.ruleId, d.pointer, d.message])).toEqual([
+      [
+        'video/token-count',
+        '/video',
+        'The record has 2 video(s) but 1 `<video>` token(s); there must be one per video.',
+      ],
+    ]);
+    // a video with an image: the image needs <image>, the video <video>
+    const noVideoToken = checkRecord({ ...mixed, conversations: [H('<image>\nBoth?'), G('Yes.')] }, kinds);
+    expect(noVideoToken.map((d) => d.ruleId)).toEqual(['video/token-count']);
+    const stray = checkRecord({ conversations: [H('<video>What?'), G('No.')] });
+    expect(stray.map((d) => [d.ruleId, d.pointer])).toEqual([['video/token-count', '/conversations']]);
+    // no token at all: the video-as-image reading asks for one placeholder, never for "one image"
+    const none = checkRecord({ video: 'v.mp4', conversations: [H('What happens?'), G('A goal.')] }, kinds);
+    expect(none.map((d) => d.ruleId)).toEqual(['image/token-count']);
+  });
+
   it('never throws on arbitrary JSON, and reports only catalog rules', () => {
     const ids = new Set<string>(Object.values(validationRules).map((r) => r.id));
     fc.assert(

@@ -1,6 +1,6 @@
 import { type Diagnostic, diagnose, excerpt, getAtPointer, type Place, type RuleMeta } from '@llavakit/diagnostics';
 import { locatePointer, placeWithin } from './locate.js';
-import { IMAGE_TOKEN, type LlavaRecord, parseRecord, type RecordId } from './record.js';
+import { IMAGE_TOKEN, type LlavaRecord, parseRecord, type RecordId, VIDEO_TOKEN } from './record.js';
 import { validationRules as R } from './rules.js';
 
 /**
@@ -33,6 +33,11 @@ export interface ValidatorOptions {
   readonly file?: string;
   /** The trainer the data targets (default `llava`). */
   readonly kind?: ValidationKind;
+  /**
+   * Rule ids not applied (e.g. `image/placement` for a format whose trainer takes `<image>` anywhere). Only
+   * {@link createValidator} honours it.
+   */
+  readonly ignore?: readonly string[];
 }
 
 /** A validator of one file: per-record rules in {@link Validator.check}, cross-record rules in {@link Validator.finish}. */
@@ -76,6 +81,7 @@ const SOURCE = 'validate';
 export function createValidator(options: ValidatorOptions = {}): Validator {
   const kind = options.kind ?? 'llava';
   const file = options.file;
+  const ignore = options.ignore && options.ignore.length > 0 ? new Set(options.ignore) : undefined;
   const ids = new IdTable();
   const idTypes = { string: new TypeTally(), integer: new TypeTally() };
   const pathForms = new PathForms();
@@ -106,7 +112,8 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
           }
         }
       }
-      if (found === undefined) return NONE;
+      if (found !== undefined && ignore) found = found.filter((f) => !ignore.has(f.rule.id));
+      if (found === undefined || found.length === 0) return NONE;
       return found.map((f) => toDiagnostic(f, value, place, text, file));
     },
     finish() {
@@ -115,7 +122,7 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
       if (mixed) out.push(mixed);
       const forms = pathForms.diagnostic(file);
       if (forms) out.push(forms);
-      return out;
+      return ignore ? out.filter((d) => !ignore.has(d.ruleId)) : out;
     },
   };
 }
@@ -220,11 +227,29 @@ function checkValue(value: unknown, kind: ValidationKind, schemaStep: boolean): 
       });
     }
   }
-  if (typeof record.video === 'string') images++;
+  const video = record.video;
+  const videos = typeof video === 'string' ? 1 : Array.isArray(video) ? video.length : 0;
+  const imageKey = typeof image === 'string' || Array.isArray(image);
+  // `<video>` tokens (LLaMA-Factory, ms-swift) are counted against the videos; without any, and without an image
+  // key, LLaVA-Video's own placeholder `<image>` stands for the video frames and is counted against the videos.
+  const videoTokens = countVideoTokens(record.conversations);
+  const videoAsImage = videos > 0 && videoTokens === 0 && !imageKey;
+  if (videoAsImage) images += videos;
   // a visual the trainer loads (an `image` or `video` of the right type); tokens are checked against it
-  const hasImageKey = typeof image === 'string' || Array.isArray(image) || typeof record.video === 'string';
+  const hasImageKey = imageKey || videoAsImage;
   // no visual key at all: LLaVA treats the record as text-only
-  const textOnly = image === undefined && record.video === undefined;
+  const textOnly = image === undefined && video === undefined;
+  if (!videoAsImage && videoTokens !== videos) {
+    push({
+      rule: R.videoTokenCount,
+      pointer: videos === 0 ? '/conversations' : '/video',
+      message:
+        videos === 0
+          ? `The record has no \`video\` but ${videoTokens} \`<video>\` token(s); loaders that count them (LLaMA-Factory) fail.`
+          : `The record has ${videos} video(s) but ${videoTokens} \`<video>\` token(s); there must be one per video.`,
+      data: { videos, tokens: videoTokens },
+    });
+  }
 
   // Conversations.
   const turns = record.conversations;
@@ -321,12 +346,20 @@ function checkValue(value: unknown, kind: ValidationKind, schemaStep: boolean): 
   // <image> tokens vs images.
   if (images > 0 && hasImageKey) {
     if (humanTokens !== images) {
-      const what = images === 1 ? 'one image' : `${images} images`;
+      const what = videoAsImage
+        ? images === 1
+          ? 'one video'
+          : `${images} videos`
+        : images === 1
+          ? 'one image'
+          : `${images} images`;
       if (humanTokens === 0) {
         push({
           rule: R.imageTokenCount,
-          pointer: '/image',
-          message: `The record has ${what} but no \`<image>\` token in its human turns: LLaVA silently ignores the image.`,
+          pointer: videoAsImage ? '/video' : '/image',
+          message: videoAsImage
+            ? `The record has ${what} but no \`<video>\` (or LLaVA-Video's \`<image>\`) token in its human turns: the video is ignored.`
+            : `The record has ${what} but no \`<image>\` token in its human turns: LLaVA silently ignores the image.`,
           data: { images, tokens: 0 },
         });
       } else {
@@ -437,7 +470,8 @@ function expectedAt(pointer: string): string {
   if (pointer === '/id') return 'a string or an integer';
   if (pointer === '/image') return 'a path string (or, for LLaVA-NeXT, a list of path strings)';
   if (/^\/image\/\d+$/.test(pointer)) return 'a path string';
-  if (pointer === '/video') return 'a path string';
+  if (pointer === '/video') return 'a path string or a list of path strings';
+  if (/^\/video\/\d+$/.test(pointer)) return 'a path string';
   if (pointer === '/conversations') return 'an array of {from, value} turns';
   if (/^\/conversations\/\d+$/.test(pointer)) return 'an object {from, value}';
   if (/^\/conversations\/\d+\/(from|value)$/.test(pointer)) return 'a string';
@@ -460,6 +494,18 @@ function emptyImageMessage(path: string): string {
 
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || c === 0xa0 || c === 0x3000;
+}
+
+/** `<video>` tokens in the turns that are not gpt answers. */
+function countVideoTokens(turns: unknown): number {
+  if (!Array.isArray(turns)) return 0;
+  let count = 0;
+  for (const turn of turns) {
+    const text = (turn as { value?: unknown } | null)?.value;
+    if (typeof text !== 'string' || !text.includes(VIDEO_TOKEN)) continue;
+    for (let i = text.indexOf(VIDEO_TOKEN); i !== -1; i = text.indexOf(VIDEO_TOKEN, i + VIDEO_TOKEN.length)) count++;
+  }
+  return count;
 }
 
 function countFrom(text: string, at: number): number {

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { type FormatPlugin, FormatRegistry } from '@llavakit/format';
 import { llavaFormat } from './formats/llava.js';
+import { llavaQaFormat } from './formats/llava-qa.js';
 import { messagesFormat } from './formats/messages.js';
 import { openAiFormat } from './formats/openai.js';
 import { shareGptFormat } from './formats/sharegpt.js';
@@ -13,6 +14,7 @@ export const builtinFormats: readonly FormatPlugin<object>[] = [
   openAiFormat,
   messagesFormat,
   swiftFormat,
+  llavaQaFormat,
 ] as FormatPlugin<object>[];
 
 /** The version of this package: the version of every built-in format (`llava formats` shows it). */

@@ -38,8 +38,13 @@ export interface ConvertOptions {
   readonly container?: Container;
   /** The formats to choose from. */
   readonly registry: FormatRegistry;
-  /** Raw option values for the formats (parsed by each format's `optionsSchema`; unknown keys ignored). */
+  /**
+   * Raw option values for the target format (parsed by its `optionsSchema`; unknown keys ignored). Input formats
+   * never see them: a writer's option (`imageToken: 'strip'`) is not checked against a reader's schema.
+   */
   readonly formatOptions?: Readonly<Record<string, unknown>>;
+  /** Raw option values for the input formats, parsed and validated by each input format's own `optionsSchema`. */
+  readonly readOptions?: Readonly<Record<string, unknown>>;
   /** `skip` (default): reject the record and go on; `fail`: stop at the first rejected record, write nothing. */
   readonly onInvalid?: OnInvalid;
   /** Path of a JSONL file receiving every rejected record with its diagnostics. */
@@ -148,6 +153,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
     containerFromPath(options.output) ??
     targetFormat.defaultContainer ??
     (targetFormat.encode ? ('json' as Container) : undefined);
+  const targetOptions = parseOptions(targetFormat, options.formatOptions);
   const counts: Record<string, number> = {};
   const diagnosticCounts = { error: 0, warning: 0, info: 0 };
   const rejectedByRule: Record<string, number> = {};
@@ -161,7 +167,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
     written: 0,
     rejected: 0,
     counts,
-    limitations: targetFormat.limitations ?? [],
+    limitations: limitationsOf(targetFormat, targetOptions),
     diagnostics: diagnosticCounts,
     rejectedByRule,
     failed: false,
@@ -175,7 +181,6 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
     counts[event] = (counts[event] ?? 0) + by;
   };
   const images = options.images ?? IDENTITY_IMAGES;
-  const targetOptions = parseOptions(targetFormat, options.formatOptions);
 
   let rejectsSink: TextSink | undefined;
   let rejectsCount = 0;
@@ -226,7 +231,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
       const input: InputSummary = { file, format: sourceFormat.name, read: 0, written: 0, rejected: 0 };
       summary.inputs.push(input);
       const context: FormatContext<object> = {
-        options: parseOptions(sourceFormat, options.formatOptions),
+        options: parseOptions(sourceFormat, options.readOptions, 'input'),
         file,
         report: note,
         count,
@@ -441,39 +446,105 @@ async function* withMetadata(
   }
 }
 
+/** A format's detection score for an input. */
+export interface FormatScore {
+  readonly format: string;
+  readonly score: number;
+}
+
+/** How an input format was chosen. */
+export interface ChosenFormat {
+  readonly format: FormatPlugin<object>;
+  /** `from`: named by `--from`; `detected`: the only best score; `default`: standard input or an input with no records. */
+  readonly by: 'from' | 'detected' | 'default';
+  /** Every readable format's score, highest first (when detected). */
+  readonly scores: readonly FormatScore[];
+}
+
 /**
- * Choose the format of an input: `--from` when given, else `detect()` over the first bytes and records of the file
- * (standard input defaults to `llava`).
+ * Choose the format of an input: `--from` when given, else the formats' `detect()` scores over its first records
+ * (never its name). Standard input and inputs without records default to `llava`. When no format scores above 0, or
+ * two share the best score, the choice is the user's: a `format/ambiguous` error names the first record and every
+ * candidate with its score. A pretraining metadata file (CC-3M `metadata.json`, `_meta.json`: `image` with
+ * captions or URLs, no conversations) that no format claims is an `input/metadata-file` error saying how to attach it.
  */
 export async function chooseInputFormat(
   file: string,
   options: Pick<ConvertOptions, 'from' | 'registry'>,
-): Promise<{ format: FormatPlugin<object> }> {
+): Promise<ChosenFormat> {
   const { registry } = options;
   if (options.from) {
     const entry = registry.get(options.from);
     if (!entry || !canRead(entry.format)) {
+      const readable = registry
+        .list()
+        .filter((f) => canRead(f.format))
+        .map((f) => f.format.name);
       throw new DiagnosticError(
         diagnose(formatRules.unknownFormat, {
-          message: entry ? `Format "${options.from}" cannot read.` : `No format named "${options.from}".`,
+          message: entry
+            ? `Format "${options.from}" cannot read.`
+            : `No format named "${options.from}". Readable: ${readable.join(', ')}.`,
           file,
         }),
       );
     }
-    return { format: entry.format };
+    return { format: entry.format, by: 'from', scores: [] };
   }
-  if (file === '-') {
-    const llava = registry.get('llava');
-    if (llava) return { format: llava.format };
-  }
+  const llava = registry.get('llava');
+  if (file === '-' && llava) return { format: llava.format, by: 'default', scores: [] };
   const probe = await probeFile(file);
-  const found = registry.detect(probe);
-  if (!found) {
+  if (probe.values.length === 0 && llava) return { format: llava.format, by: 'default', scores: [] };
+  const ranked = registry.scores(probe);
+  const scores = ranked.map((r) => ({ format: r.entry.format.name, score: r.score }));
+  const best = ranked[0];
+  if (best && best.score > 0 && !(ranked[1] && ranked[1].score === best.score)) {
+    return { format: best.entry.format, by: 'detected', scores };
+  }
+  const first = probe.values[0];
+  const shown = excerptOf(first);
+  if ((!best || best.score === 0) && isMetadataRecord(first)) {
     throw new DiagnosticError(
-      diagnose(formatRules.ambiguousFormat, { message: 'No known format recognises this input.', file }),
+      diagnose(writerRules.metadataInput, {
+        message: `${file} holds metadata records (image, captions, URL; no conversations), e.g. ${shown}. It is not a dataset to convert.`,
+        hint: `Attach it to its chat file: llava convert chat.json --metadata ${file} --to <format> -o out.json (library: convert({ metadata: { path } })).`,
+        file,
+        recordIndex: 0,
+      }),
     );
   }
-  return { format: found.format };
+  const list = scores.map((s) => `${s.format} ${s.score.toFixed(2)}`).join(', ');
+  const tie = best && best.score > 0;
+  throw new DiagnosticError(
+    diagnose(formatRules.ambiguousFormat, {
+      message: `${
+        tie
+          ? `The records look equally like ${ranked
+              .filter((r) => r.score === best.score)
+              .map((r) => r.entry.format.name)
+              .join(' and ')}`
+          : 'No known format recognises these records'
+      }. First record: ${shown}. Scores: ${list}.`,
+      hint: `Name the input format with --from (${scores.map((s) => s.format).join(', ')}).`,
+      file,
+      recordIndex: 0,
+      data: { scores },
+    }),
+  );
+}
+
+/** A record of a pretraining metadata file: an `image` path with captions or a URL, and no turns. */
+function isMetadataRecord(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const v = value as Record<string, unknown>;
+  if ('conversations' in v || 'messages' in v) return false;
+  return typeof v.image === 'string' && ['caption', 'blip_caption', 'url'].some((k) => k in v);
+}
+
+/** A short JSON excerpt of a value for a message (at most 160 characters). */
+function excerptOf(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 160 ? `${text.slice(0, 159)}…` : text;
 }
 
 /** Read the head of a file and its first records, for format detection. */
@@ -504,7 +575,11 @@ export async function probeFile(file: string): Promise<DetectProbe> {
   return { path: file, head, values };
 }
 
-function parseOptions(format: FormatPlugin<object>, raw: Readonly<Record<string, unknown>> | undefined): object {
+function parseOptions(
+  format: FormatPlugin<object>,
+  raw: Readonly<Record<string, unknown>> | undefined,
+  role: 'input' | 'output' = 'output',
+): object {
   if (!format.optionsSchema) return {};
   const shape = format.optionsSchema.shape as Record<string, unknown>;
   const relevant: Record<string, unknown> = {};
@@ -514,12 +589,22 @@ function parseOptions(format: FormatPlugin<object>, raw: Readonly<Record<string,
     const issue = parsed.error.issues[0];
     throw new DiagnosticError(
       diagnose(writerRules.invalidOptions, {
-        message: `Invalid option ${issue?.path.join('.') ?? ''} for format "${format.name}": ${issue?.message}`,
+        message: `Invalid option ${issue?.path.join('.') ?? ''} for ${role} format "${format.name}": ${issue?.message}`,
         hint: `Run \`llava formats ${format.name}\` to see its options.`,
       }),
     );
   }
   return parsed.data as object;
+}
+
+/** The limitations a format notes for a run with these options. */
+function limitationsOf(format: FormatPlugin<object>, options: object): readonly string[] {
+  if (!format.limitationsFor) return format.limitations ?? [];
+  try {
+    return format.limitationsFor(options);
+  } catch {
+    return format.limitations ?? [];
+  }
 }
 
 function encodeFailure(format: string, source: SourceRecord, error: unknown): Diagnostic {

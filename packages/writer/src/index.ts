@@ -1,22 +1,27 @@
 export { builtinFormats, createBuiltinRegistry } from './builtins.js';
 export { containerFromPath, JsonValueWriter } from './container.js';
 export {
+  type ChosenFormat,
   type ConvertOptions,
   type ConvertProgress,
   type ConvertSummary,
   chooseInputFormat,
   convert,
+  type FormatScore,
   type InputSummary,
   type OnInvalid,
   probeFile,
 } from './convert.js';
 export {
+  type DatasetColumns,
   type DatasetInfoEntry,
   type DatasetInfoOptions,
+  datasetColumnsOf,
   datasetInfoEntry,
   writeDatasetInfo,
 } from './dataset-info.js';
 export { decodeLlava, type LlavaOptions, llavaFormat, llavaOptionsSchema } from './formats/llava.js';
+export { llavaQaFormat } from './formats/llava-qa.js';
 export {
   type MessagePart,
   type MessagesOptions,
@@ -65,3 +70,10 @@ export {
 } from './image-policy.js';
 export { writerRules } from './rules.js';
 export { openTextSink, type SinkOptions, type TextSink } from './sink.js';
+export {
+  chooseValidation,
+  readForValidation,
+  sourcePointer,
+  type ValidationItem,
+  type ValidationPlan,
+} from './validate-input.js';

@@ -8,6 +8,12 @@ export const writerRules = defineRules({
     title: 'Record does not have the LLaVA shape',
     hint: 'Each record needs `conversations: [{from, value}, …]`; `id` a string or integer; `image` a string or list of strings.',
   },
+  invalidPart: {
+    id: 'record/content-part',
+    severity: 'error',
+    title: 'A content part the reader cannot take whole',
+    hint: 'Every text part needs its text (`text`, or `value` in LLaMA-Factory v1 blocks) and every image or video part its path; fix the part, or read the file with the --from format it was written for.',
+  },
   invalidJson: {
     id: 'json/syntax',
     severity: 'error',
@@ -20,6 +26,12 @@ export const writerRules = defineRules({
     title: '<image> tokens and images disagree',
     hint: 'Choose an --image-token policy that reconciles them (e.g. `front`), or fix the record.',
   },
+  videoCountMismatch: {
+    id: 'video/count-mismatch',
+    severity: 'error',
+    title: '<video> tokens and videos disagree',
+    hint: 'Put one `<video>` per video path in the human turns (LLaVA-Video files may use one `<image>` per video instead).',
+  },
   unsupportedRole: {
     id: 'roles/unsupported',
     severity: 'error',
@@ -31,6 +43,12 @@ export const writerRules = defineRules({
     severity: 'error',
     title: 'Record cannot be expressed in the target format',
     hint: 'See `llava formats <name>` for what the target can hold.',
+  },
+  metadataInput: {
+    id: 'input/metadata-file',
+    severity: 'error',
+    title: 'The input is a metadata file, not conversation records',
+    hint: 'Attach it to its chat file instead: `llava convert chat.json --metadata metadata.json --to …`.',
   },
   invalidOptions: {
     id: 'options/invalid',

@@ -47,7 +47,10 @@ ${builtinFormatOptionsHelp()}`;
 
   static override flags = {
     to: Flags.string({ char: 't', summary: 'Output format (see `llava formats`).', required: true }),
-    from: Flags.string({ char: 'f', summary: 'Input format; detected from the file when omitted.' }),
+    from: Flags.string({
+      char: 'f',
+      summary: 'Input format; detected from its first records when omitted (exit 1 when none or two fit).',
+    }),
     output: Flags.string({ char: 'o', summary: 'Output file; - for standard output.', default: '-' }),
     container: Flags.option({ options: ['json', 'jsonl'] as const, summary: 'JSON array or JSON Lines output.' })(),
     ...imageFlags,
@@ -75,7 +78,11 @@ ${builtinFormatOptionsHelp()}`;
     option: Flags.string({
       char: 'O',
       multiple: true,
-      summary: 'Format option as key=value (repeatable); see `llava formats <name>`.',
+      summary: 'Option of the output format as key=value (repeatable); see `llava formats <name>`.',
+    }),
+    'read-option': Flags.string({
+      multiple: true,
+      summary: 'Option of the input format as key=value (repeatable); checked by the reader, never the writer.',
     }),
     plugin: pluginFlag,
     json: Flags.boolean({ summary: 'Print the summary as JSON (on stdout, or on stderr when the output is stdout).' }),
@@ -109,6 +116,7 @@ ${builtinFormatOptionsHelp()}`;
         ...(flags.container ? { container: flags.container } : {}),
         registry,
         formatOptions,
+        readOptions: parseKeyValues(flags['read-option'] ?? []),
         onInvalid: flags['on-invalid'],
         ...(flags.rejects ? { rejects: flags.rejects } : {}),
         images: imageSetup.images,
@@ -150,7 +158,10 @@ ${builtinFormatOptionsHelp()}`;
       if (DiagnosticError.is(error)) {
         this.logToStderr(formatDiagnostic(error.diagnostic));
         if (error.diagnostic.hint) this.logToStderr(`  hint: ${error.diagnostic.hint}`);
-        const usageError = /^(format|usage|options|dataset-info)\//.test(error.diagnostic.ruleId);
+        // an input no format recognises (or a metadata file) is a data error, not a usage error
+        const usageError =
+          /^(format|usage|options|dataset-info)\//.test(error.diagnostic.ruleId) &&
+          error.diagnostic.ruleId !== 'format/ambiguous';
         this.exit(usageError ? 2 : 1);
       }
       throw error;
@@ -158,7 +169,8 @@ ${builtinFormatOptionsHelp()}`;
     progress.stop();
     await imageSetup.close();
     this.report(summary, flags, notes, rejections);
-    if (summary.failed) process.exitCode = 1;
+    // a reader's options are parsed once its format is known (after detection): still a usage error
+    if (summary.failed) process.exitCode = summary.fatal?.ruleId.startsWith('options/') ? 2 : 1;
   }
 
   private report(

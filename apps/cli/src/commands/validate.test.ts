@@ -82,7 +82,9 @@ describe('llava validate (real CLI process)', () => {
         records: 4,
         diagnostics: { error: 3, warning: 0, info: 0 },
         byRule: { 'image/token-count': 2, 'roles/unknown': 1 },
-        files: [{ file: bad, records: 4, error: 3, warning: 0, info: 0 }],
+        files: [
+          { file: bad, records: 4, error: 3, warning: 0, info: 0, format: 'llava', kind: 'llava', by: 'detected' },
+        ],
         strict: false,
         failed: true,
       },

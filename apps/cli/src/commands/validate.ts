@@ -1,9 +1,22 @@
 import { once } from 'node:events';
 import { type Diagnostic, DiagnosticError, renderReport, type Severity } from '@llavakit/diagnostics';
-import { type DatasetKind, detectKind, type ReadItem, readRecords } from '@llavakit/reader';
-import { createValidator, type ValidationKind, validationKinds } from '@llavakit/schema';
+import { createValidator, validationKinds } from '@llavakit/schema';
+import {
+  builtinFormats,
+  chooseValidation,
+  readForValidation,
+  sourcePointer,
+  type ValidationPlan,
+} from '@llavakit/writer';
 import { Args, Command, Flags } from '@oclif/core';
+import { loadFormats, pluginFlag } from '../lib/formats.js';
 import { createProgress } from '../lib/progress.js';
+
+/** What `--from` takes: every readable built-in format, and the LLaVA kinds that are not formats. */
+const FROM_CHOICES = [
+  ...builtinFormats.filter((f) => f.decode || f.read).map((f) => f.name),
+  ...validationKinds.filter((k) => !builtinFormats.some((f) => f.name === k)),
+];
 
 /** Diagnostics kept per rule for the human report when --max-per-rule is not given. */
 const DEFAULT_SHOWN = 10;
@@ -16,6 +29,11 @@ interface FileSummary {
   info: number;
   /** Id of the rule that stopped reading the file early (truncated, not JSON, …). */
   stopped?: string;
+  /** The format the records were read with, and the kind they were checked as. */
+  format?: string;
+  kind?: string;
+  /** How the format was chosen: `from` (--from), `detected`, `default`. */
+  by?: string;
 }
 
 export default class Validate extends Command {
@@ -23,6 +41,8 @@ export default class Validate extends Command {
 
   static override description =
     `Reads each input completely (JSON array or JSONL, any size, in constant memory) and checks every record — never a sample — against the rule catalog (docs/rules.md): schema, roles and alternation, empty values, <image> tokens vs images and their placement, duplicate and mixed-type ids, image path forms, and JSON syntax. Every diagnostic names its rule, file, record index and id, JSON pointer, byte offset and line:column.
+
+Any readable format is checked (ShareGPT, ms-swift, TRL messages, OpenAI chat, plugins): its records are decoded into canonical LLaVA records and checked by the rules that apply to that format, with pointers into the file as written. The format and kind detected are printed first (and are in the --json summary).
 
 The report, grouped by rule with counts, goes to standard output; with --json, one JSON object per diagnostic per line, streamed as found, then {"summary": …}.
 
@@ -54,12 +74,11 @@ Exit codes: 0 no errors (warnings allowed unless --strict), 1 errors found (or w
   };
 
   static override flags = {
-    from: Flags.option({
+    from: Flags.string({
       char: 'f',
-      options: validationKinds,
-      summary:
-        'What the file is: llava (v1/v1.5, one image path per record), llava-next (image lists, video) or metadata (CC-3M metadata.json, 558K _meta.json). Detected from the first records when omitted.',
-    })(),
+      summary: `What the file is: a readable format (${FROM_CHOICES.join(', ')}, or a plugin's), where llava is LLaVA v1/v1.5 (one image path per record), llava-next LLaVA-NeXT (image lists, video) and metadata a CC-3M metadata.json / 558K _meta.json. Detected from the first records when omitted.`,
+    }),
+    plugin: pluginFlag,
     json: Flags.boolean({ summary: 'One JSON object per diagnostic per line on stdout, then a {"summary": …} line.' }),
     'max-per-rule': Flags.integer({
       min: 0,
@@ -78,7 +97,18 @@ Exit codes: 0 no errors (warnings allowed unless --strict), 1 errors found (or w
       this.error(`Unknown flag ${unknown} (a file whose name starts with - can be given as ./${unknown}).`, {
         exit: 2,
       });
-    const chosen = flags.from as ValidationKind | undefined;
+    const chosen = flags.from;
+    const { registry } = await loadFormats(this.config, { plugins: flags.plugin ?? [] });
+    if (chosen && !registry.get(chosen) && !(validationKinds as readonly string[]).includes(chosen)) {
+      const readable = registry
+        .list()
+        .filter((f) => f.format.decode || f.format.read)
+        .map((f) => f.format.name);
+      this.error(
+        `Unknown --from ${chosen}: use one of ${[...new Set([...readable, ...validationKinds])].join(', ')}.`,
+        { exit: 2 },
+      );
+    }
     const json = flags.json;
     const maxPerRule = flags['max-per-rule'] ?? (json ? undefined : DEFAULT_SHOWN);
     const out = new LineWriter(process.stdout);
@@ -109,10 +139,25 @@ Exit codes: 0 no errors (warnings allowed unless --strict), 1 errors found (or w
     for (const input of inputs) {
       const summary: FileSummary = { file: input, records: 0, error: 0, warning: 0, info: 0 };
       files.push(summary);
-      const kind = chosen ?? (await detectValidationKind(input));
-      const validator = createValidator({ file: input, kind });
+      let plan: ValidationPlan;
       try {
-        const items = readRecords(input, {
+        plan = await chooseValidation(input, { registry, ...(chosen ? { from: chosen } : {}) });
+      } catch (error) {
+        if (!DiagnosticError.is(error)) throw error;
+        // no format (or more than one) fits the records: a data error of this file
+        summary.stopped = error.diagnostic.ruleId;
+        await emit(error.diagnostic, summary);
+        continue;
+      }
+      Object.assign(summary, { format: plan.format.name, kind: plan.kind, by: plan.by });
+      if (!json && !flags.quiet) {
+        const what = plan.kind === 'metadata' ? 'metadata' : plan.format.name;
+        const how = plan.by === 'from' ? ' (--from)' : plan.by === 'detected' ? ' (detected)' : '';
+        await out.write(`${input}: ${what} records, checked as ${plan.kind}${how}\n`);
+      }
+      const validator = createValidator({ file: input, kind: plan.kind, ignore: plan.ignore });
+      try {
+        const items = readForValidation(input, plan, {
           file: input,
           onProgress: (done, total) =>
             progress.update(done, total, `${(records + summary.records).toLocaleString('en')} records`),
@@ -121,9 +166,13 @@ Exit codes: 0 no errors (warnings allowed unless --strict), 1 errors found (or w
           summary.records++;
           if (item.ok) {
             const found = validator.check(item.value, item.place, item.text);
-            for (let i = 0; i < found.length; i++) await emit(found[i]!, summary);
+            for (let i = 0; i < found.length; i++) {
+              const d = found[i]!;
+              const pointer = plan.decode && d.pointer !== undefined ? sourcePointer(d.pointer, item.raw) : d.pointer;
+              await emit(pointer === d.pointer ? d : { ...d, ...(pointer !== undefined ? { pointer } : {}) }, summary);
+            }
           } else {
-            await emit(withPlace(item.diagnostic, item.place), summary);
+            for (const d of item.diagnostics) await emit(d, summary);
           }
         }
       } catch (error) {
@@ -160,36 +209,6 @@ Exit codes: 0 no errors (warnings allowed unless --strict), 1 errors found (or w
   }
 }
 
-const KIND_OF: Record<DatasetKind, ValidationKind> = {
-  'llava-instruct': 'llava',
-  'llava-mix665k': 'llava',
-  'cc3m-chat': 'llava',
-  'blip558k-chat': 'llava',
-  llava: 'llava',
-  unknown: 'llava',
-  'llava-next': 'llava-next',
-  'cc3m-meta': 'metadata',
-  'blip558k-meta': 'metadata',
-};
-
-/**
- * The validation kind of a file, from its name and first records (`detectKind`); standard input and unreadable
- * files are checked as `llava` (reading them reports any problem properly).
- */
-async function detectValidationKind(input: string): Promise<ValidationKind> {
-  if (input === '-') return 'llava';
-  const head: ReadItem[] = [];
-  try {
-    for await (const item of readRecords(input, { file: input })) {
-      head.push(item);
-      if (head.length >= 20) break;
-    }
-  } catch {
-    // reported when the file is read for real
-  }
-  return KIND_OF[detectKind(head, input)];
-}
-
 /** The one-line verdict closing the human report. */
 function closingLine(records: number, files: FileSummary[], totals: Record<Severity, number>, failed: boolean): string {
   const plural = (n: number, word: string) => `${n.toLocaleString('en')} ${word}${n === 1 ? '' : 's'}`;
@@ -199,18 +218,6 @@ function closingLine(records: number, files: FileSummary[], totals: Record<Sever
   const verdict = failed ? (totals.error > 0 ? 'FAIL' : 'FAIL (--strict: warnings fail)') : 'OK';
   const notes = stopped.length > 0 ? `; reading stopped early in ${stopped.join(', ')}` : '';
   return `${verdict}: checked ${what}: ${found}${notes}.`;
-}
-
-/** A reader diagnostic for one broken record: make sure it carries the record's place. */
-function withPlace(d: Diagnostic, place: { index: number; offset: number; line: number; column: number }): Diagnostic {
-  if (d.place && d.recordIndex !== undefined) return d;
-  return {
-    ...d,
-    recordIndex: d.recordIndex ?? place.index,
-    ...(d.place || place.line <= 0
-      ? {}
-      : { place: { ...(place.offset >= 0 ? { offset: place.offset } : {}), line: place.line, column: place.column } }),
-  };
 }
 
 /** Buffered line output that respects back-pressure, so millions of diagnostics stream in constant memory. */

@@ -1,6 +1,6 @@
 import { type Diagnostic, diagnose, type RuleMeta } from '@llavakit/diagnostics';
 import type { DecodeResult, EncodeResult, RecordContext } from '@llavakit/format';
-import { IMAGE_TOKEN, imagesOf, type LlavaRecord, type Turn } from '@llavakit/schema';
+import { IMAGE_TOKEN, imagesOf, type LlavaRecord, type Turn, VIDEO_TOKEN, videosOf } from '@llavakit/schema';
 import { type ImageTokenPolicy, type Placement, placeImages } from '../image-policy.js';
 import { writerRules } from '../rules.js';
 import { applyPatch, diffRecord, META_FIELD, moveSystem, readPatch } from './meta.js';
@@ -110,6 +110,49 @@ export function place(
 }
 
 /**
+ * Map a record's videos to the target's `<video>` slots: the `<video>` tokens must match the videos one to one. A
+ * record written as LLaVA-Video writes it (videos, no image, no `<video>` token, one `<image>` per video) gets its
+ * `<image>` tokens read as `<video>` (counted as `video-token:from-image`). Anything else is rejected with
+ * `video/count-mismatch`, so a video is never written without its slot.
+ */
+export function placeVideos(
+  record: LlavaRecord,
+  turns: readonly Turn[],
+  context: RecordContext<object>,
+  source: string,
+): { ok: true; turns: readonly Turn[]; videos: string[] } | { ok: false; diagnostics: Diagnostic[] } {
+  const videos = videosOf(record);
+  let tokens = 0;
+  let imageTokens = 0;
+  for (const turn of turns) {
+    if (turn.value.includes(VIDEO_TOKEN)) tokens += countToken(turn.value, VIDEO_TOKEN);
+    if (turn.value.includes(IMAGE_TOKEN)) imageTokens += countToken(turn.value, IMAGE_TOKEN);
+  }
+  if (videos.length === tokens) return { ok: true, turns, videos };
+  if (tokens === 0 && imageTokens === videos.length && record.image === undefined) {
+    context.count('video-token:from-image');
+    const mapped = turns.map((turn) =>
+      turn.value.includes(IMAGE_TOKEN) ? { ...turn, value: turn.value.replaceAll(IMAGE_TOKEN, VIDEO_TOKEN) } : turn,
+    );
+    return { ok: true, turns: mapped, videos };
+  }
+  return fail(
+    recordDiagnostic(writerRules.videoCountMismatch, context, source, {
+      message: `The record has ${videos.length} video(s) but ${tokens} ${VIDEO_TOKEN} token(s); ${source} needs one token per video.`,
+      pointer: videos.length === 0 ? '/conversations' : '/video',
+      recordId: record.id,
+      data: { videos: videos.length, tokens },
+    }),
+  );
+}
+
+function countToken(text: string, token: string): number {
+  let count = 0;
+  for (let i = text.indexOf(token); i !== -1; i = text.indexOf(token, i + token.length)) count++;
+  return count;
+}
+
+/**
  * Finish an encode: when metadata is on, compare the plain decoding of `value` with the original record (its image
  * paths as rewritten for the output, since rewriting is asked for) and store the difference in the `llava_meta`
  * column; count records that needed it. Plain LLaVA records (string id written, `image`, human/gpt turns with only
@@ -192,6 +235,20 @@ export function missingList(source: string, pointer: string, message: string): P
   };
 }
 
+/** The decoding failure of a record with a content part that cannot be read whole (no text, no path, unknown type). */
+export function badPart(source: string, pointer: string, message: string): Plain {
+  return {
+    error: {
+      ruleId: writerRules.invalidPart.id,
+      severity: 'error',
+      message,
+      hint: writerRules.invalidPart.hint,
+      pointer,
+      source,
+    },
+  };
+}
+
 /** Unwrap a plain decoding of a value this package just encoded (it cannot fail). */
 export function plainOrThrow(plain: Plain): LlavaRecord {
   if ('error' in plain) throw new Error(plain.error.message);
@@ -245,6 +302,9 @@ export function imageValue(images: readonly string[]): string | string[] | undef
   return images.length === 1 ? images[0]! : [...images];
 }
 
+/** The LLaVA `video` value for a list of paths: absent, one string, or a list. */
+export const videoValue = imageValue;
+
 /** Join text pieces and image slots back into a LLaVA text. */
 export function joinParts(parts: readonly (string | null)[]): string {
   let text = '';
@@ -283,3 +343,56 @@ export function plainId(value: unknown): string | number | undefined {
 /** Role names: LLaVA (`human`/`gpt`) to chat (`user`/`assistant`) and back. */
 export const TO_CHAT_ROLE: Readonly<Record<string, string>> = { human: 'user', gpt: 'assistant', system: 'system' };
 export const FROM_CHAT_ROLE: Readonly<Record<string, string>> = { user: 'human', assistant: 'gpt', system: 'system' };
+
+/**
+ * Score a detection probe record by record: the mean of the records' scores (a record that is not an object, or
+ * not of the format, scores 0), so a file is taken as a format only when its records look like it, and one broken
+ * record among them lowers every candidate alike. 0 when there are no records.
+ */
+export function scoreRecords(values: readonly unknown[], score: (value: Record<string, unknown>) => number): number {
+  if (values.length === 0) return 0;
+  let total = 0;
+  for (const value of values) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
+    const s = score(value as Record<string, unknown>);
+    if (s > 0) total += Math.min(1, s);
+  }
+  return total / values.length;
+}
+
+/** The turns of a `messages` list when every one is an object with a string `role`; else `undefined`. */
+export function chatTurns(value: unknown): Record<string, unknown>[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  for (const m of value) {
+    if (typeof m !== 'object' || m === null || typeof (m as { role?: unknown }).role !== 'string') return undefined;
+  }
+  return value as Record<string, unknown>[];
+}
+
+/** True when every turn of a `conversations` list is an object with string `from` and `value`. */
+export function isFromValueList(value: unknown): boolean {
+  if (!Array.isArray(value)) return false;
+  for (const t of value) {
+    if (typeof t !== 'object' || t === null) return false;
+    const turn = t as { from?: unknown; value?: unknown };
+    if (typeof turn.from !== 'string' || typeof turn.value !== 'string') return false;
+  }
+  return true;
+}
+
+/** The content parts of chat turns: `strings` when every content is a string, else each part's `type` and keys. */
+export function partTypes(turns: readonly Record<string, unknown>[]): {
+  strings: boolean;
+  parts: Record<string, unknown>[];
+} {
+  const parts: Record<string, unknown>[] = [];
+  let strings = true;
+  for (const turn of turns) {
+    const content = turn.content;
+    if (typeof content === 'string') continue;
+    strings = false;
+    if (!Array.isArray(content)) continue;
+    for (const part of content) parts.push(asObject(part));
+  }
+  return { strings, parts };
+}

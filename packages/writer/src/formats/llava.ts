@@ -3,7 +3,7 @@ import { defineFormat } from '@llavakit/format';
 import { type LlavaRecord, parseRecord, type Turn } from '@llavakit/schema';
 import * as z from 'zod';
 import { writerRules } from '../rules.js';
-import { place } from './common.js';
+import { isFromValueList, place, scoreRecords } from './common.js';
 import { META_FIELD } from './meta.js';
 
 /** Check a parsed value against the canonical record schema, as a `decode` result with located diagnostics. */
@@ -64,13 +64,20 @@ export const llavaFormat = defineFormat({
   extensions: ['.json', '.jsonl'],
   defaultContainer: 'json',
   limitations: ['with -O normalize=true (--normalize), integer ids become strings and <image> moves to the front'],
+  limitationsFor: (options) =>
+    options.normalize
+      ? [
+          `--normalize writes ids as strings${(options.imageToken ?? 'front') === 'front' ? ' and moves <image> to the front of its turn' : ''}`,
+        ]
+      : [],
   optionsSchema: llavaOptionsSchema,
-  detect(probe) {
-    const first = probe.values[0];
-    if (typeof first !== 'object' || first === null) return 0;
-    if (META_FIELD in first || 'images' in first) return 0.1;
-    return Array.isArray((first as { conversations?: unknown }).conversations) ? 0.9 : 0;
-  },
+  detect: (probe) =>
+    scoreRecords(probe.values, (v) => {
+      if (META_FIELD in v || 'images' in v || 'videos' in v) return 0;
+      // a record with a broken `conversations` is still LLaVA-shaped: reading it reports exactly what is wrong
+      if (!isFromValueList(v.conversations)) return 'conversations' in v ? 0.3 : 0;
+      return 'image' in v || 'video' in v ? 0.9 : 0.7;
+    }),
   decode: (value, context) => decodeLlava(value, context.file, context.index),
   encode(record: LlavaRecord, context) {
     const { normalize } = context.options;

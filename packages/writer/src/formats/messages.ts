@@ -1,22 +1,27 @@
 import { defineFormat } from '@llavakit/format';
-import type { LlavaRecord, Turn } from '@llavakit/schema';
+import { IMAGE_TOKEN, type LlavaRecord, type Turn, VIDEO_TOKEN } from '@llavakit/schema';
 import * as z from 'zod';
-import { imageTokenOption, segmentsOf } from '../image-policy.js';
+import { imageTokenOption } from '../image-policy.js';
 import {
   asObject,
+  badPart,
   chatRolesOf,
+  chatTurns,
   copyExtras,
   decodeWithMeta,
   FROM_CHAT_ROLE,
   imageValue,
-  joinParts,
   missingList,
   outputWithId,
   type Plain,
+  partTypes,
   place,
+  placeVideos,
   plainId,
   plainOrThrow,
+  scoreRecords,
   stringList,
+  videoValue,
   withMeta,
 } from './common.js';
 
@@ -36,10 +41,10 @@ export const messagesOptionsSchema = z.object({
 export type MessagesOptions = z.output<typeof messagesOptionsSchema>;
 
 /** One content part of a TRL message. */
-export type MessagePart = { type: 'image' } | { type: 'text'; text: string };
+export type MessagePart = { type: 'image' } | { type: 'video' } | { type: 'text'; text: string };
 
 const CHAT_ROLES = new Set(['system', 'user', 'assistant', 'tool']);
-const KNOWN = new Set(['id', 'messages', 'images']);
+const KNOWN = new Set(['id', 'messages', 'images', 'videos']);
 const TURN_KEYS = new Set(['role', 'content']);
 
 /**
@@ -58,24 +63,18 @@ export const messagesFormat = defineFormat({
     'writes ids as strings; integer ids, extra keys and <image> placement changed by a policy are kept in the llava_meta column (-O meta=false drops them)',
   ],
   optionsSchema: messagesOptionsSchema,
-  detect(probe) {
-    let score = 0;
-    for (const value of probe.values) {
-      if (typeof value !== 'object' || value === null) return 0;
-      const messages = (value as { messages?: unknown }).messages;
-      if (!Array.isArray(messages)) return 0;
-      for (const m of messages) {
-        const content = (m as { content?: unknown } | null)?.content;
-        if (!Array.isArray(content)) continue;
-        for (const part of content) {
-          const type = (part as { type?: unknown } | null)?.type;
-          if (type === 'image_url') return 0;
-          if (type === 'image' || type === 'text') score = 0.95;
-        }
+  detect: (probe) =>
+    scoreRecords(probe.values, (v) => {
+      const turns = chatTurns(v.messages);
+      if (!turns) return 0;
+      const { parts } = partTypes(turns);
+      if (parts.length === 0) return 0;
+      for (const part of parts) {
+        if (part.type === 'text' ? typeof part.text !== 'string' : part.type !== 'image' && part.type !== 'video')
+          return 0;
       }
-    }
-    return score;
-  },
+      return 0.95;
+    }),
   encode(record, context) {
     const options = context.options;
     const turns = record.conversations;
@@ -91,35 +90,37 @@ export const messagesFormat = defineFormat({
     const roles = mapped.roles;
     const policy = options.imageToken;
     const asParts = policy !== 'keep' && policy !== 'strip';
-    const placed = place(record, turns, policy, context, 'messages', true, asParts);
+    const video = placeVideos(record, turns, context, 'messages');
+    if (!video.ok) return video;
+    const placed = place(record, video.turns, policy, context, 'messages', true, asParts);
     if (!placed.ok) return placed;
     const { texts, images } = placed.placement;
     const messages: { role: string; content: string | MessagePart[] }[] = [];
     if (typeof record.system === 'string' && roles[0] !== 'system') {
       messages.push({ role: 'system', content: asParts ? [{ type: 'text', text: record.system }] : record.system });
     }
-    let slot = 0;
     for (let i = 0; i < turns.length; i++) {
       const text = texts[i]!;
       if (!asParts) {
         messages.push({ role: roles[i]!, content: text });
         continue;
       }
-      const segments = segmentsOf(text, slot);
-      const parts: MessagePart[] = new Array(segments.length);
-      for (let s = 0; s < segments.length; s++) {
-        const segment = segments[s]!;
-        if (typeof segment === 'string') parts[s] = { type: 'text', text: segment };
-        else {
-          parts[s] = { type: 'image' };
-          slot++;
-        }
+      const parts: MessagePart[] = [];
+      for (const piece of mediaPieces(text)) {
+        parts.push(
+          piece === IMAGE_TOKEN
+            ? { type: 'image' }
+            : piece === VIDEO_TOKEN
+              ? { type: 'video' }
+              : { type: 'text', text: piece },
+        );
       }
       messages.push({ role: roles[i]!, content: parts });
     }
     const out = outputWithId(record, options.idField);
     out.messages = messages;
     out.images = images.map((path) => context.images.rewrite(path));
+    if (video.videos.length > 0) out.videos = video.videos.map((path) => context.images.rewrite(path));
     return withMeta(
       record,
       out,
@@ -135,8 +136,10 @@ export const messagesFormat = defineFormat({
 });
 
 /**
- * Decode a TRL / transformers record without its metadata. Image parts become `<image>` tokens; their paths come
- * from the `images` column, or from the parts themselves (`url`, `path` or a string `image`) when it is absent.
+ * Decode a TRL / transformers record without its metadata. Image and video parts become `<image>`/`<video>` tokens;
+ * their paths come from the `images`/`videos` columns, or from the parts themselves (`url`, `path` or a string
+ * `image`/`video`) when a column is absent. A part the reader cannot take whole (a text part without a string
+ * `text`, a part of another type) rejects the record.
  */
 export function plainMessages(v: Record<string, unknown>): Plain {
   if (!Array.isArray(v.messages)) {
@@ -146,25 +149,36 @@ export function plainMessages(v: Record<string, unknown>): Plain {
   const id = plainId(v.id);
   if (id !== undefined) record.id = id;
   const column = stringList(v.images);
+  const videoColumn = stringList(v.videos);
   const inline: string[] = [];
+  const inlineVideos: string[] = [];
   const conversations: Turn[] = [];
-  for (const raw of v.messages as unknown[]) {
-    const turn = asObject(raw);
+  const list = v.messages as unknown[];
+  for (let i = 0; i < list.length; i++) {
+    const turn = asObject(list[i]);
     const role = String(turn.role ?? '');
     const content = turn.content;
     let value: string;
     if (typeof content === 'string') value = content;
     else if (Array.isArray(content)) {
-      const pieces: (string | null)[] = [];
-      for (const p of content) {
-        const part = asObject(p);
-        if (part.type === 'image') {
-          pieces.push(null);
-          const path = [part.path, part.url, part.image].find((x): x is string => typeof x === 'string');
-          if (path !== undefined) inline.push(path);
-        } else if (typeof part.text === 'string') pieces.push(part.text);
+      value = '';
+      for (let j = 0; j < content.length; j++) {
+        const part = asObject(content[j]);
+        if (part.type === 'image' || part.type === 'video') {
+          value += part.type === 'image' ? IMAGE_TOKEN : VIDEO_TOKEN;
+          const path = [part.path, part.url, part[part.type]].find((x): x is string => typeof x === 'string');
+          if (path !== undefined) (part.type === 'image' ? inline : inlineVideos).push(path);
+        } else if (part.type === 'text' && typeof part.text === 'string') value += part.text;
+        else {
+          return badPart(
+            'messages',
+            `/messages/${i}/content/${j}`,
+            part.type === 'text'
+              ? 'A text part has no string `text`.'
+              : `A content part of type ${JSON.stringify(part.type)} cannot be read (text, image and video can).`,
+          );
+        }
       }
-      value = joinParts(pieces);
     } else value = content == null ? '' : String(content);
     const out: Turn = { from: FROM_CHAT_ROLE[role] ?? role, value };
     copyExtras(turn, out, TURN_KEYS);
@@ -172,7 +186,27 @@ export function plainMessages(v: Record<string, unknown>): Plain {
   }
   const image = imageValue(column.length > 0 ? column : inline);
   if (image !== undefined) record.image = image;
+  const video = videoValue(videoColumn.length > 0 ? videoColumn : inlineVideos);
+  if (video !== undefined) record.video = video;
   record.conversations = conversations;
   copyExtras(v, record, KNOWN);
   return { record: record as LlavaRecord };
+}
+
+/** Split a text at its `<image>` and `<video>` tokens: text pieces (never empty) and the tokens themselves. */
+function mediaPieces(text: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  for (;;) {
+    const i = text.indexOf(IMAGE_TOKEN, start);
+    const v = text.indexOf(VIDEO_TOKEN, start);
+    const at = i === -1 ? v : v === -1 ? i : Math.min(i, v);
+    if (at === -1) break;
+    if (at > start) out.push(text.slice(start, at));
+    const token = at === i ? IMAGE_TOKEN : VIDEO_TOKEN;
+    out.push(token);
+    start = at + token.length;
+  }
+  if (start < text.length || out.length === 0) out.push(text.slice(start));
+  return out;
 }

@@ -3,13 +3,15 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { diagnose } from '@llavakit/diagnostics';
 import { defineFormat } from '@llavakit/format';
 import { formatOfExtension, sniffImage } from '@llavakit/images';
-import { IMAGE_TOKEN, type LlavaRecord, type Turn } from '@llavakit/schema';
+import { IMAGE_TOKEN, type LlavaRecord, type Turn, VIDEO_TOKEN } from '@llavakit/schema';
 import * as z from 'zod';
 import { imageTokenOption, segmentsOf } from '../image-policy.js';
 import { writerRules } from '../rules.js';
 import {
   asObject,
+  badPart,
   chatRolesOf,
+  chatTurns,
   copyExtras,
   decodeWithMeta,
   FROM_CHAT_ROLE,
@@ -18,9 +20,11 @@ import {
   joinParts,
   missingList,
   type Plain,
+  partTypes,
   place,
   plainOrThrow,
   recordDiagnostic,
+  scoreRecords,
   withMeta,
 } from './common.js';
 import { formatWriterRules } from './rules.js';
@@ -85,25 +89,22 @@ export const openAiFormat = defineFormat({
     'image sizes are checked only when embedding (--embed-images)',
   ],
   optionsSchema: openAiOptionsSchema,
-  detect(probe) {
-    let score = 0;
-    for (const value of probe.values) {
-      if (typeof value !== 'object' || value === null) return 0;
-      const messages = (value as { messages?: unknown }).messages;
-      if (!Array.isArray(messages)) return 0;
-      score = Math.max(score, 'images' in value ? 0 : 0.45);
-      for (const m of messages) {
-        const content = (m as { content?: unknown } | null)?.content;
-        if (!Array.isArray(content)) continue;
-        for (const part of content) {
-          const type = (part as { type?: unknown } | null)?.type;
-          if (type === 'image_url') score = 0.95;
-          else if (type === 'image') return 0;
-        }
+  detect: (probe) =>
+    scoreRecords(probe.values, (v) => {
+      const turns = chatTurns(v.messages);
+      if (!turns || 'images' in v || 'videos' in v) return 0;
+      const { parts } = partTypes(turns);
+      let score = 0.45;
+      for (const part of parts) {
+        if (part.type === 'text' && typeof part.text === 'string') continue;
+        if (part.type !== 'image_url') return 0;
+        const ref = part.image_url;
+        const url = typeof ref === 'string' ? ref : asObject(ref).url;
+        if (typeof url !== 'string') return 0;
+        score = 0.95;
       }
-    }
-    return score;
-  },
+      return score;
+    }),
   async encode(record, context) {
     const options = context.options;
     const turns = record.conversations;
@@ -117,6 +118,15 @@ export const openAiFormat = defineFormat({
     );
     if (!mapped.ok) return mapped;
     const roles = mapped.roles;
+    if (record.video !== undefined || turns.some((t) => t.value.includes(VIDEO_TOKEN))) {
+      return fail(
+        recordDiagnostic(formatWriterRules.video, context, 'openai', {
+          message: 'The record holds a video (or a <video> token); OpenAI chat fine-tuning has no place for video.',
+          pointer: record.video !== undefined ? '/video' : '/conversations',
+          recordId: record.id,
+        }),
+      );
+    }
     const policy = options.imageToken;
     const placed = place(record, turns, policy, context, 'openai', true, true);
     if (!placed.ok) return placed;
@@ -293,22 +303,36 @@ export function plainOpenAi(v: Record<string, unknown>): Plain {
   const record: Record<string, unknown> = {};
   const images: string[] = [];
   const conversations: Turn[] = [];
-  for (const raw of v.messages as unknown[]) {
-    const turn = asObject(raw);
+  const list = v.messages as unknown[];
+  for (let i = 0; i < list.length; i++) {
+    const turn = asObject(list[i]);
     const role = String(turn.role ?? '');
     const content = turn.content;
     let value: string;
     if (typeof content === 'string') value = content;
     else if (Array.isArray(content)) {
       const pieces: (string | null)[] = [];
-      for (const p of content) {
-        const part = asObject(p);
+      for (let j = 0; j < content.length; j++) {
+        const part = asObject(content[j]);
+        const pointer = `/messages/${i}/content/${j}`;
         if (part.type === 'image_url') {
           const ref = part.image_url;
-          const url = typeof ref === 'string' ? ref : (ref as { url?: unknown } | undefined)?.url;
+          const url = typeof ref === 'string' ? ref : asObject(ref).url;
+          if (typeof url !== 'string' || url === '') {
+            return badPart('openai', pointer, 'An image_url part has no `image_url.url`.');
+          }
           pieces.push(null);
-          images.push(pathOfImageUrl(typeof url === 'string' ? url : ''));
-        } else if (typeof part.text === 'string') pieces.push(part.text);
+          images.push(pathOfImageUrl(url));
+        } else if (part.type === 'text' && typeof part.text === 'string') pieces.push(part.text);
+        else {
+          return badPart(
+            'openai',
+            pointer,
+            part.type === 'text'
+              ? 'A text part has no string `text`.'
+              : `A content part of type ${JSON.stringify(part.type)} cannot be read (text and image_url can).`,
+          );
+        }
       }
       value = joinParts(pieces);
     } else value = content == null ? '' : String(content);

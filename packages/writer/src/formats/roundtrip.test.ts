@@ -3,7 +3,7 @@ import type { FormatPlugin } from '@llavakit/format';
 import { countImageTokens, imagesOf, type LlavaRecord } from '@llavakit/schema';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { llavaRecordArbitrary, roundTrip } from './__fixtures__/harness.js';
+import { llavaRecordArbitrary, roundTrip, videoRecordArbitrary } from './__fixtures__/harness.js';
 import { llavaFormat } from './llava.js';
 import { messagesFormat } from './messages.js';
 import { openAiFormat } from './openai.js';
@@ -51,6 +51,44 @@ describe('llava → X → llava gives back the same records (fast-check)', () =>
       });
     }
   }
+
+  const videoTargets: { format: FormatPlugin<object>; policies: string[]; options?: Record<string, unknown> }[] = [
+    { format: llavaFormat as FormatPlugin<object>, policies: ['keep'] },
+    { format: shareGptFormat as FormatPlugin<object>, policies: ['per-token', 'front'] },
+    { format: shareGptFormat as FormatPlugin<object>, policies: ['per-token'], options: { layout: 'messages' } },
+    { format: swiftFormat as FormatPlugin<object>, policies: ['per-token', 'strip'] },
+    { format: messagesFormat as FormatPlugin<object>, policies: ['parts', 'keep'] },
+  ];
+  for (const { format, policies, options } of videoTargets) {
+    for (const policy of policies) {
+      it(`video records: ${format.name}${options ? ` ${JSON.stringify(options)}` : ''} --image-token ${policy} keeps every video and reads back the same record`, async () => {
+        await fc.assert(
+          fc.asyncProperty(videoRecordArbitrary, async (record) => {
+            const { encoded, decoded, value } = await roundTrip(format, record, { ...options, imageToken: policy });
+            if (!encoded.ok) throw new Error(JSON.stringify(encoded.diagnostics));
+            if (format.name !== 'llava') {
+              const videos = typeof record.video === 'string' ? [record.video] : record.video;
+              expect((value as { videos?: string[] }).videos).toEqual(videos);
+            }
+            expect(decoded?.ok).toBe(true);
+            if (decoded?.ok) expectSame(decoded.record, record);
+          }),
+          { numRuns: 100 },
+        );
+      });
+    }
+  }
+
+  it('video records are rejected by openai with openai/video, never written without their video', async () => {
+    await fc.assert(
+      fc.asyncProperty(videoRecordArbitrary, async (record) => {
+        const { encoded } = await roundTrip(openAiFormat as FormatPlugin<object>, record);
+        expect(encoded.ok).toBe(false);
+        if (!encoded.ok) expect(encoded.diagnostics.map((d) => d.ruleId)).toContain('openai/video');
+      }),
+      { numRuns: 50 },
+    );
+  });
 
   it('per-token repeats a single image for several tokens, and reading back restores the single image', async () => {
     await fc.assert(

@@ -8,6 +8,12 @@ export const formatWriterRules = defineRules({
     title: 'The llava_meta column cannot be read',
     hint: 'llava_meta must be the JSON string llavakit wrote; drop the column to read the record without it.',
   },
+  roleOrder: {
+    id: 'sharegpt/role-order',
+    severity: 'error',
+    title: 'LLaMA-Factory would skip this example',
+    hint: 'LLaMA-Factory takes human/observation at odd and gpt/function_call at even positions, an even number of turns in all; fix the conversation (or validate it with `llava validate`).',
+  },
   tooManyImages: {
     id: 'openai/too-many-images',
     severity: 'error',
@@ -37,6 +43,12 @@ export const formatWriterRules = defineRules({
     severity: 'error',
     title: 'Image to embed could not be read',
     hint: 'Point --image-root / the image sources at the folder holding the images, or drop --embed-images.',
+  },
+  video: {
+    id: 'openai/video',
+    severity: 'error',
+    title: 'Video in an OpenAI example',
+    hint: 'OpenAI chat fine-tuning takes text and images only; convert video records to sharegpt, swift or messages.',
   },
   imagesPerFile: {
     id: 'openai/examples-with-images',

@@ -4,7 +4,9 @@ import * as z from 'zod';
 import { imageTokenOption } from '../image-policy.js';
 import {
   asObject,
+  badPart,
   chatRolesOf,
+  chatTurns,
   copyExtras,
   decodeWithMeta,
   FROM_CHAT_ROLE,
@@ -12,10 +14,14 @@ import {
   missingList,
   outputWithId,
   type Plain,
+  partTypes,
   place,
+  placeVideos,
   plainId,
   plainOrThrow,
+  scoreRecords,
   stringList,
+  videoValue,
   withMeta,
 } from './common.js';
 import { META_FIELD } from './meta.js';
@@ -38,7 +44,7 @@ export type SwiftOptions = z.output<typeof swiftOptionsSchema>;
 
 /** Roles of ms-swift's standard format. LLaVA's `human`/`gpt` map to `user`/`assistant`. */
 const SWIFT_ROLES = new Set(['system', 'user', 'assistant', 'tool_call', 'tool_response', 'tool']);
-const KNOWN = new Set(['id', 'messages', 'images']);
+const KNOWN = new Set(['id', 'messages', 'images', 'videos']);
 const TURN_KEYS = new Set(['role', 'content']);
 
 /**
@@ -55,20 +61,12 @@ export const swiftFormat = defineFormat({
     'writes ids as strings in an extra `id` column; integer ids, extra keys and <image> placement changed by a policy are kept in the llava_meta column (-O meta=false drops them)',
   ],
   optionsSchema: swiftOptionsSchema,
-  detect(probe) {
-    let score = 0;
-    for (const value of probe.values) {
-      if (typeof value !== 'object' || value === null) return 0;
-      const v = value as Record<string, unknown>;
-      if (!Array.isArray(v.messages)) return 0;
-      for (const m of v.messages as unknown[]) {
-        const content = (m as { content?: unknown } | null)?.content;
-        if (content !== undefined && typeof content !== 'string') return 0;
-      }
-      score = Array.isArray(v.images) || META_FIELD in v ? 0.8 : Math.max(score, 0.5);
-    }
-    return score;
-  },
+  detect: (probe) =>
+    scoreRecords(probe.values, (v) => {
+      const turns = chatTurns(v.messages);
+      if (!turns || !partTypes(turns).strings) return 0;
+      return Array.isArray(v.images) || Array.isArray(v.videos) || META_FIELD in v ? 0.8 : 0.5;
+    }),
   encode(record, context) {
     const options = context.options;
     const turns = record.conversations;
@@ -82,7 +80,9 @@ export const swiftFormat = defineFormat({
     );
     if (!mapped.ok) return mapped;
     const roles = mapped.roles;
-    const placed = place(record, turns, options.imageToken, context, 'swift');
+    const video = placeVideos(record, turns, context, 'swift');
+    if (!video.ok) return video;
+    const placed = place(record, video.turns, options.imageToken, context, 'swift');
     if (!placed.ok) return placed;
     const { texts, images } = placed.placement;
     const messages: { role: string; content: string }[] = [];
@@ -92,6 +92,7 @@ export const swiftFormat = defineFormat({
     const out = outputWithId(record, options.idField);
     out.messages = messages;
     out.images = images.map((path) => context.images.rewrite(path));
+    if (video.videos.length > 0) out.videos = video.videos.map((path) => context.images.rewrite(path));
     return withMeta(
       record,
       out,
@@ -118,17 +119,24 @@ export function plainSwift(v: Record<string, unknown>): Plain {
   const image = imageValue(images);
   if (image !== undefined) record.image = image;
   const conversations: Turn[] = [];
-  for (const raw of v.messages as unknown[]) {
-    const turn = asObject(raw);
+  const list = v.messages as unknown[];
+  for (let i = 0; i < list.length; i++) {
+    const turn = asObject(list[i]);
     const role = String(turn.role ?? '');
     const content = turn.content;
-    const out: Turn = {
-      from: FROM_CHAT_ROLE[role] ?? role,
-      value: typeof content === 'string' ? content : content == null ? '' : JSON.stringify(content),
-    };
+    if (content != null && typeof content !== 'string') {
+      return badPart(
+        'swift',
+        `/messages/${i}/content`,
+        'A ms-swift message content must be a string (content parts are read with --from openai, messages or sharegpt).',
+      );
+    }
+    const out: Turn = { from: FROM_CHAT_ROLE[role] ?? role, value: content ?? '' };
     copyExtras(turn, out, TURN_KEYS);
     conversations.push(out);
   }
+  const video = videoValue(stringList(v.videos));
+  if (video !== undefined) record.video = video;
   record.conversations = conversations;
   copyExtras(v, record, KNOWN);
   return { record: record as LlavaRecord };

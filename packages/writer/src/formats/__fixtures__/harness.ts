@@ -143,3 +143,38 @@ export const llavaRecordArbitrary: fc.Arbitrary<LlavaRecord> = fc
         return record as LlavaRecord;
       }),
   );
+
+const videoPath = fc.constantFrom('clips/a.mp4', 'academic_source/Charades/RW587.mp4', '视频/猫.mp4', '/abs/v 1.webm');
+
+/**
+ * Video records: LLaVA records (above) with one or two videos, written with `<video>` tokens in the first human turn
+ * (LLaMA-Factory / ms-swift style, images kept), or as LLaVA-Video writes them (no image, one `<image>` per video).
+ */
+export const videoRecordArbitrary: fc.Arbitrary<LlavaRecord> = fc
+  .tuple(llavaRecordArbitrary, fc.array(videoPath, { minLength: 1, maxLength: 2 }), fc.boolean(), fc.boolean())
+  .map(([base, videos, llavaVideo, list]) => {
+    const record: Record<string, unknown> = { ...base };
+    const conversations = base.conversations.map((t) => ({ ...t }));
+    const human = conversations.findIndex((t) => t.from === 'human');
+    const video = videos.length === 1 && !list ? videos[0] : videos;
+    if (llavaVideo) {
+      delete record.image;
+      for (const t of conversations) t.value = t.value.replaceAll(IMAGE, '');
+      conversations[human]!.value = `${`${IMAGE}\n`.repeat(videos.length)}${conversations[human]!.value}`;
+    } else {
+      conversations[human]!.value = `${'<video>'.repeat(videos.length)}${conversations[human]!.value}`;
+    }
+    // the video key after the image, as LLaVA-NeXT files order them
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(record)) {
+      if (key === 'conversations') out.video = video;
+      out[key] = key === 'conversations' ? conversations : value;
+    }
+    return out as LlavaRecord;
+  });
+
+/** LLaVA records, a fifth of them with video. */
+export const anyRecordArbitrary: fc.Arbitrary<LlavaRecord> = fc.oneof(
+  { weight: 4, arbitrary: llavaRecordArbitrary },
+  { weight: 1, arbitrary: videoRecordArbitrary },
+);
