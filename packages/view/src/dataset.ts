@@ -1,7 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { setImmediate as turn } from 'node:timers/promises';
+import { setTimeout as sleep, setImmediate as turn } from 'node:timers/promises';
 import { type Diagnostic, DiagnosticError, type Severity } from '@llavakit/diagnostics';
 import { createImageChecker, type ImageResolver, imageRefsOfRecord } from '@llavakit/images';
 import { type DatasetKind, detectKind, type ReadItem, readRecordBatches, readRecords } from '@llavakit/reader';
@@ -183,6 +183,40 @@ export class DatasetIndex {
   }
 
   /**
+   * The raw JSON texts of some records, reading runs of records that lie close together in one file with one read
+   * (a page of the table is usually one read).
+   */
+  async readTexts(numbers: ArrayLike<number>): Promise<string[]> {
+    const out: string[] = new Array(numbers.length);
+    let k = 0;
+    while (k < numbers.length) {
+      const n = numbers[k]!;
+      if (!Number.isInteger(n) || n < 0 || n >= this.count) throw new RangeError(`no record ${n}`);
+      const file = this.fileOf[n]!;
+      const start = this.offsets[n]!;
+      let end = start + this.lengths[n]!;
+      let last = k;
+      while (last + 1 < numbers.length) {
+        const m = numbers[last + 1]!;
+        if (m < 0 || m >= this.count || this.fileOf[m] !== file) break;
+        const mStart = this.offsets[m]!;
+        const mEnd = mStart + this.lengths[m]!;
+        if (mStart < end || mStart - end > 65536 || mEnd - start > 16 * 1024 * 1024) break;
+        end = mEnd;
+        last++;
+      }
+      const bytes = await this.readRange(file, start, end - start);
+      for (let j = k; j <= last; j++) {
+        const m = numbers[j]!;
+        const at = this.offsets[m]! - start;
+        out[j] = bytes.toString('utf8', at, at + this.lengths[m]!);
+      }
+      k = last + 1;
+    }
+    return out;
+  }
+
+  /**
    * Read a byte range of one file (for scans over many records: one read per window instead of one per record).
    * Returns fewer bytes at the end of the file.
    */
@@ -217,7 +251,7 @@ export class DatasetIndex {
    * Count the text tokens of every record in the background: the files are streamed again, in batches, yielding to
    * the event loop between batches so that page requests stay fast. Rows shown before are counted on demand.
    */
-  async countTokens(metrics: RecordMetrics, signal?: AbortSignal): Promise<void> {
+  async countTokens(metrics: RecordMetrics, signal?: AbortSignal, busy?: () => boolean): Promise<void> {
     let n = 0;
     for (const file of this.files) {
       const batches = readRecordBatches(file.path, { file: file.name, signal, chunkSize: 256 * 1024 });
@@ -231,7 +265,9 @@ export class DatasetIndex {
           n = at + 1;
         }
         this.tokensCounted = n;
-        await turn(); // page requests get the event loop between batches
+        await turn(); // page requests get the event loop between batches…
+        // …and while one is being answered, counting waits (a request awaits many reads; each would let a batch in)
+        while (busy?.() && !signal?.aborted) await sleep(2);
       }
       } catch (error) {
         if (!DiagnosticError.is(error)) throw error; // the index build reported it already

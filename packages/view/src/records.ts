@@ -99,11 +99,11 @@ export async function readRows(
   metrics: RecordMetrics,
   numbers: ArrayLike<number>,
 ): Promise<RecordRow[]> {
+  const texts = await index.readTexts(numbers);
   const rows: RecordRow[] = [];
   for (let k = 0; k < numbers.length; k++) {
-    const n = numbers[k]!;
-    const parsed = parse(await index.readText(n));
-    rows.push(rowOf(index, metrics, n, parsed.ok ? parsed.value : undefined));
+    const parsed = parse(texts[k]!);
+    rows.push(rowOf(index, metrics, numbers[k]!, parsed.ok ? parsed.value : undefined));
   }
   return rows;
 }

@@ -159,7 +159,10 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
 
   let port = 0;
   let cookieName = '';
+  let active = 0;
   const server: Server = createServer((req, res) => {
+    active++;
+    res.on('close', () => active--);
     handle(req, res).catch((error: unknown) => {
       if (!res.headersSent) send(res, 500, { error: (error as Error).message });
       else res.destroy();
@@ -337,7 +340,7 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
   const tokensCounted =
     options.countTokens === false
       ? Promise.resolve()
-      : index.countTokens(metrics, stop.signal).catch((error: unknown) => {
+      : index.countTokens(metrics, stop.signal, () => active > 0).catch((error: unknown) => {
           if (!stop.signal.aborted) throw error;
         });
   tokensCounted.catch(() => {});
