@@ -36,7 +36,9 @@ const indexed = performance.now() - started;
 const token = new URL(viewer.url).searchParams.get('token');
 const first = await timed('first page (/api/rows?page=1)', viewer.port, token, '/api/rows?page=1');
 const toFirst = performance.now() - started;
-console.log(`index build                         ${indexed.toFixed(0).padStart(8)} ms  (${viewer.index.count} records)`);
+console.log(
+  `index build                         ${indexed.toFixed(0).padStart(8)} ms  (${viewer.index.count} records)`,
+);
 console.log(`time to first page (index + page)   ${toFirst.toFixed(0).padStart(8)} ms`);
 const pages = Math.ceil(viewer.index.count / first.body.size);
 const later = [];
@@ -52,11 +54,16 @@ const search = await timed('search "skateboard" (1.5 s budget)', viewer.port, to
 console.log(`  found ${search.body.matches.length}, scanned ${search.body.scanned} records, done=${search.body.done}`);
 const countStart = performance.now();
 await viewer.tokensCounted;
-console.log(`background token count               ${((performance.now() - started) / 1000).toFixed(1)} s after start (${((performance.now() - countStart) / 1000).toFixed(1)} s after the pages above)`);
-for (const p of [2, Math.floor(pages / 2), pages]) later.push((await timed(`page ${p} (tokens done)`, viewer.port, token, `/api/rows?page=${p}`)).ms);
+console.log(
+  `background token count               ${((performance.now() - started) / 1000).toFixed(1)} s after start (${((performance.now() - countStart) / 1000).toFixed(1)} s after the pages above)`,
+);
+for (const p of [2, Math.floor(pages / 2), pages])
+  later.push((await timed(`page ${p} (tokens done)`, viewer.port, token, `/api/rows?page=${p}`)).ms);
 await timed('filter minTokens=500 (tokens done)', viewer.port, token, '/api/rows?minTokens=500&page=3');
 await timed('stats (tokens done)', viewer.port, token, '/api/stats');
 await viewer.close();
 const rss = process.resourceUsage().maxRSS;
-console.log(`later pages: max ${Math.max(...later).toFixed(1)} ms, median ${later.sort((a, b) => a - b)[later.length >> 1].toFixed(1)} ms`);
+console.log(
+  `later pages: max ${Math.max(...later).toFixed(1)} ms, median ${later.sort((a, b) => a - b)[later.length >> 1].toFixed(1)} ms`,
+);
 console.log(`peak RSS                            ${mib(rss).padStart(8)} MiB`);

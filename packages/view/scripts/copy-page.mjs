@@ -5,4 +5,5 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 mkdirSync(join(root, 'dist/page'), { recursive: true });
-for (const name of ['index.html', 'style.css']) copyFileSync(join(root, 'src/page', name), join(root, 'dist/page', name));
+for (const name of ['index.html', 'style.css'])
+  copyFileSync(join(root, 'src/page', name), join(root, 'dist/page', name));

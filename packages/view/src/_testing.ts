@@ -139,7 +139,13 @@ export async function makeDataset(count = 120): Promise<TestDataset> {
   const json = join(dir, 'data.json');
   await writeFile(json, `[\n${parts.map((p) => p.replace(/^/gm, '  ')).join(',\n')}\n]\n`);
   const jsonl = join(dir, 'more.jsonl');
-  await writeFile(jsonl, `${records.slice(0, 10).map((r) => JSON.stringify(r)).join('\n')}\n`);
+  await writeFile(
+    jsonl,
+    `${records
+      .slice(0, 10)
+      .map((r) => JSON.stringify(r))
+      .join('\n')}\n`,
+  );
   const zip = join(dir, 'gqa.zip');
   await writeFile(zip, await zipOf(zipEntries));
   return {

@@ -120,9 +120,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`the viewer page in a real browser (${CHROMIUM})
   it('shows images from the zip archive, and a placeholder with the diagnostic for missing and broken ones', async () => {
     await go('r=3');
     const zipped = page.locator('#record figure.image img');
-    await expect
-      .poll(() => zipped.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0))
-      .toBe(true);
+    await expect.poll(() => zipped.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0)).toBe(true);
     expect(await page.textContent('#record figcaption')).toContain('WEBP');
     expect(await page.textContent('#record figcaption')).toContain('in zip');
 

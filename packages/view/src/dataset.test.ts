@@ -89,7 +89,10 @@ describe('DatasetIndex', () => {
       ['minTokens=40&maxTokens=50', (n) => index.tokens[n]! >= 40 && index.tokens[n]! <= 50],
       ['source=nope', () => false],
       ['rule=no%2Fsuch-rule', () => false],
-      ['hasImage=1&source=coco&minTokens=45', (n) => index.images[n]! > 0 && index.sources[index.sourceCode[n]!] === 'coco' && index.tokens[n]! >= 45],
+      [
+        'hasImage=1&source=coco&minTokens=45',
+        (n) => index.images[n]! > 0 && index.sources[index.sourceCode[n]!] === 'coco' && index.tokens[n]! >= 45,
+      ],
     ];
     for (const [query, expected] of cases) {
       const want = Array.from({ length: index.count }, (_, n) => n).filter(expected);

@@ -1,5 +1,5 @@
-import { open, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { setTimeout as sleep, setImmediate as turn } from 'node:timers/promises';
 import { type Diagnostic, DiagnosticError, type Severity } from '@llavakit/diagnostics';
@@ -256,19 +256,19 @@ export class DatasetIndex {
     for (const file of this.files) {
       const batches = readRecordBatches(file.path, { file: file.name, signal, chunkSize: 256 * 1024 });
       try {
-      for await (const batch of batches) {
-        if (signal?.aborted) return;
-        for (const item of batch) {
-          const at = file.first + item.place.index;
-          if (at >= this.count) break;
-          if (this.tokens[at] === NO_TOKENS) this.tokens[at] = item.ok ? clamp32(metrics.tokens(item.value)) : 0;
-          n = at + 1;
+        for await (const batch of batches) {
+          if (signal?.aborted) return;
+          for (const item of batch) {
+            const at = file.first + item.place.index;
+            if (at >= this.count) break;
+            if (this.tokens[at] === NO_TOKENS) this.tokens[at] = item.ok ? clamp32(metrics.tokens(item.value)) : 0;
+            n = at + 1;
+          }
+          this.tokensCounted = n;
+          await turn(); // page requests get the event loop between batches…
+          // …and while one is being answered, counting waits (a request awaits many reads; each would let a batch in)
+          while (busy?.() && !signal?.aborted) await sleep(2);
         }
-        this.tokensCounted = n;
-        await turn(); // page requests get the event loop between batches…
-        // …and while one is being answered, counting waits (a request awaits many reads; each would let a batch in)
-        while (busy?.() && !signal?.aborted) await sleep(2);
-      }
       } catch (error) {
         if (!DiagnosticError.is(error)) throw error; // the index build reported it already
       }

@@ -1,5 +1,5 @@
 import { type Diagnostic, DiagnosticError } from '@llavakit/diagnostics';
-import { checkImages, type ImageResolver, type ImageRef, sniffImage } from '@llavakit/images';
+import { checkImages, type ImageRef, type ImageResolver, sniffImage } from '@llavakit/images';
 import { conversationTemplates, renderConversation } from '@llavakit/prompts';
 import { checkRecord } from '@llavakit/schema';
 import type { DatasetIndex } from './dataset.js';

@@ -1,5 +1,5 @@
-import { request } from 'node:http';
 import { writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDataset, type TestDataset } from './_testing.js';
@@ -47,11 +47,22 @@ describe('the viewer server', () => {
   });
 
   it('refuses every request without the right token (403), page and API alike', async () => {
-    for (const path of ['/', '/app.js', '/style.css', '/api/meta', '/api/rows', '/api/record?n=0', '/api/image?n=0&slot=0', '/nope']) {
+    for (const path of [
+      '/',
+      '/app.js',
+      '/style.css',
+      '/api/meta',
+      '/api/rows',
+      '/api/record?n=0',
+      '/api/image?n=0&slot=0',
+      '/nope',
+    ]) {
       expect((await raw(viewer.port, path)).status, path).toBe(403);
       expect((await raw(viewer.port, `${path}${path.includes('?') ? '&' : '?'}token=wrong`)).status, path).toBe(403);
       expect((await raw(viewer.port, path, { headers: { 'x-llava-token': `${token}x` } })).status, path).toBe(403);
-      expect((await raw(viewer.port, path, { headers: { cookie: `llava_view_${viewer.port}=${token.slice(1)}` } })).status).toBe(403);
+      expect(
+        (await raw(viewer.port, path, { headers: { cookie: `llava_view_${viewer.port}=${token.slice(1)}` } })).status,
+      ).toBe(403);
     }
   });
 
@@ -82,7 +93,9 @@ describe('the viewer server', () => {
 
   it('answers only to its own host name (no DNS rebinding) and only reads', async () => {
     expect((await raw(viewer.port, '/api/meta', { headers: { ...auth(), host: 'evil.example:80' } })).status).toBe(403);
-    expect((await raw(viewer.port, '/api/meta', { headers: { ...auth(), host: `localhost:${viewer.port}` } })).status).toBe(200);
+    expect(
+      (await raw(viewer.port, '/api/meta', { headers: { ...auth(), host: `localhost:${viewer.port}` } })).status,
+    ).toBe(200);
     for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
       expect((await raw(viewer.port, '/api/meta', { method, headers: auth() })).status, method).toBe(405);
     }

@@ -207,7 +207,8 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
     const headerToken = req.headers['x-llava-token'];
     const authorised =
       viaQuery || tokenOk(cookieToken(req)) || tokenOk(typeof headerToken === 'string' ? headerToken : undefined);
-    if (!authorised) return send(res, 403, { error: 'Forbidden: open the URL printed by `llava view` (with its token).' });
+    if (!authorised)
+      return send(res, 403, { error: 'Forbidden: open the URL printed by `llava view` (with its token).' });
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return send(res, 405, { error: 'The viewer only reads.' }, { Allow: 'GET, HEAD' });
     }
@@ -340,9 +341,11 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
   const tokensCounted =
     options.countTokens === false
       ? Promise.resolve()
-      : index.countTokens(metrics, stop.signal, () => active > 0).catch((error: unknown) => {
-          if (!stop.signal.aborted) throw error;
-        });
+      : index
+          .countTokens(metrics, stop.signal, () => active > 0)
+          .catch((error: unknown) => {
+            if (!stop.signal.aborted) throw error;
+          });
   tokensCounted.catch(() => {});
   let closing: Promise<void> | undefined;
   return {
@@ -416,12 +419,21 @@ export async function searchRecords(
     const file = index.fileOf[n]!;
     const offset = index.offsets[n]!;
     const length = index.lengths[n]!;
-    if (!window || window.file !== file || offset < window.start || offset + length > window.start + window.bytes.length) {
+    if (
+      !window ||
+      window.file !== file ||
+      offset < window.start ||
+      offset + length > window.start + window.bytes.length
+    ) {
       // a big window when the next records follow closely (a scan), else just this record (a sparse filter)
       const after = list[k + 1];
       const dense =
         after !== undefined && index.fileOf[after] === file && index.offsets[after]! - (offset + length) < 65536;
-      window = { file, start: offset, bytes: await index.readRange(file, offset, dense ? Math.max(length, WINDOW) : length) };
+      window = {
+        file,
+        start: offset,
+        bytes: await index.readRange(file, offset, dense ? Math.max(length, WINDOW) : length),
+      };
     }
     const text = window.bytes.toString('utf8', offset - window.start, offset - window.start + length).toLowerCase();
     if (text.includes(plain) || (escaped !== plain && text.includes(escaped))) matches.push(n);

@@ -19,9 +19,7 @@ describe('createLlamaTokenCounter', () => {
     fc.string({ minLength: 1, maxLength: 8 }),
   );
   const gap = fc.constantFrom(' ', ' ', ' ', '  ', '\n', '\n\n', ' \n', '\t', '', '   ');
-  const text = fc
-    .array(fc.tuple(word, gap), { maxLength: 30 })
-    .map((parts) => parts.map(([w, g]) => w + g).join(''));
+  const text = fc.array(fc.tuple(word, gap), { maxLength: 30 }).map((parts) => parts.map(([w, g]) => w + g).join(''));
 
   test.prop([text, fc.constantFrom(' ', '', '\n')], { numRuns: 300 })(
     'gives the counts of encoding the whole text, cache or not',

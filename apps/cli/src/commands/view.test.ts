@@ -55,7 +55,9 @@ describe('llava view (real CLI process)', () => {
       const { origin } = new URL(url);
       const token = new URL(url).searchParams.get('token')!;
       expect((await fetch(`${origin}/api/meta`)).status).toBe(403);
-      const meta = await (await fetch(`${origin}/api/meta`, { headers: { 'x-llava-token': token } })).json();
+      const meta = (await (await fetch(`${origin}/api/meta`, { headers: { 'x-llava-token': token } })).json()) as {
+        records: number;
+      };
       expect(meta.records).toBe(2);
       run.child.kill(signal);
       expect(await run.exited).toEqual({ code: 0, signal: null });

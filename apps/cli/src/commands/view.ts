@@ -8,7 +8,8 @@ import { createProgress } from '../lib/progress.js';
 export default class View extends Command {
   static override summary = 'Browse LLaVA-family datasets in a local web page: records, images, diagnostics, stats.';
 
-  static override description = `Indexes the inputs once (record byte offsets and a compact summary per record, streamed in constant memory, with progress on the terminal), then serves a page on 127.0.0.1: a paged table with filters (rule, source, images, missing image, token length) and text search, each record as a chat with its images, diagnostics (the rules of validate and, with --images, the image audit) highlighted in its JSON, and its rendering with a LLaVA template; and a stats panel. Records are read back by offset: a 1 GB file opens in seconds.
+  static override description =
+    `Indexes the inputs once (record byte offsets and a compact summary per record, streamed in constant memory, with progress on the terminal), then serves a page on 127.0.0.1: a paged table with filters (rule, source, images, missing image, token length) and text search, each record as a chat with its images, diagnostics (the rules of validate and, with --images, the image audit) highlighted in its JSON, and its rendering with a LLaVA template; and a stats panel. Records are read back by offset: a 1 GB file opens in seconds.
 
 The first line of standard output is the URL to open (http://127.0.0.1:PORT/?token=…); every request needs its random token. The server only reads, and serves images only through the --images sources. It runs until interrupted: Ctrl-C (SIGINT) or SIGTERM closes it and exits 0.
 
@@ -60,7 +61,11 @@ Exit codes: 0 closed normally, 1 the inputs could not be indexed, 2 usage errors
         host: flags.host,
         port: flags.port,
         onProgress: (p) =>
-          progress.update(p.bytes, p.totalBytes, `${p.records.toLocaleString('en')} records${p.phase === 'images' ? ', checking images' : ''}`),
+          progress.update(
+            p.bytes,
+            p.totalBytes,
+            `${p.records.toLocaleString('en')} records${p.phase === 'images' ? ', checking images' : ''}`,
+          ),
       });
     } catch (error) {
       progress.stop();

@@ -95,13 +95,18 @@ function h(tag: string, attrs: Record<string, unknown> = {}, ...children: Child[
     else if (k === 'style') el.style.cssText = String(v);
     else el.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const c of children) if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
+  for (const c of children)
+    if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
   return el;
 }
 
 /** `replaceChildren` that skips empty children. */
 function fill(el: HTMLElement, ...children: Child[]): void {
-  el.replaceChildren(...children.filter((c): c is Node | string | number => c !== null && c !== undefined && c !== false).map((c) => (c instanceof Node ? c : String(c))));
+  el.replaceChildren(
+    ...children
+      .filter((c): c is Node | string | number => c !== null && c !== undefined && c !== false)
+      .map((c) => (c instanceof Node ? c : String(c))),
+  );
 }
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -223,8 +228,10 @@ function wireFilters(): void {
     if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement) return;
     const s = state();
     if (e.key === 'Escape' && s.get('r')) go({ r: null });
-    if (s.get('r') && (e.key === 'j' || e.key === 'ArrowDown')) $('record').querySelector<HTMLButtonElement>('.next')?.click();
-    if (s.get('r') && (e.key === 'k' || e.key === 'ArrowUp')) $('record').querySelector<HTMLButtonElement>('.prev')?.click();
+    if (s.get('r') && (e.key === 'j' || e.key === 'ArrowDown'))
+      $('record').querySelector<HTMLButtonElement>('.next')?.click();
+    if (s.get('r') && (e.key === 'k' || e.key === 'ArrowUp'))
+      $('record').querySelector<HTMLButtonElement>('.prev')?.click();
   });
   window.addEventListener('hashchange', () => void render());
 }
@@ -247,7 +254,12 @@ function rulesSummary(): void {
           {},
           h(
             'button',
-            { type: 'button', class: 'rule-link', title: r.hint ?? r.title, onclick: () => go({ rule: r.ruleId, page: null, r: null, tab: null }) },
+            {
+              type: 'button',
+              class: 'rule-link',
+              title: r.hint ?? r.title,
+              onclick: () => go({ rule: r.ruleId, page: null, r: null, tab: null }),
+            },
             badge(r.ruleId, r.severity),
             h('span', { class: 'rule-count' }, fmt(r.records)),
           ),
@@ -259,7 +271,9 @@ function rulesSummary(): void {
           'div',
           { class: 'file-diags' },
           h('h3', {}, 'About whole files'),
-          ...meta.fileDiagnostics.slice(0, 8).map((d) => h('p', { class: `diag ${d.severity}` }, badge(d.ruleId, d.severity), ' ', d.message)),
+          ...meta.fileDiagnostics
+            .slice(0, 8)
+            .map((d) => h('p', { class: `diag ${d.severity}` }, badge(d.ruleId, d.severity), ' ', d.message)),
         )
       : null,
   );
@@ -309,7 +323,14 @@ function rowElement(row: Row): HTMLElement {
 function pager(page: number, pages: number, total: number): HTMLElement {
   const button = (label: string, to: number, disabled: boolean, cls: string) =>
     h('button', { type: 'button', class: cls, disabled, onclick: () => go({ page: to }) }, label);
-  const jump = h('input', { type: 'number', min: 1, max: pages, value: page, class: 'jump', 'aria-label': 'Page' }) as HTMLInputElement;
+  const jump = h('input', {
+    type: 'number',
+    min: 1,
+    max: pages,
+    value: page,
+    class: 'jump',
+    'aria-label': 'Page',
+  }) as HTMLInputElement;
   jump.addEventListener('change', () => go({ page: Math.max(1, Math.min(pages, Number(jump.value) || 1)) }));
   return h(
     'div',
@@ -330,11 +351,16 @@ async function renderTable(s: URLSearchParams): Promise<void> {
   if (q) {
     params.set('q', q);
     params.set('from', s.get('from') ?? '0');
-    const found = await api<{ rows: Row[]; next: number; done: boolean; scanned: number; total: number }>('/api/search', params);
+    const found = await api<{ rows: Row[]; next: number; done: boolean; scanned: number; total: number }>(
+      '/api/search',
+      params,
+    );
     rowsBody.replaceChildren(...found.rows.map(rowElement));
-    if (found.rows.length === 0) rowsBody.append(h('tr', {}, h('td', { colspan: 8, class: 'empty' }, `No record contains “${q}” here.`)));
+    if (found.rows.length === 0)
+      rowsBody.append(h('tr', {}, h('td', { colspan: 8, class: 'empty' }, `No record contains “${q}” here.`)));
     const from = Number(s.get('from') ?? '0');
-    $('count').textContent = `“${q}”: ${found.rows.length} found in records ${fmt(from + 1)}–${fmt(found.next)} of ${fmt(found.total)}`;
+    $('count').textContent =
+      `“${q}”: ${found.rows.length} found in records ${fmt(from + 1)}–${fmt(found.next)} of ${fmt(found.total)}`;
     $('pager').replaceChildren(
       h(
         'div',
@@ -342,7 +368,11 @@ async function renderTable(s: URLSearchParams): Promise<void> {
         from > 0 ? h('button', { type: 'button', onclick: () => go({ from: null }) }, '« From the start') : null,
         found.done
           ? h('span', { class: 'muted' }, 'Searched to the end.')
-          : h('button', { type: 'button', class: 'search-more', onclick: () => go({ from: found.next }) }, 'Search further ›'),
+          : h(
+              'button',
+              { type: 'button', class: 'search-more', onclick: () => go({ from: found.next }) },
+              'Search further ›',
+            ),
       ),
     );
     return;
@@ -351,7 +381,8 @@ async function renderTable(s: URLSearchParams): Promise<void> {
   params.set('size', String(meta.pageSize));
   const data = await api<{ total: number; page: number; pages: number; rows: Row[] }>('/api/rows', params);
   rowsBody.replaceChildren(...data.rows.map(rowElement));
-  if (data.rows.length === 0) rowsBody.append(h('tr', {}, h('td', { colspan: 8, class: 'empty' }, 'No record matches these filters.')));
+  if (data.rows.length === 0)
+    rowsBody.append(h('tr', {}, h('td', { colspan: 8, class: 'empty' }, 'No record matches these filters.')));
   $('count').textContent = `${fmt(data.total)} of ${fmt(meta.records)} records`;
   $('pager').replaceChildren(pager(data.page, data.pages, data.total));
 }
@@ -381,7 +412,13 @@ function jsonNode(value: unknown, pointer: string, indent: string): Node {
   if (entries.length === 0) return span('j-box', '{}');
   box.append('{\n');
   entries.forEach(([k, v], i) => {
-    box.append(inner, h('span', { class: 'j-key' }, JSON.stringify(k)), ': ', jsonNode(v, `${pointer}/${esc(k)}`, inner), i < entries.length - 1 ? ',\n' : '\n');
+    box.append(
+      inner,
+      h('span', { class: 'j-key' }, JSON.stringify(k)),
+      ': ',
+      jsonNode(v, `${pointer}/${esc(k)}`, inner),
+      i < entries.length - 1 ? ',\n' : '\n',
+    );
   });
   box.append(`${indent}}`);
   return box;
@@ -404,13 +441,19 @@ function imageCard(view: RecordView, image: ImageView): HTMLElement {
     image.bytes !== undefined ? kb(image.bytes) : null,
     image.location === 'zip' ? 'in zip' : null,
   ].filter(Boolean);
-  const placeholder = (why: string) => h('div', { class: 'placeholder' }, h('span', { class: 'ph-icon', 'aria-hidden': 'true' }), why);
+  const placeholder = (why: string) =>
+    h('div', { class: 'placeholder' }, h('span', { class: 'ph-icon', 'aria-hidden': 'true' }), why);
   let picture: HTMLElement;
   if (image.status === 'found') {
     picture = h('img', { src: `/api/image?n=${view.row.n}&slot=${image.slot}`, alt: image.ref, loading: 'lazy' });
     picture.addEventListener('error', () => picture.replaceWith(placeholder('could not be decoded')));
   } else {
-    const why = { missing: 'missing', refused: 'refused', broken: 'not a readable image', unchecked: 'not looked up (no --images)' }[image.status];
+    const why = {
+      missing: 'missing',
+      refused: 'refused',
+      broken: 'not a readable image',
+      unchecked: 'not looked up (no --images)',
+    }[image.status];
     picture = placeholder(why);
   }
   return h(
@@ -422,7 +465,9 @@ function imageCard(view: RecordView, image: ImageView): HTMLElement {
       {},
       h('code', { class: 'ref' }, image.ref),
       h('span', { class: 'facts' }, facts.join(' · ') || image.status),
-      ...image.diagnostics.map((d) => h('span', { class: `diag ${d.severity}` }, badge(d.ruleId, d.severity), ' ', d.message)),
+      ...image.diagnostics.map((d) =>
+        h('span', { class: `diag ${d.severity}` }, badge(d.ruleId, d.severity), ' ', d.message),
+      ),
     ),
   );
 }
@@ -442,7 +487,8 @@ function chat(value: unknown): HTMLElement {
     ...turns.map((t, i) => {
       const from = typeof t?.from === 'string' ? t.from : '?';
       const text = typeof t?.value === 'string' ? t.value : JSON.stringify(t?.value);
-      const side = from === 'human' || from === 'user' ? 'human' : from === 'gpt' || from === 'assistant' ? 'gpt' : 'other';
+      const side =
+        from === 'human' || from === 'user' ? 'human' : from === 'gpt' || from === 'assistant' ? 'gpt' : 'other';
       return h(
         'div',
         { class: `turn ${side}`, 'data-pointer': `/conversations/${i}` },
@@ -476,7 +522,11 @@ async function renderRecord(s: URLSearchParams): Promise<void> {
   const json = h('pre', { class: 'json' });
   if (view.value !== null || !view.parseError) json.append(jsonNode(view.value, '', ''));
   else json.append(view.text);
-  const templateSelect = h('select', { 'aria-label': 'Template', class: 'template' }, ...meta.templates.map((t) => h('option', { value: t }, t))) as HTMLSelectElement;
+  const templateSelect = h(
+    'select',
+    { 'aria-label': 'Template', class: 'template' },
+    ...meta.templates.map((t) => h('option', { value: t }, t)),
+  ) as HTMLSelectElement;
   templateSelect.value = view.template;
   templateSelect.addEventListener('change', () => go({ tpl: templateSelect.value }, true));
   const diags = view.diagnostics.map((d) =>
@@ -494,36 +544,91 @@ async function renderRecord(s: URLSearchParams): Promise<void> {
     h(
       'header',
       { class: 'record-head' },
-      h('div', {},
-        h('h2', {}, `Record ${fmt(row.index)}`, meta.files.length > 1 ? h('span', { class: 'muted' }, ` in ${row.file}`) : null),
-        h('div', { class: 'sub' },
+      h(
+        'div',
+        {},
+        h(
+          'h2',
+          {},
+          `Record ${fmt(row.index)}`,
+          meta.files.length > 1 ? h('span', { class: 'muted' }, ` in ${row.file}`) : null,
+        ),
+        h(
+          'div',
+          { class: 'sub' },
           h('span', {}, 'id ', h('code', {}, row.id === null ? '—' : String(row.id))),
           h('span', { class: 'source' }, row.source),
-          h('span', {}, `${row.turns} turns · ${row.images} image${row.images === 1 ? '' : 's'} · ${fmt(row.tokens)} tokens`),
+          h(
+            'span',
+            {},
+            `${row.turns} turns · ${row.images} image${row.images === 1 ? '' : 's'} · ${fmt(row.tokens)} tokens`,
+          ),
           h('span', { class: 'muted' }, `byte ${fmt(view.offset)}, ${kb(view.length)}`),
         ),
       ),
-      h('div', { class: 'nav' },
-        h('button', { type: 'button', class: 'prev', disabled: view.previous === null, title: 'Previous (k)', onclick: () => view.previous !== null && go({ r: view.previous }) }, '‹'),
+      h(
+        'div',
+        { class: 'nav' },
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'prev',
+            disabled: view.previous === null,
+            title: 'Previous (k)',
+            onclick: () => view.previous !== null && go({ r: view.previous }),
+          },
+          '‹',
+        ),
         h('span', { class: 'muted' }, view.position >= 0 ? `${fmt(view.position + 1)} / ${fmt(view.total)}` : ''),
-        h('button', { type: 'button', class: 'next', disabled: view.next === null, title: 'Next (j)', onclick: () => view.next !== null && go({ r: view.next }) }, '›'),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'next',
+            disabled: view.next === null,
+            title: 'Next (j)',
+            onclick: () => view.next !== null && go({ r: view.next }),
+          },
+          '›',
+        ),
         h('button', { type: 'button', class: 'close', title: 'Close (Esc)', onclick: () => go({ r: null }) }, '×'),
       ),
     ),
     view.images.length > 0 ? h('section', { class: 'images' }, ...view.images.map((i) => imageCard(view, i))) : null,
     h('section', {}, h('h3', {}, 'Conversation'), chat(view.value)),
-    h('section', {}, h('h3', {}, `Diagnostics (${view.diagnostics.length})`), diags.length ? h('ul', { class: 'diags' }, ...diags) : h('p', { class: 'muted ok' }, 'No diagnostics: this record passes every rule.')),
+    h(
+      'section',
+      {},
+      h('h3', {}, `Diagnostics (${view.diagnostics.length})`),
+      diags.length
+        ? h('ul', { class: 'diags' }, ...diags)
+        : h('p', { class: 'muted ok' }, 'No diagnostics: this record passes every rule.'),
+    ),
     h(
       'section',
       {},
       h('h3', {}, 'Rendered with ', templateSelect),
       view.rendered !== undefined
         ? h('pre', { class: 'rendered' }, ...highlightTokens(view.rendered))
-        : h('p', { class: 'diag error' }, view.renderError ? badge(view.renderError.ruleId, 'error') : null, ' ', view.renderError?.message ?? ''),
+        : h(
+            'p',
+            { class: 'diag error' },
+            view.renderError ? badge(view.renderError.ruleId, 'error') : null,
+            ' ',
+            view.renderError?.message ?? '',
+          ),
     ),
-    h('section', {}, h('h3', {}, 'JSON'), view.parseError ? h('p', { class: 'diag error' }, view.parseError) : null, json),
+    h(
+      'section',
+      {},
+      h('h3', {}, 'JSON'),
+      view.parseError ? h('p', { class: 'diag error' }, view.parseError) : null,
+      json,
+    ),
   );
-  for (const d of view.diagnostics) if (d.pointer !== undefined) pointerTarget(json, d.pointer)?.classList.add('hl', d.severity);
+  for (const d of view.diagnostics)
+    if (d.pointer !== undefined) pointerTarget(json, d.pointer)?.classList.add('hl', d.severity);
   panel.hidden = false;
   $('scrim').hidden = false;
   document.querySelector(`tr[data-n="${row.n}"]`)?.classList.add('current');
@@ -532,14 +637,17 @@ async function renderRecord(s: URLSearchParams): Promise<void> {
 function focusPointer(json: HTMLElement, pointer: string, severity: string): void {
   const el = pointerTarget(json, pointer);
   if (!el) return;
-  json.querySelectorAll('.focus').forEach((e) => e.classList.remove('focus'));
+  for (const e of json.querySelectorAll('.focus')) e.classList.remove('focus');
   el.classList.add('focus', severity);
   el.scrollIntoView({ block: 'center', behavior: 'smooth' });
 }
 
 // ---------- stats ----------
 
-function bars(items: { label: string; value: number; sub?: string; cls?: string; onclick?: () => void }[], cls = ''): HTMLElement {
+function bars(
+  items: { label: string; value: number; sub?: string; cls?: string; onclick?: () => void }[],
+  cls = '',
+): HTMLElement {
   const max = Math.max(1, ...items.map((i) => i.value));
   return h(
     'div',
@@ -549,7 +657,11 @@ function bars(items: { label: string; value: number; sub?: string; cls?: string;
         i.onclick ? 'button' : 'div',
         { class: `bar-row ${i.cls ?? ''}`, type: i.onclick ? 'button' : undefined, onclick: i.onclick },
         h('span', { class: 'bar-label' }, i.label),
-        h('span', { class: 'bar-track' }, h('span', { class: 'bar', style: `width:${((100 * i.value) / max).toFixed(2)}%` })),
+        h(
+          'span',
+          { class: 'bar-track' },
+          h('span', { class: 'bar', style: `width:${((100 * i.value) / max).toFixed(2)}%` }),
+        ),
         h('span', { class: 'bar-value' }, fmt(i.value), i.sub ? h('span', { class: 'muted' }, ` ${i.sub}`) : null),
       ),
     ),
@@ -577,8 +689,21 @@ async function renderStats(s: URLSearchParams): Promise<void> {
   const stats = await api<Stats>('/api/stats', filterParams(s));
   const k = (n: number) => (n >= 1024 && n % 1024 === 0 ? `${n / 1024}k` : String(n));
   const range = (b: Bucket) =>
-    b.to === null ? `${k(b.from)}+` : b.to - b.from === 1 ? String(b.from) : b.to >= 1024 ? `${k(b.from)}–${k(b.to)}` : `${b.from}–${b.to - 1}`;
-  const card = (label: string, value: string, sub?: string) => h('div', { class: 'card' }, h('div', { class: 'card-value' }, value), h('div', { class: 'card-label' }, label), sub ? h('div', { class: 'muted' }, sub) : null);
+    b.to === null
+      ? `${k(b.from)}+`
+      : b.to - b.from === 1
+        ? String(b.from)
+        : b.to >= 1024
+          ? `${k(b.from)}–${k(b.to)}`
+          : `${b.from}–${b.to - 1}`;
+  const card = (label: string, value: string, sub?: string) =>
+    h(
+      'div',
+      { class: 'card' },
+      h('div', { class: 'card-value' }, value),
+      h('div', { class: 'card-label' }, label),
+      sub ? h('div', { class: 'muted' }, sub) : null,
+    );
   const pct = (n: number) => (stats.records ? `${((100 * n) / stats.records).toFixed(1)}%` : '');
   $('stats').replaceChildren(
     h(
@@ -591,14 +716,43 @@ async function renderStats(s: URLSearchParams): Promise<void> {
       card(
         `${meta.tokenizer} text tokens`,
         fmt(stats.tokenSum),
-        stats.tokensCounted < stats.records ? `counted ${fmt(stats.tokensCounted)} records so far` : `mean ${stats.records ? fmt(Math.round(stats.tokenSum / stats.records)) : 0} per record`,
+        stats.tokensCounted < stats.records
+          ? `counted ${fmt(stats.tokensCounted)} records so far`
+          : `mean ${stats.records ? fmt(Math.round(stats.tokenSum / stats.records)) : 0} per record`,
       ),
     ),
     h(
       'div',
       { class: 'panels' },
-      h('section', { class: 'panel' }, h('h3', {}, 'Records per source'), bars(stats.bySource.map((x) => ({ label: x.source, value: x.records, sub: pct(x.records), onclick: () => go({ source: x.source, tab: null, page: null }) })))),
-      h('section', { class: 'panel' }, h('h3', {}, 'Records per rule'), stats.byRule.length ? bars(stats.byRule.map((x) => ({ label: x.ruleId, value: x.records, cls: ruleSeverity.get(x.ruleId) ?? 'error', onclick: () => go({ rule: x.ruleId, tab: null, page: null }) })), 'rules') : h('p', { class: 'muted' }, 'No diagnostics.')),
+      h(
+        'section',
+        { class: 'panel' },
+        h('h3', {}, 'Records per source'),
+        bars(
+          stats.bySource.map((x) => ({
+            label: x.source,
+            value: x.records,
+            sub: pct(x.records),
+            onclick: () => go({ source: x.source, tab: null, page: null }),
+          })),
+        ),
+      ),
+      h(
+        'section',
+        { class: 'panel' },
+        h('h3', {}, 'Records per rule'),
+        stats.byRule.length
+          ? bars(
+              stats.byRule.map((x) => ({
+                label: x.ruleId,
+                value: x.records,
+                cls: ruleSeverity.get(x.ruleId) ?? 'error',
+                onclick: () => go({ rule: x.ruleId, tab: null, page: null }),
+              })),
+              'rules',
+            )
+          : h('p', { class: 'muted' }, 'No diagnostics.'),
+      ),
       h('section', { class: 'panel' }, h('h3', {}, 'Turns per record'), histogram(stats.turns, range)),
       h('section', { class: 'panel' }, h('h3', {}, 'Text tokens per record'), histogram(stats.tokens, range)),
     ),
@@ -634,7 +788,14 @@ async function main(): Promise<void> {
   meta = await api<Meta>('/api/meta');
   ruleSeverity = new Map(meta.rules.map((r) => [r.ruleId, r.severity]));
   $('files').replaceChildren(
-    ...meta.files.map((f) => h('span', { class: 'file', title: `${f.kind} · ${kb(f.size)}` }, f.name, h('span', { class: 'muted' }, ` ${fmt(f.records)}`))),
+    ...meta.files.map((f) =>
+      h(
+        'span',
+        { class: 'file', title: `${f.kind} · ${kb(f.size)}` },
+        f.name,
+        h('span', { class: 'muted' }, ` ${fmt(f.records)}`),
+      ),
+    ),
   );
   document.title = `${meta.files.map((f) => f.name).join(', ')} · llava view`;
   wireFilters();
