@@ -99,15 +99,15 @@ export async function makeDataset(count = 120): Promise<TestDataset> {
     } else if (i % 4 === known.zipImage % 4) {
       const name = `gqa/images/${2_300_000 + i}.${i % 8 === 3 ? 'webp' : 'gif'}`;
       zipEntries[name.slice('gqa/'.length)] = encodeTinyImage(i % 8 === 3 ? 'webp' : 'gif', {
-        width: 48 + (i % 5) * 8,
-        height: 32 + (i % 3) * 8,
+        width: 240 + (i % 5) * 16,
+        height: 180 + (i % 3) * 16,
         color,
       });
       record = { id: String(2_300_000 + i), image: name, conversations: turns };
     } else {
       const jpeg = i % 2 === 0;
       const name = `coco/train2017/${String(i).padStart(12, '0')}.${jpeg ? 'jpg' : 'png'}`;
-      await put(name, encodeTinyImage(jpeg ? 'jpeg' : 'png', { width: 64 + (i % 4) * 16, height: 48, color }));
+      await put(name, encodeTinyImage(jpeg ? 'jpeg' : 'png', { width: 320 + (i % 4) * 32, height: 240, color }));
       record = { id: String(i).padStart(12, '0'), image: name, conversations: turns };
     }
     records.push(record);

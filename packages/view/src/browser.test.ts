@@ -100,8 +100,8 @@ describe.skipIf(!HAVE_CHROMIUM)(`the viewer page in a real browser (${CHROMIUM})
     expect(await page.isVisible('#record')).toBe(true);
     const img = page.locator('#record figure.image img');
     await img.waitFor();
-    await expect.poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth)).toBe(64);
-    expect(await page.textContent('#record figcaption')).toContain('JPEG · 64×48');
+    await expect.poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth)).toBe(320);
+    expect(await page.textContent('#record figcaption')).toContain('JPEG · 320×240');
     expect(await page.locator('#record .chat .media-token').first().textContent()).toBe('<image>');
     expect(await page.locator('#record .chat .turn').count()).toBe(4);
     expect(await page.textContent('#record pre.rendered')).toContain('USER: <image>\nWhat is the cat');
@@ -192,10 +192,14 @@ describe.skipIf(!HAVE_CHROMIUM)(`the viewer page in a real browser (${CHROMIUM})
     await fresh.close();
   });
 
-  it('keeps the README screenshot view: a record with an image over the filtered table', async () => {
-    await page.setViewportSize({ width: 1440, height: 900 });
-    await go(`r=${ds.known.missingImage}`);
-    await go('r=0');
+  it('keeps the README screenshot: a record with an image from the zip and a diagnostic, over the table', async () => {
+    await page.setViewportSize({ width: 1440, height: 960 });
+    await go(`r=${ds.known.alternation}`);
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    expect(await page.locator('#record .chat .turn.flag-error').count()).toBe(1);
+    await expect
+      .poll(() => page.locator('#record figure.image img').evaluate((el: HTMLImageElement) => el.naturalWidth > 0))
+      .toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, 'readme.png') });
   });
 });

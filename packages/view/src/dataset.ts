@@ -254,7 +254,7 @@ export class DatasetIndex {
   async countTokens(metrics: RecordMetrics, signal?: AbortSignal, busy?: () => boolean): Promise<void> {
     let n = 0;
     for (const file of this.files) {
-      const batches = readRecordBatches(file.path, { file: file.name, signal, chunkSize: 256 * 1024 });
+      const batches = readRecordBatches(file.path, { file: file.name, signal, chunkSize: 64 * 1024 });
       try {
         for await (const batch of batches) {
           if (signal?.aborted) return;

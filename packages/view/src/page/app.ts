@@ -627,8 +627,13 @@ async function renderRecord(s: URLSearchParams): Promise<void> {
       json,
     ),
   );
-  for (const d of view.diagnostics)
-    if (d.pointer !== undefined) pointerTarget(json, d.pointer)?.classList.add('hl', d.severity);
+  for (const d of view.diagnostics) {
+    if (d.pointer === undefined) continue;
+    pointerTarget(json, d.pointer)?.classList.add('hl', d.severity);
+    // the turn a diagnostic is about is marked in the chat too
+    const turn = /^\/conversations\/(\d+)/.exec(d.pointer);
+    if (turn) panel.querySelector(`.chat .turn[data-pointer="/conversations/${turn[1]}"]`)?.classList.add(`flag-${d.severity}`);
+  }
   panel.hidden = false;
   $('scrim').hidden = false;
   document.querySelector(`tr[data-n="${row.n}"]`)?.classList.add('current');
