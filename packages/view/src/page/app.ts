@@ -632,7 +632,8 @@ async function renderRecord(s: URLSearchParams): Promise<void> {
     pointerTarget(json, d.pointer)?.classList.add('hl', d.severity);
     // the turn a diagnostic is about is marked in the chat too
     const turn = /^\/conversations\/(\d+)/.exec(d.pointer);
-    if (turn) panel.querySelector(`.chat .turn[data-pointer="/conversations/${turn[1]}"]`)?.classList.add(`flag-${d.severity}`);
+    if (turn)
+      panel.querySelector(`.chat .turn[data-pointer="/conversations/${turn[1]}"]`)?.classList.add(`flag-${d.severity}`);
   }
   panel.hidden = false;
   $('scrim').hidden = false;
