@@ -32,7 +32,7 @@ async function timed(label, port, token, path) {
 }
 
 // baseline, in the same run: one streaming pass of the reader alone (what any full read of the file costs)
-let t = performance.now();
+const t = performance.now();
 let records = 0;
 for await (const batch of readRecordBatches(file)) records += batch.length;
 const baseline = performance.now() - t;
@@ -43,14 +43,18 @@ const started = performance.now();
 const viewer = await startViewer({ inputs: [file] });
 const indexed = performance.now() - started;
 const indexCpu = process.cpuUsage(cpu);
-console.log(`index build CPU (user + system)      ${((indexCpu.user + indexCpu.system) / 1000).toFixed(0).padStart(8)} ms`);
+console.log(
+  `index build CPU (user + system)      ${((indexCpu.user + indexCpu.system) / 1000).toFixed(0).padStart(8)} ms`,
+);
 const token = new URL(viewer.url).searchParams.get('token');
 const first = await timed('first page (/api/rows?page=1)', viewer.port, token, '/api/rows?page=1');
 const toFirst = performance.now() - started;
 console.log(
   `index build                         ${indexed.toFixed(0).padStart(8)} ms  (${viewer.index.count} records)`,
 );
-console.log(`time to first page (index + page)   ${toFirst.toFixed(0).padStart(8)} ms  (${(toFirst / baseline).toFixed(2)}× the reader pass)`);
+console.log(
+  `time to first page (index + page)   ${toFirst.toFixed(0).padStart(8)} ms  (${(toFirst / baseline).toFixed(2)}× the reader pass)`,
+);
 const pages = Math.ceil(viewer.index.count / first.body.size);
 const later = [];
 for (const p of [2, 3, Math.floor(pages / 2), pages - 1, pages, 4321, 10000]) {

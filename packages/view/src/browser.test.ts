@@ -21,6 +21,8 @@ describe.skipIf(!HAVE_CHROMIUM)(`the viewer page in a real browser (${CHROMIUM})
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
+  /** Every URL the browser asked for (the page must work offline: nothing but the viewer itself). */
+  const requested: string[] = [];
 
   /** Wait until the page has rendered the current place (the app marks it on <body>). */
   const settled = async (p: Page = page) => {
@@ -62,6 +64,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`the viewer page in a real browser (${CHROMIUM})
       ],
     });
     context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    context.on('request', (r) => requested.push(r.url()));
     page = await context.newPage();
     page.on('pageerror', (error) => {
       throw error;
@@ -190,6 +193,12 @@ describe.skipIf(!HAVE_CHROMIUM)(`the viewer page in a real browser (${CHROMIUM})
     expect(await third.textContent('#record h2')).toBe('Record 40');
     expect(await rowIndexes(third)).toEqual(indexes);
     await fresh.close();
+  });
+
+  it('asks nothing of any other server (no CDN: works offline)', () => {
+    expect(requested.length).toBeGreaterThan(20);
+    const origin = `http://127.0.0.1:${viewer.port}/`;
+    expect(requested.filter((u) => !u.startsWith(origin))).toEqual([]);
   });
 
   it('keeps the README screenshot: a record with an image from the zip and a diagnostic, over the table', async () => {

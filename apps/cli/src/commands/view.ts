@@ -82,6 +82,11 @@ Exit codes: 0 closed normally, 1 the inputs could not be indexed, 2 usage errors
     process.stderr.write(
       `llava view: ${index.count.toLocaleString('en')} records in ${index.files.length} file(s); Ctrl-C to stop.\n`,
     );
+    if (!['127.0.0.1', 'localhost', '::1'].includes(viewer.host)) {
+      process.stderr.write(
+        `llava view: listening on ${viewer.host}: anyone who can reach it with the token can read the data.\n`,
+      );
+    }
     if (flags.open) openInBrowser(viewer.url);
     const signal = await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]).then(() => 'stop');
     await viewer.close();

@@ -195,7 +195,7 @@ function fillFilters(): void {
 
 function wireFilters(): void {
   const on = (id: string, key: string, value: () => string) =>
-    $(id).addEventListener('change', () => go({ [key]: value(), page: null, r: null }));
+    $(id).addEventListener('change', () => go({ [key]: value(), page: null, from: null, r: null }));
   on('f-rule', 'rule', () => $<HTMLSelectElement>('f-rule').value);
   on('f-severity', 'severity', () => $<HTMLSelectElement>('f-severity').value);
   on('f-source', 'source', () => $<HTMLSelectElement>('f-source').value);
@@ -205,10 +205,10 @@ function wireFilters(): void {
   on('f-max', 'maxTokens', () => $<HTMLInputElement>('f-max').value);
   $('search-form').addEventListener('submit', (e) => {
     e.preventDefault();
-    go({ q: $<HTMLInputElement>('q').value.trim(), page: null, r: null });
+    go({ q: $<HTMLInputElement>('q').value.trim(), page: null, from: null, r: null });
   });
   $('clear').addEventListener('click', () => {
-    const clear: Record<string, null> = { page: null, q: null, r: null };
+    const clear: Record<string, null> = { page: null, q: null, from: null, r: null };
     for (const k of FILTER_KEYS) clear[k] = null;
     go(clear);
   });
@@ -258,7 +258,7 @@ function rulesSummary(): void {
               type: 'button',
               class: 'rule-link',
               title: r.hint ?? r.title,
-              onclick: () => go({ rule: r.ruleId, page: null, r: null, tab: null }),
+              onclick: () => go({ rule: r.ruleId, page: null, from: null, r: null, tab: null }),
             },
             badge(r.ruleId, r.severity),
             h('span', { class: 'rule-count' }, fmt(r.records)),
