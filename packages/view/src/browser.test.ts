@@ -138,6 +138,11 @@ describe.skipIf(!HAVE_CHROMIUM)(`the viewer page in a real browser (${CHROMIUM})
     expect(await page.locator('#record figure.image .placeholder').textContent()).toContain('not a readable image');
     expect(await page.locator('#record .diags').textContent()).toContain('images/not-an-image');
 
+    // a record whose JSON is broken: its raw text, with the place of the error marked
+    await go(`r=${ds.known.brokenJson}`);
+    expect(await page.locator('#record pre.json .syntax').textContent()).toBe('}');
+    expect(await page.locator('#record .diags').textContent()).toContain('json/syntax');
+
     await go(`r=${ds.known.symlinkOut}`);
     expect(await page.locator('#record .diags').textContent()).toContain('images/outside-root');
     expect(await page.locator('#record figure.image img').count()).toBe(0);

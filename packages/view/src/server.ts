@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { RuleMeta } from '@llavakit/diagnostics';
+import { DiagnosticError, type RuleMeta } from '@llavakit/diagnostics';
 import {
   createImageResolver,
   type ImageResolver,
@@ -35,7 +35,10 @@ export interface ViewerOptions {
   readonly pageSize?: number;
   /** Progress of the index build. */
   readonly onProgress?: (progress: IndexProgress) => void;
-  /** Abort the index build. */
+  /**
+   * Abort the index build. When no input yields a single record, `startViewer` rejects with the `DiagnosticError`
+   * of the first file-level error (a folder, an empty or unreadable file, not JSON).
+   */
   readonly signal?: AbortSignal;
   /** Count every record's tokens in the background once the server is up (default true). */
   readonly countTokens?: boolean;
@@ -138,6 +141,13 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
   } catch (error) {
     await resolver?.close();
     throw error;
+  }
+  // nothing to show at all (a folder, an unreadable or empty file, not JSON): say why instead of serving nothing
+  const fatal = index.count === 0 ? index.fileDiagnostics.find((d) => d.severity === 'error') : undefined;
+  if (fatal) {
+    await index.close();
+    await resolver?.close();
+    throw new DiagnosticError(fatal);
   }
 
   const token = randomBytes(24).toString('base64url');

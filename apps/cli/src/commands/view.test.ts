@@ -72,6 +72,9 @@ describe('llava view (real CLI process)', () => {
     expect(missing.code).toBe(1);
     expect(missing.stdout).toBe('');
     expect(missing.stderr).toMatch(/nope\.json/);
+    const folder = await runCli(['view', dir]);
+    expect(folder.code).toBe(1);
+    expect(folder.stderr).toContain('input/is-directory');
     expect((await runCli(['view'])).code).toBe(2);
     expect((await runCli(['view', input, '--port', 'x'])).code).toBe(2);
     expect((await runCli(['view', input, '--bogus'])).code).toBe(2);

@@ -308,7 +308,13 @@ async function updateStatus(): Promise<void> {
 function rowElement(row: Row): HTMLElement {
   return h(
     'tr',
-    { 'data-n': row.n, class: row.worst ? `sev-${SEVERITY[row.worst]}` : undefined, onclick: () => go({ r: row.n }) },
+    {
+      'data-n': row.n,
+      class: row.worst ? `sev-${SEVERITY[row.worst]}` : undefined,
+      tabindex: 0,
+      onclick: () => go({ r: row.n }),
+      onkeydown: (e: KeyboardEvent) => e.key === 'Enter' && go({ r: row.n }),
+    },
     h('td', { class: 'num' }, meta.files.length > 1 ? `${row.file}:${row.index}` : row.index),
     h('td', { class: 'id' }, row.id === null ? h('span', { class: 'muted' }, '—') : String(row.id)),
     h('td', {}, h('span', { class: 'source' }, row.source)),
@@ -521,7 +527,7 @@ async function renderRecord(s: URLSearchParams): Promise<void> {
   const row = view.row;
   const json = h('pre', { class: 'json' });
   if (view.value !== null || !view.parseError) json.append(jsonNode(view.value, '', ''));
-  else json.append(view.text);
+  else json.append(...brokenText(view));
   const templateSelect = h(
     'select',
     { 'aria-label': 'Template', class: 'template' },
@@ -638,6 +644,21 @@ async function renderRecord(s: URLSearchParams): Promise<void> {
   panel.hidden = false;
   $('scrim').hidden = false;
   document.querySelector(`tr[data-n="${row.n}"]`)?.classList.add('current');
+}
+
+/** The raw text of a record whose JSON is broken, with the place of the syntax error marked. */
+function brokenText(view: RecordView): Node[] {
+  const at = view.diagnostics.find((d) => d.ruleId === 'json/syntax' && d.place?.offset !== undefined)?.place?.offset;
+  if (at === undefined || at < view.offset || at >= view.offset + view.length)
+    return [document.createTextNode(view.text)];
+  // the diagnostic counts bytes, the text is UTF-16: convert the byte position
+  const bytes = new TextEncoder().encode(view.text);
+  const index = new TextDecoder().decode(bytes.subarray(0, at - view.offset)).length;
+  return [
+    document.createTextNode(view.text.slice(0, index)),
+    h('span', { class: 'hl error syntax', title: 'the JSON breaks here' }, view.text.slice(index, index + 1) || ' '),
+    document.createTextNode(view.text.slice(index + 1)),
+  ];
 }
 
 function focusPointer(json: HTMLElement, pointer: string, severity: string): void {
