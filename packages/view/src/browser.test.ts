@@ -215,5 +215,8 @@ describe.skipIf(!HAVE_CHROMIUM)(`the viewer page in a real browser (${CHROMIUM})
       .poll(() => page.locator('#record figure.image img').evaluate((el: HTMLImageElement) => el.naturalWidth > 0))
       .toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, 'readme.png') });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({ path: join(ARTIFACTS, 'readme-dark.png') });
+    await page.emulateMedia({ colorScheme: 'light' });
   });
 });
