@@ -35,6 +35,12 @@ const esmUses: Record<string, string> = {
     const summary = await writer.convert({
       inputs: ['sample.json'], to: 'sharegpt', output: 'out.json', registry: writer.createBuiltinRegistry() });
     out['@llavakit/writer'] = summary.written;`,
+  '@llavakit/view': `
+    const viewer = await view.startViewer({ inputs: ['sample.json'], countTokens: false });
+    const token = new URL(viewer.url).searchParams.get('token');
+    const page = await fetch(new URL('/', viewer.url), { headers: { 'x-llava-token': token } });
+    out['@llavakit/view'] = [viewer.index.count, page.status, (await page.text()).includes('/app.js')];
+    await viewer.close();`,
   '@llavakit/cli': `
     out['@llavakit/cli'] = typeof cli;`,
 };
@@ -48,6 +54,7 @@ const expected: Record<string, unknown> = {
   '@llavakit/prompts': 2.67,
   '@llavakit/format': true,
   '@llavakit/writer': 6,
+  '@llavakit/view': [6, 200, true],
   '@llavakit/cli': 'object',
 };
 
@@ -146,6 +153,7 @@ describe('every publishable package, packed and installed alone with npm', { tim
       `assert.strictEqual(prompts.pyRound(0.125, 2), 0.12);`,
       `assert.strictEqual(format.SPEC_VERSION, 1);`,
       `assert.ok(writer.createBuiltinRegistry().get('sharegpt'));`,
+      `assert.strictEqual(view.createLlamaTokenCounter().count('Hello, my dog is cute'), 7);`,
       `console.log(${JSON.stringify(libraries.map((p) => p.name))}.length);`,
     ].join('\n');
     await writeFile(join(project, 'use.cjs'), script);

@@ -1,0 +1,82 @@
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { binPath, repoRoot, runCli, tempDir } from '../test-utils.js';
+
+const RECORD = {
+  id: '1',
+  image: 'coco/a.jpg',
+  conversations: [
+    { from: 'human', value: '<image>\nWhat is it?' },
+    { from: 'gpt', value: 'A cat.' },
+  ],
+};
+
+/** Start `llava view`, wait for the first line of stdout (the URL), and give back the process and the URL. */
+function startView(args: string[]) {
+  const child = spawn(process.execPath, [binPath, 'view', ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const url = new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+      if (stdout.includes('\n')) resolve(stdout.slice(0, stdout.indexOf('\n')));
+    });
+    child.on('exit', () => reject(new Error(`exited before printing a URL: ${stderr}`)));
+  });
+  return { child, url, exited, output: () => ({ stdout, stderr }) };
+}
+
+describe('llava view (real CLI process)', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let input: string;
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+    input = join(dir, 'data.jsonl');
+    await writeFile(input, `${[RECORD, { ...RECORD, id: '2' }].map((r) => JSON.stringify(r)).join('\n')}\n`);
+  });
+  afterAll(() => cleanup());
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`prints the URL as its first line, serves with the token only, and closes cleanly on ${signal} (exit 0)`, async () => {
+      const run = startView([input]);
+      const url = await run.url;
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{32}$/);
+      const { origin } = new URL(url);
+      const token = new URL(url).searchParams.get('token')!;
+      expect((await fetch(`${origin}/api/meta`)).status).toBe(403);
+      const meta = (await (await fetch(`${origin}/api/meta`, { headers: { 'x-llava-token': token } })).json()) as {
+        records: number;
+      };
+      expect(meta.records).toBe(2);
+      run.child.kill(signal);
+      expect(await run.exited).toEqual({ code: 0, signal: null });
+      expect(run.output().stdout).toBe(`${url}\n`);
+      expect(run.output().stderr).toContain('2 records in 1 file(s)');
+      await expect(fetch(`${origin}/api/meta`)).rejects.toThrow();
+    });
+  }
+
+  it('exits 1 for an input it cannot read, 2 for usage errors', async () => {
+    const missing = await runCli(['view', join(dir, 'nope.json')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).toMatch(/nope\.json/);
+    const folder = await runCli(['view', dir]);
+    expect(folder.code).toBe(1);
+    expect(folder.stderr).toContain('input/is-directory');
+    expect((await runCli(['view'])).code).toBe(2);
+    expect((await runCli(['view', input, '--port', 'x'])).code).toBe(2);
+    expect((await runCli(['view', input, '--bogus'])).code).toBe(2);
+  });
+});

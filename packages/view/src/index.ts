@@ -1,0 +1,19 @@
+export {
+  type DatasetFile,
+  DatasetIndex,
+  type IndexOptions,
+  type IndexProgress,
+  type RuleCount,
+} from './dataset.js';
+export { createDefaultMetrics, type RecordMetrics, type RecordSummary, sourceOf } from './metrics.js';
+export {
+  type Bucket,
+  computeStats,
+  type DatasetStats,
+  matchRecords,
+  parseFilter,
+  type RecordFilter,
+} from './query.js';
+export type { ImageView, RecordRow, RecordView } from './records.js';
+export { type SearchResult, searchRecords, startViewer, type Viewer, type ViewerOptions } from './server.js';
+export { createLlamaTokenCounter, type TokenCounter } from './tokens.js';
