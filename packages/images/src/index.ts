@@ -25,6 +25,7 @@ export {
   type MissingResolution,
   type RefusedResolution,
   type Resolution,
+  readErrorDiagnostic,
 } from './resolver.js';
 export {
   type ImagePathMode,
@@ -32,11 +33,16 @@ export {
   type RewriteContext,
   type RewriteResult,
   rewriteImagePath,
+  rewriteUnderRoot,
 } from './rewrite.js';
+export { DEFAULT_MAX_IMAGE_BYTES } from './confined.js';
 export { imageRules } from './rules.js';
 export {
   formatOfExtension,
   type ImageFormat,
+  implausibleDimensions,
+  MAX_IMAGE_PIXELS,
+  MAX_IMAGE_SIDE,
   type ImageInfo,
   SNIFF_HEAD_BYTES,
   SNIFF_TAIL_BYTES,
