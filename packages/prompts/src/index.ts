@@ -89,3 +89,11 @@ export {
   renderConversation,
   type SeparatorStyle,
 } from './templates.js';
+export {
+  DEFAULT_MAX_LINE_BYTES,
+  type JsonlLine,
+  type OverlongLine,
+  overlongLineDiagnostic,
+  type ReadLinesOptions,
+  readLines,
+} from './jsonl.js';
