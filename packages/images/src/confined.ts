@@ -1,8 +1,11 @@
 /**
- * The one way image bytes are read from a folder source (internal): open without following a final symlink (unless
- * the listing found a symlink that stays inside), never block on FIFOs, and check the OPENED descriptor — it must be
- * a regular file whose real path (`/proc/self/fd/N` on Linux) lies inside a real source root. A file swapped for a
- * symlink, or a parent folder swapped for one, after the folder was listed is therefore never read.
+ * The one way image bytes are read from a folder source (internal): open with `O_NOFOLLOW` (a file that became a
+ * symlink after the listing fails with ELOOP and is then opened through the link, only to be checked), never block on
+ * FIFOs (`O_NONBLOCK`), and check the OPENED descriptor — it must be a regular file whose real path
+ * (`/proc/self/fd/N` on Linux; elsewhere the path's real path, matched by device and inode) lies inside the real
+ * root of its source. A file swapped for a symlink, or a parent folder swapped for one, after the folder was listed is
+ * therefore never read: the bytes come from the descriptor that was checked, so there is no window between check
+ * and read.
  */
 import {
   close,
@@ -123,7 +126,14 @@ function verifySync(fd: number, path: string, confinement: Confinement): Stats {
  * {@link ImageReadRefused} (outside the sources, not a regular file) or the system error; closes on failure.
  */
 export function openImageFileSync(path: string, confinement: Confinement): { fd: number; size: number } {
-  const fd = openSync(path, imageOpenFlags(confinement.follow === true));
+  let fd: number;
+  try {
+    fd = openSync(path, imageOpenFlags(confinement.follow === true));
+  } catch (error) {
+    // ELOOP: the file became a symlink after the listing. Open what it leads to; the check below decides.
+    if ((error as NodeJS.ErrnoException).code !== 'ELOOP' || confinement.follow) throw error;
+    fd = openSync(path, imageOpenFlags(true));
+  }
   try {
     return { fd, size: verifySync(fd, path, confinement).size };
   } catch (error) {
@@ -135,7 +145,8 @@ export function openImageFileSync(path: string, confinement: Confinement): { fd:
 /** {@link openImageFileSync} with callbacks (the libuv thread pool). */
 export function openImageFile(path: string, confinement: Confinement): Promise<{ fd: number; size: number }> {
   return new Promise((resolvePromise, reject) => {
-    open(path, imageOpenFlags(confinement.follow === true), (openError, fd) => {
+    const opened = (openError: NodeJS.ErrnoException | null, fd: number) => {
+      if (openError?.code === 'ELOOP' && !confinement.follow) return open(path, imageOpenFlags(true), opened);
       if (openError) return reject(openError);
       const fail = (error: unknown) => close(fd, () => reject(error));
       fstat(fd, (statError, stats) => {
@@ -159,7 +170,8 @@ export function openImageFile(path: string, confinement: Confinement): Promise<{
         }
         readlink(`/proc/self/fd/${fd}`, (linkError, real) => (linkError ? fail(linkError) : judge(real)));
       });
-    });
+    };
+    open(path, imageOpenFlags(confinement.follow === true), opened);
   });
 }
 

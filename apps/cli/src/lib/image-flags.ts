@@ -37,6 +37,11 @@ export const imageFlags = {
     summary: 'Output image paths: as-is, relative (to the output file), absolute, or prefix=<p>.',
     default: 'as-is',
   }),
+  'max-image-bytes': Flags.integer({
+    summary:
+      'Largest image read for --embed-images, in bytes (default 64 MiB); larger files and zip entries (or entries inflating past their declared size) are refused with images/too-large.',
+    min: 1,
+  }),
   'image-root': Flags.string({
     summary: 'Prefix every output image path with this folder (made absolute); shorthand for --image-paths prefix=…',
   }),
@@ -48,6 +53,7 @@ export interface ImageFlagValues {
   readonly 'missing-images'?: MissingImagesMode | undefined;
   readonly 'image-paths'?: string | undefined;
   readonly 'image-root'?: string | undefined;
+  readonly 'max-image-bytes'?: number | undefined;
   readonly output?: string | undefined;
 }
 
@@ -101,7 +107,11 @@ export async function setupImages(flags: ImageFlagValues): Promise<ImageSetup> {
   let resolver: ImageResolver | undefined;
   if (specs.length > 0) {
     try {
-      resolver = createImageResolver(specs.map((spec) => parseImageSourceSpec(spec)));
+      const max = flags['max-image-bytes'];
+      resolver = createImageResolver(
+        specs.map((spec) => parseImageSourceSpec(spec)),
+        max ? { maxImageBytes: max } : {},
+      );
     } catch (error) {
       if (DiagnosticError.is(error)) throw error;
       throw usage((error as Error).message);
