@@ -78,9 +78,7 @@ export async function readFileWhole(path: string, confinement: Confinement, maxB
     }
     // One more byte tells whether the file grew past its size since fstat (never read beyond the limit).
     const extra = new Uint8Array(1);
-    const more = await new Promise<number>((ok, fail) =>
-      read(fd, extra, 0, 1, done, (e, n) => (e ? fail(e) : ok(n))),
-    );
+    const more = await new Promise<number>((ok, fail) => read(fd, extra, 0, 1, done, (e, n) => (e ? fail(e) : ok(n))));
     if (more > 0 && done + 1 > maxBytes) throw tooLarge(path, done + 1, maxBytes, 'grew to at least');
     if (more > 0) throw new Error(`${path} changed while it was read`);
     return done === size ? bytes : bytes.subarray(0, done);

@@ -14,6 +14,7 @@ export {
   type PrefixReport,
   type RecordResultLike,
 } from './check.js';
+export { DEFAULT_MAX_IMAGE_BYTES } from './confined.js';
 export { encodeTinyImage, type TinyImageFormat, type TinyImageOptions } from './encode.js';
 export {
   createImageResolver,
@@ -35,15 +36,14 @@ export {
   rewriteImagePath,
   rewriteUnderRoot,
 } from './rewrite.js';
-export { DEFAULT_MAX_IMAGE_BYTES } from './confined.js';
 export { imageRules } from './rules.js';
 export {
   formatOfExtension,
   type ImageFormat,
+  type ImageInfo,
   implausibleDimensions,
   MAX_IMAGE_PIXELS,
   MAX_IMAGE_SIDE,
-  type ImageInfo,
   SNIFF_HEAD_BYTES,
   SNIFF_TAIL_BYTES,
   type SniffOptions,

@@ -60,7 +60,12 @@ describe('ZipIndex', () => {
       // Deflated entries have no blocking path: they are inflated in chunks, asynchronously.
       expect(sync === undefined).toBe(zip.info(entry).compressionMethod !== 0);
       const ht = sync ?? (await zip.readHeadTail(entry, buffer, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES));
-      const streamed = await zip.readHeadTail(entry, new Uint8Array(SNIFF_HEAD_BYTES), SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES);
+      const streamed = await zip.readHeadTail(
+        entry,
+        new Uint8Array(SNIFF_HEAD_BYTES),
+        SNIFF_HEAD_BYTES,
+        SNIFF_TAIL_BYTES,
+      );
       expect(Buffer.from(streamed.tail)).toEqual(Buffer.from(ht.tail));
       expect(streamed.size).toBe(ht.size);
       expect(ht.size).toBe(bytes.length);

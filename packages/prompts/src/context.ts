@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { overlongLineDiagnostic, readLines } from './jsonl.js';
 import { type Diagnostic, diagnose, excerpt } from '@llavakit/diagnostics';
+import { overlongLineDiagnostic, readLines } from './jsonl.js';
 import { type PromptKind, usesBoxes } from './kinds.js';
 import { pyFloatRepr, pyRound } from './py.js';
 import { promptRules } from './rules.js';

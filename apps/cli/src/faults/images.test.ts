@@ -19,11 +19,7 @@ interface MeasuredRun extends RunResult {
 }
 
 /** Run the CLI with `args`, measuring its peak RSS; `dir` is a scratch folder for the preload and the report. */
-async function runMeasured(
-  dir: string,
-  args: readonly string[],
-  options: { cwd?: string } = {},
-): Promise<MeasuredRun> {
+async function runMeasured(dir: string, args: readonly string[], options: { cwd?: string } = {}): Promise<MeasuredRun> {
   const preload = join(dir, 'peak-rss.mjs');
   const report = join(dir, `peak-rss-${process.hrtime.bigint()}.txt`);
   await writeFile(
@@ -51,7 +47,8 @@ afterAll(() => cleanup());
 /** Every data: URL in an OpenAI JSONL output, decoded. */
 function embedded(jsonl: string): Buffer[] {
   const out: Buffer[] = [];
-  for (const m of jsonl.matchAll(/data:image\/[a-z]+;base64,([A-Za-z0-9+/=]+)/g)) out.push(Buffer.from(m[1]!, 'base64'));
+  for (const m of jsonl.matchAll(/data:image\/[a-z]+;base64,([A-Za-z0-9+/=]+)/g))
+    out.push(Buffer.from(m[1]!, 'base64'));
   return out;
 }
 
@@ -159,7 +156,8 @@ describe('image reads are confined while files are swapped for symlinks out of t
     expect(rejected).toHaveLength(summary.rejected);
     const rejectsText = await readFile(rejects, 'utf8');
     expect(rejectsText).not.toContain(secret.toString('base64'));
-    if (rules.includes('format/encode-failed')) expect(rejectsText).toMatch(/was refused when read: .*outside the image sources/);
+    if (rules.includes('format/encode-failed'))
+      expect(rejectsText).toMatch(/was refused when read: .*outside the image sources/);
   });
 
   it('images check never sniffs the secret; swapped images are reported with a rule', async () => {
@@ -391,19 +389,21 @@ describe('absurd header dimensions', () => {
     const input = join(dir, 'dims.json');
     await writeFile(
       input,
-      JSON.stringify(['zero.png', 'huge.png', 'fine.png'].map((image) => ({ id: image, image, conversations: turns('x') }))),
+      JSON.stringify(
+        ['zero.png', 'huge.png', 'fine.png'].map((image) => ({ id: image, image, conversations: turns('x') })),
+      ),
     );
     for (const workers of ['1', '0']) {
       const result = await runCli(['images', 'check', input, '--images', root, '--workers', workers, '--json']);
       expect(result.code).toBe(1);
       const summary = JSON.parse(result.stdout);
       expect(summary.total.ok).toBe(1);
-      expect(summary.diagnostics.map((d: { ruleId: string; recordIndex: number }) => [d.ruleId, d.recordIndex])).toEqual(
-        [
-          ['images/bad-dimensions', 0],
-          ['images/bad-dimensions', 1],
-        ],
-      );
+      expect(
+        summary.diagnostics.map((d: { ruleId: string; recordIndex: number }) => [d.ruleId, d.recordIndex]),
+      ).toEqual([
+        ['images/bad-dimensions', 0],
+        ['images/bad-dimensions', 1],
+      ]);
       expect(summary.byPrefix['(bare)'].width).toEqual({ min: 8, max: 8 });
     }
   });

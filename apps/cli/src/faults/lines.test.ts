@@ -89,7 +89,9 @@ describe('prompts parse (Batch output, errors, manifest)', () => {
     const result = await runCli(['prompts', 'parse', output, '--manifest', manifest, '-o', out]);
     noCrash(result);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/output\.jsonl:2:1 {2}error {2}Line 2 has 314572800 bytes.*\[prompts\/line-too-long\]/);
+    expect(result.stderr).toMatch(
+      /output\.jsonl:2:1 {2}error {2}Line 2 has 314572800 bytes.*\[prompts\/line-too-long\]/,
+    );
     expect(result.stderr).toMatch(/output\.jsonl:3:1 .*\[prompts\/bad-line\]/); // read on after the long line
     expect(result.stderr).toMatch(/manifest\.jsonl:2:1 .*\[prompts\/line-too-long\]/);
     const records = JSON.parse(await readFile(out, 'utf8'));
@@ -102,7 +104,12 @@ describe('prompts build --caps-boxes', () => {
   it('reports a 300 MB line with its place and builds the other lines', async () => {
     const caps = join(dir, 'caps.jsonl');
     const line = (id: string) =>
-      JSON.stringify({ id, image: `${id}.jpg`, captions: ['A red kite.'], instances: [{ category: 'kite', bbox: [0.1, 0.1, 0.2, 0.2] }] });
+      JSON.stringify({
+        id,
+        image: `${id}.jpg`,
+        captions: ['A red kite.'],
+        instances: [{ category: 'kite', bbox: [0.1, 0.1, 0.2, 0.2] }],
+      });
     await sparse(caps, `${line('101')}\n`, 300 * MB, `\n${line('202')}\n`);
     const out = join(dir, 'caps-out');
     const result = await runCli([
@@ -121,14 +128,22 @@ describe('prompts build --caps-boxes', () => {
     ]);
     noCrash(result);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/caps\.jsonl:2:1 .*record #1 .*Line 2 has 314572800 bytes.*\[prompts\/line-too-long\]/);
+    expect(result.stderr).toMatch(
+      /caps\.jsonl:2:1 .*record #1 .*Line 2 has 314572800 bytes.*\[prompts\/line-too-long\]/,
+    );
     expect(result.stderr).toContain('Built 2 requests (detail) for 2 images');
   });
 });
 
 describe('the JSON Lines record reader (validate, convert)', () => {
   const record = (id: string) =>
-    JSON.stringify({ id, conversations: [{ from: 'human', value: 'Hi?' }, { from: 'gpt', value: 'Hello.' }] });
+    JSON.stringify({
+      id,
+      conversations: [
+        { from: 'human', value: 'Hi?' },
+        { from: 'gpt', value: 'Hello.' },
+      ],
+    });
 
   it('rejects a 600 MB line as one record (json/record-too-large, with its place) and reads on; nothing is lost', async () => {
     const input = join(dir, 'long.jsonl');
@@ -173,7 +188,9 @@ describe('the JSON Lines record reader (validate, convert)', () => {
     peaks['validate, 2 GB of zeros'] = Math.round(result.peakMiB);
     noCrash(result);
     expect(result.code).toBe(1);
-    expect(result.stdout + result.stderr).toMatch(/json\/syntax[\s\S]*zeros2\.jsonl:1:1 {2}The input is not JSON: it starts with byte 0x00/);
+    expect(result.stdout + result.stderr).toMatch(
+      /json\/syntax[\s\S]*zeros2\.jsonl:1:1 {2}The input is not JSON: it starts with byte 0x00/,
+    );
     expect(result.peakMiB).toBeLessThan(400);
   });
 });
