@@ -8,7 +8,7 @@ import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants, deflateRawSync } from 'node:zlib';
 import { DiagnosticError } from '@llavakit/diagnostics';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildZip, fixtures, makeTemp, removeTemp, writeTree } from './_testing.js';
 import { checkImages } from './check.js';
 import { checkBatch, verdictAt } from './check-batch.js';
@@ -18,6 +18,9 @@ import { rewriteImagePath, rewriteUnderRoot } from './rewrite.js';
 import { MAX_IMAGE_PIXELS, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, sniffImage } from './sniff.js';
 import { parseImageSourceSpec } from './sources.js';
 import { ZipIndex } from './zip.js';
+
+// Real files, symlinks and half a GiB of inflating: seconds on a loaded shared machine.
+vi.setConfig({ testTimeout: 30_000 });
 
 let tmp: string;
 beforeAll(async () => {
