@@ -135,6 +135,9 @@ describe('image reads are confined while files are swapped for symlinks out of t
       '--json',
     ]);
     const swaps = await loop.stop();
+    console.info(
+      `swap race, convert: ${swaps} swaps; rejected by rule ${JSON.stringify(JSON.parse(result.stdout).rejectedByRule)}`,
+    );
     expect(swaps).toBeGreaterThan(100); // the loop ran during the conversion
     const summary = JSON.parse(result.stdout);
     const total = IMAGES * (BETWEEN + 1);
@@ -164,6 +167,7 @@ describe('image reads are confined while files are swapped for symlinks out of t
     const loop = swapLoop();
     const result = await runCli(['images', 'check', input, '--images', src, '--json']);
     const swaps = await loop.stop();
+    console.info(`swap race, images check: ${swaps} swaps; totals ${JSON.stringify(JSON.parse(result.stdout).total)}`);
     expect(swaps).toBeGreaterThan(0);
     const summary = JSON.parse(result.stdout);
     expect(summary.total.references).toBe(IMAGES);
