@@ -25,6 +25,8 @@ export interface OverlongLine {
 export interface ReadLinesOptions {
   /** The longest line kept, in bytes (default {@link DEFAULT_MAX_LINE_BYTES}); longer ones are skipped and reported. */
   readonly maxLineBytes?: number;
+  /** Bytes read at a time (default 1 MiB). */
+  readonly chunkBytes?: number;
 }
 
 /** Default {@link ReadLinesOptions.maxLineBytes}: 64 MiB, far above any real response or manifest line. */
@@ -64,7 +66,9 @@ export async function* readLines(
     skipping = false;
     offset = next;
   };
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+  for await (const chunk of createReadStream(path, {
+    highWaterMark: options.chunkBytes ?? 1024 * 1024,
+  }) as AsyncIterable<Buffer>) {
     let from = 0;
     for (let nl = chunk.indexOf(NEWLINE, from); nl >= 0; nl = chunk.indexOf(NEWLINE, from)) {
       const piece = chunk.subarray(from, nl);
