@@ -54,6 +54,8 @@ export interface ImageFlagValues {
   readonly 'image-paths'?: string | undefined;
   readonly 'image-root'?: string | undefined;
   readonly 'max-image-bytes'?: number | undefined;
+  /** `--embed-images` (a format flag): the bytes are then read once, during the per-record check. */
+  readonly 'embed-images'?: boolean | undefined;
   readonly output?: string | undefined;
 }
 
@@ -132,10 +134,16 @@ export async function setupImages(flags: ImageFlagValues): Promise<ImageSetup> {
     return result?.ok ? result.path : path;
   };
 
+  // With --embed-images, the bytes of the record being converted, read once by `check` (so a refused read is
+  // reported there with its rule and place) and handed to the format by `readBytes`.
+  const embed = flags['embed-images'] === true;
+  const bytesRead = new Map<string, Uint8Array>();
   const images: ImageAccess = {
     rewrite: (path) => rewritten.get(path) ?? simpleRewrite(path),
     readBytes: async (path) => {
       if (!resolver) return undefined;
+      const ready = bytesRead.get(path);
+      if (ready) return ready;
       try {
         return await resolver.readBytes(path);
       } catch (error) {
@@ -150,13 +158,18 @@ export async function setupImages(flags: ImageFlagValues): Promise<ImageSetup> {
       }
     },
   };
-  const located = (source: SourceRecord, problem: Diagnostic, pointer: string): Diagnostic => ({
+  const located = (
+    source: SourceRecord,
+    problem: Diagnostic,
+    pointer: string,
+    severity: Diagnostic['severity'] = missing === 'keep' ? 'warning' : 'error',
+  ): Diagnostic => ({
     ...problem,
     file: source.file,
     recordIndex: source.index,
     pointer,
     source: 'images',
-    severity: missing === 'keep' ? 'warning' : 'error',
+    severity,
     ...(source.record.id !== undefined ? { recordId: source.record.id } : {}),
     ...(source.place
       ? { place: { offset: source.place.offset, line: source.place.line, column: source.place.column } }
@@ -187,6 +200,7 @@ export async function setupImages(flags: ImageFlagValues): Promise<ImageSetup> {
 
   const check = async (source: SourceRecord): Promise<readonly Diagnostic[]> => {
     rewritten.clear();
+    bytesRead.clear();
     const found: Diagnostic[] = [];
     const paths = imagesOf(source.record);
     for (let i = 0; i < paths.length; i++) {
@@ -203,6 +217,26 @@ export async function setupImages(flags: ImageFlagValues): Promise<ImageSetup> {
           const result = await rewriteImagePath(path, mode, { resolver: activeResolver, outputDir });
           if (result.ok) rewritten.set(path, result.path);
           else problem = result.diagnostic;
+        }
+        if (!problem && embed && !bytesRead.has(path)) {
+          try {
+            bytesRead.set(path, await activeResolver.readBytes(path));
+          } catch (error) {
+            if (!DiagnosticError.is(error)) throw error;
+            // Refused when read (outside the source by now, too large) or unreadable: the record cannot be embedded.
+            const rule = error.diagnostic.ruleId;
+            count(
+              rule === imageRules.outsideRoot.id
+                ? 'images:refused-at-read'
+                : rule === imageRules.tooLarge.id
+                  ? 'images:too-large'
+                  : 'images:unreadable',
+            );
+            const d = located(source, error.diagnostic, pointerOf(source, i), 'error');
+            if (missing === 'fail') throw new DiagnosticError(d);
+            found.push(d);
+            continue;
+          }
         }
       } else if (resolution.status === 'refused') {
         count('images:refused');
