@@ -79,30 +79,42 @@ describe('image reads are confined while files are swapped for symlinks out of t
     await writeFile(input, JSON.stringify(records));
   });
 
-  /** Swap every image for a symlink to the secret and back, round-robin, until `stop()`; returns the swap count. */
+  /**
+   * Until `stop()`, toggle images picked at random (not in the order the CLI reads them) between a symlink to the
+   * secret and a regular file, each with an atomic rename: about half of them lead out of the source at any moment.
+   * Returns the number of swaps.
+   */
   function swapLoop(): { stop: () => Promise<number> } {
     let running = true;
     let swaps = 0;
+    const link = join(src, 'img', '.swap-link');
+    const file = join(src, 'img', '.swap-file');
+    const swapped = new Uint8Array(IMAGES);
+    let seed = 12345;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % IMAGES;
+    };
     const done = (async () => {
-      const link = join(src, 'img', '.swap-link');
-      const file = join(src, 'img', '.swap-file');
-      for (let round = 0; running; round++) {
-        for (let i = 0; i < IMAGES && running; i++) {
-          const target = join(src, 'img', `${i}.jpg`);
-          if (round % 2 === 0) {
-            await symlink(join(dir, 'race/outside/secret.png'), link);
-            await rename(link, target); // atomic: the name is always there, a file or a symlink out
-          } else {
-            await writeFile(file, jpeg);
-            await rename(file, target);
-          }
-          swaps++;
+      while (running) {
+        const i = next();
+        const target = join(src, 'img', `${i}.jpg`);
+        if (swapped[i] === 0) {
+          await symlink(join(dir, 'race/outside/secret.png'), link);
+          await rename(link, target); // atomic: the name is always there, a file or a symlink out
+        } else {
+          await writeFile(file, jpeg);
+          await rename(file, target);
         }
+        swapped[i] ^= 1;
+        swaps++;
       }
       // Leave every image a regular file again.
       for (let i = 0; i < IMAGES; i++) {
+        if (swapped[i] === 0) continue;
         await writeFile(file, jpeg);
         await rename(file, join(src, 'img', `${i}.jpg`));
+        swapped[i] = 0;
       }
       return swaps;
     })();
