@@ -106,7 +106,7 @@ describe('image reads are confined while files are swapped for symlinks out of t
           await writeFile(file, jpeg);
           await rename(file, target);
         }
-        swapped[i] ^= 1;
+        swapped[i] = swapped[i] === 0 ? 1 : 0;
         swaps++;
       }
       // Leave every image a regular file again.
