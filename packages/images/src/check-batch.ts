@@ -3,7 +3,6 @@
  * `check-pool.ts`), also callable in-thread. Internal; not exported from the package index.
  */
 import type { ImageStatus } from './check.js';
-import { openFlags } from './folder.js';
 import { readFileHeadTailSync } from './headtail.js';
 import { type ImageResolver, type Resolution, resolverSetup } from './resolver.js';
 import { imageRules } from './rules.js';
@@ -15,7 +14,7 @@ import {
   SNIFF_TAIL_BYTES,
   sniffImage,
 } from './sniff.js';
-import { type Finding, judge, OK, type Outcome, PlainMiss, unfound, unreadable } from './verdict.js';
+import { type Finding, judge, OK, type Outcome, PlainMiss, readFailure, unfound } from './verdict.js';
 
 const STATUSES: readonly ImageStatus[] = [
   'ok',
@@ -34,7 +33,6 @@ const FORMAT_CODE = new Map<ImageFormat, number>(FORMATS.map((f, i) => [f, i]));
 const RULES = new Map<string, Finding['rule']>(Object.values(imageRules).map((rule) => [rule.id, rule]));
 /** Numbers per ref: status code, format code (-1: not read), width and height (NaN unless both are known). */
 const FIELDS = 4;
-const NOFOLLOW = openFlags(false);
 
 /** A finding as sent between threads: the rule by id. */
 interface WireFinding {
@@ -85,14 +83,19 @@ export async function checkBatch(
       // Found in a listed folder: read it; only a problem needs the full resolution (for the messages).
       let info: ImageInfo | undefined;
       try {
-        const ht = readFileHeadTailSync(file, buffer, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, NOFOLLOW);
+        const ht = readFileHeadTailSync(file, buffer, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, setup!.anyRoot);
         info = sniffImage(ht.head, { tail: ht.tail, size: ht.size });
       } catch {
         resolution = resolver.resolveSync(ref); // read again below, to report the error in full
       }
       if (info) {
         setInfo(values, at, info);
-        if (!info.truncated && info.format !== 'unknown' && formatOfExtension(ref) === info.format) {
+        if (
+          !info.truncated &&
+          info.badDimensions === undefined &&
+          info.format !== 'unknown' &&
+          formatOfExtension(ref) === info.format
+        ) {
           values[at] = 0; // ok
           continue;
         }
@@ -121,7 +124,7 @@ export async function checkBatch(
           (await resolver.readHeadTail(resolution, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, buffer));
         info = sniffImage(ht.head, { tail: ht.tail, size: ht.size });
       } catch (error) {
-        outcome = unreadable(resolution, errorWhy(error));
+        outcome = readFailure(resolution, error);
       }
       if (info) {
         outcome = judge(resolution, info);
@@ -140,7 +143,7 @@ export async function checkBatch(
 function setInfo(values: Float64Array, at: number, info: ImageInfo): void {
   if (info.format === 'unknown') return;
   values[at + 1] = FORMAT_CODE.get(info.format) ?? -1;
-  if (info.width !== undefined && info.height !== undefined) {
+  if (info.width !== undefined && info.height !== undefined && info.badDimensions === undefined) {
     values[at + 2] = info.width;
     values[at + 3] = info.height;
   }

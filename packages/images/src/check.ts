@@ -1,12 +1,12 @@
 import { type Diagnostic, diagnose, type Place, type Severity } from '@llavakit/diagnostics';
-import { errorWhy, verdictAt } from './check-batch.js';
+import { verdictAt } from './check-batch.js';
 import { CheckPool } from './check-pool.js';
 import { StringIndex } from './name-table.js';
 import { type FoundResolution, type ImageResolver, type Resolution, resolverSetup } from './resolver.js';
 import { imageRules } from './rules.js';
 import { type ImageFormat, type ImageInfo, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, sniffImage } from './sniff.js';
 import { prefixOf } from './sources.js';
-import { countInfo, type Finding, judge, type Outcome, PlainMiss, unfound, unreadable } from './verdict.js';
+import { countInfo, type Finding, judge, type Outcome, PlainMiss, readFailure, unfound } from './verdict.js';
 
 /** One image reference of one record, as fed to {@link checkImages}. */
 export interface ImageRef {
@@ -326,7 +326,7 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
       const { head, tail, size } = await resolver.readHeadTail(resolution, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, buffer);
       info = sniffImage(head, { tail, size });
     } catch (error) {
-      return unreadable(resolution, errorWhy(error));
+      return readFailure(resolution, error);
     } finally {
       buffers.push(buffer);
     }
@@ -343,7 +343,7 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
       countInfo(report, info);
       return judge(found, info);
     } catch (error) {
-      return unreadable(found, errorWhy(error));
+      return readFailure(found, error);
     } finally {
       buffers.push(buffer);
     }

@@ -1,5 +1,6 @@
-import { constants, type Dirent, promises as fsp, opendirSync } from 'node:fs';
+import { type Dirent, promises as fsp, opendirSync } from 'node:fs';
 import { join, sep } from 'node:path';
+import { isInside, realRootSync } from './confined.js';
 import { NameTable } from './name-table.js';
 
 type EntryKind = 'file' | 'dir' | 'symlink' | 'other';
@@ -48,6 +49,17 @@ export class FolderIndex {
   realRoot(): Promise<string | Error> {
     this.realRootPromise ??= fsp.realpath(this.root).catch((error: unknown) => error as Error);
     return this.realRootPromise;
+  }
+
+  private realRootCache: string | null | undefined;
+
+  /**
+   * The root's real path, resolved with a blocking call once (`undefined` while the root cannot be resolved): what
+   * every read of a file checks its opened descriptor against.
+   */
+  realRootSync(): string | undefined {
+    if (this.realRootCache === undefined) this.realRootCache = realRootSync(this.root) ?? null;
+    return this.realRootCache ?? undefined;
   }
 
   /** Look up a file given as path segments relative to the root (synchronous once the folder is listed). */
@@ -187,15 +199,6 @@ export class FolderIndex {
     }
     return result;
   }
-}
-
-/** Open flags for reading a resolved file: refuse to follow a symlink that appeared after the listing. */
-export function openFlags(viaSymlink: boolean): number {
-  return viaSymlink ? constants.O_RDONLY : constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0);
-}
-
-function isInside(real: string, root: string): boolean {
-  return real === root || real.startsWith(root.endsWith(sep) ? root : root + sep);
 }
 
 function kindOf(listing: Extract<Listing, { ok: true }>, name: string): EntryKind | undefined {

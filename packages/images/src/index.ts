@@ -14,6 +14,7 @@ export {
   type PrefixReport,
   type RecordResultLike,
 } from './check.js';
+export { DEFAULT_MAX_IMAGE_BYTES } from './confined.js';
 export { encodeTinyImage, type TinyImageFormat, type TinyImageOptions } from './encode.js';
 export {
   createImageResolver,
@@ -25,6 +26,7 @@ export {
   type MissingResolution,
   type RefusedResolution,
   type Resolution,
+  readErrorDiagnostic,
 } from './resolver.js';
 export {
   type ImagePathMode,
@@ -32,12 +34,16 @@ export {
   type RewriteContext,
   type RewriteResult,
   rewriteImagePath,
+  rewriteUnderRoot,
 } from './rewrite.js';
 export { imageRules } from './rules.js';
 export {
   formatOfExtension,
   type ImageFormat,
   type ImageInfo,
+  implausibleDimensions,
+  MAX_IMAGE_PIXELS,
+  MAX_IMAGE_SIDE,
   SNIFF_HEAD_BYTES,
   SNIFF_TAIL_BYTES,
   type SniffOptions,

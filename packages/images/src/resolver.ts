@@ -1,7 +1,8 @@
 import { promises as fsp } from 'node:fs';
 import { type Diagnostic, DiagnosticError, diagnose } from '@llavakit/diagnostics';
-import { FolderIndex, openFlags } from './folder.js';
-import { type HeadTail, readFileHeadTail, readFileHeadTailSync } from './headtail.js';
+import { type Confinement, DEFAULT_MAX_IMAGE_BYTES, isReadRefused } from './confined.js';
+import { FolderIndex } from './folder.js';
+import { type HeadTail, readFileHeadTail, readFileHeadTailSync, readFileWhole } from './headtail.js';
 import { imageRules } from './rules.js';
 import { formatImageSource, type ImageSource, normalizeRef, SUSPICIOUS_REF } from './sources.js';
 import { ZipIndex } from './zip.js';
@@ -64,6 +65,12 @@ export interface ImageResolverOptions {
    * pool, better when each read waits on a network file system.
    */
   readonly io?: 'sync' | 'async';
+  /**
+   * The largest image {@link ImageResolver.readBytes} returns, and the largest deflated zip entry that is inflated to
+   * check it, in bytes (default 64 MiB). Larger images are refused with `images/too-large` before they are read, and
+   * a zip entry that inflates past the size it declares is stopped there. Memory while reading stays bounded by it.
+   */
+  readonly maxImageBytes?: number;
 }
 
 /** Resolves image refs from records against an ordered list of sources. Create with {@link createImageResolver}. */
@@ -139,6 +146,7 @@ export function createImageResolver(
 ): ImageResolver {
   const bareFallback = options.bareNamesInPrefixedSources ?? true;
   const io = options.io ?? 'sync';
+  const maxImageBytes = options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES;
   const backends: Backend[] = sources.map((s) =>
     s.kind === 'folder' ? { kind: 'folder', index: new FolderIndex(s.root, io) } : { kind: 'zip' },
   );
@@ -151,6 +159,28 @@ export function createImageResolver(
         return ready;
       });
     return backend.index;
+  };
+
+  /** Every read of a file is checked against the real root of its source, at the moment it is opened. */
+  const rootOf = (i: number): readonly string[] => {
+    const backend = backends[i];
+    const real = backend?.kind === 'folder' ? backend.index.realRootSync() : undefined;
+    return real === undefined ? [] : [real];
+  };
+  const confinements = new Map<string, Confinement>();
+  const confinementOf = (i: number, follow: boolean): Confinement => {
+    const key = `${i}:${follow}`;
+    let c = confinements.get(key);
+    if (!c) {
+      c = { roots: () => rootOf(i), follow };
+      confinements.set(key, c);
+    }
+    return c;
+  };
+  /** For the lean path (a path found by quickLookup, source not named): inside any folder source's real root. */
+  const anyRoot: Confinement = {
+    roots: () => backends.flatMap((_, i) => rootOf(i)),
+    follow: false,
   };
 
   const prefixes = sources.map((s) => (s.prefix ? `${s.prefix}/` : ''));
@@ -409,8 +439,8 @@ export function createImageResolver(
         if (entry === undefined) return undefined;
         return zip.readHeadTailSync(entry, head, headBytes, tailBytes);
       }
-      const flags = openFlags(found.location.viaSymlink === true);
-      return readFileHeadTailSync(found.location.path, head, headBytes, tailBytes, flags);
+      const confinement = confinementOf(found.sourceIndex, found.location.viaSymlink === true);
+      return readFileHeadTailSync(found.location.path, head, headBytes, tailBytes, confinement);
     },
     async stat(ref) {
       const r = await resolve(ref);
@@ -430,27 +460,25 @@ export function createImageResolver(
       const r = await resolve(ref);
       if (r.status !== 'found') throw failure(r);
       try {
-        if (r.location.kind === 'file') return new Uint8Array(await fsp.readFile(r.location.path));
+        if (r.location.kind === 'file') {
+          const confinement = confinementOf(r.sourceIndex, r.location.viaSymlink === true);
+          return await readFileWhole(r.location.path, confinement, maxImageBytes);
+        }
         const { zip, entry } = await zipEntry(r);
-        return await zip.read(entry);
+        return await zip.read(entry, maxImageBytes);
       } catch (error) {
-        throw new DiagnosticError(unreadableDiagnostic(r, error), { cause: error });
+        throw new DiagnosticError(readErrorDiagnostic(r, error), { cause: error });
       }
     },
     async readHeadTail(found, headBytes, tailBytes, buffer) {
       if (found.location.kind === 'file') {
         const head = buffer && buffer.length >= headBytes ? buffer : new Uint8Array(headBytes);
-        const flags = openFlags(found.location.viaSymlink === true);
-        if (io === 'sync') return readFileHeadTailSync(found.location.path, head, headBytes, tailBytes, flags);
-        return readFileHeadTail(found.location.path, head, headBytes, tailBytes, flags);
+        const confinement = confinementOf(found.sourceIndex, found.location.viaSymlink === true);
+        if (io === 'sync') return readFileHeadTailSync(found.location.path, head, headBytes, tailBytes, confinement);
+        return readFileHeadTail(found.location.path, head, headBytes, tailBytes, confinement);
       }
       const { zip, entry } = await zipEntry(found);
-      const bytes = await zip.read(entry);
-      return {
-        head: bytes.subarray(0, headBytes),
-        tail: bytes.subarray(Math.max(0, bytes.length - tailBytes)),
-        size: bytes.length,
-      };
+      return zip.readHeadTail(entry, buffer ?? new Uint8Array(headBytes), headBytes, tailBytes, maxImageBytes);
     },
     async checkSources() {
       const out: Diagnostic[] = [];
@@ -505,7 +533,8 @@ export function createImageResolver(
   };
   setups.set(resolver, {
     sources,
-    options: { bareNamesInPrefixedSources: bareFallback, io },
+    options: { bareNamesInPrefixedSources: bareFallback, io, maxImageBytes },
+    anyRoot,
     quickLookup,
     plainLooked,
     isPlainMiss,
@@ -519,6 +548,8 @@ export function createImageResolver(
 export interface ResolverSetup {
   readonly sources: readonly ImageSource[];
   readonly options: ImageResolverOptions;
+  /** The confinement of a file found by {@link ResolverSetup.quickLookup}: inside any folder source's real root. */
+  readonly anyRoot: Confinement;
   /** The file path of a clean ref found as a regular file, `null` when missing, `undefined` to ask `tryResolve`. */
   readonly quickLookup: (ref: string) => string | null | undefined;
   /** Where a plain miss of a clean ref was looked for (what `tryResolve` says of it when no listing adds a note). */
@@ -550,11 +581,31 @@ export function missingDiagnostic(resolution: MissingResolution): Diagnostic {
   });
 }
 
+/**
+ * The diagnostic for a found image whose read failed: `images/outside-root` when the opened file turned out to lie
+ * outside the sources (swapped for a symlink after listing), `images/too-large` over the size limit (or a zip entry
+ * inflating past its declared size), else `images/unreadable`.
+ */
+export function readErrorDiagnostic(found: FoundResolution, error: unknown): Diagnostic {
+  if (!isReadRefused(error) || error.reason === 'not-a-file') return unreadableDiagnostic(found, error);
+  const rule = error.reason === 'outside' ? imageRules.outsideRoot : imageRules.tooLarge;
+  return diagnose(rule, {
+    message:
+      error.reason === 'outside'
+        ? `The image path "${found.ref}" was refused when read: ${error.message}.`
+        : `Image "${found.ref}" is refused: ${error.message}.`,
+    source: 'images',
+    data: { ref: found.ref, location: found.location, ...error.data },
+  });
+}
+
 /** The `images/unreadable` diagnostic for a found image that could not be read. */
 export function unreadableDiagnostic(found: FoundResolution, error: unknown): Diagnostic {
   const where =
     found.location.kind === 'file' ? found.location.path : `${found.location.archive}!${found.location.entry}`;
-  const why = (error as NodeJS.ErrnoException)?.code ?? (error instanceof Error ? error.message : String(error));
+  const why = isReadRefused(error)
+    ? error.message
+    : ((error as NodeJS.ErrnoException)?.code ?? (error instanceof Error ? error.message : String(error)));
   return diagnose(imageRules.unreadable, {
     message: `Image "${found.ref}" (${where}) cannot be read: ${why}.`,
     source: 'images',

@@ -41,6 +41,35 @@ export function parseImagePathMode(value: string): ImagePathMode {
 }
 
 /**
+ * Rewrite one image path under a root folder or prefix (`--image-root R`, `--image-paths prefix=R`), without any
+ * lookup: the normalised ref with `R/` in front. A ref that would leave `R` — a `..` segment, an absolute path
+ * (`/x.jpg`, `C:\x.jpg`) — is never rewritten: the result is an `images/outside-root` diagnostic (an empty ref or one
+ * with NUL: `images/invalid-path`), and the caller reports it with the record's place.
+ *
+ * @example
+ * ```ts
+ * rewriteUnderRoot('000000033471.jpg', '/data/coco'); // { ok: true, path: '/data/coco/000000033471.jpg' }
+ * rewriteUnderRoot('../secret.jpg', '/data/coco'); // { ok: false, diagnostic: { ruleId: 'images/outside-root', … } }
+ * ```
+ */
+export function rewriteUnderRoot(ref: string, root: string): RewriteResult {
+  const normalized = normalizeRef(ref);
+  if (!normalized.ok) {
+    const rule = normalized.reason === 'outside' ? imageRules.outsideRoot : imageRules.invalidPath;
+    return {
+      ok: false,
+      diagnostic: diagnose(rule, {
+        message: `${normalized.message} It is not written under ${root || 'the image root'}.`,
+        source: 'images',
+        data: { ref, root },
+      }),
+    };
+  }
+  const prefix = root.replaceAll('\\', '/').replace(/\/+$/, '');
+  return { ok: true, path: prefix ? `${prefix}/${normalized.path}` : normalized.path };
+}
+
+/**
  * Rewrite one image path for output. `relative` and `absolute` resolve the image first and fail with
  * `images/missing`, `images/outside-root` or `images/in-archive` (a zip entry has no path on disk) diagnostics.
  *
@@ -56,18 +85,7 @@ export async function rewriteImagePath(
   context: RewriteContext = {},
 ): Promise<RewriteResult> {
   if (mode === 'as-is') return { ok: true, path: ref };
-  if (typeof mode === 'object') {
-    const normalized = normalizeRef(ref);
-    if (!normalized.ok) {
-      const rule = normalized.reason === 'outside' ? imageRules.outsideRoot : imageRules.invalidPath;
-      return {
-        ok: false,
-        diagnostic: diagnose(rule, { message: normalized.message, source: 'images', data: { ref } }),
-      };
-    }
-    const prefix = mode.prefix.replaceAll('\\', '/').replace(/\/+$/, '');
-    return { ok: true, path: prefix ? `${prefix}/${normalized.path}` : normalized.path };
-  }
+  if (typeof mode === 'object') return rewriteUnderRoot(ref, mode.prefix);
   if (!context.resolver) throw new TypeError(`rewriteImagePath: mode "${mode}" needs a resolver.`);
   const resolution = await context.resolver.resolve(ref);
   if (resolution.status === 'refused') return { ok: false, diagnostic: resolution.diagnostic };

@@ -14,6 +14,10 @@ import { defineRules } from '@llavakit/diagnostics';
  * - `images/unreadable` — the file exists but reading it failed (permissions, I/O error, broken zip entry).
  * - `images/source-unusable` — a configured source does not exist or is not a readable folder/zip archive.
  * - `images/in-archive` — a path rewrite needs a file on disk but the image lives inside a zip archive.
+ * - `images/too-large` — the image (a file, or a zip entry's declared or real inflated size) is over the read limit
+ *   (`maxImageBytes`, 64 MiB by default), or a zip entry inflates past the size it declares; it is never read whole.
+ * - `images/bad-dimensions` — the header declares dimensions no real image has (0 wide or high, more than 65535 on
+ *   a side, or more pixels than Pillow opens without refusing a decompression bomb).
  */
 export const imageRules = defineRules({
   missing: {
@@ -71,6 +75,22 @@ export const imageRules = defineRules({
     severity: 'error',
     title: 'Image source cannot be used',
     hint: 'Each --images value must be an existing folder or .zip archive, optionally as prefix=path.',
+  },
+  tooLarge: {
+    id: 'images/too-large',
+    severity: 'error',
+    title: 'Image is too large to read',
+    hint: 'The file or zip entry is larger than the read limit (or inflates past its declared size: a zip bomb). Raise the limit if the image is genuine, else replace it.',
+    description:
+      'Reading stops at the limit, so memory stays bounded: a zip entry is inflated in small chunks and never beyond the size it declares.',
+  },
+  badDimensions: {
+    id: 'images/bad-dimensions',
+    severity: 'error',
+    title: 'Image declares impossible dimensions',
+    hint: 'The header says 0 pixels, more than 65535 on a side, or more pixels than Pillow will open; the file is corrupt or hostile. Replace it.',
+    description:
+      'Pillow raises DecompressionBombError above 178956970 pixels, and no trainer can use an image 0 pixels wide.',
   },
   inArchive: {
     id: 'images/in-archive',

@@ -11,6 +11,11 @@ export interface ImageInfo {
   readonly height?: number;
   /** True when the file ends before its format says it should (see {@link sniffImage}). */
   readonly truncated: boolean;
+  /**
+   * Set when the header declares dimensions no real image has ({@link MAX_IMAGE_SIDE}, {@link MAX_IMAGE_PIXELS}):
+   * why. Such an image is reported (`images/bad-dimensions`), never counted ok.
+   */
+  readonly badDimensions?: string;
   /** For `unknown`: what the bytes look like instead (`empty file`, `text`, `HTML`…); for truncation: why. */
   readonly note?: string;
 }
@@ -23,6 +28,24 @@ export interface SniffOptions {
   readonly size?: number;
 }
 
+/** The largest width or height {@link sniffImage} accepts: 65535, the most a JPEG, GIF or WEBP can hold. */
+export const MAX_IMAGE_SIDE = 65535;
+/** The most pixels {@link sniffImage} accepts: above it Pillow raises `DecompressionBombError` (2 × its warning limit). */
+export const MAX_IMAGE_PIXELS = 178_956_970;
+
+/**
+ * Why `width`×`height` is no real image's size (0 on a side, a side over {@link MAX_IMAGE_SIDE}, more pixels than
+ * {@link MAX_IMAGE_PIXELS}), or undefined when it is plausible.
+ */
+export function implausibleDimensions(width: number, height: number): string | undefined {
+  if (width <= 0 || height <= 0) return 'an image has at least one pixel on each side';
+  if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE) return `more than ${MAX_IMAGE_SIDE} pixels on a side`;
+  if (width * height > MAX_IMAGE_PIXELS) {
+    return `more than ${MAX_IMAGE_PIXELS} pixels, which Pillow refuses as a decompression bomb`;
+  }
+  return undefined;
+}
+
 /** How many bytes of a file's head {@link sniffImage} wants to see dimensions behind large EXIF blocks. */
 export const SNIFF_HEAD_BYTES = 64 * 1024;
 /** How many bytes of a file's tail are enough for the truncation checks. */
@@ -33,6 +56,8 @@ export const SNIFF_TAIL_BYTES = 4 * 1024;
  * marker, PNG IHDR, GIF logical screen, WEBP VP8/VP8L/VP8X, BMP info header) and whether the file is truncated
  * (JPEG without end-of-image marker `FF D9`, PNG without `IEND`, GIF without trailer `3B`, WEBP/BMP shorter than
  * their header says). Only headers are parsed; no pixel data is decoded.
+ *
+ * Dimensions no real image has (0×0, 2³¹×2³¹, see {@link implausibleDimensions}) are flagged in `badDimensions`.
  *
  * Pass the whole file, or only its head plus `{ tail, size }` to avoid reading large files entirely.
  *
@@ -224,6 +249,10 @@ function dims(
   if (width !== undefined) info.width = width;
   if (height !== undefined) info.height = height;
   if (note !== undefined) info.note = note;
+  if (width !== undefined && height !== undefined) {
+    const bad = implausibleDimensions(width, height);
+    if (bad !== undefined) info.badDimensions = bad;
+  } else if (width === 0 || height === 0) info.badDimensions = 'an image has at least one pixel on each side';
   return info;
 }
 

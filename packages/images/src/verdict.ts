@@ -3,11 +3,13 @@
  * the checking thread and the worker threads.
  */
 import type { ImageProblem, ImageStatus, PrefixReport } from './check.js';
+import { isReadRefused } from './confined.js';
 import {
   type FoundResolution,
   type MissingResolution,
   missingDiagnostic,
   type RefusedResolution,
+  readErrorDiagnostic,
   unreadableDiagnostic,
 } from './resolver.js';
 import { imageRules } from './rules.js';
@@ -42,7 +44,7 @@ export class PlainMiss implements Outcome {
 export function countInfo(report: PrefixReport, info: ImageInfo): void {
   if (info.format === 'unknown') return;
   report.formats[info.format] = (report.formats[info.format] ?? 0) + 1;
-  if (info.width !== undefined && info.height !== undefined) {
+  if (info.width !== undefined && info.height !== undefined && info.badDimensions === undefined) {
     report.width = widen(report.width, info.width);
     report.height = widen(report.height, info.height);
   }
@@ -63,6 +65,26 @@ export function unreadable(found: FoundResolution, why: string): Outcome {
   return { status: 'unreadable', findings: [{ rule: imageRules.unreadable, message: d.message, data: { ...d.data } }] };
 }
 
+/**
+ * The verdict for a found image whose read failed: refused (`images/outside-root`) when the opened file lay outside
+ * the sources, `images/too-large` over the size limit, else `images/unreadable` with the error's code.
+ */
+export function readFailure(found: FoundResolution, error: unknown): Outcome {
+  if (!isReadRefused(error) || error.reason === 'not-a-file') {
+    return unreadable(found, isReadRefused(error) ? error.message : errorCode(error));
+  }
+  const d = readErrorDiagnostic(found, error);
+  const rule = error.reason === 'outside' ? imageRules.outsideRoot : imageRules.tooLarge;
+  return {
+    status: error.reason === 'outside' ? 'refused' : 'unreadable',
+    findings: [{ rule, message: d.message, data: { ...d.data } }],
+  };
+}
+
+function errorCode(error: unknown): string {
+  return (error as NodeJS.ErrnoException)?.code ?? (error instanceof Error ? error.message : String(error));
+}
+
 export function judge(found: FoundResolution, info: ImageInfo): Outcome {
   const ref = found.ref;
   const where =
@@ -76,6 +98,18 @@ export function judge(found: FoundResolution, info: ImageInfo): Outcome {
           rule: imageRules.notAnImage,
           message: `Image "${ref}" (${where}) is not an image: ${info.note ?? 'no known signature'}.`,
           data,
+        },
+      ],
+    };
+  }
+  if (info.badDimensions) {
+    return {
+      status: 'not-image',
+      findings: [
+        {
+          rule: imageRules.badDimensions,
+          message: `Image "${ref}" (${where}) declares ${info.width ?? '?'}×${info.height ?? '?'} pixels: ${info.badDimensions}.`,
+          data: { ...data, width: info.width, height: info.height },
         },
       ],
     };

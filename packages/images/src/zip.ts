@@ -1,11 +1,14 @@
 import { closeSync, promises as fsp, openSync, read as readCallback, readSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { inflateRaw as inflateRawCallback, inflateRawSync } from 'node:zlib';
+import { createInflateRaw } from 'node:zlib';
 import yauzl from 'yauzl';
+import { DEFAULT_MAX_IMAGE_BYTES, ImageReadRefused, tooLarge } from './confined.js';
 import type { HeadTail } from './headtail.js';
 
-const inflateRawAsync = promisify(inflateRawCallback);
 const readAsync = promisify(readCallback);
+/** Compressed bytes read, and inflated bytes produced, at a time. */
+const READ_CHUNK = 64 * 1024;
 
 /** One file inside a zip archive, as indexed from its central directory. */
 export interface ZipEntryInfo {
@@ -137,49 +140,146 @@ export class ZipIndex {
     };
   }
 
-  /** The entry's uncompressed bytes, read and inflated without blocking (the size is checked; the CRC is not). */
-  async read(entry: number): Promise<Uint8Array> {
+  /**
+   * The entry's uncompressed bytes, read and inflated without blocking, in chunks: memory stays bounded by the entry's
+   * declared size, and an entry that declares more than `maxBytes` (default 64 MiB) is refused before anything is
+   * inflated. Inflating stops as soon as the output passes the declared size (a zip bomb with a lying size). Such
+   * refusals throw an `ImageReadRefused` (`too-large`). The CRC is not checked.
+   */
+  async read(entry: number, maxBytes = DEFAULT_MAX_IMAGE_BYTES): Promise<Uint8Array> {
+    const declared = this.sizes[entry]!;
+    this.checkMethod(entry);
+    if (declared > maxBytes) throw tooLarge(this.where(entry), declared, maxBytes, 'declares');
+    const out = new Uint8Array(declared);
+    let total = 0;
+    for await (const chunk of this.chunks(entry)) {
+      if (total + chunk.length > declared) throw this.overflow(entry);
+      out.set(chunk, total);
+      total += chunk.length;
+    }
+    if (total !== declared) {
+      throw new Error(`entry ${this.names[entry]} inflates to ${total} bytes, the directory says ${declared}`);
+    }
+    return out;
+  }
+
+  /**
+   * The head and tail of an entry without blocking: a stored entry costs two positional reads; a deflated one is
+   * inflated in chunks keeping only the head and the last `tailBytes` (memory bounded by a small constant). Entries
+   * that declare more than `maxBytes` or inflate past their declared size are refused like {@link read}.
+   */
+  async readHeadTail(
+    entry: number,
+    buffer: Uint8Array,
+    headBytes: number,
+    tailBytes: number,
+    maxBytes = DEFAULT_MAX_IMAGE_BYTES,
+  ): Promise<HeadTail> {
+    const declared = this.sizes[entry]!;
+    this.checkMethod(entry);
+    const head = buffer.length >= headBytes ? buffer.subarray(0, headBytes) : new Uint8Array(headBytes);
+    if (this.methods[entry] === 0) {
+      const fd = this.descriptor();
+      const start = await this.dataStartAsync(entry);
+      const n = Math.min(declared, headBytes);
+      const got = (await readAsync(fd, head, 0, n, start)).bytesRead;
+      if (got < n) throw new Error(`entry ${this.names[entry]} runs past the end of the archive`);
+      if (declared <= headBytes) return { head: head.subarray(0, n), tail: head.subarray(0, n), size: declared };
+      const tail = new Uint8Array(Math.min(tailBytes, declared));
+      const m = (await readAsync(fd, tail, 0, tail.length, start + declared - tail.length)).bytesRead;
+      return { head, tail: tail.subarray(0, m), size: declared };
+    }
+    if (declared > maxBytes) throw tooLarge(this.where(entry), declared, maxBytes, 'declares');
+    const ring = new Uint8Array(Math.max(1, tailBytes));
+    let total = 0;
+    for await (const chunk of this.chunks(entry)) {
+      if (total + chunk.length > declared) throw this.overflow(entry);
+      if (total < headBytes) head.set(chunk.subarray(0, headBytes - total), total);
+      // Keep the last tailBytes in a ring (position = total mod ring length).
+      const keep = chunk.length > ring.length ? chunk.subarray(chunk.length - ring.length) : chunk;
+      let at = (total + chunk.length - keep.length) % ring.length;
+      for (let i = 0; i < keep.length; ) {
+        const n = Math.min(keep.length - i, ring.length - at);
+        ring.set(keep.subarray(i, i + n), at);
+        i += n;
+        at = (at + n) % ring.length;
+      }
+      total += chunk.length;
+    }
+    if (total !== declared) {
+      throw new Error(`entry ${this.names[entry]} inflates to ${total} bytes, the directory says ${declared}`);
+    }
+    if (total <= headBytes) return { head: head.subarray(0, total), tail: head.subarray(0, total), size: total };
+    const t = Math.min(tailBytes, total);
+    const tail = new Uint8Array(t);
+    const end = total % ring.length;
+    for (let i = 0; i < t; i++) tail[i] = ring[(end - t + i + ring.length * 2) % ring.length]!;
+    return { head, tail, size: total };
+  }
+
+  /** The entry's data, uncompressed, in chunks: compressed bytes are read 64 KiB at a time and inflated as a stream. */
+  private async *chunks(entry: number): AsyncGenerator<Uint8Array> {
     const fd = this.descriptor();
+    const start = await this.dataStartAsync(entry);
+    const compressedSize = this.compressedSizes[entry]!;
+    const name = this.names[entry]!;
+    async function* raw(): AsyncGenerator<Buffer> {
+      for (let done = 0; done < compressedSize; ) {
+        const want = Math.min(READ_CHUNK, compressedSize - done);
+        const buffer = Buffer.allocUnsafe(want);
+        const n = (await readAsync(fd, buffer, 0, want, start + done)).bytesRead;
+        if (n === 0) throw new Error(`entry ${name} runs past the end of the archive`);
+        done += n;
+        yield buffer.subarray(0, n);
+      }
+    }
+    if (this.methods[entry] === 0) {
+      yield* raw();
+      return;
+    }
+    const inflate = createInflateRaw({ chunkSize: READ_CHUNK });
+    const source = Readable.from(raw(), { objectMode: false, highWaterMark: 1 });
+    source.on('error', (error) => inflate.destroy(error));
+    source.pipe(inflate);
+    try {
+      for await (const chunk of inflate as AsyncIterable<Buffer>) yield chunk;
+    } finally {
+      source.destroy();
+      inflate.destroy();
+    }
+  }
+
+  /** Where an entry's data starts, read without blocking. */
+  private async dataStartAsync(entry: number): Promise<number> {
     const offset = this.localOffsets[entry]!;
     const header = Buffer.allocUnsafe(30);
-    const { bytesRead } = await readAsync(fd, header, 0, 30, offset);
-    const start = offset + this.checkLocal(entry, header, bytesRead);
-    const compressed = Buffer.allocUnsafe(this.compressedSizes[entry]!);
-    for (let done = 0; done < compressed.length; ) {
-      const n = (await readAsync(fd, compressed, done, compressed.length - done, start + done)).bytesRead;
-      if (n === 0) throw new Error(`entry ${this.names[entry]} runs past the end of the archive`);
-      done += n;
-    }
-    this.checkMethod(entry);
-    // A declared size bounds the output (a zip bomb stops there); a mismatch is reported by checkSize.
-    const limit = { maxOutputLength: Math.max(1, this.sizes[entry]! + 1) };
-    if (this.methods[entry] === 0) return this.checkSize(entry, compressed);
-    return this.checkSize(
-      entry,
-      await inflateRawAsync(compressed, limit).catch((error) => this.inflateError(entry, error)),
+    const { bytesRead } = await readAsync(this.descriptor(), header, 0, 30, offset);
+    return offset + this.checkLocal(entry, header, bytesRead);
+  }
+
+  private where(entry: number): string {
+    return `${this.path}!${this.names[entry]}`;
+  }
+
+  private overflow(entry: number): Error {
+    const declared = this.sizes[entry]!;
+    return new ImageReadRefused(
+      'too-large',
+      `${this.where(entry)} inflates to more than the ${declared} bytes it declares; inflating stopped there`,
+      { declared },
     );
   }
 
   /**
-   * The head (at most `headBytes`) and tail (at most `tailBytes`) of an entry, with blocking reads: a stored entry
-   * costs one read when its head fits in `buffer` after its local header, three otherwise (header, head, tail); a
-   * deflated one is inflated whole.
+   * The head (at most `headBytes`) and tail (at most `tailBytes`) of a stored entry, with blocking reads: one read
+   * when its head fits in `buffer` after its local header, three otherwise (header, head, tail). `undefined` for a
+   * deflated or encrypted entry: use {@link readHeadTail}, which inflates it in bounded memory.
    * `buffer` (at least `headBytes` long) is reused for the head.
    */
-  readHeadTailSync(entry: number, buffer: Uint8Array, headBytes: number, tailBytes: number): HeadTail {
+  readHeadTailSync(entry: number, buffer: Uint8Array, headBytes: number, tailBytes: number): HeadTail | undefined {
     const fd = this.descriptor();
     const size = this.sizes[entry]!;
-    if (this.methods[entry] !== 0 || (this.flags[entry]! & 1) !== 0) {
-      const start = this.dataStart(entry, fd);
-      const compressed = Buffer.allocUnsafe(this.compressedSizes[entry]!);
-      readFully(fd, compressed, start);
-      const bytes = this.decodeSync(entry, compressed);
-      return {
-        head: bytes.subarray(0, headBytes),
-        tail: bytes.subarray(Math.max(0, bytes.length - tailBytes)),
-        size: bytes.length,
-      };
-    }
+    if (this.methods[entry] !== 0 || (this.flags[entry]! & 1) !== 0) return undefined;
     // One read: the local header (its extra field usually fits in the slack) and as much data as fits.
     const offset = this.localOffsets[entry]!;
     const headLength = Math.min(size, headBytes);
@@ -208,13 +308,6 @@ export class ZipIndex {
     return this.fd;
   }
 
-  /** Where an entry's data starts (reads its local header). */
-  private dataStart(entry: number, fd: number): number {
-    const offset = this.localOffsets[entry]!;
-    const header = Buffer.allocUnsafe(30);
-    return offset + this.checkLocal(entry, header, readSync(fd, header, 0, 30, offset));
-  }
-
   /**
    * Check the local header read into `bytes` (`got` bytes from the entry's local header offset) and return where the
    * data starts, relative to that offset; throws when the header is missing or the data runs past the archive's data.
@@ -231,50 +324,12 @@ export class ZipIndex {
     return start;
   }
 
-  private decodeSync(entry: number, compressed: Buffer): Uint8Array {
-    this.checkMethod(entry);
-    if (this.methods[entry] === 0) return this.checkSize(entry, compressed);
-    let bytes: Buffer;
-    try {
-      bytes = inflateRawSync(compressed, { maxOutputLength: Math.max(1, this.sizes[entry]! + 1) });
-    } catch (error) {
-      return this.inflateError(entry, error);
-    }
-    return this.checkSize(entry, bytes);
-  }
-
-  /** Name an inflate failure: output beyond the declared size (a zip bomb stops there), or broken deflate data. */
-  private inflateError(entry: number, error: unknown): never {
-    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new Error(`entry ${this.names[entry]} inflates to more than the ${this.sizes[entry]} bytes it declares`);
-    }
-    throw error;
-  }
-
   private checkMethod(entry: number): void {
     if ((this.flags[entry]! & 1) !== 0) throw new Error(`entry ${this.names[entry]} is encrypted`);
     const method = this.methods[entry]!;
     if (method !== 0 && method !== 8) {
       throw new Error(`entry ${this.names[entry]} uses compression method ${method} (only stored and deflate)`);
     }
-  }
-
-  private checkSize(entry: number, bytes: Uint8Array): Uint8Array {
-    if (bytes.length !== this.sizes[entry]) {
-      throw new Error(
-        `entry ${this.names[entry]} inflates to ${bytes.length} bytes, the directory says ${this.sizes[entry]}`,
-      );
-    }
-    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
-  }
-}
-
-function readFully(fd: number, into: Buffer, position: number): void {
-  let done = 0;
-  while (done < into.length) {
-    const n = readSync(fd, into, done, into.length - done, position + done);
-    if (n === 0) throw new Error('unexpected end of the archive');
-    done += n;
   }
 }
 

@@ -1,7 +1,7 @@
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Diagnostic, diagnose, excerpt } from '@llavakit/diagnostics';
-import { readLines } from './jsonl.js';
+import { overlongLineDiagnostic, readLines } from './jsonl.js';
 import type { ChatRequest, ManifestEntry } from './request.js';
 import { promptRules } from './rules.js';
 
@@ -149,7 +149,12 @@ export async function writeManifest(path: string, entries: Iterable<ManifestEntr
 export async function readManifest(path: string): Promise<{ entries: ManifestEntry[]; diagnostics: Diagnostic[] }> {
   const entries: ManifestEntry[] = [];
   const diagnostics: Diagnostic[] = [];
-  for await (const { line, text } of readLines(path)) {
+  for await (const item of readLines(path)) {
+    if (item.overlong) {
+      diagnostics.push(overlongLineDiagnostic(path, item));
+      continue;
+    }
+    const { line, text } = item;
     const value = tryJson(text) as Partial<ManifestEntry> | undefined;
     if (
       typeof value?.custom_id !== 'string' ||
@@ -207,7 +212,12 @@ export async function joinBatchOutput(options: JoinBatchOutputOptions): Promise<
   const byId = new Map<string, BatchResult>();
   const files = [options.outputFile, ...(options.errorFile ? [options.errorFile] : [])];
   for (const file of files) {
-    for await (const { line, text } of readLines(file)) {
+    for await (const item of readLines(file)) {
+      if (item.overlong) {
+        diagnostics.push(overlongLineDiagnostic(file, item));
+        continue;
+      }
+      const { line, text } = item;
       const value = tryJson(text) as BatchOutputLine | undefined;
       if (typeof value?.custom_id !== 'string') {
         diagnostics.push(badLine(file, line, text, 'A Batch output line needs a string `custom_id`.'));

@@ -1,7 +1,6 @@
-import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { type Diagnostic, diagnose, excerpt } from '@llavakit/diagnostics';
+import { overlongLineDiagnostic, readLines } from './jsonl.js';
 import { type PromptKind, usesBoxes } from './kinds.js';
 import { pyFloatRepr, pyRound } from './py.js';
 import { promptRules } from './rules.js';
@@ -279,7 +278,10 @@ async function readJsonFile(file: string): Promise<unknown> {
 }
 
 /** Options of {@link readCapsBoxesJsonl}. */
-export interface CapsBoxesOptions extends BoxFormatOptions {}
+export interface CapsBoxesOptions extends BoxFormatOptions {
+  /** The longest line read, in bytes (default 64 MiB); longer lines are skipped with `prompts/line-too-long`. */
+  readonly maxLineBytes?: number;
+}
 
 /**
  * Read LLaVA's caps-and-boxes JSONL form: one `{"id", "image", "captions": [...], "instances": [{"category",
@@ -291,13 +293,14 @@ export async function readCapsBoxesJsonl(path: string, options: CapsBoxesOptions
   const digits = options.digits ?? 3;
   const contexts: ImageContext[] = [];
   const diagnostics: Diagnostic[] = [];
-  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY });
-  let lineNo = 0;
   let index = -1;
-  for await (const line of lines) {
-    lineNo++;
-    if (line.trim() === '') continue;
+  for await (const item of readLines(path, options.maxLineBytes ? { maxLineBytes: options.maxLineBytes } : {})) {
     index++;
+    if (item.overlong) {
+      diagnostics.push({ ...overlongLineDiagnostic(path, item, options.maxLineBytes), recordIndex: index });
+      continue;
+    }
+    const { line: lineNo, text: line } = item;
     const fail = (message: string, pointer?: string) =>
       diagnostics.push(
         diagnose(promptRules.badLine, {

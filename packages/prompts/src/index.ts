@@ -45,6 +45,14 @@ export {
   type ResponseFormat,
 } from './folder.js';
 export {
+  DEFAULT_MAX_LINE_BYTES,
+  type JsonlLine,
+  type OverlongLine,
+  overlongLineDiagnostic,
+  type ReadLinesOptions,
+  readLines,
+} from './jsonl.js';
+export {
   detailInstructions,
   type PromptKind,
   promptFolderNames,

@@ -118,6 +118,12 @@ export const promptRules = defineRules({
     title: 'Line is not valid JSON of the expected shape',
     hint: 'Each line must be one JSON object; fix or remove the line.',
   },
+  lineTooLong: {
+    id: 'prompts/line-too-long',
+    severity: 'error',
+    title: 'Line is longer than the limit',
+    hint: 'A line over the limit (64 MiB by default) is skipped unread: the file is corrupt (a file of zeros, a missing newline) or holds something other than JSON Lines.',
+  },
   badInput: {
     id: 'prompts/bad-input',
     severity: 'error',

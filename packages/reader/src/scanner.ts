@@ -140,6 +140,8 @@ export class RecordScanner {
   private scalar = false;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** JSON Lines: bytes of an over-long line skipped so far (-1: not skipping). Its bytes are never kept. */
+  private skipBytes = -1;
 
   constructor(options: ScannerOptions = {}) {
     this.opt = options.container ?? 'auto';
@@ -534,13 +536,27 @@ export class RecordScanner {
     while (i < n) {
       const j = buf.indexOf(0x0a, i);
       if (j === -1) {
+        if (this.skipBytes >= 0) {
+          this.skipBytes += n - i;
+          return;
+        }
         if (this.pending.length === 0) this.elemStart = this.base + i;
         this.pending.push(Buffer.from(buf.subarray(i)));
         this.pendingBytes += n - i;
         if (this.pendingBytes > this.maxRecordBytes) {
-          this.tooLarge({ index: this.index, offset: this.elemStart, line: this.line, column: 1, length: -1 });
+          // Too long to be a record: drop what was kept and skip to the next newline (bounded memory).
+          this.skipBytes = this.pendingBytes;
+          this.pending = [];
+          this.pendingBytes = 0;
         }
         return;
+      }
+      if (this.skipBytes >= 0) {
+        this.overlongLine(this.elemStart, this.skipBytes + j - i);
+        this.skipBytes = -1;
+        this.line++;
+        i = j + 1;
+        continue;
       }
       let lineBytes: Buffer;
       let lineAbs: number;
@@ -560,12 +576,34 @@ export class RecordScanner {
     }
   }
 
+  /**
+   * A JSON Lines line longer than `maxRecordBytes`: a rejected record (`json/record-too-large`, with its place), not
+   * the end of the read; its bytes were skipped without being kept.
+   */
+  private overlongLine(offset: number, length: number, column = 1): void {
+    const place: RecordPlace = { index: this.index, offset, line: this.line, column, length };
+    this.index++;
+    const diagnostic = diagnose(readerRules.jsonRecordTooLarge, {
+      message: `Record #${place.index} (line ${place.line}) has ${length} bytes, more than the limit of ${this.maxRecordBytes}; it was skipped to the next line.`,
+      file: this.file,
+      recordIndex: place.index,
+      place: { offset, line: place.line, column },
+      source: 'reader',
+      data: { maxRecordBytes: this.maxRecordBytes, bytes: length },
+    });
+    this.out.push({ ok: false, diagnostic, place, text: '' });
+  }
+
   private jsonlLine(bytes: Buffer, abs: number, last = false): void {
     let s = 0;
     let e = bytes.length;
     while (s < e && isWs(bytes[s]!)) s++;
     while (e > s && isWs(bytes[e - 1]!)) e--;
     if (s === e) return;
+    if (e - s > this.maxRecordBytes) {
+      this.overlongLine(abs + s, e - s, s + 1);
+      return;
+    }
     const rec = bytes.subarray(s, e);
     const place: RecordPlace = { index: this.index, offset: abs + s, line: this.line, column: s + 1, length: e - s };
     const first = this.index === 0;
@@ -616,6 +654,10 @@ export class RecordScanner {
       if (this.mode === UNDECIDED) return;
     }
     if (this.mode === JSONL) {
+      if (this.skipBytes >= 0) {
+        this.overlongLine(this.elemStart, this.skipBytes);
+        this.skipBytes = -1;
+      }
       if (this.pending.length) {
         const bytes = Buffer.concat(this.pending, this.pendingBytes);
         this.pending = [];

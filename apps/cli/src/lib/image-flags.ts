@@ -1,4 +1,4 @@
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { type Diagnostic, DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import type { ImageAccess, SourceRecord } from '@llavakit/format';
 import {
@@ -8,7 +8,9 @@ import {
   imageRules,
   parseImagePathMode,
   parseImageSourceSpec,
+  type RewriteResult,
   rewriteImagePath,
+  rewriteUnderRoot,
 } from '@llavakit/images';
 import { imagesOf } from '@llavakit/schema';
 import { Flags } from '@oclif/core';
@@ -35,6 +37,11 @@ export const imageFlags = {
     summary: 'Output image paths: as-is, relative (to the output file), absolute, or prefix=<p>.',
     default: 'as-is',
   }),
+  'max-image-bytes': Flags.integer({
+    summary:
+      'Largest image read for --embed-images, in bytes (default 64 MiB); larger files and zip entries (or entries inflating past their declared size) are refused with images/too-large.',
+    min: 1,
+  }),
   'image-root': Flags.string({
     summary: 'Prefix every output image path with this folder (made absolute); shorthand for --image-paths prefix=…',
   }),
@@ -46,6 +53,9 @@ export interface ImageFlagValues {
   readonly 'missing-images'?: MissingImagesMode | undefined;
   readonly 'image-paths'?: string | undefined;
   readonly 'image-root'?: string | undefined;
+  readonly 'max-image-bytes'?: number | undefined;
+  /** `--embed-images` (a format flag): the bytes are then read once, during the per-record check. */
+  readonly 'embed-images'?: boolean | undefined;
   readonly output?: string | undefined;
 }
 
@@ -99,7 +109,11 @@ export async function setupImages(flags: ImageFlagValues): Promise<ImageSetup> {
   let resolver: ImageResolver | undefined;
   if (specs.length > 0) {
     try {
-      resolver = createImageResolver(specs.map((spec) => parseImageSourceSpec(spec)));
+      const max = flags['max-image-bytes'];
+      resolver = createImageResolver(
+        specs.map((spec) => parseImageSourceSpec(spec)),
+        max ? { maxImageBytes: max } : {},
+      );
     } catch (error) {
       if (DiagnosticError.is(error)) throw error;
       throw usage((error as Error).message);
@@ -112,41 +126,117 @@ export async function setupImages(flags: ImageFlagValues): Promise<ImageSetup> {
   // Paths rewritten for the record being converted (filled by `check`, read by `rewrite`).
   const rewritten = new Map<string, string>();
   const outputDir = flags.output && flags.output !== '-' ? dirname(resolve(flags.output)) : process.cwd();
+  /** `--image-root R` / `prefix=R`: the library's rule; a path that would leave R is written unchanged and reported. */
+  const underRoot = (path: string): RewriteResult | undefined =>
+    typeof mode === 'object' ? rewriteUnderRoot(path, mode.prefix) : undefined;
   const simpleRewrite = (path: string): string => {
-    if (mode === 'as-is') return path;
-    if (typeof mode === 'object') return isAbsolute(path) ? path : join(mode.prefix, path);
-    return path;
+    const result = underRoot(path);
+    return result?.ok ? result.path : path;
   };
 
+  // With --embed-images, the bytes of the record being converted, read once by `check` (so a refused read is
+  // reported there with its rule and place) and handed to the format by `readBytes`.
+  const embed = flags['embed-images'] === true;
+  const bytesRead = new Map<string, Uint8Array>();
   const images: ImageAccess = {
     rewrite: (path) => rewritten.get(path) ?? simpleRewrite(path),
     readBytes: async (path) => {
       if (!resolver) return undefined;
+      const ready = bytesRead.get(path);
+      if (ready) return ready;
       try {
         return await resolver.readBytes(path);
-      } catch {
+      } catch (error) {
+        // Not found: undefined, as the contract says. Refused at the moment of reading (the file became a symlink
+        // out of the source, or it is over the size limit): the record must not get these bytes, and says why.
+        const rule = DiagnosticError.is(error) ? error.diagnostic.ruleId : undefined;
+        if (rule === imageRules.outsideRoot.id || rule === imageRules.tooLarge.id) {
+          count(rule === imageRules.outsideRoot.id ? 'images:refused-at-read' : 'images:too-large');
+          throw error;
+        }
         return undefined;
       }
     },
   };
-  if (!resolver) return { images, counts, close: async () => {} };
+  const located = (
+    source: SourceRecord,
+    problem: Diagnostic,
+    pointer: string,
+    severity: Diagnostic['severity'] = missing === 'keep' ? 'warning' : 'error',
+  ): Diagnostic => ({
+    ...problem,
+    file: source.file,
+    recordIndex: source.index,
+    pointer,
+    source: 'images',
+    severity,
+    ...(source.record.id !== undefined ? { recordId: source.record.id } : {}),
+    ...(source.place
+      ? { place: { offset: source.place.offset, line: source.place.line, column: source.place.column } }
+      : {}),
+  });
+  const pointerOf = (source: SourceRecord, i: number) =>
+    typeof source.record.image === 'string' ? '/image' : `/image/${i}`;
+
+  if (!resolver) {
+    if (typeof mode !== 'object') return { images, counts, close: async () => {} };
+    // --image-root without --images: no lookups, but every path that would leave the root is reported.
+    const checkRoot = (source: SourceRecord): readonly Diagnostic[] => {
+      const found: Diagnostic[] = [];
+      const paths = imagesOf(source.record);
+      for (let i = 0; i < paths.length; i++) {
+        const result = underRoot(paths[i]!);
+        if (!result || result.ok) continue;
+        count('images:outside-root');
+        const d = located(source, result.diagnostic, pointerOf(source, i));
+        if (missing === 'fail') throw new DiagnosticError(d);
+        found.push(d);
+      }
+      return found;
+    };
+    return { images, check: async (source) => checkRoot(source), counts, close: async () => {} };
+  }
   const activeResolver = resolver;
 
   const check = async (source: SourceRecord): Promise<readonly Diagnostic[]> => {
     rewritten.clear();
+    bytesRead.clear();
     const found: Diagnostic[] = [];
     const paths = imagesOf(source.record);
-    const pointerOf = (i: number) => (typeof source.record.image === 'string' ? '/image' : `/image/${i}`);
     for (let i = 0; i < paths.length; i++) {
       const path = paths[i]!;
       const resolution = await activeResolver.resolve(path);
       let problem: Diagnostic | undefined;
-      if (resolution.status === 'found') {
+      const rooted = underRoot(path);
+      if (rooted && !rooted.ok) {
+        count('images:outside-root');
+        problem = rooted.diagnostic;
+      } else if (resolution.status === 'found') {
         count('images:found');
         if (needsResolver) {
           const result = await rewriteImagePath(path, mode, { resolver: activeResolver, outputDir });
           if (result.ok) rewritten.set(path, result.path);
           else problem = result.diagnostic;
+        }
+        if (!problem && embed && !bytesRead.has(path)) {
+          try {
+            bytesRead.set(path, await activeResolver.readBytes(path));
+          } catch (error) {
+            if (!DiagnosticError.is(error)) throw error;
+            // Refused when read (outside the source by now, too large) or unreadable: the record cannot be embedded.
+            const rule = error.diagnostic.ruleId;
+            count(
+              rule === imageRules.outsideRoot.id
+                ? 'images:refused-at-read'
+                : rule === imageRules.tooLarge.id
+                  ? 'images:too-large'
+                  : 'images:unreadable',
+            );
+            const d = located(source, error.diagnostic, pointerOf(source, i), 'error');
+            if (missing === 'fail') throw new DiagnosticError(d);
+            found.push(d);
+            continue;
+          }
         }
       } else if (resolution.status === 'refused') {
         count('images:refused');
@@ -159,20 +249,9 @@ export async function setupImages(flags: ImageFlagValues): Promise<ImageSetup> {
         });
       }
       if (!problem) continue;
-      const located: Diagnostic = {
-        ...problem,
-        file: source.file,
-        recordIndex: source.index,
-        pointer: pointerOf(i),
-        source: 'images',
-        severity: missing === 'keep' ? 'warning' : 'error',
-        ...(source.record.id !== undefined ? { recordId: source.record.id } : {}),
-        ...(source.place
-          ? { place: { offset: source.place.offset, line: source.place.line, column: source.place.column } }
-          : {}),
-      };
-      if (missing === 'fail') throw new DiagnosticError(located);
-      found.push(located);
+      const d = located(source, problem, pointerOf(source, i));
+      if (missing === 'fail') throw new DiagnosticError(d);
+      found.push(d);
     }
     return found;
   };

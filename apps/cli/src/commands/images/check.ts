@@ -96,6 +96,11 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
       min: 0,
       max: 16,
     }),
+    'max-image-bytes': Flags.integer({
+      summary:
+        'Largest zip entry inflated to check it, in bytes (default 64 MiB); larger entries, and entries that inflate past their declared size, are reported as images/too-large.',
+      min: 1,
+    }),
     strict: Flags.boolean({ summary: 'Also fail on warnings (format mismatches, unsafe zip entries).' }),
     'max-per-rule': Flags.integer({
       summary: 'Show at most this many problems per rule (0: all).',
@@ -113,7 +118,10 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
     } catch (error) {
       this.error((error as Error).message, { exit: 2 });
     }
-    const resolver = createImageResolver(sources, { io: flags.io });
+    const resolver = createImageResolver(sources, {
+      io: flags.io,
+      ...(flags['max-image-bytes'] ? { maxImageBytes: flags['max-image-bytes'] } : {}),
+    });
     const json = this.jsonEnabled();
     const progress = createProgress({ label: 'images', enabled: json ? false : undefined });
     const readProblems: Diagnostic[] = [];
