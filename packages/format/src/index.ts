@@ -33,8 +33,13 @@ export {
   describeOptions,
   type FormatInfo,
   formatOptionsHelp,
+  type OptionArgument,
   type OptionInfo,
+  type OptionProblem,
   optionSummary,
+  parseOptionArguments,
+  resolveFormatOptions,
+  unknownOptionArguments,
 } from './options.js';
 export {
   checkFormatPlugin,

@@ -33,6 +33,18 @@ export const formatRules = defineRules({
     title: 'Unknown format',
     hint: 'Run `llava formats` to list the formats this installation knows.',
   },
+  unknownOption: {
+    id: 'options/unknown',
+    severity: 'error',
+    title: 'Unknown format option',
+    hint: 'Run `llava formats <name>` to see the options of a format.',
+  },
+  invalidOption: {
+    id: 'options/invalid',
+    severity: 'error',
+    title: 'Invalid format option',
+    hint: 'Run `llava formats <name>` to see the options of a format.',
+  },
   ambiguousFormat: {
     id: 'format/ambiguous',
     severity: 'error',

@@ -31,7 +31,11 @@ export class JsonValueWriter {
 
   /** Write one value (already JSON-serialisable). */
   write(value: unknown): Promise<void> | undefined {
-    const json = JSON.stringify(value);
+    return this.writeJson(JSON.stringify(value));
+  }
+
+  /** Write one value already serialised as JSON text (one line, no trailing newline). */
+  writeJson(json: string): Promise<void> | undefined {
     const first = this.#count++ === 0;
     if (this.container === 'jsonl') {
       const pending = this.sink.write(json);

@@ -10,16 +10,21 @@ import {
   type FormatRegistry,
   formatRules,
   type ImageAccess,
+  type OptionArgument,
   type ReadResult,
   type RecordContext,
+  resolveFormatOptions,
   type SourceRecord,
+  unknownOptionArguments,
 } from '@llavakit/format';
 import { type InputSource, joinMetadata, type ReadItem, readRecords } from '@llavakit/reader';
 import type { LlavaRecord } from '@llavakit/schema';
 import { containerFromPath, JsonValueWriter } from './container.js';
 import { recordIdOf } from './formats/llava.js';
-import { writerRules } from './rules.js';
+import { checkRunPaths, type RunPath } from './paths.js';
+import { outputRules, writerRules } from './rules.js';
 import { openTextSink, type TextSink } from './sink.js';
+import { findLoneSurrogate, hasEscapedLoneSurrogate } from './text.js';
 
 /** What to do with a record that cannot be converted. */
 export type OnInvalid = 'skip' | 'fail';
@@ -38,8 +43,25 @@ export interface ConvertOptions {
   readonly container?: Container;
   /** The formats to choose from. */
   readonly registry: FormatRegistry;
-  /** Raw option values for the formats (parsed by each format's `optionsSchema`; unknown keys ignored). */
+  /** Option values for the formats (parsed by each format's `optionsSchema`; keys a format lacks are ignored). */
   readonly formatOptions?: Readonly<Record<string, unknown>>;
+  /**
+   * `-O key=value` arguments as the user typed them (see `parseOptionArguments`): coerced to each option's type, a
+   * name no format of the run knows is a usage error (`options/unknown`) listing the options; `formatOptions` win.
+   */
+  readonly optionArguments?: readonly OptionArgument[];
+  /**
+   * Further files the run writes besides `output` and `rejects` (e.g. `--dataset-info`): checked, with them, to be
+   * distinct files that are not inputs, before anything is written.
+   */
+  readonly otherOutputs?: readonly RunPath[];
+  /** Allow `output` to be one of the inputs (it replaces it once the run is complete). Default false. */
+  readonly allowInputOverwrite?: boolean;
+  /**
+   * Time limit of one asynchronous `encode` of the target format, in ms (default 60000): a record whose encode has
+   * not settled by then is rejected (`format/encode-failed`), and the run goes on.
+   */
+  readonly encodeTimeoutMs?: number;
   /** `skip` (default): reject the record and go on; `fail`: stop at the first rejected record, write nothing. */
   readonly onInvalid?: OnInvalid;
   /** Path of a JSONL file receiving every rejected record with its diagnostics. */
@@ -66,7 +88,10 @@ export interface ConvertOptions {
   readonly metadata?: { readonly path: string; readonly key?: string; readonly matchIds?: boolean };
   /** Standard input, when an input is `-` (default `process.stdin`). */
   readonly stdin?: InputSource;
-  /** Aborts the conversion; the output file is not created. */
+  /**
+   * Aborts the conversion (e.g. on SIGINT): no output is created or replaced, temporary files are removed, and the
+   * summary fails with `run/interrupted`.
+   */
   readonly signal?: AbortSignal;
 }
 
@@ -87,7 +112,10 @@ export interface InputSummary {
   rejected: number;
 }
 
-/** What a conversion did. `read === written + rejected` always holds. */
+/**
+ * What a conversion did. `read === written + rejected + discarded` always holds; `discarded` is 0 unless the run
+ * failed, and a failed run reports nothing as written (its output was not created).
+ */
 export interface ConvertSummary {
   readonly from: string[];
   readonly to: string;
@@ -97,6 +125,8 @@ export interface ConvertSummary {
   read: number;
   written: number;
   rejected: number;
+  /** Records that were converted but not written because the run stopped (a failed run writes no output). */
+  discarded: number;
   /** Named event counts reported by the formats (e.g. `images:repeated-per-token`). */
   readonly counts: Record<string, number>;
   /** What the target format cannot hold. */
@@ -141,6 +171,62 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
     );
   }
   const targetFormat = target.format;
+  let fromFormat: FormatPlugin<object> | undefined;
+  if (options.from !== undefined) {
+    const entry = options.registry.get(options.from);
+    if (!entry || !canRead(entry.format)) {
+      throw new DiagnosticError(
+        diagnose(formatRules.unknownFormat, {
+          message: entry
+            ? `Format "${options.from}" cannot read.`
+            : `No format named "${options.from}". Known: ${options.registry
+                .list()
+                .filter((f) => canRead(f.format))
+                .map((f) => f.format.name)
+                .join(', ')}.`,
+        }),
+      );
+    }
+    fromFormat = entry.format;
+  }
+  const optionArguments = options.optionArguments ?? [];
+  if (optionArguments.length > 0) {
+    const readers = fromFormat ? [fromFormat] : options.registry.list().map((e) => e.format).filter(canRead);
+    const knownByReaders = new Set(
+      readers.flatMap((format) => {
+        try {
+          return Object.keys((format.optionsSchema?.shape as object | undefined) ?? {});
+        } catch {
+          return [];
+        }
+      }),
+    );
+    const unknown = unknownOptionArguments(
+      optionArguments.filter((a) => !knownByReaders.has(a.key)),
+      fromFormat && fromFormat !== targetFormat ? [targetFormat, fromFormat] : [targetFormat],
+    );
+    if (unknown) {
+      throw new DiagnosticError(
+        diagnose(formatRules.unknownOption, {
+          message: unknown,
+          hint: `Run \`llava formats ${targetFormat.name}\` to see its options.`,
+        }),
+      );
+    }
+  }
+  const targetOptions = parseOptions(targetFormat, options.formatOptions, optionArguments);
+  await checkRunPaths({
+    inputs: [
+      ...options.inputs.map((path) => ({ flag: 'input', path })),
+      ...(options.metadata ? [{ flag: '--metadata', path: options.metadata.path }] : []),
+    ],
+    outputs: [
+      { flag: '-o', path: options.output },
+      ...(options.rejects !== undefined ? [{ flag: '--rejects', path: options.rejects }] : []),
+      ...(options.otherOutputs ?? []),
+    ],
+    ...(options.allowInputOverwrite ? { allowInputOverwrite: true } : {}),
+  });
   const container =
     options.container ?? containerFromPath(options.output) ?? targetFormat.defaultContainer ?? ('json' as Container);
   const counts: Record<string, number> = {};
@@ -155,6 +241,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
     read: 0,
     written: 0,
     rejected: 0,
+    discarded: 0,
     counts,
     limitations: targetFormat.limitations ?? [],
     diagnostics: diagnosticCounts,
@@ -170,7 +257,6 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
     counts[event] = (counts[event] ?? 0) + by;
   };
   const images = options.images ?? IDENTITY_IMAGES;
-  const targetOptions = parseOptions(targetFormat, options.formatOptions);
 
   let rejectsSink: TextSink | undefined;
   let rejectsCount = 0;
@@ -221,7 +307,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
       const input: InputSummary = { file, format: sourceFormat.name, read: 0, written: 0, rejected: 0 };
       summary.inputs.push(input);
       const context: FormatContext<object> = {
-        options: parseOptions(sourceFormat, options.formatOptions),
+        options: parseOptions(sourceFormat, options.formatOptions, optionArguments),
         file,
         report: note,
         count,
@@ -288,27 +374,23 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
     if (targetFormat.encode) {
       writer = new JsonValueWriter(await openTextSink(options.output), container);
       for await (const source of sources()) {
+        options.signal?.throwIfAborted();
         // One context object per conversion, updated per record (encode is awaited before the next record).
         const context = encodeContext;
         context.file = source.file;
         context.index = source.index;
-        let result: Awaited<ReturnType<NonNullable<FormatPlugin<object>['encode']>>>;
-        try {
-          result = await targetFormat.encode(source.record, context);
-        } catch (error) {
-          result = { ok: false, diagnostics: [encodeFailure(targetFormat.name, source, error)] };
-        }
-        if (result.ok) {
-          await writer.write(result.value);
+        const outcome = await encodeOne(targetFormat, source, context, options.encodeTimeoutMs ?? 60_000);
+        if (outcome.ok) {
+          await writer.writeJson(outcome.json);
           accept();
         } else {
-          await rejectRecord(currentInput!, source.index, result.diagnostics, source.record);
+          await rejectRecord(currentInput!, source.index, withPlace(outcome.diagnostics, source), source.record);
           stopIfFailed();
         }
       }
       await writer.close();
     } else {
-      await targetFormat.write!(sources(), {
+      await callPlugin(targetFormat.name, 'write', () => targetFormat.write!(sources(), {
         options: targetOptions,
         file: options.output,
         output: { path: options.output, container },
@@ -317,10 +399,10 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
         images,
         accept,
         reject: (source, diagnostics) => {
-          void rejectRecord(currentInput!, source.index, diagnostics, source.record);
+          void rejectRecord(currentInput!, source.index, withPlace(diagnostics, source), source.record);
         },
         ...(options.signal ? { signal: options.signal } : {}),
-      });
+      }));
     }
     stopIfFailed();
     await rejectsChain;
@@ -328,28 +410,226 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
       rejectsSink ??= await openTextSink(options.rejects);
       await rejectsSink.close();
     }
-  } catch (error) {
+  } catch (caught) {
+    let error = caught;
+    if (options.signal?.aborted) {
+      error = new DiagnosticError(
+        diagnose(outputRules.interrupted, {
+          message: `The conversion was interrupted${typeof options.signal.reason === 'string' ? ` (${options.signal.reason})` : ''}; no output was created or replaced.`,
+          source: 'writer',
+        }),
+      );
+    }
     await writer?.abort();
     await rejectsChain.catch(() => undefined);
+    // The rejects of a run stopped by the data (--on-invalid fail, a fatal input error) are kept, to show why;
+    // an interrupted run or a failed write leaves no output at all.
+    const keepRejects =
+      rejectsCount > 0 &&
+      (error instanceof StopConversion ||
+        (DiagnosticError.is(error) && !/^(output|run)\//.test(error.diagnostic.ruleId)));
     if (rejectsSink) {
-      if (rejectsCount > 0) await rejectsSink.close();
-      else await rejectsSink.abort();
+      if (keepRejects) {
+        try {
+          await rejectsSink.close();
+        } catch (closeError) {
+          error = closeError;
+        }
+      } else await rejectsSink.abort();
     }
-    if (error instanceof StopConversion) {
-      summary.durationMs = performance.now() - started;
-      return summary;
-    }
+    if (error instanceof StopConversion) return finish(summary, started);
     if (DiagnosticError.is(error)) {
       summary.failed = true;
       summary.fatal = error.diagnostic;
       diagnosticCounts[error.diagnostic.severity]++;
-      summary.durationMs = performance.now() - started;
-      return summary;
+      return finish(summary, started);
     }
     throw error;
   }
+  return finish(summary, started);
+}
+
+/** Close a summary: its duration, and for a failed run nothing counted as written (no output was created). */
+function finish(summary: ConvertSummary, started: number): ConvertSummary {
   summary.durationMs = performance.now() - started;
+  if (summary.failed) {
+    // Records converted (or in flight) when the run stopped reached no output.
+    summary.discarded = summary.read - summary.rejected;
+    summary.written = 0;
+    for (const input of summary.inputs) input.written = 0;
+  }
   return summary;
+}
+
+/** Give diagnostics of a record the record's file, index, id and place when they lack them. */
+function withPlace(diagnostics: readonly Diagnostic[], source: SourceRecord): Diagnostic[] {
+  const id = source.record?.id;
+  return diagnostics.map((d) => ({
+    ...d,
+    file: d.file ?? source.file,
+    recordIndex: d.recordIndex ?? source.index,
+    ...(id !== undefined && d.recordId === undefined ? { recordId: id } : {}),
+    ...(d.place === undefined && source.place
+      ? { place: { offset: source.place.offset, line: source.place.line, column: source.place.column } }
+      : {}),
+  }));
+}
+
+type EncodeOutcome = { ok: true; json: string } | { ok: false; diagnostics: readonly Diagnostic[] };
+
+/**
+ * Encode one record behind a wall: a throw, a result that is not `{ok, value}` / `{ok: false, diagnostics}`, a value
+ * JSON cannot hold, an encode that does not settle in time, or text with a lone surrogate rejects the record.
+ */
+async function encodeOne(
+  format: FormatPlugin<object>,
+  source: SourceRecord,
+  context: RecordContext<object>,
+  timeoutMs: number,
+): Promise<EncodeOutcome> {
+  let result: unknown;
+  try {
+    const pending = format.encode!(source.record, context);
+    result = isThenable(pending) ? await withTimeout(pending, timeoutMs) : pending;
+  } catch (error) {
+    return { ok: false, diagnostics: [encodeFailure(format.name, source, error)] };
+  }
+  const checked = checkResult(result, 'value');
+  if (!checked.ok) return { ok: false, diagnostics: [encodeFailure(format.name, source, checked.reason, false)] };
+  if (!checked.result.ok) return { ok: false, diagnostics: checked.result.diagnostics };
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(checked.result.value);
+  } catch (error) {
+    return { ok: false, diagnostics: [encodeFailure(format.name, source, error)] };
+  }
+  if (typeof json !== 'string') {
+    return {
+      ok: false,
+      diagnostics: [encodeFailure(format.name, source, `encode returned ${typeof checked.result.value}, not JSON`, false)],
+    };
+  }
+  if (hasEscapedLoneSurrogate(json)) {
+    const found = findLoneSurrogate(source.record);
+    return {
+      ok: false,
+      diagnostics: [
+        diagnose(writerRules.loneSurrogate, {
+          message: `A string${found ? ` at ${found.pointer}` : ''} holds a lone UTF-16 surrogate (${found?.codeUnit ?? 'an unpaired \\ud800–\\udfff escape'}); it is not text any UTF-8 reader or Python can encode.`,
+          file: source.file,
+          recordIndex: source.index,
+          ...(found ? { pointer: found.pointer } : {}),
+          source: format.name,
+        }),
+      ],
+    };
+  }
+  return { ok: true, json };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+class TimeoutError extends Error {}
+
+function withTimeout<T>(promise: PromiseLike<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new TimeoutError(`did not settle within ${Math.round(ms / 100) / 10} s`)),
+      ms,
+    );
+    Promise.resolve(promise).then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+type CheckedResult<K extends 'value' | 'record'> =
+  | {
+      ok: true;
+      result:
+        | ({ ok: true } & { [key in K]: key extends 'record' ? LlavaRecord : unknown })
+        | { ok: false; diagnostics: Diagnostic[] };
+    }
+  | { ok: false; reason: string };
+
+/** Check a plugin's encode/decode result, reading each property once (a getter may throw). */
+function checkResult<K extends 'value' | 'record'>(result: unknown, key: K): CheckedResult<K> {
+  if (typeof result !== 'object' || result === null) {
+    return { ok: false, reason: `returned ${result === null ? 'null' : typeof result}, not a result object` };
+  }
+  try {
+    const ok = (result as { ok?: unknown }).ok;
+    if (ok === true) {
+      const payload = (result as Record<string, unknown>)[key];
+      if (key === 'record' && (typeof payload !== 'object' || payload === null || Array.isArray(payload))) {
+        return { ok: false, reason: 'returned ok without a record object' };
+      }
+      return { ok: true, result: { ok: true, [key]: payload } as never };
+    }
+    if (ok === false) {
+      const list = (result as { diagnostics?: unknown }).diagnostics;
+      if (!Array.isArray(list) || list.length === 0) {
+        return { ok: false, reason: 'returned ok: false without diagnostics' };
+      }
+      const diagnostics = list.map((d) => sanitizeDiagnostic(d));
+      return { ok: true, result: { ok: false, diagnostics } };
+    }
+    return { ok: false, reason: 'returned an object without ok: true or ok: false' };
+  } catch (error) {
+    return { ok: false, reason: `returned a result that throws when read: ${messageOf(error)}` };
+  }
+}
+
+/** A plugin's diagnostic, made safe to count, print and serialise. */
+function sanitizeDiagnostic(value: unknown): Diagnostic {
+  if (typeof value !== 'object' || value === null) {
+    return diagnose(writerRules.invalidRecord, { message: String(value) });
+  }
+  const d = value as Partial<Diagnostic>;
+  const severity = d.severity === 'warning' || d.severity === 'info' ? d.severity : 'error';
+  return {
+    ...(JSON.parse(JSON.stringify(d)) as Diagnostic),
+    ruleId: typeof d.ruleId === 'string' ? d.ruleId : 'format/encode-failed',
+    severity,
+    message: typeof d.message === 'string' ? d.message : 'The format rejected this record.',
+  };
+}
+
+function messageOf(error: unknown): string {
+  try {
+    return error instanceof Error ? error.message : String(error);
+  } catch {
+    return 'an unprintable error';
+  }
+}
+
+/** Run a stream-level plugin function; anything it throws that is not a diagnostic becomes one naming it. */
+async function callPlugin<T>(name: string, what: 'read' | 'write', run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (DiagnosticError.is(error) || error instanceof StopConversion) throw error;
+    if ((error as { name?: string } | undefined)?.name === 'AbortError') throw error;
+    throw new DiagnosticError(
+      diagnose(what === 'write' ? writerRules.encodeFailed : writerRules.decodeFailed, {
+        message: `Format "${name}" failed in ${what}: ${messageOf(error)}`,
+        source: name,
+      }),
+    );
+  }
 }
 
 class StopConversion extends Error {}
@@ -363,8 +643,12 @@ async function* readWith(
   options: ConvertOptions,
 ): AsyncGenerator<ReadResult> {
   if (format.read) {
-    yield* format.read(input, context);
-    return;
+    const iterator = format.read(input, context)[Symbol.asyncIterator]();
+    for (;;) {
+      const step = await callPlugin(format.name, 'read', () => iterator.next());
+      if (step.done) return;
+      yield step.value;
+    }
   }
   const decode = format.decode!;
   const decodeContext: Mutable<RecordContext<object>> = { ...context, index: 0 };
@@ -391,7 +675,15 @@ async function* readWith(
       continue;
     }
     decodeContext.index = item.place.index;
-    const decoded = decode(item.value, decodeContext);
+    let decoded: DecodeOutcome;
+    try {
+      const checked = checkResult(decode(item.value, decodeContext), 'record');
+      decoded = checked.ok
+        ? checked.result
+        : { ok: false, diagnostics: [decodeFailure(format.name, context.file, item.place.index, checked.reason)] };
+    } catch (error) {
+      decoded = { ok: false, diagnostics: [decodeFailure(format.name, context.file, item.place.index, messageOf(error))] };
+    }
     if (decoded.ok) yield { ok: true, record: decoded.record, index: item.place.index, place: item.place };
     else {
       const id = recordIdOf(item.value);
@@ -499,28 +791,42 @@ export async function probeFile(file: string): Promise<DetectProbe> {
   return { path: file, head, values };
 }
 
-function parseOptions(format: FormatPlugin<object>, raw: Readonly<Record<string, unknown>> | undefined): object {
-  if (!format.optionsSchema) return {};
-  const shape = format.optionsSchema.shape as Record<string, unknown>;
-  const relevant: Record<string, unknown> = {};
-  for (const key of Object.keys(shape)) if (raw?.[key] !== undefined) relevant[key] = raw[key];
-  const parsed = format.optionsSchema.safeParse(relevant);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new DiagnosticError(
-      diagnose(writerRules.invalidOptions, {
-        message: `Invalid option ${issue?.path.join('.') ?? ''} for format "${format.name}": ${issue?.message}`,
-        hint: `Run \`llava formats ${format.name}\` to see its options.`,
-      }),
-    );
-  }
-  return parsed.data as object;
+type DecodeOutcome =
+  | { ok: true; record: LlavaRecord }
+  | { ok: false; diagnostics: readonly Diagnostic[] };
+
+function parseOptions(
+  format: FormatPlugin<object>,
+  values: Readonly<Record<string, unknown>> | undefined,
+  args: readonly OptionArgument[],
+): object {
+  const resolved = resolveFormatOptions(format, { ...(values ? { values } : {}), args });
+  if (resolved.ok) return resolved.options;
+  throw new DiagnosticError(
+    diagnose(formatRules.invalidOption, {
+      message: resolved.problem.message,
+      hint: `Run \`llava formats ${format.name}\` to see its options.`,
+    }),
+  );
 }
 
-function encodeFailure(format: string, source: SourceRecord, error: unknown): Diagnostic {
+function decodeFailure(format: string, file: string, index: number, reason: string): Diagnostic {
+  return diagnose(writerRules.decodeFailed, {
+    message: `Format "${format}" failed to decode this record: ${reason}`,
+    file,
+    recordIndex: index,
+    source: format,
+  });
+}
+
+function encodeFailure(format: string, source: SourceRecord, error: unknown, threw = true): Diagnostic {
   const id = source.record.id;
+  const reason = error instanceof TimeoutError ? `encode ${error.message}` : messageOf(error);
   return diagnose(writerRules.encodeFailed, {
-    message: `Format "${format}" threw: ${error instanceof Error ? error.message : String(error)}`,
+    message:
+      error instanceof TimeoutError
+        ? `Format "${format}": ${reason}; the record was rejected.`
+        : `Format "${format}" ${threw ? 'threw' : 'failed'}: ${reason}`,
     file: source.file,
     recordIndex: source.index,
     source: format,

@@ -63,5 +63,14 @@ export {
   type Segment,
   segmentsOf,
 } from './image-policy.js';
-export { writerRules } from './rules.js';
-export { openTextSink, type SinkOptions, type TextSink } from './sink.js';
+export { type InterruptTrap, signalExitCode, trapInterrupts } from './interrupt.js';
+export { type CheckRunPathsOptions, checkRunPaths, type RunPath } from './paths.js';
+export { outputRules, writerRules } from './rules.js';
+export {
+  openTextSink,
+  removeTemporaryFiles,
+  type SinkOptions,
+  type TextSink,
+  writeFailure,
+} from './sink.js';
+export { findLoneSurrogate, hasEscapedLoneSurrogate } from './text.js';
