@@ -22,7 +22,9 @@ export {
   type WriteContext,
 } from './contract.js';
 export {
+  formatsOfExport,
   type LoadedPlugin,
+  type LoadPluginOptions,
   loadFormatPlugin,
   loadFormatPlugins,
   PLUGIN_PREFIX,
@@ -49,3 +51,4 @@ export {
   type PluginCheck,
   type RegisteredFormat,
 } from './registry.js';
+export { PLUGIN_TIMEOUT_MS, type ProbeResult, probeImport, withDeadline } from './wall.js';

@@ -4,7 +4,7 @@ import { parseOptionArguments } from '@llavakit/format';
 import { type ConvertSummary, convert, trapInterrupts } from '@llavakit/writer';
 import { Args, Command, Flags } from '@oclif/core';
 import { afterConvert, applyFormatFlags, formatFlags } from '../lib/format-flags.js';
-import { builtinFormatOptionsHelp, loadFormats, pluginFlag } from '../lib/formats.js';
+import { builtinFormatOptionsHelp, loadFormats, pluginFlag, pluginTimeoutMs } from '../lib/formats.js';
 import { type ImageSetup, imageFlags, setupImages } from '../lib/image-flags.js';
 import { createProgress } from '../lib/progress.js';
 
@@ -118,6 +118,7 @@ ${builtinFormatOptionsHelp()}`;
         ...(flags['dataset-info'] ? { otherOutputs: [{ flag: '--dataset-info', path: flags['dataset-info'] }] } : {}),
         ...(flags.force ? { allowInputOverwrite: true } : {}),
         signal: trap.signal,
+        ...(process.env.LLAVA_PLUGIN_TIMEOUT_MS ? { encodeTimeoutMs: pluginTimeoutMs() } : {}),
         onInvalid: flags['on-invalid'],
         ...(flags.rejects ? { rejects: flags.rejects } : {}),
         images: imageSetup.images,
