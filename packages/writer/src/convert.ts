@@ -285,7 +285,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
       });
       rejectsCount++;
       rejectsChain = rejectsChain.then(async () => {
-        rejectsSink ??= await openTextSink(rejectsPath);
+        rejectsSink ??= await openTextSink(rejectsPath, { what: 'rejects file' });
         await rejectsSink.write(`${line}\n`);
       });
     }
@@ -407,7 +407,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
     stopIfFailed();
     await rejectsChain;
     if (options.rejects) {
-      rejectsSink ??= await openTextSink(options.rejects);
+      rejectsSink ??= await openTextSink(options.rejects, { what: 'rejects file' });
       await rejectsSink.close();
     }
   } catch (caught) {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, relative, resolve, sep } from 'node:path';
 import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import { datasetInfoRules } from './formats/rules.js';
-import { openTextSink } from './sink.js';
+import { openTextSink, writeFailure } from './sink.js';
 
 /** A LLaMA-Factory `dataset_info.json` entry for a ShareGPT-formatted file. */
 export interface DatasetInfoEntry {
@@ -91,7 +91,7 @@ export async function writeDatasetInfo(
   try {
     text = await readFile(options.datasetInfo, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw writeFailure(options.datasetInfo, error, 'dataset info');
     created = true;
   }
   if (text !== undefined && text.trim() !== '') {
@@ -128,7 +128,7 @@ export async function writeDatasetInfo(
     tags: { ...asStrings(old.tags), ...entry.tags },
   };
   existing[name] = merged;
-  const sink = await openTextSink(options.datasetInfo);
+  const sink = await openTextSink(options.datasetInfo, { what: 'dataset info' });
   try {
     await sink.write(`${JSON.stringify(existing, null, 2)}\n`);
     await sink.close();

@@ -72,5 +72,6 @@ export {
   type SinkOptions,
   type TextSink,
   writeFailure,
+  writeTextFile,
 } from './sink.js';
 export { findLoneSurrogate, hasEscapedLoneSurrogate } from './text.js';

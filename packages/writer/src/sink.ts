@@ -36,6 +36,8 @@ export interface SinkOptions {
   readonly bufferBytes?: number;
   /** Stream to use for `-` (default: `process.stdout`). */
   readonly stdout?: Writable;
+  /** What the file is, for messages: `Cannot write the <what> <path>` (default `output`). */
+  readonly what?: string;
 }
 
 /** Temporary files not yet renamed or removed; removed synchronously if the process exits first. */
@@ -146,7 +148,8 @@ async function planTarget(path: string): Promise<Plan> {
  * ```
  */
 export async function openTextSink(path: string, options: SinkOptions = {}): Promise<TextSink> {
-  if (path === '-') return new StreamSink(options.stdout ?? process.stdout, options.bufferBytes, path, undefined);
+  const what = options.what ?? 'output';
+  if (path === '-') return new StreamSink(options.stdout ?? process.stdout, options.bufferBytes, path, undefined, what);
   let temporary: string | undefined;
   try {
     const plan = await planTarget(path);
@@ -154,7 +157,7 @@ export async function openTextSink(path: string, options: SinkOptions = {}): Pro
     if (plan.mode === 'direct') {
       const stream = createWriteStream(path, { flags: 'w', highWaterMark });
       await opened(stream);
-      return new StreamSink(stream, options.bufferBytes, path, undefined);
+      return new StreamSink(stream, options.bufferBytes, path, undefined, what);
     }
     const directory = dirname(plan.real);
     temporary = join(directory, `.${basename(plan.real)}.llava-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
@@ -163,13 +166,13 @@ export async function openTextSink(path: string, options: SinkOptions = {}): Pro
     const stream = createWriteStream(temporary, { flags: 'wx', highWaterMark });
     await opened(stream);
     if (plan.mode0 !== undefined) await chmod(temporary, plan.mode0).catch(() => undefined);
-    return new StreamSink(stream, options.bufferBytes, path, { temporary, real: plan.real });
+    return new StreamSink(stream, options.bufferBytes, path, { temporary, real: plan.real }, what);
   } catch (error) {
     if (temporary) {
       await rm(temporary, { force: true }).catch(() => undefined);
       liveTemporaries.delete(temporary);
     }
-    throw writeFailure(path, error);
+    throw writeFailure(path, error, what);
   }
 }
 
@@ -194,11 +197,12 @@ class StreamSink implements TextSink {
     private readonly limit = 1 << 20,
     readonly target: string,
     private readonly file: { temporary: string; real: string } | undefined,
+    private readonly what = 'output',
   ) {
     this.#buffer = Buffer.allocUnsafe(Math.max(limit, 64));
     // The listener stays for the life of the stream: a late EPIPE on standard output is recorded, never thrown.
     stream.on('error', (error: Error) => {
-      this.#error ??= writeFailure(target, error);
+      this.#error ??= writeFailure(target, error, what);
     });
   }
 
@@ -208,7 +212,7 @@ class StreamSink implements TextSink {
 
   write(text: string): Promise<void> | undefined {
     if (this.#error) return Promise.reject(this.#error);
-    if (this.#closed) return Promise.reject(writeFailure(this.target, new Error('the output was already closed')));
+    if (this.#closed) return Promise.reject(writeFailure(this.target, new Error('the output was already closed'), this.what));
     // A UTF-16 code unit takes at most 3 bytes in UTF-8.
     if (text.length * 3 <= this.#buffer.length - this.#used) {
       this.#used += this.#buffer.write(text, this.#used, 'utf8');
@@ -256,7 +260,7 @@ class StreamSink implements TextSink {
       };
       const onError = (error: Error) => {
         this.stream.off('drain', onDrain);
-        reject(writeFailure(this.target, error));
+        reject(writeFailure(this.target, error, this.what));
       };
       this.stream.once('drain', onDrain);
       this.stream.once('error', onError);
@@ -287,14 +291,14 @@ class StreamSink implements TextSink {
           if (this.#error) reject(this.#error);
           else if (this.stream.writableNeedDrain) {
             this.stream.once('drain', () => resolve());
-            this.stream.once('error', (error: Error) => reject(writeFailure(this.target, error)));
+            this.stream.once('error', (error: Error) => reject(writeFailure(this.target, error, this.what)));
           } else resolve();
         });
       }
     } catch (error) {
       this.#closed = true;
       await this.#discard();
-      throw writeFailure(this.target, error);
+      throw writeFailure(this.target, error, this.what);
     }
   }
 
@@ -315,5 +319,26 @@ class StreamSink implements TextSink {
     this.stream.destroy();
     await rm(this.file.temporary, { force: true }).catch(() => undefined);
     liveTemporaries.delete(this.file.temporary);
+  }
+}
+
+/**
+ * Write a whole text file through {@link openTextSink}: atomically for regular files (temporary file beside the
+ * target, renamed when complete), into devices and FIFOs directly. Any failure is an `output/write-failed`
+ * `DiagnosticError` naming `path`; nothing is left at the target and no temporary file remains.
+ *
+ * @example
+ * ```ts
+ * await writeTextFile('missing.tsv', lines); // lines: string or strings
+ * ```
+ */
+export async function writeTextFile(path: string, text: string | Iterable<string>, options: SinkOptions = {}): Promise<void> {
+  const sink = await openTextSink(path, options);
+  try {
+    for (const part of typeof text === 'string' ? [text] : text) await sink.write(part);
+    await sink.close();
+  } catch (error) {
+    await sink.abort();
+    throw writeFailure(path, error, options.what);
   }
 }

@@ -168,18 +168,31 @@ Exit codes: 0 success, 1 data errors (bad prompt folder, bad input lines, failed
       diagnostics.push(...result.diagnostics);
       endpoint = { succeeded: result.succeeded, failed: result.failed, skipped: result.skipped, outputFile, errorFile };
     } else {
-      const result = await writeBatchFiles(requests, {
-        outDir,
-        maxRequests: flags['max-requests'],
-        maxBytes: flags['max-bytes'],
-        onProgress: (n) => progress.update(n, requests.length, `${n}/${requests.length} requests`),
-      });
-      diagnostics.push(...result.diagnostics);
-      files = result.files;
+      try {
+        const result = await writeBatchFiles(requests, {
+          outDir,
+          maxRequests: flags['max-requests'],
+          maxBytes: flags['max-bytes'],
+          onProgress: (n) => progress.update(n, requests.length, `${n}/${requests.length} requests`),
+        });
+        diagnostics.push(...result.diagnostics);
+        files = result.files;
+      } catch (error) {
+        if (!DiagnosticError.is(error)) throw error;
+        diagnostics.push(error.diagnostic);
+      }
     }
     progress.stop();
     const manifestPath = join(outDir, 'manifest.jsonl');
-    await writeManifest(manifestPath, manifest);
+    // Without its batch files a manifest would describe requests that were never written.
+    if (!diagnostics.some((d) => d.ruleId === 'output/write-failed')) {
+      try {
+        await writeManifest(manifestPath, manifest);
+      } catch (error) {
+        if (!DiagnosticError.is(error)) throw error;
+        diagnostics.push(error.diagnostic);
+      }
+    }
 
     const summary: BuildSummary = {
       kinds: folders.map((f) => f.kind),
