@@ -20,6 +20,7 @@ import {
 import { type InputSource, joinMetadata, type ReadItem, readRecords } from '@llavakit/reader';
 import type { LlavaRecord } from '@llavakit/schema';
 import { containerFromPath, JsonValueWriter } from './container.js';
+import { isStreamPath, peekInput, refuseWrappedRecords } from './input.js';
 import { recordIdOf } from './formats/llava.js';
 import { checkRunPaths, type RunPath } from './paths.js';
 import { outputRules, writerRules } from './rules.js';
@@ -302,7 +303,15 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
   // Record-level targets are written by the host; stream-level targets pull records from this generator.
   const sources = async function* (): AsyncGenerator<SourceRecord> {
     for (const file of options.inputs) {
-      const { format: sourceFormat } = await chooseInputFormat(file, options);
+      let stream: InputSource = file === '-' ? (options.stdin ?? process.stdin) : file;
+      // A FIFO or `<(…)` can be read once: detect the format from its buffered head, then read on from there.
+      let probe: DetectProbe | undefined;
+      if (file !== '-' && !options.from && (await isStreamPath(file))) {
+        const peeked = await peekInput(file, file);
+        probe = peeked.probe;
+        stream = peeked.input;
+      }
+      const { format: sourceFormat } = await chooseInputFormat(file, options, probe);
       summary.from.push(sourceFormat.name);
       const input: InputSummary = { file, format: sourceFormat.name, read: 0, written: 0, rejected: 0 };
       summary.inputs.push(input);
@@ -314,7 +323,6 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
         images,
         ...(options.signal ? { signal: options.signal } : {}),
       };
-      const stream = file === '-' ? (options.stdin ?? process.stdin) : file;
       for await (const result of readWith(sourceFormat, stream, context, options)) {
         summary.read++;
         input.read++;
@@ -670,6 +678,7 @@ async function* readWith(
   });
   for await (const item of options.metadata ? withMetadata(items, options.metadata, context) : items) {
     records++;
+    if (records === 1 && item.ok) refuseWrappedRecords(item.value, context.file, item.place);
     if (!item.ok) {
       yield { ok: false, index: item.place.index, place: item.place, diagnostics: [item.diagnostic], text: item.text };
       continue;
@@ -735,6 +744,7 @@ async function* withMetadata(
 export async function chooseInputFormat(
   file: string,
   options: Pick<ConvertOptions, 'from' | 'registry'>,
+  given?: DetectProbe,
 ): Promise<{ format: FormatPlugin<object> }> {
   const { registry } = options;
   if (options.from) {
@@ -753,7 +763,7 @@ export async function chooseInputFormat(
     const llava = registry.get('llava');
     if (llava) return { format: llava.format };
   }
-  const probe = await probeFile(file);
+  const probe = given ?? (await probeFile(file));
   const found = registry.detect(probe);
   if (!found) {
     throw new DiagnosticError(
