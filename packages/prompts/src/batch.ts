@@ -19,11 +19,28 @@ interface StagedFile {
   discard(): Promise<void>;
 }
 
+/** `mkdir -p`, reporting the real cause: recursive mkdir says ENOENT where the folder cannot be made (EROFS, …). */
+async function makeDir(path: string): Promise<void> {
+  try {
+    await mkdir(path, { recursive: true });
+  } catch (error) {
+    const again = await mkdir(path).then(
+      () => undefined,
+      (plain: NodeJS.ErrnoException) => plain,
+    );
+    if (again && again.code !== 'ENOENT' && again.code !== 'EEXIST') throw again;
+    throw error;
+  }
+}
+
 async function stage(path: string): Promise<StagedFile> {
-  const temporary = join(dirname(path), `.${basename(path)}.llava-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const temporary = join(
+    dirname(path),
+    `.${basename(path)}.llava-tmp-${process.pid}-${randomBytes(4).toString('hex')}`,
+  );
   let handle: FileHandle;
   try {
-    await mkdir(dirname(path), { recursive: true });
+    await makeDir(dirname(path));
     handle = await open(temporary, 'wx');
   } catch (error) {
     throw writeFailure(path, error);
@@ -57,7 +74,20 @@ async function stage(path: string): Promise<StagedFile> {
 function writeFailure(path: string, error: unknown): DiagnosticError {
   if (DiagnosticError.is(error)) return error;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  const detail = code === 'ENOSPC' ? 'no space left on the device' : code === 'EROFS' ? 'the file system is read-only' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : ((error as Error)?.message ?? String(error)).split(':')[0];
+  const detail =
+    code === 'ENOSPC'
+      ? 'no space left on the device'
+      : code === 'EROFS'
+        ? 'the file system is read-only'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'it is a directory'
+            : code === 'EEXIST' || code === 'ENOTDIR'
+              ? 'a file is in the way of the folder'
+              : code === 'ENOENT'
+                ? 'a folder on its path does not exist'
+                : ((error as Error)?.message ?? String(error)).split(':')[0];
   return new DiagnosticError(
     diagnose(promptRules.writeFailed, {
       message: `Cannot write ${path}: ${detail}${code ? ` (${code})` : ''}.`,
@@ -71,7 +101,7 @@ function writeFailure(path: string, error: unknown): DiagnosticError {
 
 async function writeAll(file: StagedFile, data: Buffer | string): Promise<void> {
   try {
-    await file.handle.write(typeof data === "string" ? Buffer.from(data, "utf8") : data);
+    await file.handle.write(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
   } catch (error) {
     throw writeFailure(file.path, error);
   }
@@ -125,7 +155,7 @@ export async function writeBatchFiles(
   const maxBytes = options.maxBytes ?? BATCH_MAX_BYTES;
   const prefix = options.prefix ?? 'batch';
   try {
-    await mkdir(options.outDir, { recursive: true });
+    await makeDir(options.outDir);
   } catch (error) {
     throw writeFailure(options.outDir, error);
   }

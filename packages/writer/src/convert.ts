@@ -20,8 +20,8 @@ import {
 import { type InputSource, joinMetadata, type ReadItem, readRecords } from '@llavakit/reader';
 import type { LlavaRecord } from '@llavakit/schema';
 import { containerFromPath, JsonValueWriter } from './container.js';
-import { isStreamPath, peekInput, refuseWrappedRecords } from './input.js';
 import { recordIdOf } from './formats/llava.js';
+import { isStreamPath, peekInput, refuseWrappedRecords } from './input.js';
 import { checkRunPaths, type RunPath } from './paths.js';
 import { outputRules, writerRules } from './rules.js';
 import { openTextSink, type TextSink } from './sink.js';
@@ -192,7 +192,12 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
   }
   const optionArguments = options.optionArguments ?? [];
   if (optionArguments.length > 0) {
-    const readers = fromFormat ? [fromFormat] : options.registry.list().map((e) => e.format).filter(canRead);
+    const readers = fromFormat
+      ? [fromFormat]
+      : options.registry
+          .list()
+          .map((e) => e.format)
+          .filter(canRead);
     const knownByReaders = new Set(
       readers.flatMap((format) => {
         try {
@@ -398,19 +403,21 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
       }
       await writer.close();
     } else {
-      await callPlugin(targetFormat.name, 'write', () => targetFormat.write!(sources(), {
-        options: targetOptions,
-        file: options.output,
-        output: { path: options.output, container },
-        report: note,
-        count,
-        images,
-        accept,
-        reject: (source, diagnostics) => {
-          void rejectRecord(currentInput!, source.index, withPlace(diagnostics, source), source.record);
-        },
-        ...(options.signal ? { signal: options.signal } : {}),
-      }));
+      await callPlugin(targetFormat.name, 'write', () =>
+        targetFormat.write!(sources(), {
+          options: targetOptions,
+          file: options.output,
+          output: { path: options.output, container },
+          report: note,
+          count,
+          images,
+          accept,
+          reject: (source, diagnostics) => {
+            void rejectRecord(currentInput!, source.index, withPlace(diagnostics, source), source.record);
+          },
+          ...(options.signal ? { signal: options.signal } : {}),
+        }),
+      );
     }
     stopIfFailed();
     await rejectsChain;
@@ -514,7 +521,9 @@ async function encodeOne(
   if (typeof json !== 'string') {
     return {
       ok: false,
-      diagnostics: [encodeFailure(format.name, source, `encode returned ${typeof checked.result.value}, not JSON`, false)],
+      diagnostics: [
+        encodeFailure(format.name, source, `encode returned ${typeof checked.result.value}, not JSON`, false),
+      ],
     };
   }
   if (hasEscapedLoneSurrogate(json)) {
@@ -691,7 +700,10 @@ async function* readWith(
         ? checked.result
         : { ok: false, diagnostics: [decodeFailure(format.name, context.file, item.place.index, checked.reason)] };
     } catch (error) {
-      decoded = { ok: false, diagnostics: [decodeFailure(format.name, context.file, item.place.index, messageOf(error))] };
+      decoded = {
+        ok: false,
+        diagnostics: [decodeFailure(format.name, context.file, item.place.index, messageOf(error))],
+      };
     }
     if (decoded.ok) yield { ok: true, record: decoded.record, index: item.place.index, place: item.place };
     else {
@@ -801,9 +813,7 @@ export async function probeFile(file: string): Promise<DetectProbe> {
   return { path: file, head, values };
 }
 
-type DecodeOutcome =
-  | { ok: true; record: LlavaRecord }
-  | { ok: false; diagnostics: readonly Diagnostic[] };
+type DecodeOutcome = { ok: true; record: LlavaRecord } | { ok: false; diagnostics: readonly Diagnostic[] };
 
 function parseOptions(
   format: FormatPlugin<object>,

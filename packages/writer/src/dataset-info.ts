@@ -91,7 +91,8 @@ export async function writeDatasetInfo(
   try {
     text = await readFile(options.datasetInfo, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw writeFailure(options.datasetInfo, error, 'dataset info');
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw writeFailure(options.datasetInfo, error, 'dataset info');
     created = true;
   }
   if (text !== undefined && text.trim() !== '') {

@@ -30,8 +30,9 @@ export async function peekInput(
 ): Promise<{ readonly probe: DetectProbe; readonly input: AsyncIterable<Buffer> }> {
   const { createReadStream } = await import('node:fs');
   // Node streams are async iterables; so are the iterables the reader accepts.
-  const stream = (typeof source === 'string' ? createReadStream(source, { highWaterMark: HEAD_BYTES }) : source) as
-    AsyncIterable<Buffer | string>;
+  const stream = (
+    typeof source === 'string' ? createReadStream(source, { highWaterMark: HEAD_BYTES }) : source
+  ) as AsyncIterable<Buffer | string>;
   const iterator = stream[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let size = 0;
@@ -65,7 +66,10 @@ export async function peekInput(
       yield typeof step.value === 'string' ? Buffer.from(step.value, 'utf8') : Buffer.from(step.value);
     }
   }
-  return { probe: { path, head: bytes.toString('utf8', 0, Math.min(bytes.length, HEAD_BYTES)), values }, input: replay() };
+  return {
+    probe: { path, head: bytes.toString('utf8', 0, Math.min(bytes.length, HEAD_BYTES)), values },
+    input: replay(),
+  };
 }
 
 async function* once(bytes: Buffer): AsyncGenerator<Buffer> {

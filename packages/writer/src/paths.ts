@@ -33,6 +33,7 @@ interface Identity {
 }
 
 async function identityOf(path: string, stdio: 'stdin' | 'stdout'): Promise<Identity | undefined> {
+  if (stdio === 'stdout' && /^\/(?:dev\/stdout|dev\/fd\/1|proc\/self\/fd\/1)$/.test(path)) path = '-';
   if (path === '-') {
     // Standard input redirected from a file (`< data.json`) is that file.
     if (stdio === 'stdin') {

@@ -75,6 +75,8 @@ const REASONS: Record<string, string> = {
   EPERM: 'operation not permitted',
   EISDIR: 'it is a directory',
   ENOTDIR: 'a parent of it is not a directory',
+  ENOENT: 'a folder on its path does not exist',
+  EEXIST: 'a file is in the way',
   EPIPE: 'the reading end of the pipe was closed',
   ECONNRESET: 'the reading end was closed',
   EIO: 'input/output error',
@@ -91,11 +93,12 @@ const REASONS: Record<string, string> = {
 export function writeFailure(target: string, error: unknown, what = 'output'): DiagnosticError {
   if (DiagnosticError.is(error)) return error;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  // System errors read "ENOSPC: no space left on device, write"; the sink's own say what happened in words.
+  const system = code !== undefined && message.startsWith(code);
   const reason = code
-    ? `${REASONS[code] ?? (error as Error).message.split(':')[0]?.toLowerCase() ?? code} (${code})`
-    : error instanceof Error
-      ? error.message
-      : String(error);
+    ? `${system ? (REASONS[code] ?? message.split(',')[0]?.slice(code.length + 1).trim() ?? code) : message} (${code})`
+    : message;
   const name = target === '-' ? 'standard output' : target;
   return new DiagnosticError(
     diagnose(outputRules.writeFailed, {
@@ -106,6 +109,20 @@ export function writeFailure(target: string, error: unknown, what = 'output'): D
     }),
     { cause: error },
   );
+}
+
+/** `mkdir -p`, reporting the real cause: recursive mkdir says ENOENT where the folder cannot be made (EROFS, …). */
+async function makeDir(path: string): Promise<void> {
+  try {
+    await mkdir(path, { recursive: true });
+  } catch (error) {
+    const again = await mkdir(path).then(
+      () => undefined,
+      (plain: NodeJS.ErrnoException) => plain,
+    );
+    if (again && again.code !== 'ENOENT' && again.code !== 'EEXIST') throw again;
+    throw error;
+  }
 }
 
 /** How a path is written: replaced through a temporary file beside `real`, or written into directly. */
@@ -128,7 +145,7 @@ async function planTarget(path: string): Promise<Plan> {
     }
   }
   if (!info) {
-    await mkdir(dirname(path), { recursive: true });
+    await makeDir(dirname(path));
     return { mode: 'replace', real: path };
   }
   if (info.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
@@ -150,6 +167,18 @@ async function planTarget(path: string): Promise<Plan> {
 export async function openTextSink(path: string, options: SinkOptions = {}): Promise<TextSink> {
   const what = options.what ?? 'output';
   if (path === '-') return new StreamSink(options.stdout ?? process.stdout, options.bufferBytes, path, undefined, what);
+  // The process's own standard streams by name: write to them (opening /dev/stdout fails when it is a socket).
+  const own = /^\/(?:dev\/(stdout|stderr)|dev\/fd\/([12])|proc\/self\/fd\/([12]))$/.exec(path);
+  if (own) {
+    const stream = own[1] === 'stderr' || own[2] === '2' || own[3] === '2' ? process.stderr : process.stdout;
+    return new StreamSink(
+      options.stdout && stream === process.stdout ? options.stdout : stream,
+      options.bufferBytes,
+      path,
+      undefined,
+      what,
+    );
+  }
   let temporary: string | undefined;
   try {
     const plan = await planTarget(path);
@@ -212,7 +241,8 @@ class StreamSink implements TextSink {
 
   write(text: string): Promise<void> | undefined {
     if (this.#error) return Promise.reject(this.#error);
-    if (this.#closed) return Promise.reject(writeFailure(this.target, new Error('the output was already closed'), this.what));
+    if (this.#closed)
+      return Promise.reject(writeFailure(this.target, new Error('the output was already closed'), this.what));
     // A UTF-16 code unit takes at most 3 bytes in UTF-8.
     if (text.length * 3 <= this.#buffer.length - this.#used) {
       this.#used += this.#buffer.write(text, this.#used, 'utf8');
@@ -332,7 +362,11 @@ class StreamSink implements TextSink {
  * await writeTextFile('missing.tsv', lines); // lines: string or strings
  * ```
  */
-export async function writeTextFile(path: string, text: string | Iterable<string>, options: SinkOptions = {}): Promise<void> {
+export async function writeTextFile(
+  path: string,
+  text: string | Iterable<string>,
+  options: SinkOptions = {},
+): Promise<void> {
   const sink = await openTextSink(path, options);
   try {
     for (const part of typeof text === 'string' ? [text] : text) await sink.write(part);

@@ -40,7 +40,9 @@ export function findLoneSurrogate(value: unknown): { pointer: string; codeUnit: 
     for (const key of Object.keys(node)) {
       path.push(key);
       const unit = loneUnit(key);
-      const found = unit ? { pointer: toPointer(path), codeUnit: unit } : visit((node as Record<string, unknown>)[key], depth + 1);
+      const found = unit
+        ? { pointer: toPointer(path), codeUnit: unit }
+        : visit((node as Record<string, unknown>)[key], depth + 1);
       path.pop();
       if (found) return found;
     }

@@ -1,6 +1,6 @@
 import { type Diagnostic, DiagnosticError, formatDiagnostic } from '@llavakit/diagnostics';
-import { createRecordChecker } from '@llavakit/schema';
 import { parseOptionArguments } from '@llavakit/format';
+import { createRecordChecker } from '@llavakit/schema';
 import { type ConvertSummary, convert, trapInterrupts } from '@llavakit/writer';
 import { Args, Command, Flags } from '@oclif/core';
 import { afterConvert, applyFormatFlags, formatFlags } from '../lib/format-flags.js';
