@@ -218,8 +218,9 @@ export async function loadFormatPlugins(
   options: LoadPluginOptions = {},
 ): Promise<Diagnostic[]> {
   const diagnostics: Diagnostic[] = [];
-  for (const specifier of specifiers) {
-    const loaded = await loadFormatPlugin(specifier, options);
+  // Probed and imported side by side (a stuck one costs its deadline once, not once per plugin), registered in order.
+  const all = await Promise.all(specifiers.map((specifier) => loadFormatPlugin(specifier, options)));
+  for (const loaded of all) {
     if (!loaded.ok) {
       diagnostics.push(...loaded.diagnostics);
       continue;

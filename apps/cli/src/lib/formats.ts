@@ -42,7 +42,11 @@ export async function loadFormats(
   const diagnostics: Diagnostic[] = [];
   const timeoutMs = pluginTimeoutMs();
   diagnostics.push(...(await probeHookPlugins(config, timeoutMs)));
-  const result = await config.runHook(FORMATS_HOOK as never, {} as never, timeoutMs, true);
+  // oclif's hook timer is unref'd: a hook that never settles would let the process exit (code 13) mid-command.
+  const keepAlive = setTimeout(() => undefined, timeoutMs + 1000);
+  const result = await config.runHook(FORMATS_HOOK as never, {} as never, timeoutMs, true).finally(() => {
+    clearTimeout(keepAlive);
+  });
   for (const success of result.successes as { plugin: { name: string; version: string }; result: unknown }[]) {
     const origin = { plugin: success.plugin.name, version: success.plugin.version, via: 'oclif-plugin' as const };
     if (success.result === undefined) continue;
