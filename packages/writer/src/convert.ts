@@ -21,7 +21,7 @@ import { type InputSource, joinMetadata, type ReadItem, readRecords } from '@lla
 import type { LlavaRecord } from '@llavakit/schema';
 import { containerFromPath, JsonValueWriter } from './container.js';
 import { recordIdOf } from './formats/llava.js';
-import { isStreamPath, peekInput, refuseWrappedRecords } from './input.js';
+import { checkInputPath, isStreamPath, peekInput, refuseWrappedRecords } from './input.js';
 import { checkRunPaths, type RunPath } from './paths.js';
 import { outputRules, writerRules } from './rules.js';
 import { openTextSink, type TextSink } from './sink.js';
@@ -311,6 +311,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
       let stream: InputSource = file === '-' ? (options.stdin ?? process.stdin) : file;
       // A FIFO or `<(…)` can be read once: detect the format from its buffered head, then read on from there.
       let probe: DetectProbe | undefined;
+      await checkInputPath(file);
       if (file !== '-' && !options.from && (await isStreamPath(file))) {
         const peeked = await peekInput(file, file);
         probe = peeked.probe;
@@ -502,6 +503,9 @@ async function encodeOne(
   context: RecordContext<object>,
   timeoutMs: number,
 ): Promise<EncodeOutcome> {
+  // Text no UTF-8 writer can hold is refused before any format sees it (a format could turn it into U+FFFD silently).
+  const lone = findLoneSurrogate(source.record);
+  if (lone) return { ok: false, diagnostics: [loneSurrogate(format.name, source, lone)] };
   let result: unknown;
   try {
     const pending = format.encode!(source.record, context);
@@ -526,22 +530,25 @@ async function encodeOne(
       ],
     };
   }
-  if (hasEscapedLoneSurrogate(json)) {
-    const found = findLoneSurrogate(source.record);
-    return {
-      ok: false,
-      diagnostics: [
-        diagnose(writerRules.loneSurrogate, {
-          message: `A string${found ? ` at ${found.pointer}` : ''} holds a lone UTF-16 surrogate (${found?.codeUnit ?? 'an unpaired \\ud800–\\udfff escape'}); it is not text any UTF-8 reader or Python can encode.`,
-          file: source.file,
-          recordIndex: source.index,
-          ...(found ? { pointer: found.pointer } : {}),
-          source: format.name,
-        }),
-      ],
-    };
-  }
+  // The format itself made such text (the record had none).
+  if (hasEscapedLoneSurrogate(json)) return { ok: false, diagnostics: [loneSurrogate(format.name, source, undefined)] };
   return { ok: true, json };
+}
+
+function loneSurrogate(
+  format: string,
+  source: SourceRecord,
+  found: { pointer: string; codeUnit: string } | undefined,
+): Diagnostic {
+  return diagnose(writerRules.loneSurrogate, {
+    message: found
+      ? `A string at ${found.pointer} holds a lone UTF-16 surrogate (${found.codeUnit}); it is not text any UTF-8 reader or Python can encode.`
+      : `Format "${format}" produced text with a lone UTF-16 surrogate; it is not text any UTF-8 reader or Python can encode.`,
+    file: source.file,
+    recordIndex: source.index,
+    ...(found ? { pointer: found.pointer } : {}),
+    source: format,
+  });
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

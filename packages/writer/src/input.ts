@@ -1,4 +1,5 @@
-import { stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import type { DetectProbe } from '@llavakit/format';
 import { type InputSource, type RecordPlace, readerRules, readRecords } from '@llavakit/reader';
@@ -103,4 +104,33 @@ export function refuseWrappedRecords(value: unknown, file: string, place: Record
 
 function count(list: readonly unknown[]): string {
   return `${list.length} record${list.length === 1 ? '' : 's'}`;
+}
+
+/**
+ * Check an input path before its format is detected, so a missing file, a directory or an unreadable file gets its
+ * own diagnostic (`input/not-found`, `input/is-directory`, `input/unreadable`) instead of "no format recognises it".
+ */
+export async function checkInputPath(path: string): Promise<void> {
+  if (path === '-') return;
+  const fail = (rule: (typeof readerRules)[keyof typeof readerRules], message: string, code?: string): never => {
+    throw new DiagnosticError(
+      diagnose(rule, { message, file: path, source: 'reader', ...(code ? { data: { code } } : {}) }),
+    );
+  };
+  let info: import('node:fs').Stats;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return fail(readerRules.inputNotFound, 'The input file does not exist.');
+    return fail(readerRules.inputUnreadable, `The input cannot be read: ${(error as Error).message}`, code);
+  }
+  if (info.isDirectory()) return fail(readerRules.inputIsDirectory, 'The input is a directory, not a file.');
+  if (!info.isFile()) return;
+  try {
+    await access(path, constants.R_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    fail(readerRules.inputUnreadable, `The input cannot be read: permission denied (${code}).`, code);
+  }
 }

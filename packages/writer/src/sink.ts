@@ -97,7 +97,16 @@ export function writeFailure(target: string, error: unknown, what = 'output'): D
   // System errors read "ENOSPC: no space left on device, write"; the sink's own say what happened in words.
   const system = code !== undefined && message.startsWith(code);
   const reason = code
-    ? `${system ? (REASONS[code] ?? message.split(',')[0]?.slice(code.length + 1).trim() ?? code) : message} (${code})`
+    ? `${
+        system
+          ? (REASONS[code] ??
+            message
+              .split(',')[0]
+              ?.slice(code.length + 1)
+              .trim() ??
+            code)
+          : message
+      } (${code})`
     : message;
   const name = target === '-' ? 'standard output' : target;
   return new DiagnosticError(

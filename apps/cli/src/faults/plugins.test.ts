@@ -14,7 +14,8 @@ const TIMEOUT = '1500';
 
 const bad: Record<string, string> = {
   'loops.js': 'while (true) {}\nexport default {};',
-  'never.js': "await new Promise(() => {});\nexport default { specVersion: 1, name: 'never', encode: () => ({ ok: true, value: 1 }) };",
+  'never.js':
+    "await new Promise(() => {});\nexport default { specVersion: 1, name: 'never', encode: () => ({ ok: true, value: 1 }) };",
   'throws.js': "throw new Error('boom at import');",
   'getter-name.js':
     "export default { specVersion: 1, get name() { throw new Error('name getter exploded'); }, encode: () => ({ ok: true, value: 1 }) };",
@@ -136,7 +137,18 @@ describe('a broken --plugin is named with its reason; everything else keeps work
     expect(lines[0].diagnostics[0]).toMatchObject({ recordIndex: 1, place: { line: 3, column: 1 } });
 
     const decoded = await runCli(
-      ['convert', input, '--from', 'nonresult', '--to', 'llava', '-o', join(dir, 'back.json'), '--plugin', './nonresult.js'],
+      [
+        'convert',
+        input,
+        '--from',
+        'nonresult',
+        '--to',
+        'llava',
+        '-o',
+        join(dir, 'back.json'),
+        '--plugin',
+        './nonresult.js',
+      ],
       { env, cwd: dir },
     );
     expect(decoded.code, decoded.stderr).toBe(0);

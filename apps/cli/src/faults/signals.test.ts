@@ -40,17 +40,7 @@ describe('an interrupted conversion leaves every target as it was', () => {
       const rejects = join(case_, 'rejects.jsonl');
       await writeFile(output, 'old output');
       await writeFile(rejects, 'old rejects');
-      const child = spawnCli([
-        'convert',
-        fifo,
-        '--to',
-        'sharegpt',
-        '-o',
-        output,
-        '--rejects',
-        rejects,
-        '--json',
-      ]);
+      const child = spawnCli(['convert', fifo, '--to', 'sharegpt', '-o', output, '--rejects', rejects, '--json']);
       const result = finished(child);
       // Feed the head (a rejected record among good ones), then hold the FIFO open: the run cannot finish.
       const feed = createWriteStream(fifo);
