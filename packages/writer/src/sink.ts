@@ -157,7 +157,7 @@ async function planTarget(path: string): Promise<Plan> {
     await makeDir(dirname(path));
     return { mode: 'replace', real: path };
   }
-  if (info.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+  if (info.isDirectory()) throw Object.assign(new Error('it is a directory'), { code: 'EISDIR' });
   if (!info.isFile()) return { mode: 'direct' };
   return { mode: 'replace', real: await realpath(path), mode0: info.mode & 0o7777 };
 }
