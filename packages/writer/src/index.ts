@@ -74,4 +74,4 @@ export {
   writeFailure,
   writeTextFile,
 } from './sink.js';
-export { findLoneSurrogate, hasEscapedLoneSurrogate } from './text.js';
+export { findLoneSurrogate, hasEscapedLoneSurrogate, hasLoneSurrogate } from './text.js';

@@ -10,6 +10,23 @@ export function hasEscapedLoneSurrogate(json: string): boolean {
   return /(?<!\\)(?:\\\\)*\\ud[89a-f][0-9a-f]{2}/i.test(json);
 }
 
+const wellFormed = (text: string) => (text as string & { isWellFormed(): boolean }).isWellFormed();
+
+/** True when some string or key of a value holds a lone UTF-16 surrogate (the fast check; no pointer). */
+export function hasLoneSurrogate(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return !wellFormed(value);
+  if (typeof value !== 'object' || value === null || depth > 64) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (hasLoneSurrogate(value[i], depth + 1)) return true;
+    return false;
+  }
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    if (!wellFormed(key) || hasLoneSurrogate((value as Record<string, unknown>)[key], depth + 1)) return true;
+  }
+  return false;
+}
+
 /**
  * The first string (or key) of a value that holds a lone UTF-16 surrogate, with its JSON pointer and the code unit
  * (`\ud800`); `undefined` when all text is well formed.
@@ -21,6 +38,7 @@ export function hasEscapedLoneSurrogate(json: string): boolean {
  * ```
  */
 export function findLoneSurrogate(value: unknown): { pointer: string; codeUnit: string } | undefined {
+  if (!hasLoneSurrogate(value)) return undefined;
   const path: (string | number)[] = [];
   const visit = (node: unknown, depth: number): { pointer: string; codeUnit: string } | undefined => {
     if (typeof node === 'string') {
@@ -53,7 +71,7 @@ export function findLoneSurrogate(value: unknown): { pointer: string; codeUnit: 
 
 function loneUnit(text: string): string | undefined {
   // String#isWellFormed (Node 20) is not in the ES2023 lib typings.
-  if ((text as string & { isWellFormed(): boolean }).isWellFormed()) return undefined;
+  if (wellFormed(text)) return undefined;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
     if (code < 0xd800 || code > 0xdfff) continue;
