@@ -63,6 +63,7 @@ export {
   type Segment,
   segmentsOf,
 } from './image-policy.js';
+export { checkInputPath, isStreamPath, peekInput, refuseWrappedRecords } from './input.js';
 export { type InterruptTrap, signalExitCode, trapInterrupts } from './interrupt.js';
 export { type CheckRunPathsOptions, checkRunPaths, type RunPath } from './paths.js';
 export { outputRules, writerRules } from './rules.js';

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { type Diagnostic, DiagnosticError, renderReport, type Severity } from '@llavakit/diagnostics';
 import { type DatasetKind, detectKind, type ReadItem, readRecords } from '@llavakit/reader';
 import { createValidator, type ValidationKind, validationKinds } from '@llavakit/schema';
+import { isStreamPath } from '@llavakit/writer';
 import { Args, Command, Flags } from '@oclif/core';
 import { createProgress } from '../lib/progress.js';
 
@@ -173,11 +174,12 @@ const KIND_OF: Record<DatasetKind, ValidationKind> = {
 };
 
 /**
- * The validation kind of a file, from its name and first records (`detectKind`); standard input and unreadable
- * files are checked as `llava` (reading them reports any problem properly).
+ * The validation kind of a file, from its name and first records (`detectKind`); standard input, FIFOs and
+ * unreadable files are checked as `llava` (reading them reports any problem properly).
  */
 async function detectValidationKind(input: string): Promise<ValidationKind> {
-  if (input === '-') return 'llava';
+  // A FIFO or `<(…)` can be read only once: it is checked as llava, like standard input.
+  if (input === '-' || (await isStreamPath(input))) return 'llava';
   const head: ReadItem[] = [];
   try {
     for await (const item of readRecords(input, { file: input })) {

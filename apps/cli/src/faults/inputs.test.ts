@@ -123,6 +123,17 @@ describe('inputs that are not a supported layout get the right message', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ from: ['llava'], read: 6, written: 6 });
   });
 
+  it('validate reads a FIFO once too', async () => {
+    const fifo = join(dir, 'validate.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const child = spawnCli(['validate', fifo]);
+    const done = finished(child);
+    createWriteStream(fifo).end(await readFile(input));
+    const result = await done;
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout + result.stderr).toMatch(/OK: checked 6 records/);
+  });
+
   it('<(…) process substitution works like a file', async () => {
     const out = join(dir, 'subst.json');
     const run = spawnSync(
