@@ -13,19 +13,27 @@ import {
   type OptionArgument,
   type ReadResult,
   type RecordContext,
-  resolveFormatOptions,
   type SourceRecord,
-  unknownOptionArguments,
 } from '@llavakit/format';
 import { type InputSource, joinMetadata, type ReadItem, readRecords } from '@llavakit/reader';
 import type { LlavaRecord } from '@llavakit/schema';
 import { containerFromPath, JsonValueWriter } from './container.js';
 import { recordIdOf } from './formats/llava.js';
 import { checkInputPath, isStreamPath, peekInput, refuseWrappedRecords } from './input.js';
-import { checkRunPaths, type RunPath } from './paths.js';
-import { outputRules, writerRules } from './rules.js';
+import type { RunPath } from './paths.js';
+import { parseOptions, preflight } from './preflight.js';
+import { outputRules } from './rules.js';
 import { openTextSink, type TextSink } from './sink.js';
-import { findLoneSurrogate, hasEscapedLoneSurrogate } from './text.js';
+import {
+  callPlugin,
+  checkResult,
+  type DecodeOutcome,
+  decodeFailure,
+  encodeOne,
+  messageOf,
+  StopConversion,
+  withPlace,
+} from './walls.js';
 
 /** What to do with a record that cannot be converted. */
 export type OnInvalid = 'skip' | 'fail';
@@ -172,67 +180,8 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
     );
   }
   const targetFormat = target.format;
-  let fromFormat: FormatPlugin<object> | undefined;
-  if (options.from !== undefined) {
-    const entry = options.registry.get(options.from);
-    if (!entry || !canRead(entry.format)) {
-      throw new DiagnosticError(
-        diagnose(formatRules.unknownFormat, {
-          message: entry
-            ? `Format "${options.from}" cannot read.`
-            : `No format named "${options.from}". Known: ${options.registry
-                .list()
-                .filter((f) => canRead(f.format))
-                .map((f) => f.format.name)
-                .join(', ')}.`,
-        }),
-      );
-    }
-    fromFormat = entry.format;
-  }
-  const optionArguments = options.optionArguments ?? [];
-  if (optionArguments.length > 0) {
-    const readers = fromFormat
-      ? [fromFormat]
-      : options.registry
-          .list()
-          .map((e) => e.format)
-          .filter(canRead);
-    const knownByReaders = new Set(
-      readers.flatMap((format) => {
-        try {
-          return Object.keys((format.optionsSchema?.shape as object | undefined) ?? {});
-        } catch {
-          return [];
-        }
-      }),
-    );
-    const unknown = unknownOptionArguments(
-      optionArguments.filter((a) => !knownByReaders.has(a.key)),
-      fromFormat && fromFormat !== targetFormat ? [targetFormat, fromFormat] : [targetFormat],
-    );
-    if (unknown) {
-      throw new DiagnosticError(
-        diagnose(formatRules.unknownOption, {
-          message: unknown,
-          hint: `Run \`llava formats ${targetFormat.name}\` to see its options.`,
-        }),
-      );
-    }
-  }
-  const targetOptions = parseOptions(targetFormat, options.formatOptions, optionArguments);
-  await checkRunPaths({
-    inputs: [
-      ...options.inputs.map((path) => ({ flag: 'input', path })),
-      ...(options.metadata ? [{ flag: '--metadata', path: options.metadata.path }] : []),
-    ],
-    outputs: [
-      { flag: '-o', path: options.output },
-      ...(options.rejects !== undefined ? [{ flag: '--rejects', path: options.rejects }] : []),
-      ...(options.otherOutputs ?? []),
-    ],
-    ...(options.allowInputOverwrite ? { allowInputOverwrite: true } : {}),
-  });
+  // Usage errors (an unknown --from, unknown -O names, bad values, colliding paths) come before anything is written.
+  const targetOptions = await preflight(options, targetFormat);
   const container =
     options.container ?? containerFromPath(options.output) ?? targetFormat.defaultContainer ?? ('json' as Container);
   const counts: Record<string, number> = {};
@@ -322,7 +271,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
       const input: InputSummary = { file, format: sourceFormat.name, read: 0, written: 0, rejected: 0 };
       summary.inputs.push(input);
       const context: FormatContext<object> = {
-        options: parseOptions(sourceFormat, options.formatOptions, optionArguments),
+        options: parseOptions(sourceFormat, options.formatOptions, options.optionArguments ?? []),
         file,
         report: note,
         count,
@@ -476,187 +425,6 @@ function finish(summary: ConvertSummary, started: number): ConvertSummary {
   }
   return summary;
 }
-
-/** Give diagnostics of a record the record's file, index, id and place when they lack them. */
-function withPlace(diagnostics: readonly Diagnostic[], source: SourceRecord): Diagnostic[] {
-  const id = source.record?.id;
-  return diagnostics.map((d) => ({
-    ...d,
-    file: d.file ?? source.file,
-    recordIndex: d.recordIndex ?? source.index,
-    ...(id !== undefined && d.recordId === undefined ? { recordId: id } : {}),
-    ...(d.place === undefined && source.place
-      ? { place: { offset: source.place.offset, line: source.place.line, column: source.place.column } }
-      : {}),
-  }));
-}
-
-type EncodeOutcome = { ok: true; json: string } | { ok: false; diagnostics: readonly Diagnostic[] };
-
-/**
- * Encode one record behind a wall: a throw, a result that is not `{ok, value}` / `{ok: false, diagnostics}`, a value
- * JSON cannot hold, an encode that does not settle in time, or text with a lone surrogate rejects the record.
- */
-async function encodeOne(
-  format: FormatPlugin<object>,
-  source: SourceRecord,
-  context: RecordContext<object>,
-  timeoutMs: number,
-): Promise<EncodeOutcome> {
-  // Text no UTF-8 writer can hold is refused before any format sees it (a format could turn it into U+FFFD silently).
-  const lone = findLoneSurrogate(source.record);
-  if (lone) return { ok: false, diagnostics: [loneSurrogate(format.name, source, lone)] };
-  let result: unknown;
-  try {
-    const pending = format.encode!(source.record, context);
-    result = isThenable(pending) ? await withTimeout(pending, timeoutMs) : pending;
-  } catch (error) {
-    return { ok: false, diagnostics: [encodeFailure(format.name, source, error)] };
-  }
-  const checked = checkResult(result, 'value');
-  if (!checked.ok) return { ok: false, diagnostics: [encodeFailure(format.name, source, checked.reason, false)] };
-  if (!checked.result.ok) return { ok: false, diagnostics: checked.result.diagnostics };
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(checked.result.value);
-  } catch (error) {
-    return { ok: false, diagnostics: [encodeFailure(format.name, source, error)] };
-  }
-  if (typeof json !== 'string') {
-    return {
-      ok: false,
-      diagnostics: [
-        encodeFailure(format.name, source, `encode returned ${typeof checked.result.value}, not JSON`, false),
-      ],
-    };
-  }
-  // The format itself made such text (the record had none).
-  if (hasEscapedLoneSurrogate(json)) return { ok: false, diagnostics: [loneSurrogate(format.name, source, undefined)] };
-  return { ok: true, json };
-}
-
-function loneSurrogate(
-  format: string,
-  source: SourceRecord,
-  found: { pointer: string; codeUnit: string } | undefined,
-): Diagnostic {
-  return diagnose(writerRules.loneSurrogate, {
-    message: found
-      ? `A string at ${found.pointer} holds a lone UTF-16 surrogate (${found.codeUnit}); it is not text any UTF-8 reader or Python can encode.`
-      : `Format "${format}" produced text with a lone UTF-16 surrogate; it is not text any UTF-8 reader or Python can encode.`,
-    file: source.file,
-    recordIndex: source.index,
-    ...(found ? { pointer: found.pointer } : {}),
-    source: format,
-  });
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
-}
-
-class TimeoutError extends Error {}
-
-function withTimeout<T>(promise: PromiseLike<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new TimeoutError(`did not settle within ${Math.round(ms / 100) / 10} s`)),
-      ms,
-    );
-    Promise.resolve(promise).then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
-
-type CheckedResult<K extends 'value' | 'record'> =
-  | {
-      ok: true;
-      result:
-        | ({ ok: true } & { [key in K]: key extends 'record' ? LlavaRecord : unknown })
-        | { ok: false; diagnostics: Diagnostic[] };
-    }
-  | { ok: false; reason: string };
-
-/** Check a plugin's encode/decode result, reading each property once (a getter may throw). */
-function checkResult<K extends 'value' | 'record'>(result: unknown, key: K): CheckedResult<K> {
-  if (typeof result !== 'object' || result === null) {
-    return { ok: false, reason: `returned ${result === null ? 'null' : typeof result}, not a result object` };
-  }
-  try {
-    const ok = (result as { ok?: unknown }).ok;
-    if (ok === true) {
-      const payload = (result as Record<string, unknown>)[key];
-      if (key === 'record' && (typeof payload !== 'object' || payload === null || Array.isArray(payload))) {
-        return { ok: false, reason: 'returned ok without a record object' };
-      }
-      return { ok: true, result: { ok: true, [key]: payload } as never };
-    }
-    if (ok === false) {
-      const list = (result as { diagnostics?: unknown }).diagnostics;
-      if (!Array.isArray(list) || list.length === 0) {
-        return { ok: false, reason: 'returned ok: false without diagnostics' };
-      }
-      const diagnostics = list.map((d) => sanitizeDiagnostic(d));
-      return { ok: true, result: { ok: false, diagnostics } };
-    }
-    return { ok: false, reason: 'returned an object without ok: true or ok: false' };
-  } catch (error) {
-    return { ok: false, reason: `returned a result that throws when read: ${messageOf(error)}` };
-  }
-}
-
-/** A plugin's diagnostic, made safe to count, print and serialise. */
-function sanitizeDiagnostic(value: unknown): Diagnostic {
-  if (typeof value !== 'object' || value === null) {
-    return diagnose(writerRules.invalidRecord, { message: String(value) });
-  }
-  const d = value as Partial<Diagnostic>;
-  const severity = d.severity === 'warning' || d.severity === 'info' ? d.severity : 'error';
-  return {
-    ...(JSON.parse(JSON.stringify(d)) as Diagnostic),
-    ruleId: typeof d.ruleId === 'string' ? d.ruleId : 'format/encode-failed',
-    severity,
-    message: typeof d.message === 'string' ? d.message : 'The format rejected this record.',
-  };
-}
-
-function messageOf(error: unknown): string {
-  try {
-    return error instanceof Error ? error.message : String(error);
-  } catch {
-    return 'an unprintable error';
-  }
-}
-
-/** Run a stream-level plugin function; anything it throws that is not a diagnostic becomes one naming it. */
-async function callPlugin<T>(name: string, what: 'read' | 'write', run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (DiagnosticError.is(error) || error instanceof StopConversion) throw error;
-    if ((error as { name?: string } | undefined)?.name === 'AbortError') throw error;
-    throw new DiagnosticError(
-      diagnose(what === 'write' ? writerRules.encodeFailed : writerRules.decodeFailed, {
-        message: `Format "${name}" failed in ${what}: ${messageOf(error)}`,
-        source: name,
-      }),
-    );
-  }
-}
-
-class StopConversion extends Error {}
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -818,47 +586,6 @@ export async function probeFile(file: string): Promise<DetectProbe> {
     // Syntax errors are reported when the input is actually read.
   }
   return { path: file, head, values };
-}
-
-type DecodeOutcome = { ok: true; record: LlavaRecord } | { ok: false; diagnostics: readonly Diagnostic[] };
-
-function parseOptions(
-  format: FormatPlugin<object>,
-  values: Readonly<Record<string, unknown>> | undefined,
-  args: readonly OptionArgument[],
-): object {
-  const resolved = resolveFormatOptions(format, { ...(values ? { values } : {}), args });
-  if (resolved.ok) return resolved.options;
-  throw new DiagnosticError(
-    diagnose(formatRules.invalidOption, {
-      message: resolved.problem.message,
-      hint: `Run \`llava formats ${format.name}\` to see its options.`,
-    }),
-  );
-}
-
-function decodeFailure(format: string, file: string, index: number, reason: string): Diagnostic {
-  return diagnose(writerRules.decodeFailed, {
-    message: `Format "${format}" failed to decode this record: ${reason}`,
-    file,
-    recordIndex: index,
-    source: format,
-  });
-}
-
-function encodeFailure(format: string, source: SourceRecord, error: unknown, threw = true): Diagnostic {
-  const id = source.record.id;
-  const reason = error instanceof TimeoutError ? `encode ${error.message}` : messageOf(error);
-  return diagnose(writerRules.encodeFailed, {
-    message:
-      error instanceof TimeoutError
-        ? `Format "${format}": ${reason}; the record was rejected.`
-        : `Format "${format}" ${threw ? 'threw' : 'failed'}: ${reason}`,
-    file: source.file,
-    recordIndex: source.index,
-    source: format,
-    ...(id !== undefined ? { recordId: id } : {}),
-  });
 }
 
 export type { LlavaRecord };
