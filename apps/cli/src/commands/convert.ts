@@ -186,7 +186,8 @@ ${builtinFormatOptionsHelp()}`;
     rejections: Diagnostic[],
     afterError: Diagnostic | undefined,
   ) {
-    const toStdout = flags.output !== '-';
+    // The summary goes to stdout unless the records do (`-`, /dev/stdout).
+    const toStdout = flags.output !== '-' && !/^\/(?:dev\/stdout|dev\/fd\/1|proc\/self\/fd\/1)$/.test(flags.output);
     if (afterError) {
       this.logToStderr(formatDiagnostic(afterError));
       if (afterError.hint) this.logToStderr(`  hint: ${afterError.hint}`);

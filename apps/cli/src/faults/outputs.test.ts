@@ -144,9 +144,11 @@ describe('a target that is not a regular file is written into or through, never 
   });
 
   it('-o /dev/stdout writes into the pipe', async () => {
-    const result = await runCli(['convert', input, '--to', 'sharegpt', '-o', '/dev/stdout', '--quiet']);
+    const result = await runCli(['convert', input, '--to', 'sharegpt', '-o', '/dev/stdout', '--json']);
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toHaveLength(40);
+    // The --json summary goes to stderr, as with -o -.
+    expect(JSON.parse(result.stderr)).toMatchObject({ written: 40 });
   });
 
   it.skipIf(!isRoot)(
