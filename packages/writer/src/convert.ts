@@ -342,9 +342,11 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
         const context = encodeContext;
         context.file = source.file;
         context.index = source.index;
-        const outcome = await encodeOne(targetFormat, source, context, options.encodeTimeoutMs ?? 60_000);
+        const encoding = encodeOne(targetFormat, source, context, options.encodeTimeoutMs ?? 60_000);
+        const outcome = encoding instanceof Promise ? await encoding : encoding;
         if (outcome.ok) {
-          await writer.writeJson(outcome.json);
+          const written = writer.writeJson(outcome.json);
+          if (written) await written;
           accept();
         } else {
           await rejectRecord(currentInput!, source.index, withPlace(outcome.diagnostics, source), source.record);
@@ -468,20 +470,31 @@ async function* readWith(
       continue;
     }
     decodeContext.index = item.place.index;
-    let decoded: DecodeOutcome;
+    // Behind the wall: a decode that throws or returns a non-result rejects the record. The common case (a plain
+    // `{ ok: true, record }`) is read once into locals, with no object made per record.
+    let record: LlavaRecord | undefined;
+    let decoded: DecodeOutcome | undefined;
     try {
-      const checked = checkResult(decode(item.value, decodeContext), 'record');
-      decoded = checked.ok
-        ? checked.result
-        : { ok: false, diagnostics: [decodeFailure(format.name, context.file, item.place.index, checked.reason)] };
+      const raw = decode(item.value, decodeContext) as unknown;
+      const ok = typeof raw === 'object' && raw !== null ? (raw as { ok?: unknown }).ok : undefined;
+      const candidate = ok === true ? (raw as { record?: unknown }).record : undefined;
+      if (typeof candidate === 'object' && candidate !== null && !Array.isArray(candidate)) {
+        record = candidate as LlavaRecord;
+      } else {
+        const checked = checkResult(raw, 'record');
+        decoded = checked.ok
+          ? checked.result
+          : { ok: false, diagnostics: [decodeFailure(format.name, context.file, item.place.index, checked.reason)] };
+      }
     } catch (error) {
       decoded = {
         ok: false,
         diagnostics: [decodeFailure(format.name, context.file, item.place.index, messageOf(error))],
       };
     }
-    if (decoded.ok) yield { ok: true, record: decoded.record, index: item.place.index, place: item.place };
-    else {
+    if (record) yield { ok: true, record, index: item.place.index, place: item.place };
+    else if (decoded?.ok) yield { ok: true, record: decoded.record, index: item.place.index, place: item.place };
+    else if (decoded) {
       const id = recordIdOf(item.value);
       yield {
         ok: false,

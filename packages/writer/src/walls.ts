@@ -2,7 +2,7 @@ import { type Diagnostic, DiagnosticError, diagnose } from '@llavakit/diagnostic
 import type { FormatPlugin, RecordContext, SourceRecord } from '@llavakit/format';
 import type { LlavaRecord } from '@llavakit/schema';
 import { writerRules } from './rules.js';
-import { findLoneSurrogate, hasEscapedLoneSurrogate } from './text.js';
+import { findLoneSurrogate, hasEscapedLoneSurrogate, hasLoneSurrogate } from './text.js';
 
 // The walls between `convert()` and the formats it runs: whatever a format's encode/decode/read/write does (throw,
 // return a non-result, never settle, produce text no UTF-8 reader can hold), one record is rejected or the run
@@ -31,39 +31,59 @@ type EncodeOutcome = { ok: true; json: string } | { ok: false; diagnostics: read
  * Encode one record behind a wall: a throw, a result that is not `{ok, value}` / `{ok: false, diagnostics}`, a value
  * JSON cannot hold, an encode that does not settle in time, or text with a lone surrogate rejects the record.
  */
-export async function encodeOne(
+export function encodeOne(
   format: FormatPlugin<object>,
   source: SourceRecord,
   context: RecordContext<object>,
   timeoutMs: number,
-): Promise<EncodeOutcome> {
+): EncodeOutcome | Promise<EncodeOutcome> {
   // Text no UTF-8 writer can hold is refused before any format sees it (a format could turn it into U+FFFD silently).
-  const lone = findLoneSurrogate(source.record);
-  if (lone) return { ok: false, diagnostics: [loneSurrogate(format.name, source, lone)] };
-  let result: unknown;
+  if (hasLoneSurrogate(source.record)) {
+    return { ok: false, diagnostics: [loneSurrogate(format.name, source, findLoneSurrogate(source.record))] };
+  }
+  let pending: unknown;
   try {
-    const pending = format.encode!(source.record, context);
-    result = isThenable(pending) ? await withTimeout(pending, timeoutMs) : pending;
+    pending = format.encode!(source.record, context);
   } catch (error) {
     return { ok: false, diagnostics: [encodeFailure(format.name, source, error)] };
   }
-  const checked = checkResult(result, 'value');
-  if (!checked.ok) return { ok: false, diagnostics: [encodeFailure(format.name, source, checked.reason, false)] };
-  if (!checked.result.ok) return { ok: false, diagnostics: checked.result.diagnostics };
+  // Synchronous formats stay synchronous (no promise per record); asynchronous ones get the time limit.
+  if (!isThenable(pending)) return encoded(format, source, pending);
+  return withTimeout(pending, timeoutMs).then(
+    (result) => encoded(format, source, result),
+    (error: unknown) => ({ ok: false, diagnostics: [encodeFailure(format.name, source, error)] }),
+  );
+}
+
+/** Check an encode result (reading each property once: a getter may throw) and serialise its value. */
+function encoded(format: FormatPlugin<object>, source: SourceRecord, result: unknown): EncodeOutcome {
+  const fail = (reason: unknown, threw = false): EncodeOutcome => ({
+    ok: false,
+    diagnostics: [encodeFailure(format.name, source, reason, threw)],
+  });
+  if (typeof result !== 'object' || result === null) {
+    return fail(`returned ${result === null ? 'null' : typeof result}, not a result object`);
+  }
   let json: string | undefined;
+  let value: unknown;
   try {
-    json = JSON.stringify(checked.result.value);
+    const ok = (result as { ok?: unknown }).ok;
+    if (ok === false) {
+      const checked = checkResult(result, 'value');
+      if (!checked.ok) return fail(checked.reason);
+      return checked.result as EncodeOutcome;
+    }
+    if (ok !== true) return fail('returned an object without ok: true or ok: false');
+    value = (result as { value?: unknown }).value;
   } catch (error) {
-    return { ok: false, diagnostics: [encodeFailure(format.name, source, error)] };
+    return fail(`returned a result that throws when read: ${messageOf(error)}`);
   }
-  if (typeof json !== 'string') {
-    return {
-      ok: false,
-      diagnostics: [
-        encodeFailure(format.name, source, `encode returned ${typeof checked.result.value}, not JSON`, false),
-      ],
-    };
+  try {
+    json = JSON.stringify(value);
+  } catch (error) {
+    return fail(error, true);
   }
+  if (typeof json !== 'string') return fail(`encode returned ${typeof value}, not JSON`);
   // The format itself made such text (the record had none).
   if (hasEscapedLoneSurrogate(json)) return { ok: false, diagnostics: [loneSurrogate(format.name, source, undefined)] };
   return { ok: true, json };
