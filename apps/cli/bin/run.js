@@ -7,7 +7,7 @@ settings.enableAutoTranspile = false;
 // stack. A command streaming its output through a llavakit sink listens too, and reports it itself (with --json).
 process.stdout.on('error', (error) => {
   if (error?.code !== 'EPIPE') throw error;
-  if (process.stdout.listenerCount('error') > 1) return;
+  if (process.stdout[Symbol.for('llavakit.sink')]) return;
   process.stderr.write(
     'error  Cannot write standard output: the reading end of the pipe was closed (EPIPE).  [output/write-failed]\n',
   );

@@ -40,6 +40,9 @@ export interface SinkOptions {
   readonly what?: string;
 }
 
+/** Set on `process.stdout` while a sink writes to it (`Symbol.for('llavakit.sink')`). */
+export const SINK_MARK = Symbol.for('llavakit.sink');
+
 /** Temporary files not yet renamed or removed; removed synchronously if the process exits first. */
 const liveTemporaries = new Set<string>();
 let exitHookInstalled = false;
@@ -238,7 +241,9 @@ class StreamSink implements TextSink {
     private readonly what = 'output',
   ) {
     this.#buffer = Buffer.allocUnsafe(Math.max(limit, 64));
-    // The listener stays for the life of the stream: a late EPIPE on standard output is recorded, never thrown.
+    // The listener stays for the life of the stream: a late EPIPE on standard output is recorded, never thrown. The
+    // mark tells a process-wide EPIPE guard (the CLI's) that this sink reports the failure itself.
+    if (stream === process.stdout) (stream as unknown as Record<symbol, boolean>)[SINK_MARK] = true;
     stream.on('error', (error: Error) => {
       this.#error ??= writeFailure(target, error, what);
     });

@@ -375,4 +375,15 @@ describe('a write error names the target, exits 1, keeps the --json summary, and
     expect(summary.read).toBe(summary.rejected + summary.discarded);
     expectClean(stderr);
   });
+
+  it('EPIPE in a command without a sink (`llava render … | head`) is one line and exit 1, never a stack or exit 13', async () => {
+    const many = await writeRecords(join(dir, 'render.json'), 20_000);
+    const child = spawnCli(['render', many, '--template', 'v1']);
+    const result = finished(child);
+    child.stdout.once('data', () => child.stdout.destroy());
+    const { code, stderr } = await result;
+    expect(code, stderr).toBe(1);
+    expect(stderr).toMatch(/Cannot write standard output: .*EPIPE.*\[output\/write-failed\]/);
+    expectClean(stderr);
+  });
 });
