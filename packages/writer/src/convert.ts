@@ -29,6 +29,7 @@ import {
   checkResult,
   type DecodeOutcome,
   decodeFailure,
+  EncodeWatch,
   encodeOne,
   messageOf,
   StopConversion,
@@ -333,6 +334,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
     images,
     ...(options.signal ? { signal: options.signal } : {}),
   };
+  const watch = new EncodeWatch(options.encodeTimeoutMs ?? 60_000);
   try {
     if (targetFormat.encode) {
       writer = new JsonValueWriter(await openTextSink(options.output), container);
@@ -342,7 +344,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
         const context = encodeContext;
         context.file = source.file;
         context.index = source.index;
-        const encoding = encodeOne(targetFormat, source, context, options.encodeTimeoutMs ?? 60_000);
+        const encoding = encodeOne(targetFormat, source, context, watch);
         const outcome = encoding instanceof Promise ? await encoding : encoding;
         if (outcome.ok) {
           const written = writer.writeJson(outcome.json);
@@ -378,6 +380,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
       await rejectsSink.close();
     }
   } catch (caught) {
+    watch.stop();
     let error = caught;
     if (options.signal?.aborted) {
       error = new DiagnosticError(
@@ -413,6 +416,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
     }
     throw error;
   }
+  watch.stop();
   return finish(summary, started);
 }
 

@@ -35,7 +35,7 @@ export function encodeOne(
   format: FormatPlugin<object>,
   source: SourceRecord,
   context: RecordContext<object>,
-  timeoutMs: number,
+  watch: EncodeWatch,
 ): EncodeOutcome | Promise<EncodeOutcome> {
   // Text no UTF-8 writer can hold is refused before any format sees it (a format could turn it into U+FFFD silently).
   if (hasLoneSurrogate(source.record)) {
@@ -49,7 +49,7 @@ export function encodeOne(
   }
   // Synchronous formats stay synchronous (no promise per record); asynchronous ones get the time limit.
   if (!isThenable(pending)) return encoded(format, source, pending);
-  return withTimeout(pending, timeoutMs).then(
+  return watch.wrap(pending).then(
     (result) => encoded(format, source, result),
     (error: unknown) => ({ ok: false, diagnostics: [encodeFailure(format.name, source, error)] }),
   );
@@ -115,23 +115,48 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 class TimeoutError extends Error {}
 
-function withTimeout<T>(promise: PromiseLike<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new TimeoutError(`did not settle within ${Math.round(ms / 100) / 10} s`)),
-      ms,
-    );
-    Promise.resolve(promise).then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
+/**
+ * The time limit of asynchronous encodes, with one timer for the whole run (not one per record): `wrap` arms it for
+ * the encode in flight (convert awaits each record, so there is one at a time), a periodic check rejects it once
+ * its deadline has passed. The timer keeps the process alive while an encode is pending, so a promise that never
+ * settles cannot end the process early (exit 13); `stop` clears it.
+ */
+export class EncodeWatch {
+  #deadline = 0;
+  #reject: ((error: unknown) => void) | undefined;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly ms: number) {}
+
+  wrap<T>(pending: PromiseLike<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#deadline = performance.now() + this.ms;
+      this.#reject = reject;
+      this.#timer ??= setInterval(() => this.#check(), Math.max(5, Math.min(1000, this.ms / 4)));
+      pending.then(
+        (value) => {
+          this.#reject = undefined;
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.#reject = undefined;
+          reject(error);
+        },
+      );
+    });
+  }
+
+  #check(): void {
+    const reject = this.#reject;
+    if (!reject || performance.now() < this.#deadline) return;
+    this.#reject = undefined;
+    reject(new TimeoutError(`did not settle within ${Math.round(this.ms / 100) / 10} s`));
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
 }
 
 type CheckedResult<K extends 'value' | 'record'> =
