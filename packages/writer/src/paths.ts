@@ -80,7 +80,7 @@ export async function checkRunPaths(options: CheckRunPathsOptions): Promise<void
     const input = inputs.find((i) => i.id?.key === id.key && !i.id.shareable);
     if (input && !(position === 0 && options.allowInputOverwrite)) {
       throw conflict(
-        `${output.flag} ${output.path} is the ${input.flag} ${input.path}: the run would replace what it reads.`,
+        `${output.flag} ${output.path} is ${input.path === '-' ? 'the file standard input reads' : `the ${input.flag} ${input.path}`}: the run would replace what it reads.`,
         output.path,
         position === 0 ? ' Write elsewhere, or pass --force to replace the input once it has been read.' : '',
       );

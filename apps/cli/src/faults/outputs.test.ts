@@ -1,9 +1,9 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, lstatSync, statSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, closeSync, existsSync, lstatSync, openSync, statSync } from 'node:fs';
 import { link, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, runCli, tempDir } from '../test-utils.js';
+import { binPath, repoRoot, runCli, tempDir } from '../test-utils.js';
 import {
   canMount,
   finished,
@@ -123,6 +123,23 @@ describe('output paths that collide are usage errors before anything is written'
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ read: 5, written: 5 });
     expect(JSON.parse(await readFile(own, 'utf8'))[0]).toHaveProperty('images');
+  });
+
+  it('-o <the file standard input is redirected from> (`llava convert - -o a.json < a.json`)', async () => {
+    const own = await writeRecords(join(dir, 'redirected.json'), 3);
+    const before = await readFile(own, 'utf8');
+    const fd = openSync(own, 'r');
+    try {
+      const run = spawnSync(process.execPath, [binPath, 'convert', '-', '--to', 'sharegpt', '-o', own], {
+        stdio: [fd, 'pipe', 'pipe'],
+        encoding: 'utf8',
+      });
+      expect(run.status, run.stderr).toBe(2);
+      expect(run.stderr).toMatch(/is the file standard input reads: .*\[usage\/output-conflict\]/);
+    } finally {
+      closeSync(fd);
+    }
+    expect(await readFile(own, 'utf8')).toBe(before);
   });
 
   it('images check --list-missing <the input> and prompts parse -o <its input> are refused too', async () => {
