@@ -334,7 +334,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
     images,
     ...(options.signal ? { signal: options.signal } : {}),
   };
-  const watch = new EncodeWatch(options.encodeTimeoutMs ?? 60_000);
+  const watch = new EncodeWatch(options.encodeTimeoutMs ?? 60_000, options.signal);
   try {
     if (targetFormat.encode) {
       writer = new JsonValueWriter(await openTextSink(options.output), container);
@@ -346,6 +346,8 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
         context.index = source.index;
         const encoding = encodeOne(targetFormat, source, context, watch);
         const outcome = encoding instanceof Promise ? await encoding : encoding;
+        // An interruption abandons the record in flight: it is neither written nor rejected.
+        if (encoding instanceof Promise) options.signal?.throwIfAborted();
         if (outcome.ok) {
           const written = writer.writeJson(outcome.json);
           if (written) await written;

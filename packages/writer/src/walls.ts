@@ -126,7 +126,21 @@ export class EncodeWatch {
   #reject: ((error: unknown) => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly ms: number) {}
+  constructor(
+    private readonly ms: number,
+    signal?: AbortSignal,
+  ) {
+    // An interruption does not wait for a stuck encode: the record in flight is abandoned at once.
+    signal?.addEventListener(
+      'abort',
+      () => {
+        const reject = this.#reject;
+        this.#reject = undefined;
+        reject?.(signal.reason);
+      },
+      { once: true },
+    );
+  }
 
   wrap<T>(pending: PromiseLike<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {

@@ -64,4 +64,37 @@ describe('an interrupted conversion leaves every target as it was', () => {
       expect(existsSync(fifo)).toBe(true);
     });
   }
+
+  it('SIGINT while a plugin encode never settles: the run ends at once (130), nothing written, no temporary file', async () => {
+    const case_ = join(dir, 'stuck');
+    execFileSync('mkdir', ['-p', case_]);
+    await writeFile(
+      join(case_, 'stuck.js'),
+      "export default { specVersion: 1, name: 'stuck', encode: () => new Promise(() => {}) };",
+    );
+    const input = join(case_, 'in.json');
+    await writeFile(input, JSON.stringify([record('a'), record('b')]));
+    const output = join(case_, 'out.json');
+    await writeFile(output, 'old output');
+    const child = spawnCli(['convert', input, '--to', 'stuck', '-o', output, '--plugin', './stuck.js', '--json'], {
+      cwd: case_,
+      env: { LLAVA_PLUGIN_TIMEOUT_MS: '60000' },
+    });
+    const result = finished(child);
+    await until(() => temporaries(case_).length >= 1);
+    const sent = Date.now();
+    child.kill('SIGINT');
+    const { code: exit, stdout, stderr } = await result;
+    expect(exit, stderr).toBe(130);
+    // Well before the 5 s grace exit and the 60 s encode limit: the stuck record was abandoned on the signal.
+    expect(Date.now() - sent).toBeLessThan(4000);
+    expect(JSON.parse(stdout)).toMatchObject({
+      failed: true,
+      written: 0,
+      rejected: 0,
+      fatal: { ruleId: 'run/interrupted' },
+    });
+    expect(await readFile(output, 'utf8')).toBe('old output');
+    expect(temporaries(case_)).toEqual([]);
+  });
 });
