@@ -357,7 +357,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
           stopIfFailed();
         }
       }
-      await writer.close();
+      await writer.finish();
     } else {
       await callPlugin(targetFormat.name, 'write', () =>
         targetFormat.write!(sources(), {
@@ -379,8 +379,11 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
     await rejectsChain;
     if (options.rejects) {
       rejectsSink ??= await openTextSink(options.rejects, { what: 'rejects file' });
-      await rejectsSink.close();
+      await rejectsSink.finish();
     }
+    // Every output is complete (all bytes written, every write error seen): put them in place together.
+    await writer?.close();
+    await rejectsSink?.close();
   } catch (caught) {
     watch.stop();
     let error = caught;

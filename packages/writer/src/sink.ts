@@ -20,6 +20,11 @@ import { outputRules } from './rules.js';
 export interface TextSink {
   /** Queue text; resolves when it is safe to write more (respecting the stream's backpressure). */
   write(text: string): Promise<void> | undefined;
+  /**
+   * Flush and end the stream, so every write error shows here, without putting the file in place yet (for outputs
+   * committed together: finish all, then close all). `close` finishes first when needed.
+   */
+  finish(): Promise<void>;
   /** Flush, and for files rename the temporary file into place. */
   close(): Promise<void>;
   /** Discard what was written (files only; standard output and devices cannot be taken back). */
@@ -232,6 +237,8 @@ class StreamSink implements TextSink {
   #bytes = 0;
   #error: DiagnosticError | undefined;
   #closed = false;
+  #finished = false;
+  #committed = false;
 
   constructor(
     private readonly stream: Writable,
@@ -311,21 +318,14 @@ class StreamSink implements TextSink {
     });
   }
 
-  async close(): Promise<void> {
+  async finish(): Promise<void> {
     if (this.#closed) return;
     try {
       await this.#flush();
       this.#closed = true;
       if (this.#error) throw this.#error;
-      if (this.file) {
-        await new Promise<void>((resolve, reject) => {
-          (this.stream as WriteStream).end((error?: Error | null) => (error ? reject(error) : resolve()));
-        });
-        if (this.#error) throw this.#error;
-        await rename(this.file.temporary, this.file.real);
-        liveTemporaries.delete(this.file.temporary);
-      } else if (this.stream !== process.stdout && this.stream !== process.stderr && 'close' in this.stream) {
-        // A device or FIFO opened by the sink: end it, so a write error of the last bytes is seen here.
+      if (this.file || (this.stream !== process.stdout && this.stream !== process.stderr && 'close' in this.stream)) {
+        // A file, device or FIFO opened by the sink: end it, so a write error of the last bytes is seen here.
         await new Promise<void>((resolve, reject) => {
           this.stream.end((error?: Error | null) => (error ? reject(error) : resolve()));
         });
@@ -339,16 +339,33 @@ class StreamSink implements TextSink {
           } else resolve();
         });
       }
+      this.#finished = true;
     } catch (error) {
       this.#closed = true;
+      this.#committed = true;
+      await this.#discard();
+      throw writeFailure(this.target, error, this.what);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.#closed) await this.finish();
+    if (this.#committed || !this.#finished) return;
+    this.#committed = true;
+    if (!this.file) return;
+    try {
+      await rename(this.file.temporary, this.file.real);
+      liveTemporaries.delete(this.file.temporary);
+    } catch (error) {
       await this.#discard();
       throw writeFailure(this.target, error, this.what);
     }
   }
 
   async abort(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#committed) return;
     this.#closed = true;
+    this.#committed = true;
     this.#used = 0;
     await this.#discard();
   }

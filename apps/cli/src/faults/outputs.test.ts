@@ -237,6 +237,8 @@ interface OutputCase {
   /** For prompts build, the target is a folder. */
   readonly folder?: boolean;
   readonly json: (stdout: string, stderr: string) => void;
+  /** Another output of the same run that must not appear either (outputs are put in place together). */
+  readonly absent?: (n: number) => string;
 }
 
 const outputs: OutputCase[] = [
@@ -251,6 +253,7 @@ const outputs: OutputCase[] = [
   },
   {
     name: 'convert --rejects',
+    absent: (n) => join(dir, `kept-${n}.json`),
     args: (target, n) => [
       'convert',
       withReject,
@@ -331,6 +334,7 @@ async function expectWriteFailure(output: OutputCase, target: string, n: number,
   expect(result.stdout + result.stderr).toContain('output/write-failed');
   expectClean(result.stdout + result.stderr);
   expect(temporaries(where)).toEqual([]);
+  if (output.absent) expect(existsSync(output.absent(n))).toBe(false);
   return result;
 }
 
