@@ -153,6 +153,15 @@ export function describeOptions(schema: unknown): OptionInfo[] {
   return options;
 }
 
+/** {@link describeOptions}, or no options when a plugin's schema throws while it is read. */
+function safeDescribe(schema: unknown): OptionInfo[] {
+  try {
+    return describeOptions(schema);
+  } catch {
+    return [];
+  }
+}
+
 /** Describe a registered format for listings (`llava formats`, `--json`). */
 export function describeFormat(entry: RegisteredFormat): FormatInfo {
   const { format, origin } = entry;
@@ -166,7 +175,7 @@ export function describeFormat(entry: RegisteredFormat): FormatInfo {
     level: { ...(read ? { read } : {}), ...(write ? { write } : {}) },
     extensions: [...(format.extensions ?? [])],
     limitations: [...(format.limitations ?? [])],
-    options: describeOptions(format.optionsSchema),
+    options: safeDescribe(format.optionsSchema),
     specVersion: format.specVersion,
     origin,
   };
@@ -185,7 +194,7 @@ export function describeFormat(entry: RegisteredFormat): FormatInfo {
 export function formatOptionsHelp(formats: readonly FormatPlugin<object>[]): string {
   const blocks: string[] = [];
   for (const format of formats) {
-    const options = describeOptions(format.optionsSchema);
+    const options = safeDescribe(format.optionsSchema);
     if (options.length === 0) continue;
     const width = Math.max(...options.map((option) => option.flag.length));
     const lines = options.map((option) => `  ${option.flag.padEnd(width)}  ${optionSummary(option)}`);
