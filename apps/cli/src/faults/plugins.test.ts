@@ -10,7 +10,7 @@ import { STACK, writeRecords } from './fixtures/helpers.js';
  * decode throws, returns a non-result or never settles is reported with its name and the reason — and every other
  * format keeps working. Time limits are shortened with LLAVA_PLUGIN_TIMEOUT_MS so the suite stays fast.
  */
-const TIMEOUT = '1500';
+const TIMEOUT = '2500';
 
 const bad: Record<string, string> = {
   'loops.js': 'while (true) {}\nexport default {};',
@@ -74,7 +74,7 @@ describe('a broken --plugin is named with its reason; everything else keeps work
     const names = JSON.parse(result.stdout).map((f: { name: string }) => f.name);
     expect(names).toEqual(expect.arrayContaining(['llava', 'sharegpt', 'openai', 'messages', 'swift']));
     const err = result.stderr;
-    expect(err).toMatch(/loops\.js.*did not finish within 1\.5 s.*\[plugin\/load-failed\]/);
+    expect(err).toMatch(/loops\.js.*did not finish within 2\.5 s.*\[plugin\/load-failed\]/);
     expect(err).toMatch(/never\.js.*never finished.*\[plugin\/load-failed\]/);
     expect(err).toMatch(/throws\.js.*boom at import.*\[plugin\/load-failed\]/);
     expect(err).toMatch(/getter-name\.js.*name getter exploded.*\[plugin\/invalid\]/);
@@ -215,7 +215,7 @@ describe('installed oclif plugins: a stuck one cannot freeze the CLI', () => {
     const names = JSON.parse(result.stdout).map((f: { name: string }) => f.name);
     expect(names).toEqual(expect.arrayContaining(['llava', 'sharegpt', 'hook-good']));
     expect(result.stderr).toMatch(/llavakit-format-hookspin failed to provide formats: its import did not finish/);
-    expect(result.stderr).toMatch(/llavakit-format-hookwait failed to provide formats: Timed out after 1500 ms/);
+    expect(result.stderr).toMatch(/llavakit-format-hookwait failed to provide formats: Timed out after 2500 ms/);
     expect(result.stderr).toMatch(/llavakit-format-hookgetter: reading its format threw: hook getter exploded/);
     expect(result.stderr).not.toMatch(STACK);
 
