@@ -33,6 +33,16 @@ function commandWords() {
   }
   return words;
 }
+// A reader that closes standard output early (`llava … | head`) ends the run with one line and exit 1, never a
+// stack. A command streaming its output through a llavakit sink listens too, and reports it itself (with --json).
+process.stdout.on('error', (error) => {
+  if (error?.code !== 'EPIPE') throw error;
+  if (process.stdout[Symbol.for('llavakit.sink')]) return;
+  process.stderr.write(
+    'error  Cannot write standard output: the reading end of the pipe was closed (EPIPE).  [output/write-failed]\n',
+  );
+  process.exit(1);
+});
 
 try {
   await run(process.argv.slice(2), import.meta.url);

@@ -22,7 +22,9 @@ export {
   type WriteContext,
 } from './contract.js';
 export {
+  formatsOfExport,
   type LoadedPlugin,
+  type LoadPluginOptions,
   loadFormatPlugin,
   loadFormatPlugins,
   PLUGIN_PREFIX,
@@ -33,8 +35,13 @@ export {
   describeOptions,
   type FormatInfo,
   formatOptionsHelp,
+  type OptionArgument,
   type OptionInfo,
+  type OptionProblem,
   optionSummary,
+  parseOptionArguments,
+  resolveFormatOptions,
+  unknownOptionArguments,
 } from './options.js';
 export {
   checkFormatPlugin,
@@ -44,3 +51,4 @@ export {
   type PluginCheck,
   type RegisteredFormat,
 } from './registry.js';
+export { PLUGIN_TIMEOUT_MS, type ProbeResult, probeImport, withDeadline } from './wall.js';

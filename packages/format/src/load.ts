@@ -5,6 +5,18 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type Diagnostic, diagnose } from '@llavakit/diagnostics';
 import type { FormatPlugin } from './contract.js';
 import { checkFormatPlugin, type FormatOrigin, type FormatRegistry, formatRules } from './registry.js';
+import { PLUGIN_TIMEOUT_MS, probeImport, withDeadline } from './wall.js';
+
+/** Options of {@link loadFormatPlugin}. */
+export interface LoadPluginOptions {
+  /** Folder package names are resolved from. Default `process.cwd()`. */
+  readonly cwd?: string;
+  /**
+   * Time limit of the plugin's import, in ms (default 10000). The plugin is first imported in a worker thread with
+   * this deadline, so one that loops forever at import is stopped there and never imported by the caller.
+   */
+  readonly timeoutMs?: number;
+}
 
 /** The prefix that short plugin names expand to: `webdataset` → `llavakit-format-webdataset`. */
 export const PLUGIN_PREFIX = 'llavakit-format-';
@@ -133,9 +145,11 @@ function resolveSpecifier(specifier: string, cwd: string): Resolved | undefined 
 
 /**
  * Load the format plugin named by a specifier (a path, a package name or a short name), resolved from `cwd`:
- * import it, unwrap its default export (a format or an array of formats) and check each format against the
- * contract. Never throws: a missing package, an import error, a wrong shape or an unsupported `specVersion` comes
- * back as diagnostics naming the plugin.
+ * import it (first in a worker thread with a deadline, see {@link probeImport}; then here, with the same deadline),
+ * unwrap its default export (a format or an array of formats) and check each format against the contract, keeping
+ * a snapshot of it. Never throws and never hangs: a missing package, an import that throws, loops or never
+ * settles, a throwing getter, a wrong shape or an unsupported `specVersion` comes back as diagnostics naming the
+ * plugin.
  *
  * @example
  * ```ts
@@ -143,7 +157,7 @@ function resolveSpecifier(specifier: string, cwd: string): Resolved | undefined 
  * if (loaded.ok) for (const format of loaded.formats) registry.add(format, loaded.origin);
  * ```
  */
-export async function loadFormatPlugin(specifier: string, options: { cwd?: string } = {}): Promise<LoadedPlugin> {
+export async function loadFormatPlugin(specifier: string, options: LoadPluginOptions = {}): Promise<LoadedPlugin> {
   const cwd = options.cwd ?? process.cwd();
   const candidates = pluginCandidates(specifier);
   let resolved: Resolved | undefined;
@@ -165,32 +179,26 @@ export async function loadFormatPlugin(specifier: string, options: { cwd?: strin
   const manifest = resolved.packageRoot ? readJson(join(resolved.packageRoot, 'package.json')) : undefined;
   const plugin = typeof manifest?.name === 'string' ? manifest.name : specifier;
   const version = typeof manifest?.version === 'string' ? manifest.version : undefined;
+  const failed = (reason: string): LoadedPlugin => ({
+    ok: false,
+    diagnostics: [
+      diagnose(formatRules.loadFailed, {
+        message: `Cannot import plugin ${plugin} (${resolved.file}): ${reason}`,
+        source: plugin,
+      }),
+    ],
+  });
+  const url = pathToFileURL(resolved.file).href;
+  const timeoutMs = options.timeoutMs ?? PLUGIN_TIMEOUT_MS;
+  const probe = await probeImport(url, { timeoutMs });
+  if (!probe.ok) return failed(probe.reason);
   let namespace: unknown;
   try {
-    namespace = await import(pathToFileURL(resolved.file).href);
+    namespace = await withDeadline(import(url), timeoutMs, 'its import');
   } catch (error) {
-    return {
-      ok: false,
-      diagnostics: [
-        diagnose(formatRules.loadFailed, {
-          message: `Cannot import plugin ${plugin} (${resolved.file}): ${error instanceof Error ? error.message : String(error)}`,
-          source: plugin,
-        }),
-      ],
-    };
+    return failed(messageOf(error));
   }
-  let exported = namespace;
-  for (let i = 0; i < 2 && isObject(exported) && 'default' in exported && !('specVersion' in exported); i++) {
-    exported = exported.default;
-  }
-  const list = Array.isArray(exported) ? exported : [exported];
-  const formats: FormatPlugin<object>[] = [];
-  const diagnostics: Diagnostic[] = [];
-  for (const candidate of list) {
-    const check = checkFormatPlugin(candidate, plugin);
-    if (check.ok) formats.push(check.format);
-    else diagnostics.push(check.diagnostic);
-  }
+  const { formats, diagnostics } = formatsOfExport(namespace, plugin);
   if (formats.length === 0) return { ok: false, diagnostics };
   return {
     ok: true,
@@ -207,11 +215,12 @@ export async function loadFormatPlugin(specifier: string, options: { cwd?: strin
 export async function loadFormatPlugins(
   registry: FormatRegistry,
   specifiers: readonly string[],
-  options: { cwd?: string } = {},
+  options: LoadPluginOptions = {},
 ): Promise<Diagnostic[]> {
   const diagnostics: Diagnostic[] = [];
-  for (const specifier of specifiers) {
-    const loaded = await loadFormatPlugin(specifier, options);
+  // Probed and imported side by side (a stuck one costs its deadline once, not once per plugin), registered in order.
+  const all = await Promise.all(specifiers.map((specifier) => loadFormatPlugin(specifier, options)));
+  for (const loaded of all) {
     if (!loaded.ok) {
       diagnostics.push(...loaded.diagnostics);
       continue;
@@ -224,4 +233,47 @@ export async function loadFormatPlugins(
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
+}
+
+function messageOf(error: unknown): string {
+  try {
+    return error instanceof Error ? error.message : String(error);
+  } catch {
+    return 'an unprintable error';
+  }
+}
+
+/**
+ * The formats of a module's export (a format, an array of formats, or a namespace whose default is one of those),
+ * each checked and snapshotted; the entries that are not formats come back as diagnostics. Never throws, whatever
+ * getters or proxies the export holds.
+ */
+export function formatsOfExport(
+  exported: unknown,
+  plugin: string,
+): { formats: FormatPlugin<object>[]; diagnostics: Diagnostic[] } {
+  const formats: FormatPlugin<object>[] = [];
+  const diagnostics: Diagnostic[] = [];
+  let list: unknown[];
+  try {
+    let value = exported;
+    for (let i = 0; i < 2 && isObject(value) && 'default' in value && !('specVersion' in value); i++) {
+      value = value.default;
+    }
+    list = Array.isArray(value) ? [...value] : [value];
+  } catch (error) {
+    diagnostics.push(
+      diagnose(formatRules.invalidPlugin, {
+        message: `${plugin} exports something that throws when read: ${messageOf(error)}`,
+        source: plugin,
+      }),
+    );
+    return { formats, diagnostics };
+  }
+  for (const candidate of list) {
+    const check = checkFormatPlugin(candidate, plugin);
+    if (check.ok) formats.push(check.format);
+    else diagnostics.push(check.diagnostic);
+  }
+  return { formats, diagnostics };
 }

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { defineFormat } from './contract.js';
-import { describeFormat, describeOptions, formatOptionsHelp } from './options.js';
+import {
+  describeFormat,
+  describeOptions,
+  formatOptionsHelp,
+  parseOptionArguments,
+  resolveFormatOptions,
+  unknownOptionArguments,
+} from './options.js';
 
 const schema = z.object({
   shardSize: z.number().int().positive().default(1000).describe('Samples per shard'),
@@ -80,6 +87,56 @@ describe('describeFormat and formatOptionsHelp', () => {
     const bare = defineFormat({ specVersion: 1, name: 'bare', encode: (r) => ({ ok: true, value: r }) });
     expect(formatOptionsHelp([bare, format])).toBe(
       'demo options (-O key=value):\n  upper  boolean, default false. Upper-case every value',
+    );
+  });
+});
+
+describe('-O arguments: parseOptionArguments, resolveFormatOptions, unknownOptionArguments', () => {
+  const demo = {
+    name: 'demo',
+    optionsSchema: z.object({
+      imageToken: z.enum(['keep', 'front']).default('keep'),
+      shardSize: z.number().int().default(10),
+      meta: z.boolean().default(true),
+      label: z.string().optional(),
+      tags: z.array(z.string()).default([]),
+    }),
+  };
+
+  it('parses kebab and camel keys; a bare key means true', () => {
+    expect(parseOptionArguments(['image-token=front', 'meta', 'shardSize=5', 'label=a=b'])).toEqual([
+      { key: 'imageToken', flag: 'image-token', raw: 'front' },
+      { key: 'meta', flag: 'meta', raw: 'true' },
+      { key: 'shardSize', flag: 'shardSize', raw: '5' },
+      { key: 'label', flag: 'label', raw: 'a=b' },
+    ]);
+  });
+
+  it('coerces text to each option type; a string option keeps digits as text; typed values win', () => {
+    const args = parseOptionArguments(['shard-size=5', 'meta=false', 'label=123', 'tags=a,b', 'image-token=front']);
+    expect(resolveFormatOptions(demo, { args })).toEqual({
+      ok: true,
+      options: { imageToken: 'front', shardSize: 5, meta: false, label: '123', tags: ['a', 'b'] },
+    });
+    expect(resolveFormatOptions(demo, { args, values: { imageToken: 'keep' } })).toMatchObject({
+      options: { imageToken: 'keep' },
+    });
+  });
+
+  it('names a bad value as the user typed it', () => {
+    const bad = resolveFormatOptions(demo, { args: parseOptionArguments(['image-token=zz']) });
+    expect(bad).toMatchObject({
+      ok: false,
+      problem: { message: /^Invalid value for option image-token of format "demo"/ },
+    });
+    const typed = resolveFormatOptions(demo, { args: parseOptionArguments(['shard-size=many']) });
+    expect(typed).toMatchObject({ ok: false, problem: { message: /option shard-size / } });
+  });
+
+  it('lists the options when a name is unknown to every format of the run', () => {
+    expect(unknownOptionArguments(parseOptionArguments(['meta=1']), [demo])).toBeUndefined();
+    expect(unknownOptionArguments(parseOptionArguments(['bogus=1', 'nope']), [demo, { name: 'bare' }])).toBe(
+      'Unknown options "bogus", "nope" (-O). Options of demo: image-token, shard-size, meta, label, tags; bare: (none).',
     );
   });
 });

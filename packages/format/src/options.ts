@@ -153,6 +153,15 @@ export function describeOptions(schema: unknown): OptionInfo[] {
   return options;
 }
 
+/** {@link describeOptions}, or no options when a plugin's schema throws while it is read. */
+function safeDescribe(schema: unknown): OptionInfo[] {
+  try {
+    return describeOptions(schema);
+  } catch {
+    return [];
+  }
+}
+
 /** Describe a registered format for listings (`llava formats`, `--json`). */
 export function describeFormat(entry: RegisteredFormat): FormatInfo {
   const { format, origin } = entry;
@@ -166,7 +175,7 @@ export function describeFormat(entry: RegisteredFormat): FormatInfo {
     level: { ...(read ? { read } : {}), ...(write ? { write } : {}) },
     extensions: [...(format.extensions ?? [])],
     limitations: [...(format.limitations ?? [])],
-    options: describeOptions(format.optionsSchema),
+    options: safeDescribe(format.optionsSchema),
     specVersion: format.specVersion,
     origin,
   };
@@ -185,7 +194,7 @@ export function describeFormat(entry: RegisteredFormat): FormatInfo {
 export function formatOptionsHelp(formats: readonly FormatPlugin<object>[]): string {
   const blocks: string[] = [];
   for (const format of formats) {
-    const options = describeOptions(format.optionsSchema);
+    const options = safeDescribe(format.optionsSchema);
     if (options.length === 0) continue;
     const width = Math.max(...options.map((option) => option.flag.length));
     const lines = options.map((option) => `  ${option.flag.padEnd(width)}  ${optionSummary(option)}`);
@@ -201,4 +210,137 @@ export function optionSummary(option: OptionInfo): string {
   else if (option.required) parts.push('required');
   const head = parts.join(', ');
   return option.description ? `${head}. ${option.description}` : head;
+}
+
+/** One `-O key=value` argument as the user typed it. */
+export interface OptionArgument {
+  /** The option key as formats see it (camelCase: `imageToken`). */
+  readonly key: string;
+  /** The key as typed (`image-token`), for messages. */
+  readonly flag: string;
+  /** The value text; `true` when the argument had no `=`. */
+  readonly raw: string;
+}
+
+function camel(name: string): string {
+  return name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * Parse `-O key=value` arguments (the one parser of every command): keys in kebab-case or camelCase, a bare `key`
+ * means `key=true`. Values stay text until {@link resolveFormatOptions} coerces them to each option's type.
+ *
+ * @example
+ * ```ts
+ * parseOptionArguments(['image-token=front', 'meta']);
+ * // [{ key: 'imageToken', flag: 'image-token', raw: 'front' }, { key: 'meta', flag: 'meta', raw: 'true' }]
+ * ```
+ */
+export function parseOptionArguments(pairs: readonly string[]): OptionArgument[] {
+  return pairs.map((pair) => {
+    const eq = pair.indexOf('=');
+    const flag = (eq === -1 ? pair : pair.slice(0, eq)).trim();
+    return { key: camel(flag), flag, raw: eq === -1 ? 'true' : pair.slice(eq + 1) };
+  });
+}
+
+function coerce(raw: string, type: string): unknown {
+  if (type === 'boolean') return raw === 'true' ? true : raw === 'false' ? false : raw;
+  if (type === 'number' || type === 'integer') return /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(raw) ? Number(raw) : raw;
+  if (type.endsWith('[]')) return raw === '' ? [] : raw.split(',').map((part) => coerce(part, type.slice(0, -2)));
+  if (type.includes('boolean') && (raw === 'true' || raw === 'false')) return raw === 'true';
+  if (type.includes('number') && /^-?\d+(\.\d+)?$/.test(raw)) return Number(raw);
+  return raw;
+}
+
+/** Why {@link resolveFormatOptions} refused the options of a format. */
+export interface OptionProblem {
+  readonly kind: 'unknown' | 'invalid';
+  readonly message: string;
+}
+
+/**
+ * The options of one format, from typed values (library callers, command flags) and `-O` text arguments: each
+ * argument is coerced to the option's type (boolean, number, list), then the format's `optionsSchema` parses them.
+ * Keys the format does not have are ignored (one `-O` list serves the input and the output formats: use
+ * {@link unknownOptionArguments} for the names no format of the run knows). A bad value is reported with the name
+ * as the user typed it (`image-token`, not `imageToken`). Never throws, whatever the schema does.
+ */
+export function resolveFormatOptions(
+  format: Pick<FormatPlugin<object>, 'name' | 'optionsSchema'>,
+  input: { readonly values?: Readonly<Record<string, unknown>>; readonly args?: readonly OptionArgument[] } = {},
+): { readonly ok: true; readonly options: object } | { readonly ok: false; readonly problem: OptionProblem } {
+  const schema = format.optionsSchema;
+  if (!schema) return { ok: true, options: {} };
+  try {
+    const infos = describeOptions(schema);
+    const relevant: Record<string, unknown> = {};
+    const typed = new Map<string, string>();
+    for (const info of infos) {
+      const arg = input.args?.findLast((a) => a.key === info.name);
+      if (arg) {
+        relevant[info.name] = coerce(arg.raw, info.type);
+        typed.set(info.name, arg.flag);
+      }
+      const value = input.values?.[info.name];
+      if (value !== undefined) {
+        relevant[info.name] = value;
+        typed.set(info.name, info.flag);
+      }
+    }
+    const parsed = schema.safeParse(relevant);
+    if (parsed.success) return { ok: true, options: parsed.data as object };
+    const issue = parsed.error.issues[0];
+    const key = String(issue?.path[0] ?? '');
+    const name = typed.get(key) ?? kebab(key);
+    const rest = issue && issue.path.length > 1 ? issue.path.slice(1).join('.') : '';
+    return {
+      ok: false,
+      problem: {
+        kind: 'invalid',
+        message: `Invalid value for option ${name}${rest ? ` (${rest})` : ''} of format "${format.name}": ${issue?.message ?? 'rejected by the format'}.`,
+      },
+    };
+  } catch (error) {
+    return {
+      ok: false,
+      problem: {
+        kind: 'invalid',
+        message: `The options of format "${format.name}" could not be read: ${error instanceof Error ? error.message : String(error)}.`,
+      },
+    };
+  }
+}
+
+/**
+ * The `-O` arguments that no format of a run knows, with a message listing each format's options; `undefined`
+ * when every name is known.
+ *
+ * @example
+ * ```ts
+ * unknownOptionArguments(parseOptionArguments(['bogus=1']), [shareGptFormat]);
+ * // 'Unknown option "bogus" (-O). Options of sharegpt: id-field, meta, image-token, layout.'
+ * ```
+ */
+export function unknownOptionArguments(
+  args: readonly OptionArgument[],
+  formats: readonly Pick<FormatPlugin<object>, 'name' | 'optionsSchema'>[],
+): string | undefined {
+  const described = formats.map((format) => {
+    let options: OptionInfo[] = [];
+    try {
+      options = describeOptions(format.optionsSchema);
+    } catch {
+      options = [];
+    }
+    return { name: format.name, options };
+  });
+  const known = new Set(described.flatMap((f) => f.options.map((o) => o.name)));
+  const unknown = [...new Set(args.filter((a) => !known.has(a.key)).map((a) => a.flag))];
+  if (unknown.length === 0) return undefined;
+  const lists = described.map(
+    (f) => `${f.name}: ${f.options.length > 0 ? f.options.map((o) => o.flag).join(', ') : '(none)'}`,
+  );
+  const names = unknown.map((flag) => `"${flag}"`).join(', ');
+  return `Unknown option${unknown.length > 1 ? 's' : ''} ${names} (-O). Options of ${lists.join('; ')}.`;
 }

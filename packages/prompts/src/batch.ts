@@ -1,6 +1,7 @@
-import { mkdir, open } from 'node:fs/promises';
-import { join } from 'node:path';
-import { type Diagnostic, diagnose, excerpt } from '@llavakit/diagnostics';
+import { randomBytes } from 'node:crypto';
+import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { type Diagnostic, DiagnosticError, diagnose, excerpt } from '@llavakit/diagnostics';
 import { overlongLineDiagnostic, readLines } from './jsonl.js';
 import type { ChatRequest, ManifestEntry } from './request.js';
 import { promptRules } from './rules.js';
@@ -9,6 +10,102 @@ import { promptRules } from './rules.js';
 export const BATCH_MAX_REQUESTS = 50_000;
 /** OpenAI Batch limits: at most 200 MB per input file. */
 export const BATCH_MAX_BYTES = 200 * 1024 * 1024;
+
+/** A file written beside its target under a temporary name, renamed into place by `commit`. */
+interface StagedFile {
+  readonly path: string;
+  readonly handle: FileHandle;
+  commit(): Promise<void>;
+  discard(): Promise<void>;
+}
+
+/** `mkdir -p`, reporting the real cause: recursive mkdir says ENOENT where the folder cannot be made (EROFS, …). */
+async function makeDir(path: string): Promise<void> {
+  try {
+    await mkdir(path, { recursive: true });
+  } catch (error) {
+    const again = await mkdir(path).then(
+      () => undefined,
+      (plain: NodeJS.ErrnoException) => plain,
+    );
+    if (again && again.code !== 'ENOENT' && again.code !== 'EEXIST') throw again;
+    throw error;
+  }
+}
+
+async function stage(path: string): Promise<StagedFile> {
+  const temporary = join(
+    dirname(path),
+    `.${basename(path)}.llava-tmp-${process.pid}-${randomBytes(4).toString('hex')}`,
+  );
+  let handle: FileHandle;
+  try {
+    await makeDir(dirname(path));
+    handle = await open(temporary, 'wx');
+  } catch (error) {
+    throw writeFailure(path, error);
+  }
+  let open_ = true;
+  const closeHandle = async () => {
+    if (!open_) return;
+    open_ = false;
+    await handle.close();
+  };
+  return {
+    path,
+    handle,
+    commit: async () => {
+      try {
+        await closeHandle();
+        await rename(temporary, path);
+      } catch (error) {
+        await rm(temporary, { force: true }).catch(() => undefined);
+        throw writeFailure(path, error);
+      }
+    },
+    discard: async () => {
+      await closeHandle().catch(() => undefined);
+      await rm(temporary, { force: true }).catch(() => undefined);
+    },
+  };
+}
+
+/** An `output/write-failed` error naming the target (never the temporary file). */
+function writeFailure(path: string, error: unknown): DiagnosticError {
+  if (DiagnosticError.is(error)) return error;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const detail =
+    code === 'ENOSPC'
+      ? 'no space left on the device'
+      : code === 'EROFS'
+        ? 'the file system is read-only'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'it is a directory'
+            : code === 'EEXIST' || code === 'ENOTDIR'
+              ? 'a file is in the way of the folder'
+              : code === 'ENOENT'
+                ? 'a folder on its path does not exist'
+                : ((error as Error)?.message ?? String(error)).split(':')[0];
+  return new DiagnosticError(
+    diagnose(promptRules.writeFailed, {
+      message: `Cannot write ${path}: ${detail}${code ? ` (${code})` : ''}.`,
+      file: path,
+      source: 'prompts',
+      ...(code ? { data: { code } } : {}),
+    }),
+    { cause: error },
+  );
+}
+
+async function writeAll(file: StagedFile, data: Buffer | string): Promise<void> {
+  try {
+    await file.handle.write(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+  } catch (error) {
+    throw writeFailure(file.path, error);
+  }
+}
 
 /** Options of {@link writeBatchFiles}. */
 export interface WriteBatchFilesOptions {
@@ -41,7 +138,9 @@ export interface WriteBatchFilesResult {
 /**
  * Write requests as OpenAI Batch input JSONL (one `{custom_id, method, url, body}` per line), starting a new file
  * before one would exceed `maxRequests` lines or `maxBytes` bytes. A request with a custom_id already written,
- * or whose line alone exceeds `maxBytes`, is not written and is reported.
+ * or whose line alone exceeds `maxBytes`, is not written and is reported. The files appear together when all are
+ * complete (each written under a temporary name and renamed); a failure (full disk, read-only folder) rejects with
+ * an `output/write-failed` `DiagnosticError` naming the file, and leaves none of them behind.
  *
  * @example
  * ```ts
@@ -55,24 +154,28 @@ export async function writeBatchFiles(
   const maxRequests = options.maxRequests ?? BATCH_MAX_REQUESTS;
   const maxBytes = options.maxBytes ?? BATCH_MAX_BYTES;
   const prefix = options.prefix ?? 'batch';
-  await mkdir(options.outDir, { recursive: true });
+  try {
+    await makeDir(options.outDir);
+  } catch (error) {
+    throw writeFailure(options.outDir, error);
+  }
   const files: BatchFileInfo[] = [];
   const diagnostics: Diagnostic[] = [];
   const seen = new Set<string>();
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  const staged: StagedFile[] = [];
+  let handle: StagedFile | undefined;
   let current: { path: string; requests: number; bytes: number } | undefined;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let total = 0;
 
   const flush = async () => {
-    if (handle && pending.length > 0) await handle.write(Buffer.concat(pending));
+    if (handle && pending.length > 0) await writeAll(handle, Buffer.concat(pending));
     pending = [];
     pendingBytes = 0;
   };
   const close = async () => {
     await flush();
-    await handle?.close();
     if (current) files.push({ ...current });
     handle = undefined;
     current = undefined;
@@ -106,7 +209,8 @@ export async function writeBatchFiles(
       if (current && (current.requests >= maxRequests || current.bytes + line.length > maxBytes)) await close();
       if (!current) {
         const path = join(options.outDir, `${prefix}-${String(files.length + 1).padStart(4, '0')}.jsonl`);
-        handle = await open(path, 'w');
+        handle = await stage(path);
+        staged.push(handle);
         current = { path, requests: 0, bytes: 0 };
       }
       pending.push(line);
@@ -118,15 +222,20 @@ export async function writeBatchFiles(
       options.onProgress?.(total);
     }
     await close();
-  } finally {
-    await handle?.close();
+    for (const file of staged) await file.commit();
+  } catch (error) {
+    for (const file of staged) await file.discard();
+    throw error;
   }
   return { files, requests: total, diagnostics };
 }
 
-/** Write a manifest (one {@link ManifestEntry} per line), so that results can be turned back into records. */
+/**
+ * Write a manifest (one {@link ManifestEntry} per line), so that results can be turned back into records. The file
+ * appears atomically; a failure is an `output/write-failed` `DiagnosticError` naming `path`, leaving nothing.
+ */
 export async function writeManifest(path: string, entries: Iterable<ManifestEntry>): Promise<number> {
-  const handle = await open(path, 'w');
+  const file = await stage(path);
   let count = 0;
   try {
     let chunk: string[] = [];
@@ -134,13 +243,15 @@ export async function writeManifest(path: string, entries: Iterable<ManifestEntr
       chunk.push(JSON.stringify(entry));
       count++;
       if (chunk.length >= 10_000) {
-        await handle.write(`${chunk.join('\n')}\n`);
+        await writeAll(file, `${chunk.join('\n')}\n`);
         chunk = [];
       }
     }
-    if (chunk.length > 0) await handle.write(`${chunk.join('\n')}\n`);
-  } finally {
-    await handle.close();
+    if (chunk.length > 0) await writeAll(file, `${chunk.join('\n')}\n`);
+    await file.commit();
+  } catch (error) {
+    await file.discard();
+    throw error;
   }
   return count;
 }

@@ -160,4 +160,10 @@ export const promptRules = defineRules({
     title: 'Conversation template is not known',
     hint: 'Use one of the names of LLaVA `conv_templates` (`llava render --help` lists them).',
   },
+  writeFailed: {
+    id: 'output/write-failed',
+    severity: 'error',
+    title: 'An output could not be written',
+    hint: 'Check free space and permissions, and that the path names a file (not a directory); nothing was left at the target.',
+  },
 });

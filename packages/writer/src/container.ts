@@ -18,6 +18,7 @@ export function containerFromPath(path: string): Container | undefined {
  */
 export class JsonValueWriter {
   #count = 0;
+  #finished = false;
 
   constructor(
     private readonly sink: TextSink,
@@ -31,7 +32,11 @@ export class JsonValueWriter {
 
   /** Write one value (already JSON-serialisable). */
   write(value: unknown): Promise<void> | undefined {
-    const json = JSON.stringify(value);
+    return this.writeJson(JSON.stringify(value));
+  }
+
+  /** Write one value already serialised as JSON text (one line, no trailing newline). */
+  writeJson(json: string): Promise<void> | undefined {
     const first = this.#count++ === 0;
     if (this.container === 'jsonl') {
       const pending = this.sink.write(json);
@@ -41,9 +46,18 @@ export class JsonValueWriter {
     return pending ? pending.then(() => this.sink.write(json)) : this.sink.write(json);
   }
 
+  /** Close the container (`]` for arrays) and finish the sink, without putting the file in place yet. */
+  async finish(): Promise<void> {
+    if (!this.#finished) {
+      this.#finished = true;
+      if (this.container === 'json') await this.sink.write(this.#count === 0 ? '[]\n' : '\n]\n');
+    }
+    await this.sink.finish();
+  }
+
   /** Close the container (`]` for arrays) and the sink. */
   async close(): Promise<void> {
-    if (this.container === 'json') await this.sink.write(this.#count === 0 ? '[]\n' : '\n]\n');
+    await this.finish();
     await this.sink.close();
   }
 

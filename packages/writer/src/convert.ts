@@ -10,16 +10,32 @@ import {
   type FormatRegistry,
   formatRules,
   type ImageAccess,
+  type OptionArgument,
   type ReadResult,
   type RecordContext,
   type SourceRecord,
+  unknownOptionArguments,
 } from '@llavakit/format';
 import { type InputSource, joinMetadata, type ReadItem, readRecords } from '@llavakit/reader';
 import type { LlavaRecord } from '@llavakit/schema';
 import { containerFromPath, JsonValueWriter } from './container.js';
 import { recordIdOf } from './formats/llava.js';
-import { writerRules } from './rules.js';
+import { checkInputPath, isStreamPath, peekInput, refuseWrappedRecords } from './input.js';
+import type { RunPath } from './paths.js';
+import { parseOptions, preflight } from './preflight.js';
+import { outputRules, writerRules } from './rules.js';
 import { openTextSink, type TextSink } from './sink.js';
+import {
+  callPlugin,
+  checkResult,
+  type DecodeOutcome,
+  decodeFailure,
+  EncodeWatch,
+  encodeOne,
+  messageOf,
+  StopConversion,
+  withPlace,
+} from './walls.js';
 
 /** What to do with a record that cannot be converted. */
 export type OnInvalid = 'skip' | 'fail';
@@ -45,6 +61,25 @@ export interface ConvertOptions {
   readonly formatOptions?: Readonly<Record<string, unknown>>;
   /** Raw option values for the input formats, parsed and validated by each input format's own `optionsSchema`. */
   readonly readOptions?: Readonly<Record<string, unknown>>;
+  /** `--read-option key=value` arguments as typed (see `parseOptionArguments`), for the input formats only. */
+  readonly readOptionArguments?: readonly OptionArgument[];
+  /**
+   * `-O key=value` arguments as the user typed them (see `parseOptionArguments`): coerced to each option's type, a
+   * name no format of the run knows is a usage error (`options/unknown`) listing the options; `formatOptions` win.
+   */
+  readonly optionArguments?: readonly OptionArgument[];
+  /**
+   * Further files the run writes besides `output` and `rejects` (e.g. `--dataset-info`): checked, with them, to be
+   * distinct files that are not inputs, before anything is written.
+   */
+  readonly otherOutputs?: readonly RunPath[];
+  /** Allow `output` to be one of the inputs (it replaces it once the run is complete). Default false. */
+  readonly allowInputOverwrite?: boolean;
+  /**
+   * Time limit of one asynchronous `encode` of the target format, in ms (default 60000): a record whose encode has
+   * not settled by then is rejected (`format/encode-failed`), and the run goes on.
+   */
+  readonly encodeTimeoutMs?: number;
   /** `skip` (default): reject the record and go on; `fail`: stop at the first rejected record, write nothing. */
   readonly onInvalid?: OnInvalid;
   /** Path of a JSONL file receiving every rejected record with its diagnostics. */
@@ -71,7 +106,10 @@ export interface ConvertOptions {
   readonly metadata?: { readonly path: string; readonly key?: string; readonly matchIds?: boolean };
   /** Standard input, when an input is `-` (default `process.stdin`). */
   readonly stdin?: InputSource;
-  /** Aborts the conversion; the output file is not created. */
+  /**
+   * Aborts the conversion (e.g. on SIGINT): no output is created or replaced, temporary files are removed, and the
+   * summary fails with `run/interrupted`.
+   */
   readonly signal?: AbortSignal;
 }
 
@@ -92,7 +130,10 @@ export interface InputSummary {
   rejected: number;
 }
 
-/** What a conversion did. `read === written + rejected` always holds. */
+/**
+ * What a conversion did. `read === written + rejected + discarded` always holds; `discarded` is 0 unless the run
+ * failed, and a failed run reports nothing as written (its output was not created).
+ */
 export interface ConvertSummary {
   readonly from: string[];
   readonly to: string;
@@ -102,6 +143,8 @@ export interface ConvertSummary {
   read: number;
   written: number;
   rejected: number;
+  /** Records that were converted but not written because the run stopped (a failed run writes no output). */
+  discarded: number;
   /** Named event counts reported by the formats (e.g. `images:repeated-per-token`). */
   readonly counts: Record<string, number>;
   /** What the target format cannot hold. */
@@ -146,6 +189,8 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
     );
   }
   const targetFormat = target.format;
+  // Usage errors (an unknown --from, unknown -O names, bad values, colliding paths) come before anything is written.
+  const targetOptions = await preflight(options, targetFormat);
   // A record-level format is written in a JSON container (array by default); a stream-level writer owns its
   // container (tar shards, Parquet, …): it gets one only when it declares a default or one is asked for.
   const container =
@@ -153,7 +198,6 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
     containerFromPath(options.output) ??
     targetFormat.defaultContainer ??
     (targetFormat.encode ? ('json' as Container) : undefined);
-  const targetOptions = parseOptions(targetFormat, options.formatOptions);
   const counts: Record<string, number> = {};
   const diagnosticCounts = { error: 0, warning: 0, info: 0 };
   const rejectedByRule: Record<string, number> = {};
@@ -166,6 +210,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
     read: 0,
     written: 0,
     rejected: 0,
+    discarded: 0,
     counts,
     limitations: limitationsOf(targetFormat, targetOptions),
     diagnostics: diagnosticCounts,
@@ -209,7 +254,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
       });
       rejectsCount++;
       rejectsChain = rejectsChain.then(async () => {
-        rejectsSink ??= await openTextSink(rejectsPath);
+        rejectsSink ??= await openTextSink(rejectsPath, { what: 'rejects file' });
         await rejectsSink.write(`${line}\n`);
       });
     }
@@ -226,19 +271,27 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
   // Record-level targets are written by the host; stream-level targets pull records from this generator.
   const sources = async function* (): AsyncGenerator<SourceRecord> {
     for (const file of options.inputs) {
-      const { format: sourceFormat } = await chooseInputFormat(file, options);
+      let stream: InputSource = file === '-' ? (options.stdin ?? process.stdin) : file;
+      // A FIFO or `<(…)` can be read once: detect the format from its buffered head, then read on from there.
+      let probe: DetectProbe | undefined;
+      await checkInputPath(file);
+      if (file !== '-' && !options.from && (await isStreamPath(file))) {
+        const peeked = await peekInput(file, file);
+        probe = peeked.probe;
+        stream = peeked.input;
+      }
+      const { format: sourceFormat } = await chooseInputFormat(file, options, probe);
       summary.from.push(sourceFormat.name);
       const input: InputSummary = { file, format: sourceFormat.name, read: 0, written: 0, rejected: 0 };
       summary.inputs.push(input);
       const context: FormatContext<object> = {
-        options: parseOptions(sourceFormat, options.readOptions, 'input'),
+        options: readerOptions(sourceFormat, options),
         file,
         report: note,
         count,
         images,
         ...(options.signal ? { signal: options.signal } : {}),
       };
-      const stream = file === '-' ? (options.stdin ?? process.stdin) : file;
       for await (const result of readWith(sourceFormat, stream, context, options)) {
         summary.read++;
         input.read++;
@@ -294,75 +347,108 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
     images,
     ...(options.signal ? { signal: options.signal } : {}),
   };
+  const watch = new EncodeWatch(options.encodeTimeoutMs ?? 60_000, options.signal);
   try {
     if (targetFormat.encode) {
       writer = new JsonValueWriter(await openTextSink(options.output), container ?? 'json');
       for await (const source of sources()) {
+        options.signal?.throwIfAborted();
         // One context object per conversion, updated per record (encode is awaited before the next record).
         const context = encodeContext;
         context.file = source.file;
         context.index = source.index;
-        let result: Awaited<ReturnType<NonNullable<FormatPlugin<object>['encode']>>>;
-        try {
-          result = await targetFormat.encode(source.record, context);
-        } catch (error) {
-          result = { ok: false, diagnostics: [encodeFailure(targetFormat.name, source, error)] };
-        }
-        if (result.ok) {
-          await writer.write(result.value);
+        const encoding = encodeOne(targetFormat, source, context, watch);
+        const outcome = encoding instanceof Promise ? await encoding : encoding;
+        // An interruption abandons the record in flight: it is neither written nor rejected.
+        if (encoding instanceof Promise) options.signal?.throwIfAborted();
+        if (outcome.ok) {
+          const written = writer.writeJson(outcome.json);
+          if (written) await written;
           accept();
         } else {
-          await rejectRecord(currentInput!, source.index, result.diagnostics, source.record);
+          await rejectRecord(currentInput!, source.index, withPlace(outcome.diagnostics, source), source.record);
           stopIfFailed();
         }
       }
-      await writer.close();
+      await writer.finish();
     } else {
-      await targetFormat.write!(sources(), {
-        options: targetOptions,
-        file: options.output,
-        output: { path: options.output, container },
-        report: note,
-        count,
-        images,
-        accept,
-        reject: (source, diagnostics) => {
-          void rejectRecord(currentInput!, source.index, diagnostics, source.record);
-        },
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
+      await callPlugin(targetFormat.name, 'write', () =>
+        targetFormat.write!(sources(), {
+          options: targetOptions,
+          file: options.output,
+          output: { path: options.output, container },
+          report: note,
+          count,
+          images,
+          accept,
+          reject: (source, diagnostics) => {
+            void rejectRecord(currentInput!, source.index, withPlace(diagnostics, source), source.record);
+          },
+          ...(options.signal ? { signal: options.signal } : {}),
+        }),
+      );
     }
     stopIfFailed();
     await rejectsChain;
     if (options.rejects) {
-      rejectsSink ??= await openTextSink(options.rejects);
-      await rejectsSink.close();
+      rejectsSink ??= await openTextSink(options.rejects, { what: 'rejects file' });
+      await rejectsSink.finish();
     }
-  } catch (error) {
+    // Every output is complete (all bytes written, every write error seen): put them in place together.
+    await writer?.close();
+    await rejectsSink?.close();
+  } catch (caught) {
+    watch.stop();
+    let error = caught;
+    if (options.signal?.aborted) {
+      error = new DiagnosticError(
+        diagnose(outputRules.interrupted, {
+          message: `The conversion was interrupted${typeof options.signal.reason === 'string' ? ` (${options.signal.reason})` : ''}; no output was created or replaced.`,
+          source: 'writer',
+        }),
+      );
+    }
     await writer?.abort();
     await rejectsChain.catch(() => undefined);
+    // The rejects of a run stopped by the data (--on-invalid fail, a fatal input error) are kept, to show why;
+    // an interrupted run or a failed write leaves no output at all.
+    const keepRejects =
+      rejectsCount > 0 &&
+      (error instanceof StopConversion ||
+        (DiagnosticError.is(error) && !/^(output|run)\//.test(error.diagnostic.ruleId)));
     if (rejectsSink) {
-      if (rejectsCount > 0) await rejectsSink.close();
-      else await rejectsSink.abort();
+      if (keepRejects) {
+        try {
+          await rejectsSink.close();
+        } catch (closeError) {
+          error = closeError;
+        }
+      } else await rejectsSink.abort();
     }
-    if (error instanceof StopConversion) {
-      summary.durationMs = performance.now() - started;
-      return summary;
-    }
+    if (error instanceof StopConversion) return finish(summary, started);
     if (DiagnosticError.is(error)) {
       summary.failed = true;
       summary.fatal = error.diagnostic;
       diagnosticCounts[error.diagnostic.severity]++;
-      summary.durationMs = performance.now() - started;
-      return summary;
+      return finish(summary, started);
     }
     throw error;
   }
-  summary.durationMs = performance.now() - started;
-  return summary;
+  watch.stop();
+  return finish(summary, started);
 }
 
-class StopConversion extends Error {}
+/** Close a summary: its duration, and for a failed run nothing counted as written (no output was created). */
+function finish(summary: ConvertSummary, started: number): ConvertSummary {
+  summary.durationMs = performance.now() - started;
+  if (summary.failed) {
+    // Records converted (or in flight) when the run stopped reached no output.
+    summary.discarded = summary.read - summary.rejected;
+    summary.written = 0;
+    for (const input of summary.inputs) input.written = 0;
+  }
+  return summary;
+}
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -373,8 +459,12 @@ async function* readWith(
   options: ConvertOptions,
 ): AsyncGenerator<ReadResult> {
   if (format.read) {
-    yield* format.read(input, context);
-    return;
+    const iterator = format.read(input, context)[Symbol.asyncIterator]();
+    for (;;) {
+      const step = await callPlugin(format.name, 'read', () => iterator.next());
+      if (step.done) return;
+      yield step.value;
+    }
   }
   const decode = format.decode!;
   const decodeContext: Mutable<RecordContext<object>> = { ...context, index: 0 };
@@ -396,14 +486,37 @@ async function* readWith(
   });
   for await (const item of options.metadata ? withMetadata(items, options.metadata, context) : items) {
     records++;
+    if (records === 1 && item.ok) refuseWrappedRecords(item.value, context.file, item.place);
     if (!item.ok) {
       yield { ok: false, index: item.place.index, place: item.place, diagnostics: [item.diagnostic], text: item.text };
       continue;
     }
     decodeContext.index = item.place.index;
-    const decoded = decode(item.value, decodeContext);
-    if (decoded.ok) yield { ok: true, record: decoded.record, index: item.place.index, place: item.place };
-    else {
+    // Behind the wall: a decode that throws or returns a non-result rejects the record. The common case (a plain
+    // `{ ok: true, record }`) is read once into locals, with no object made per record.
+    let record: LlavaRecord | undefined;
+    let decoded: DecodeOutcome | undefined;
+    try {
+      const raw = decode(item.value, decodeContext) as unknown;
+      const ok = typeof raw === 'object' && raw !== null ? (raw as { ok?: unknown }).ok : undefined;
+      const candidate = ok === true ? (raw as { record?: unknown }).record : undefined;
+      if (typeof candidate === 'object' && candidate !== null && !Array.isArray(candidate)) {
+        record = candidate as LlavaRecord;
+      } else {
+        const checked = checkResult(raw, 'record');
+        decoded = checked.ok
+          ? checked.result
+          : { ok: false, diagnostics: [decodeFailure(format.name, context.file, item.place.index, checked.reason)] };
+      }
+    } catch (error) {
+      decoded = {
+        ok: false,
+        diagnostics: [decodeFailure(format.name, context.file, item.place.index, messageOf(error))],
+      };
+    }
+    if (record) yield { ok: true, record, index: item.place.index, place: item.place };
+    else if (decoded?.ok) yield { ok: true, record: decoded.record, index: item.place.index, place: item.place };
+    else if (decoded) {
       const id = recordIdOf(item.value);
       yield {
         ok: false,
@@ -471,6 +584,7 @@ export interface ChosenFormat {
 export async function chooseInputFormat(
   file: string,
   options: Pick<ConvertOptions, 'from' | 'registry'>,
+  given?: DetectProbe,
 ): Promise<ChosenFormat> {
   const { registry } = options;
   if (options.from) {
@@ -493,7 +607,7 @@ export async function chooseInputFormat(
   }
   const llava = registry.get('llava');
   if (file === '-' && llava) return { format: llava.format, by: 'default', scores: [] };
-  const probe = await probeFile(file);
+  const probe = given ?? (await probeFile(file));
   if (probe.values.length === 0 && llava) return { format: llava.format, by: 'default', scores: [] };
   const ranked = registry.scores(probe);
   const scores = ranked.map((r) => ({ format: r.entry.format.name, score: r.score }));
@@ -575,26 +689,22 @@ export async function probeFile(file: string): Promise<DetectProbe> {
   return { path: file, head, values };
 }
 
-function parseOptions(
-  format: FormatPlugin<object>,
-  raw: Readonly<Record<string, unknown>> | undefined,
-  role: 'input' | 'output' = 'output',
-): object {
-  if (!format.optionsSchema) return {};
-  const shape = format.optionsSchema.shape as Record<string, unknown>;
-  const relevant: Record<string, unknown> = {};
-  for (const key of Object.keys(shape)) if (raw?.[key] !== undefined) relevant[key] = raw[key];
-  const parsed = format.optionsSchema.safeParse(relevant);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+/**
+ * The options of an input format: `readOptions` values and `--read-option` arguments, parsed by the reader's own
+ * schema. A read-option name the reader does not know is a usage error (`options/unknown`), as `-O` is for the target.
+ */
+function readerOptions(format: FormatPlugin<object>, options: ConvertOptions): object {
+  const args = options.readOptionArguments ?? [];
+  const unknown = args.length > 0 ? unknownOptionArguments(args, [format]) : undefined;
+  if (unknown) {
     throw new DiagnosticError(
-      diagnose(writerRules.invalidOptions, {
-        message: `Invalid option ${issue?.path.join('.') ?? ''} for ${role} format "${format.name}": ${issue?.message}`,
+      diagnose(formatRules.unknownOption, {
+        message: `${unknown} (for input format "${format.name}")`,
         hint: `Run \`llava formats ${format.name}\` to see its options.`,
       }),
     );
   }
-  return parsed.data as object;
+  return parseOptions(format, options.readOptions, args, 'input');
 }
 
 /** The limitations a format notes for a run with these options. */
@@ -605,17 +715,6 @@ function limitationsOf(format: FormatPlugin<object>, options: object): readonly 
   } catch {
     return format.limitations ?? [];
   }
-}
-
-function encodeFailure(format: string, source: SourceRecord, error: unknown): Diagnostic {
-  const id = source.record.id;
-  return diagnose(writerRules.encodeFailed, {
-    message: `Format "${format}" threw: ${error instanceof Error ? error.message : String(error)}`,
-    file: source.file,
-    recordIndex: source.index,
-    source: format,
-    ...(id !== undefined ? { recordId: id } : {}),
-  });
 }
 
 export type { LlavaRecord };

@@ -3,7 +3,7 @@ import { basename, dirname, relative, resolve, sep } from 'node:path';
 import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import { readRecords } from '@llavakit/reader';
 import { datasetInfoRules } from './formats/rules.js';
-import { openTextSink } from './sink.js';
+import { openTextSink, writeFailure } from './sink.js';
 
 /** A LLaMA-Factory `dataset_info.json` entry for a ShareGPT-formatted file. */
 export interface DatasetInfoEntry {
@@ -129,7 +129,8 @@ export async function writeDatasetInfo(
   try {
     text = await readFile(options.datasetInfo, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw writeFailure(options.datasetInfo, error, 'dataset info');
     created = true;
   }
   if (text !== undefined && text.trim() !== '') {
@@ -164,7 +165,7 @@ export async function writeDatasetInfo(
   // columns and tags describe the file as written now: stale ones (a `system` column the file lost) would not load
   const merged: DatasetInfoEntry = { ...old, ...entry };
   existing[name] = merged;
-  const sink = await openTextSink(options.datasetInfo);
+  const sink = await openTextSink(options.datasetInfo, { what: 'dataset info' });
   try {
     await sink.write(`${JSON.stringify(existing, null, 2)}\n`);
     await sink.close();

@@ -68,8 +68,19 @@ export {
   type Segment,
   segmentsOf,
 } from './image-policy.js';
-export { writerRules } from './rules.js';
-export { openTextSink, type SinkOptions, type TextSink } from './sink.js';
+export { checkInputPath, isStreamPath, peekInput, refuseWrappedRecords } from './input.js';
+export { type InterruptTrap, signalExitCode, trapInterrupts } from './interrupt.js';
+export { type CheckRunPathsOptions, checkRunPaths, type RunPath } from './paths.js';
+export { outputRules, writerRules } from './rules.js';
+export {
+  openTextSink,
+  removeTemporaryFiles,
+  type SinkOptions,
+  type TextSink,
+  writeFailure,
+  writeTextFile,
+} from './sink.js';
+export { findLoneSurrogate, hasEscapedLoneSurrogate, hasLoneSurrogate } from './text.js';
 export {
   chooseValidation,
   readForValidation,

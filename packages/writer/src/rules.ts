@@ -62,4 +62,38 @@ export const writerRules = defineRules({
     title: 'The target format failed on this record',
     hint: 'This is a bug in the format plugin named in `source`; report it to its authors.',
   },
+  decodeFailed: {
+    id: 'format/decode-failed',
+    severity: 'error',
+    title: 'The input format failed on this record',
+    hint: 'This is a bug in the format plugin named in `source`; report it to its authors.',
+  },
+  loneSurrogate: {
+    id: 'text/lone-surrogate',
+    severity: 'error',
+    title: 'Text holds a lone UTF-16 surrogate',
+    hint: 'A `\\ud800`-style escape without its pair is not a character: Python and UTF-8 writers refuse it. Remove or repair it.',
+  },
+});
+
+/** Rules of outputs: conflicting paths, write failures, interrupted runs. */
+export const outputRules = defineRules({
+  writeFailed: {
+    id: 'output/write-failed',
+    severity: 'error',
+    title: 'An output could not be written',
+    hint: 'Check free space and permissions, and that the path names a file (not a directory); nothing was left at the target.',
+  },
+  conflict: {
+    id: 'usage/output-conflict',
+    severity: 'error',
+    title: 'Two paths of the run name the same file',
+    hint: 'Give every output its own file, different from every input (-o, --rejects, --dataset-info, --list-missing).',
+  },
+  interrupted: {
+    id: 'run/interrupted',
+    severity: 'error',
+    title: 'The run was interrupted',
+    hint: 'Nothing was written; earlier outputs keep their old content. Run the command again.',
+  },
 });

@@ -90,3 +90,44 @@ describe('JsonValueWriter', () => {
     expect(containerFromPath('out')).toBeUndefined();
   });
 });
+
+describe('openTextSink on targets that are not new regular files', () => {
+  it('writes through a symbolic link: the real file is replaced, the link stays, no temporary file is left', async () => {
+    const { lstat, symlink } = await import('node:fs/promises');
+    await writeFile(join(dir, 'real.json'), 'old');
+    await symlink(join(dir, 'real.json'), join(dir, 'link.json'));
+    const sink = await openTextSink(join(dir, 'link.json'));
+    await sink.write('new');
+    await sink.close();
+    expect((await lstat(join(dir, 'link.json'))).isSymbolicLink()).toBe(true);
+    expect(await readFile(join(dir, 'real.json'), 'utf8')).toBe('new');
+    expect((await readdir(dir)).sort()).toEqual(['link.json', 'real.json']);
+  });
+
+  it('writes into /dev/null without a temporary file and without replacing it', async () => {
+    const { stat } = await import('node:fs/promises');
+    const sink = await openTextSink('/dev/null');
+    await sink.write('x'.repeat(10_000));
+    await sink.close();
+    expect((await stat('/dev/null')).isCharacterDevice()).toBe(true);
+  });
+
+  it('a directory as target fails with output/write-failed naming it', async () => {
+    await expect(openTextSink(dir, { what: 'rejects file' })).rejects.toMatchObject({
+      diagnostic: {
+        ruleId: 'output/write-failed',
+        message: `Cannot write the rejects file ${dir}: it is a directory (EISDIR).`,
+      },
+    });
+  });
+
+  it('a failing stream fails write/close with the target named, and the temporary file is removed', async () => {
+    const failing = new PassThrough();
+    const sink = await openTextSink('-', { stdout: failing, bufferBytes: 4 });
+    failing.destroy(Object.assign(new Error('EPIPE: broken pipe, write'), { code: 'EPIPE' }));
+    await new Promise((resolve) => setImmediate(resolve));
+    await expect(Promise.resolve(sink.write('hello world'))).rejects.toMatchObject({
+      diagnostic: { ruleId: 'output/write-failed', message: expect.stringMatching(/standard output.*EPIPE/) },
+    });
+  });
+});

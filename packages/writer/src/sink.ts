@@ -1,23 +1,38 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
+import { chmod, lstat, mkdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
+import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
+import { outputRules } from './rules.js';
 
 /**
- * A text output that streams with backpressure and appears atomically: for files, the bytes go to a temporary file
- * beside the target, renamed over it by {@link TextSink.close}; {@link TextSink.abort} removes the temporary file
- * and leaves any earlier target untouched.
+ * A text output that streams with backpressure and appears atomically: for regular files, the bytes go to a
+ * temporary file beside the target, renamed over it by {@link TextSink.close}; {@link TextSink.abort} removes the
+ * temporary file and leaves any earlier target untouched. A target that is not a regular file (`/dev/null`,
+ * `/dev/stdout`, a FIFO, a character device) is written into directly and never replaced; a symbolic link is
+ * written through (the temporary file goes beside the file it points at, which is replaced).
+ *
+ * Every failure (full disk, read-only target, a directory as target, a closed pipe) rejects with a
+ * `DiagnosticError` of rule `output/write-failed` that names the target as the user gave it, never the temporary
+ * name; the temporary file is removed.
  */
 export interface TextSink {
   /** Queue text; resolves when it is safe to write more (respecting the stream's backpressure). */
   write(text: string): Promise<void> | undefined;
+  /**
+   * Flush and end the stream, so every write error shows here, without putting the file in place yet (for outputs
+   * committed together: finish all, then close all). `close` finishes first when needed.
+   */
+  finish(): Promise<void>;
   /** Flush, and for files rename the temporary file into place. */
   close(): Promise<void>;
-  /** Discard what was written (files only; standard output cannot be taken back). */
+  /** Discard what was written (files only; standard output and devices cannot be taken back). */
   abort(): Promise<void>;
   /** Bytes written so far. */
   readonly bytesWritten: number;
+  /** The target as the user named it (`-` for standard output). */
+  readonly target: string;
 }
 
 /** Options of {@link openTextSink}. */
@@ -26,10 +41,138 @@ export interface SinkOptions {
   readonly bufferBytes?: number;
   /** Stream to use for `-` (default: `process.stdout`). */
   readonly stdout?: Writable;
+  /** What the file is, for messages: `Cannot write the <what> <path>` (default `output`). */
+  readonly what?: string;
+}
+
+/** Set on `process.stdout` while a sink writes to it (`Symbol.for('llavakit.sink')`). */
+export const SINK_MARK = Symbol.for('llavakit.sink');
+
+/** Temporary files not yet renamed or removed; removed synchronously if the process exits first. */
+const liveTemporaries = new Set<string>();
+let exitHookInstalled = false;
+
+function track(temporary: string): void {
+  liveTemporaries.add(temporary);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', removeTemporaryFiles);
+  }
 }
 
 /**
- * Open a sink for a path, or standard output for `-`.
+ * Remove, synchronously, every temporary file of a sink that is still open (for signal handlers and `exit` hooks:
+ * a run that ends early leaves no `.llava-tmp-` file behind). Installed on `process.on('exit')` automatically.
+ */
+export function removeTemporaryFiles(): void {
+  for (const temporary of liveTemporaries) {
+    try {
+      rmSync(temporary, { force: true });
+    } catch {
+      // best effort: the exit goes on
+    }
+  }
+  liveTemporaries.clear();
+}
+
+const REASONS: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'it is a directory',
+  ENOTDIR: 'a parent of it is not a directory',
+  ENOENT: 'a folder on its path does not exist',
+  EEXIST: 'a file is in the way',
+  EPIPE: 'the reading end of the pipe was closed',
+  ECONNRESET: 'the reading end was closed',
+  EIO: 'input/output error',
+  EFBIG: 'the file is too large for the file system',
+  ENAMETOOLONG: 'the name is too long',
+  ELOOP: 'too many levels of symbolic links',
+  EXDEV: 'the temporary file and the target are on different devices',
+};
+
+/**
+ * The `output/write-failed` error for a target: names the target as given (or "standard output"), with the cause
+ * in words and its errno code, and never the temporary file.
+ */
+export function writeFailure(target: string, error: unknown, what = 'output'): DiagnosticError {
+  if (DiagnosticError.is(error)) return error;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  // System errors read "ENOSPC: no space left on device, write"; the sink's own say what happened in words.
+  const system = code !== undefined && message.startsWith(code);
+  const reason = code
+    ? `${
+        system
+          ? (REASONS[code] ??
+            message
+              .split(',')[0]
+              ?.slice(code.length + 1)
+              .trim() ??
+            code)
+          : message
+      } (${code})`
+    : message;
+  const name = target === '-' ? 'standard output' : target;
+  return new DiagnosticError(
+    diagnose(outputRules.writeFailed, {
+      message: `Cannot write the ${what} ${name}: ${reason}.`,
+      ...(target !== '-' ? { file: target } : {}),
+      source: 'writer',
+      ...(code ? { data: { code } } : {}),
+    }),
+    { cause: error },
+  );
+}
+
+/** `mkdir -p`, reporting the real cause: recursive mkdir says ENOENT where the folder cannot be made (EROFS, …). */
+async function makeDir(path: string): Promise<void> {
+  try {
+    await mkdir(path, { recursive: true });
+  } catch (error) {
+    const again = await mkdir(path).then(
+      () => undefined,
+      (plain: NodeJS.ErrnoException) => plain,
+    );
+    if (again && again.code !== 'ENOENT' && again.code !== 'EEXIST') throw again;
+    throw error;
+  }
+}
+
+/** How a path is written: replaced through a temporary file beside `real`, or written into directly. */
+type Plan = { readonly mode: 'replace'; readonly real: string; readonly mode0?: number } | { readonly mode: 'direct' };
+
+/**
+ * Decide how to write a path: a new file or a regular file is replaced atomically (through symbolic links: beside
+ * the real file); anything else that exists and is not a directory is written into.
+ */
+async function planTarget(path: string): Promise<Plan> {
+  let info: import('node:fs').Stats | undefined;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') throw error;
+    const link = await lstat(path).catch(() => undefined);
+    if (link?.isSymbolicLink()) {
+      throw Object.assign(new Error('it is a symbolic link to a file that does not exist'), { code: 'ENOENT' });
+    }
+  }
+  if (!info) {
+    await makeDir(dirname(path));
+    return { mode: 'replace', real: path };
+  }
+  if (info.isDirectory()) throw Object.assign(new Error('it is a directory'), { code: 'EISDIR' });
+  if (!info.isFile()) return { mode: 'direct' };
+  return { mode: 'replace', real: await realpath(path), mode0: info.mode & 0o7777 };
+}
+
+/**
+ * Open a sink for a path, or standard output for `-`. See {@link TextSink} for what happens with devices, FIFOs,
+ * symbolic links and errors.
  *
  * @example
  * ```ts
@@ -39,17 +182,51 @@ export interface SinkOptions {
  * ```
  */
 export async function openTextSink(path: string, options: SinkOptions = {}): Promise<TextSink> {
-  if (path === '-') return new StreamSink(options.stdout ?? process.stdout, options.bufferBytes, undefined);
-  const directory = dirname(path);
-  await mkdir(directory, { recursive: true });
-  const temporary = join(directory, `.${basename(path)}.llava-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  // A few buffers may be queued, so encoding goes on while the previous chunk is being written.
-  const stream = createWriteStream(temporary, { flags: 'wx', highWaterMark: 4 * (options.bufferBytes ?? 1 << 20) });
-  await new Promise<void>((resolve, reject) => {
+  const what = options.what ?? 'output';
+  if (path === '-') return new StreamSink(options.stdout ?? process.stdout, options.bufferBytes, path, undefined, what);
+  // The process's own standard streams by name: write to them (opening /dev/stdout fails when it is a socket).
+  const own = /^\/(?:dev\/(stdout|stderr)|dev\/fd\/([12])|proc\/self\/fd\/([12]))$/.exec(path);
+  if (own) {
+    const stream = own[1] === 'stderr' || own[2] === '2' || own[3] === '2' ? process.stderr : process.stdout;
+    return new StreamSink(
+      options.stdout && stream === process.stdout ? options.stdout : stream,
+      options.bufferBytes,
+      path,
+      undefined,
+      what,
+    );
+  }
+  let temporary: string | undefined;
+  try {
+    const plan = await planTarget(path);
+    const highWaterMark = 4 * (options.bufferBytes ?? 1 << 20);
+    if (plan.mode === 'direct') {
+      const stream = createWriteStream(path, { flags: 'w', highWaterMark });
+      await opened(stream);
+      return new StreamSink(stream, options.bufferBytes, path, undefined, what);
+    }
+    const directory = dirname(plan.real);
+    temporary = join(directory, `.${basename(plan.real)}.llava-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+    track(temporary);
+    // A few buffers may be queued, so encoding goes on while the previous chunk is being written.
+    const stream = createWriteStream(temporary, { flags: 'wx', highWaterMark });
+    await opened(stream);
+    if (plan.mode0 !== undefined) await chmod(temporary, plan.mode0).catch(() => undefined);
+    return new StreamSink(stream, options.bufferBytes, path, { temporary, real: plan.real }, what);
+  } catch (error) {
+    if (temporary) {
+      await rm(temporary, { force: true }).catch(() => undefined);
+      liveTemporaries.delete(temporary);
+    }
+    throw writeFailure(path, error, what);
+  }
+}
+
+function opened(stream: WriteStream): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve());
     stream.once('error', reject);
   });
-  return new StreamSink(stream, options.bufferBytes, { temporary, target: path });
 }
 
 class StreamSink implements TextSink {
@@ -58,17 +235,24 @@ class StreamSink implements TextSink {
   #free: Buffer[] = [];
   #used = 0;
   #bytes = 0;
-  #error: Error | undefined;
+  #error: DiagnosticError | undefined;
   #closed = false;
+  #finished = false;
+  #committed = false;
 
   constructor(
     private readonly stream: Writable,
     private readonly limit = 1 << 20,
-    private readonly file: { temporary: string; target: string } | undefined,
+    readonly target: string,
+    private readonly file: { temporary: string; real: string } | undefined,
+    private readonly what = 'output',
   ) {
     this.#buffer = Buffer.allocUnsafe(Math.max(limit, 64));
+    // The listener stays for the life of the stream: a late EPIPE on standard output is recorded, never thrown. The
+    // mark tells a process-wide EPIPE guard (the CLI's) that this sink reports the failure itself.
+    if (stream === process.stdout) (stream as unknown as Record<symbol, boolean>)[SINK_MARK] = true;
     stream.on('error', (error: Error) => {
-      this.#error ??= error;
+      this.#error ??= writeFailure(target, error, what);
     });
   }
 
@@ -78,6 +262,8 @@ class StreamSink implements TextSink {
 
   write(text: string): Promise<void> | undefined {
     if (this.#error) return Promise.reject(this.#error);
+    if (this.#closed)
+      return Promise.reject(writeFailure(this.target, new Error('the output was already closed'), this.what));
     // A UTF-16 code unit takes at most 3 bytes in UTF-8.
     if (text.length * 3 <= this.#buffer.length - this.#used) {
       this.#used += this.#buffer.write(text, this.#used, 'utf8');
@@ -111,6 +297,7 @@ class StreamSink implements TextSink {
   }
 
   #send(chunk: Buffer, written?: () => void): Promise<void> | undefined {
+    if (this.#error) return Promise.reject(this.#error);
     const ok = written
       ? this.stream.write(chunk, (error) => {
           if (!error) written();
@@ -124,38 +311,99 @@ class StreamSink implements TextSink {
       };
       const onError = (error: Error) => {
         this.stream.off('drain', onDrain);
-        reject(error);
+        reject(writeFailure(this.target, error, this.what));
       };
       this.stream.once('drain', onDrain);
       this.stream.once('error', onError);
     });
   }
 
-  async close(): Promise<void> {
+  async finish(): Promise<void> {
     if (this.#closed) return;
-    await this.#flush();
-    this.#closed = true;
-    if (this.#error) throw this.#error;
-    if (this.file) {
-      await new Promise<void>((resolve, reject) => {
-        (this.stream as WriteStream).end((error?: Error | null) => (error ? reject(error) : resolve()));
-      });
-      await rename(this.file.temporary, this.file.target);
-    } else {
-      await new Promise<void>((resolve) => {
-        if (this.stream.writableNeedDrain) this.stream.once('drain', () => resolve());
-        else resolve();
-      });
+    try {
+      await this.#flush();
+      this.#closed = true;
+      if (this.#error) throw this.#error;
+      if (this.file || (this.stream !== process.stdout && this.stream !== process.stderr && 'close' in this.stream)) {
+        // A file, device or FIFO opened by the sink: end it, so a write error of the last bytes is seen here.
+        await new Promise<void>((resolve, reject) => {
+          this.stream.end((error?: Error | null) => (error ? reject(error) : resolve()));
+        });
+        if (this.#error) throw this.#error;
+      } else {
+        await new Promise<void>((resolve, reject) => {
+          if (this.#error) reject(this.#error);
+          else if (this.stream.writableNeedDrain) {
+            this.stream.once('drain', () => resolve());
+            this.stream.once('error', (error: Error) => reject(writeFailure(this.target, error, this.what)));
+          } else resolve();
+        });
+      }
+      this.#finished = true;
+    } catch (error) {
+      this.#closed = true;
+      this.#committed = true;
+      await this.#discard();
+      throw writeFailure(this.target, error, this.what);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.#closed) await this.finish();
+    if (this.#committed || !this.#finished) return;
+    this.#committed = true;
+    if (!this.file) return;
+    try {
+      await rename(this.file.temporary, this.file.real);
+      liveTemporaries.delete(this.file.temporary);
+    } catch (error) {
+      await this.#discard();
+      throw writeFailure(this.target, error, this.what);
     }
   }
 
   async abort(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#committed) return;
     this.#closed = true;
+    this.#committed = true;
     this.#used = 0;
-    if (this.file) {
-      this.stream.destroy();
-      await rm(this.file.temporary, { force: true });
+    await this.#discard();
+  }
+
+  async #discard(): Promise<void> {
+    if (!this.file) {
+      if (this.stream !== process.stdout && this.stream !== process.stderr && 'close' in this.stream) {
+        this.stream.destroy();
+      }
+      return;
     }
+    this.stream.destroy();
+    await rm(this.file.temporary, { force: true }).catch(() => undefined);
+    liveTemporaries.delete(this.file.temporary);
+  }
+}
+
+/**
+ * Write a whole text file through {@link openTextSink}: atomically for regular files (temporary file beside the
+ * target, renamed when complete), into devices and FIFOs directly. Any failure is an `output/write-failed`
+ * `DiagnosticError` naming `path`; nothing is left at the target and no temporary file remains.
+ *
+ * @example
+ * ```ts
+ * await writeTextFile('missing.tsv', lines); // lines: string or strings
+ * ```
+ */
+export async function writeTextFile(
+  path: string,
+  text: string | Iterable<string>,
+  options: SinkOptions = {},
+): Promise<void> {
+  const sink = await openTextSink(path, options);
+  try {
+    for (const part of typeof text === 'string' ? [text] : text) await sink.write(part);
+    await sink.close();
+  } catch (error) {
+    await sink.abort();
+    throw writeFailure(path, error, options.what);
   }
 }

@@ -1,9 +1,10 @@
 import { type Diagnostic, DiagnosticError, formatDiagnostic } from '@llavakit/diagnostics';
+import { parseOptionArguments } from '@llavakit/format';
 import { createRecordChecker } from '@llavakit/schema';
-import { type ConvertSummary, convert } from '@llavakit/writer';
+import { type ConvertSummary, convert, trapInterrupts } from '@llavakit/writer';
 import { Args, Command, Flags } from '@oclif/core';
 import { afterConvert, applyFormatFlags, formatFlags } from '../lib/format-flags.js';
-import { builtinFormatOptionsHelp, loadFormats, pluginFlag } from '../lib/formats.js';
+import { builtinFormatOptionsHelp, loadFormats, pluginFlag, pluginTimeoutMs } from '../lib/formats.js';
 import { type ImageSetup, imageFlags, setupImages } from '../lib/image-flags.js';
 import { createProgress } from '../lib/progress.js';
 
@@ -84,6 +85,9 @@ ${builtinFormatOptionsHelp()}`;
       multiple: true,
       summary: 'Option of the input format as key=value (repeatable); checked by the reader, never the writer.',
     }),
+    force: Flags.boolean({
+      summary: 'Allow -o to be one of the inputs (it is replaced once the whole run is done; never with --rejects).',
+    }),
     plugin: pluginFlag,
     json: Flags.boolean({ summary: 'Print the summary as JSON (on stdout, or on stderr when the output is stdout).' }),
     quiet: Flags.boolean({ char: 'q', summary: 'Print no summary.' }),
@@ -97,7 +101,8 @@ ${builtinFormatOptionsHelp()}`;
     });
     for (const d of pluginDiagnostics) this.logToStderr(formatDiagnostic(d));
 
-    const formatOptions = parseKeyValues(flags.option ?? []);
+    const formatOptions: Record<string, unknown> = {};
+    const trap = trapInterrupts();
     const progress = createProgress({ label: 'convert', enabled: flags.json || flags.quiet ? false : undefined });
     const notes: Diagnostic[] = [];
     const rejections: Diagnostic[] = [];
@@ -116,7 +121,12 @@ ${builtinFormatOptionsHelp()}`;
         ...(flags.container ? { container: flags.container } : {}),
         registry,
         formatOptions,
-        readOptions: parseKeyValues(flags['read-option'] ?? []),
+        readOptionArguments: parseOptionArguments(flags['read-option'] ?? []),
+        optionArguments: parseOptionArguments(flags.option ?? []),
+        ...(flags['dataset-info'] ? { otherOutputs: [{ flag: '--dataset-info', path: flags['dataset-info'] }] } : {}),
+        ...(flags.force ? { allowInputOverwrite: true } : {}),
+        signal: trap.signal,
+        ...(process.env.LLAVA_PLUGIN_TIMEOUT_MS ? { encodeTimeoutMs: pluginTimeoutMs() } : {}),
         onInvalid: flags['on-invalid'],
         ...(flags.rejects ? { rejects: flags.rejects } : {}),
         images: imageSetup.images,
@@ -151,8 +161,8 @@ ${builtinFormatOptionsHelp()}`;
         onProgress: (p) => progress.update(p.bytesRead, p.totalBytes, `${p.records.toLocaleString('en')} records`),
       });
       Object.assign(summary.counts, imageSetup.counts);
-      await afterConvert(flags as Record<string, unknown>, summary);
     } catch (error) {
+      trap.dispose();
       progress.stop();
       await imageSetup?.close();
       if (DiagnosticError.is(error)) {
@@ -166,11 +176,20 @@ ${builtinFormatOptionsHelp()}`;
       }
       throw error;
     }
+    trap.dispose();
     progress.stop();
     await imageSetup.close();
-    this.report(summary, flags, notes, rejections);
+    let afterError: Diagnostic | undefined;
+    try {
+      if (!trap.received) await afterConvert(flags as Record<string, unknown>, summary);
+    } catch (error) {
+      if (!DiagnosticError.is(error)) throw error;
+      afterError = error.diagnostic;
+    }
+    this.report(summary, flags, notes, rejections, afterError);
     // a reader's options are parsed once its format is known (after detection): still a usage error
-    if (summary.failed) process.exitCode = summary.fatal?.ruleId.startsWith('options/') ? 2 : 1;
+    const usage = summary.fatal?.ruleId.startsWith('options/');
+    process.exitCode = trap.exitCode() ?? (summary.failed || afterError ? (usage ? 2 : 1) : 0);
   }
 
   private report(
@@ -178,10 +197,16 @@ ${builtinFormatOptionsHelp()}`;
     flags: { json: boolean; quiet: boolean; output: string; rejects?: string | undefined },
     notes: Diagnostic[],
     rejections: Diagnostic[],
+    afterError: Diagnostic | undefined,
   ) {
-    const toStdout = flags.output !== '-';
+    // The summary goes to stdout unless the records do (`-`, /dev/stdout).
+    const toStdout = flags.output !== '-' && !/^\/(?:dev\/stdout|dev\/fd\/1|proc\/self\/fd\/1)$/.test(flags.output);
+    if (afterError) {
+      this.logToStderr(formatDiagnostic(afterError));
+      if (afterError.hint) this.logToStderr(`  hint: ${afterError.hint}`);
+    }
     if (flags.json) {
-      const text = JSON.stringify(summary, null, 2);
+      const text = JSON.stringify(afterError ? { ...summary, errors: [afterError] } : summary, null, 2);
       if (toStdout) this.log(text);
       else this.logToStderr(text);
       return;
@@ -201,27 +226,14 @@ ${builtinFormatOptionsHelp()}`;
     const seconds = (summary.durationMs / 1000).toFixed(2);
     const lines = [
       `${summary.failed ? 'Stopped' : 'Converted'} ${summary.from.join(', ') || '?'} → ${summary.to}${summary.failed ? '' : ` (${summary.output === '-' ? 'stdout' : summary.output}${summary.container ? `, ${summary.container}` : ''})`}`,
-      `  read ${summary.read}, written ${summary.written}, rejected ${summary.rejected} in ${seconds}s`,
+      `  read ${summary.read}, written ${summary.written}, rejected ${summary.rejected}${summary.discarded ? `, not written ${summary.discarded}` : ''} in ${seconds}s`,
     ];
     for (const [rule, n] of Object.entries(summary.rejectedByRule)) lines.push(`  rejected by ${rule}: ${n}`);
     for (const [event, n] of Object.entries(summary.counts)) lines.push(`  ${event}: ${n}`);
     for (const limitation of summary.limitations) lines.push(`  note: ${summary.to} ${limitation}`);
-    if (summary.failed) lines.push('  nothing was written');
+    if (summary.failed) {
+      lines.push(summary.output === '-' ? '  the output on stdout is incomplete' : '  nothing was written');
+    }
     this.logToStderr(lines.join('\n'));
   }
-}
-
-function parseKeyValues(pairs: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const pair of pairs) {
-    const eq = pair.indexOf('=');
-    const key = eq === -1 ? pair : pair.slice(0, eq);
-    const raw = eq === -1 ? 'true' : pair.slice(eq + 1);
-    const camel = key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    let value: unknown = raw;
-    if (raw === 'true' || raw === 'false') value = raw === 'true';
-    else if (/^-?\d+(\.\d+)?$/.test(raw)) value = Number(raw);
-    out[camel] = value;
-  }
-  return out;
 }

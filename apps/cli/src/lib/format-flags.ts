@@ -1,4 +1,5 @@
 import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
+import { parseOptionArguments } from '@llavakit/format';
 import {
   type ConvertOptions,
   type ConvertSummary,
@@ -64,8 +65,8 @@ export function applyFormatFlags(
 export async function afterConvert(flags: Record<string, unknown>, summary: ConvertSummary): Promise<void> {
   const datasetInfo = flags['dataset-info'];
   if (typeof datasetInfo !== 'string' || summary.failed || summary.to !== 'sharegpt' || summary.output === '-') return;
-  const options = Array.isArray(flags.option) ? (flags.option as string[]) : [];
-  const layout = options.some((o) => /^layout=messages$/.test(o.trim())) ? 'messages' : 'conversations';
+  const options = parseOptionArguments(Array.isArray(flags.option) ? (flags.option as string[]) : []);
+  const layout = options.findLast((o) => o.key === 'layout')?.raw.trim() === 'messages' ? 'messages' : 'conversations';
   const result = await writeDatasetInfo({ datasetInfo, output: summary.output, layout });
   if (flags.quiet !== true && flags.json !== true) {
     process.stderr.write(

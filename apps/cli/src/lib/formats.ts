@@ -1,5 +1,15 @@
+import { existsSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Diagnostic } from '@llavakit/diagnostics';
-import { type FormatRegistry, formatOptionsHelp, loadFormatPlugins } from '@llavakit/format';
+import {
+  type FormatRegistry,
+  formatOptionsHelp,
+  formatsOfExport,
+  loadFormatPlugins,
+  PLUGIN_TIMEOUT_MS,
+  probeImport,
+} from '@llavakit/format';
 import { builtinFormats, createBuiltinRegistry } from '@llavakit/writer';
 import { type Config, Flags } from '@oclif/core';
 
@@ -19,7 +29,10 @@ export const pluginFlag = Flags.string({
  * 3. the plugins named by `--plugin` specifiers (paths or package names, resolved from `cwd`).
  *
  * A plugin that throws, exports something that is not a format or declares an unsupported `specVersion` is
- * reported (with its name and the reason, as a warning) and skipped; the others still load.
+ * reported (with its name and the reason, as a warning) and skipped; the others still load. Plugins are walled
+ * off: each hook module and `--plugin` file is first imported in a worker thread with a deadline (one that loops at
+ * import is stopped there and never imported here), and a hook that does not resolve in time is a failure. The
+ * limit is {@link pluginTimeoutMs}.
  */
 export async function loadFormats(
   config: Config,
@@ -27,35 +40,92 @@ export async function loadFormats(
 ): Promise<{ registry: FormatRegistry; diagnostics: Diagnostic[] }> {
   const registry = createBuiltinRegistry();
   const diagnostics: Diagnostic[] = [];
-  const result = await config.runHook(FORMATS_HOOK as never, {} as never);
+  const timeoutMs = pluginTimeoutMs();
+  diagnostics.push(...(await probeHookPlugins(config, timeoutMs)));
+  // oclif's hook timer is unref'd: a hook that never settles would let the process exit (code 13) mid-command.
+  const keepAlive = setTimeout(() => undefined, timeoutMs + 1000);
+  const result = await config.runHook(FORMATS_HOOK as never, {} as never, timeoutMs, true).finally(() => {
+    clearTimeout(keepAlive);
+  });
   for (const success of result.successes as { plugin: { name: string; version: string }; result: unknown }[]) {
-    const contributed = Array.isArray(success.result) ? success.result : [success.result];
-    for (const candidate of contributed) {
-      if (candidate === undefined) continue;
-      registry.addCandidate(candidate, {
-        plugin: success.plugin.name,
-        version: success.plugin.version,
-        via: 'oclif-plugin',
-      });
-    }
+    const origin = { plugin: success.plugin.name, version: success.plugin.version, via: 'oclif-plugin' as const };
+    if (success.result === undefined) continue;
+    const { formats, diagnostics: problems } = formatsOfExport(success.result, origin.plugin);
+    for (const format of formats) registry.add(format, origin);
+    registry.diagnostics.push(...problems);
   }
   for (const failure of result.failures as { plugin: { name: string }; error: Error }[]) {
-    diagnostics.push({
-      ruleId: 'plugin/load-failed',
-      severity: 'warning',
-      message: `Plugin ${failure.plugin.name} failed to provide formats: ${failure.error?.message ?? String(failure.error)}`,
-      hint: 'Reinstall or update the plugin (`llava plugins`), or uninstall it.',
-      source: failure.plugin.name,
-    });
+    let reason: string;
+    try {
+      reason = failure.error?.message ?? String(failure.error);
+    } catch {
+      reason = 'an unprintable error';
+    }
+    diagnostics.push(hookFailure(failure.plugin.name, reason));
   }
   const fromSpecifiers = await loadFormatPlugins(registry, options.plugins ?? [], {
     cwd: options.cwd ?? process.cwd(),
+    timeoutMs,
   });
   // Plugin problems never stop the CLI: they are warnings, and the other formats stay usable.
   for (const diagnostic of [...registry.diagnostics, ...fromSpecifiers]) {
     diagnostics.push(diagnostic.severity === 'error' ? { ...diagnostic, severity: 'warning' } : diagnostic);
   }
   return { registry, diagnostics };
+}
+
+/**
+ * The time limit of a plugin's import, its `llava:formats` hook, and each asynchronous `encode`, in ms: the
+ * `LLAVA_PLUGIN_TIMEOUT_MS` environment variable, else 10000.
+ */
+export function pluginTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const value = Number(env.LLAVA_PLUGIN_TIMEOUT_MS);
+  return Number.isFinite(value) && value > 0 ? value : PLUGIN_TIMEOUT_MS;
+}
+
+/**
+ * Import the `llava:formats` hook module of every oclif plugin in a worker thread first (in parallel, with the
+ * deadline): a plugin whose module throws, loops or never finishes loading is reported, and its hook is taken out
+ * so the command never imports it.
+ */
+async function probeHookPlugins(config: Config, timeoutMs: number): Promise<Diagnostic[]> {
+  const found: Diagnostic[] = [];
+  await Promise.all(
+    config.getPluginsList().map(async (plugin) => {
+      const hooks = (plugin.hooks as Record<string, unknown[] | undefined>)[FORMATS_HOOK];
+      if (!Array.isArray(hooks) || hooks.length === 0) return;
+      for (const hook of hooks) {
+        const target = typeof hook === 'string' ? hook : (hook as { target?: unknown }).target;
+        if (typeof target !== 'string') continue;
+        const file = hookFile(plugin.root, target);
+        if (!file) continue; // left to oclif (e.g. a TypeScript source it maps itself)
+        const probe = await probeImport(pathToFileURL(file).href, { timeoutMs });
+        if (probe.ok) continue;
+        (plugin.hooks as Record<string, unknown[]>)[FORMATS_HOOK] = [];
+        found.push(hookFailure(plugin.name, probe.reason));
+        return;
+      }
+    }),
+  );
+  return found;
+}
+
+function hookFile(root: string, target: string): string | undefined {
+  const base = join(root, target);
+  for (const candidate of extname(base) ? [base] : [`${base}.js`, `${base}.mjs`, `${base}.cjs`, base]) {
+    if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+function hookFailure(plugin: string, reason: string): Diagnostic {
+  return {
+    ruleId: 'plugin/load-failed',
+    severity: 'warning',
+    message: `Plugin ${plugin} failed to provide formats: ${reason}`,
+    hint: 'Reinstall or update the plugin (`llava plugins`), or uninstall it.',
+    source: plugin,
+  };
 }
 
 /**

@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import { type Diagnostic, DiagnosticError, renderReport, type Severity } from '@llavakit/diagnostics';
 import {
   createImageChecker,
@@ -11,6 +10,7 @@ import {
   parseImageSourceSpec,
 } from '@llavakit/images';
 import { readRecordBatches } from '@llavakit/reader';
+import { checkRunPaths, writeTextFile } from '@llavakit/writer';
 import { Args, Command, Flags } from '@oclif/core';
 import { createProgress } from '../../lib/progress.js';
 
@@ -118,6 +118,17 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
     } catch (error) {
       this.error((error as Error).message, { exit: 2 });
     }
+    if (flags['list-missing']) {
+      try {
+        await checkRunPaths({
+          inputs: inputs.map((path) => ({ flag: 'input', path })),
+          outputs: [{ flag: '--list-missing', path: flags['list-missing'] }],
+        });
+      } catch (error) {
+        if (!DiagnosticError.is(error)) throw error;
+        this.error(error.diagnostic.message, { exit: 2 });
+      }
+    }
     const resolver = createImageResolver(sources, {
       io: flags.io,
       ...(flags['max-image-bytes'] ? { maxImageBytes: flags['max-image-bytes'] } : {}),
@@ -198,15 +209,27 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
       ...(json || maxPerRule === 0 ? summary.diagnostics : summary.firstDiagnostics(maxPerRule)),
     ];
 
+    let listFailed = false;
     if (flags['list-missing']) {
-      const lines = summary.problems.map((p) => `${p.ref}\t${p.status}\t${p.references}\n`).join('');
-      await writeFile(flags['list-missing'], lines);
+      try {
+        await writeTextFile(
+          flags['list-missing'],
+          summary.problems.map((p) => `${p.ref}\t${p.status}\t${p.references}\n`),
+        );
+      } catch (error) {
+        if (!DiagnosticError.is(error)) throw error;
+        diagnostics.push(error.diagnostic);
+        counts.error++;
+        listFailed = true;
+        process.exitCode = 1;
+        this.logToStderr(`${error.diagnostic.message} [${error.diagnostic.ruleId}]`);
+      }
     }
     const result: ImagesCheckResult = {
       inputs,
       sources: sources.map(formatImageSource),
       seconds: Math.round(seconds * 1000) / 1000,
-      ok: !failed,
+      ok: !failed && !listFailed,
       total: summary.total,
       byPrefix: summary.byPrefix,
       problems: summary.problems,

@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { type Diagnostic, DiagnosticError, formatDiagnostic, isFailing } from '@llavakit/diagnostics';
 import {
@@ -22,6 +22,7 @@ import {
   writeBatchFiles,
   writeManifest,
 } from '@llavakit/prompts';
+import { writeFailure } from '@llavakit/writer';
 import { Command, Flags } from '@oclif/core';
 import { oneOf } from '../../lib/one-of.js';
 import { createProgress } from '../../lib/progress.js';
@@ -152,34 +153,61 @@ Exit codes: 0 success, 1 data errors (bad prompt folder, bad input lines, failed
     let files: BuildSummary['files'] = [];
     let endpoint: BuildSummary['endpoint'];
     if (flags['base-url']) {
-      await import('node:fs/promises').then((fs) => fs.mkdir(outDir, { recursive: true }));
       const outputFile = join(outDir, 'output.jsonl');
       const errorFile = join(outDir, 'errors.jsonl');
-      const result = await callChatEndpoint(requests, {
-        baseUrl: flags['base-url'],
-        apiKeyEnv: flags['api-key-env'],
-        outputFile,
-        errorFile,
-        concurrency: flags.concurrency,
-        retries: flags.retries,
-        resume: flags.resume,
-        onProgress: (p) => progress.update(p.done, p.total, `${p.done}/${p.total} requests, ${p.failed} failed`),
-      });
-      diagnostics.push(...result.diagnostics);
-      endpoint = { succeeded: result.succeeded, failed: result.failed, skipped: result.skipped, outputFile, errorFile };
+      try {
+        await mkdir(outDir, { recursive: true });
+        // Results are appended as they come (a run resumes where it stopped), so these files are not atomic.
+        const result = await callChatEndpoint(requests, {
+          baseUrl: flags['base-url'],
+          apiKeyEnv: flags['api-key-env'],
+          outputFile,
+          errorFile,
+          concurrency: flags.concurrency,
+          retries: flags.retries,
+          resume: flags.resume,
+          onProgress: (p) => progress.update(p.done, p.total, `${p.done}/${p.total} requests, ${p.failed} failed`),
+        });
+        diagnostics.push(...result.diagnostics);
+        endpoint = {
+          succeeded: result.succeeded,
+          failed: result.failed,
+          skipped: result.skipped,
+          outputFile,
+          errorFile,
+        };
+      } catch (error) {
+        if (typeof (error as NodeJS.ErrnoException)?.code !== 'string') throw error;
+        const path = (error as NodeJS.ErrnoException).path;
+        const target = path === outputFile || path === errorFile ? path : outDir;
+        diagnostics.push(writeFailure(target, error, target === outDir ? 'output folder' : 'results file').diagnostic);
+      }
     } else {
-      const result = await writeBatchFiles(requests, {
-        outDir,
-        maxRequests: flags['max-requests'],
-        maxBytes: flags['max-bytes'],
-        onProgress: (n) => progress.update(n, requests.length, `${n}/${requests.length} requests`),
-      });
-      diagnostics.push(...result.diagnostics);
-      files = result.files;
+      try {
+        const result = await writeBatchFiles(requests, {
+          outDir,
+          maxRequests: flags['max-requests'],
+          maxBytes: flags['max-bytes'],
+          onProgress: (n) => progress.update(n, requests.length, `${n}/${requests.length} requests`),
+        });
+        diagnostics.push(...result.diagnostics);
+        files = result.files;
+      } catch (error) {
+        if (!DiagnosticError.is(error)) throw error;
+        diagnostics.push(error.diagnostic);
+      }
     }
     progress.stop();
     const manifestPath = join(outDir, 'manifest.jsonl');
-    await writeManifest(manifestPath, manifest);
+    // Without its batch files a manifest would describe requests that were never written.
+    if (!diagnostics.some((d) => d.ruleId === 'output/write-failed')) {
+      try {
+        await writeManifest(manifestPath, manifest);
+      } catch (error) {
+        if (!DiagnosticError.is(error)) throw error;
+        diagnostics.push(error.diagnostic);
+      }
+    }
 
     const summary: BuildSummary = {
       kinds: folders.map((f) => f.kind),

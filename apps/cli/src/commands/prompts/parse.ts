@@ -1,6 +1,5 @@
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Diagnostic, formatDiagnostic, isFailing } from '@llavakit/diagnostics';
+import { type Diagnostic, DiagnosticError, formatDiagnostic, isFailing } from '@llavakit/diagnostics';
 import {
   type ImagePlacement,
   joinBatchOutput,
@@ -11,6 +10,7 @@ import {
   readManifest,
 } from '@llavakit/prompts';
 import type { LlavaRecord } from '@llavakit/schema';
+import { checkRunPaths, writeTextFile } from '@llavakit/writer';
 import { Args, Command, Flags } from '@oclif/core';
 import { oneOf } from '../../lib/one-of.js';
 
@@ -81,6 +81,22 @@ Exit codes: 0 success, 1 data errors (malformed responses, failed or missing req
   async run(): Promise<ParseSummary> {
     const { args, flags } = await this.parse(PromptsParse);
     const diagnostics: Diagnostic[] = [];
+    const planned = flags['by-kind']
+      ? Object.values(promptFolderNames).map((name) => join(flags.out, `${name}.json`))
+      : [flags.out];
+    try {
+      await checkRunPaths({
+        inputs: [
+          { flag: 'input', path: args.output },
+          ...(flags.errors ? [{ flag: '--errors', path: flags.errors }] : []),
+          ...(flags.manifest ? [{ flag: '--manifest', path: flags.manifest }] : []),
+        ],
+        outputs: planned.map((path) => ({ flag: '-o', path })),
+      });
+    } catch (error) {
+      if (!DiagnosticError.is(error)) throw error;
+      this.error(error.diagnostic.message, { exit: 2 });
+    }
     let manifest: ManifestEntry[] | undefined;
     if (flags.manifest) {
       const read = await readManifest(flags.manifest);
@@ -105,22 +121,20 @@ Exit codes: 0 success, 1 data errors (malformed responses, failed or missing req
     const byKind: Partial<Record<PromptKind, LlavaRecord[]>> = {};
     for (const r of parsed.records) (byKind[r.kind] ??= []).push(r.record);
     const outputs: string[] = [];
-    if (flags['by-kind']) {
-      await mkdir(flags.out, { recursive: true });
-      for (const [kind, records] of Object.entries(byKind) as [PromptKind, LlavaRecord[]][]) {
-        const path = join(flags.out, `${promptFolderNames[kind]}.json`);
-        await writeFile(path, serialise(records, path));
+    const files: [string, readonly LlavaRecord[]][] = flags['by-kind']
+      ? (Object.entries(byKind) as [PromptKind, LlavaRecord[]][]).map(([kind, records]) => [
+          join(flags.out, `${promptFolderNames[kind]}.json`),
+          records,
+        ])
+      : [[flags.out, parsed.records.map((r) => r.record)]];
+    for (const [path, records] of files) {
+      try {
+        await writeTextFile(path, serialise(records, path));
         outputs.push(path);
+      } catch (error) {
+        if (!DiagnosticError.is(error)) throw error;
+        diagnostics.push(error.diagnostic);
       }
-    } else {
-      await writeFile(
-        flags.out,
-        serialise(
-          parsed.records.map((r) => r.record),
-          flags.out,
-        ),
-      );
-      outputs.push(flags.out);
     }
 
     const summary: ParseSummary = {

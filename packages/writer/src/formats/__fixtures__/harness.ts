@@ -64,7 +64,12 @@ function withTokens(n: number) {
       if (n === 0) return t;
       if (style === 'prefix') return `${`${IMAGE}\n`.repeat(n)}${t}`;
       if (style === 'suffix') return `${t}${`\n${IMAGE}`.repeat(n)}`;
-      const cuts = places.map((p) => p % (t.length + 1)).sort((a, b) => a - b);
+      // Cut between code points, never inside a surrogate pair (that would make lone surrogates, which are rejected).
+      const inPair = (i: number) => /[\ud800-\udbff]/.test(t[i - 1] ?? '') && /[\udc00-\udfff]/.test(t[i] ?? '');
+      const cuts = places
+        .map((p) => p % (t.length + 1))
+        .map((cut) => (inPair(cut) ? cut - 1 : cut))
+        .sort((a, b) => a - b);
       let out = '';
       let start = 0;
       for (const cut of cuts) {

@@ -1,0 +1,100 @@
+import { execFileSync } from 'node:child_process';
+import { createWriteStream, existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../test-utils.js';
+import { finished, record, STACK, spawnCli, temporaries } from './fixtures/helpers.js';
+
+/**
+ * SIGINT and SIGTERM sent to a real `llava convert` child in the middle of a conversion: the targets keep their old
+ * content, the temporary files are gone before exit, the exit code is 130 / 143, and the --json summary says the
+ * run was interrupted and wrote nothing. The input is a FIFO the test feeds, so the signal lands mid-run for sure:
+ * the test waits until the temporary output exists, while the rest of the input is still to come.
+ */
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeAll(async () => ({ dir, cleanup } = await tempDir('llava-faults-sig-')));
+afterAll(() => cleanup());
+
+async function until(check: () => boolean, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await sleep(20);
+  }
+}
+
+describe('an interrupted conversion leaves every target as it was', () => {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    it(`${signal} → exit ${code}, old content kept, no temporary file`, async () => {
+      const case_ = join(dir, signal);
+      execFileSync('mkdir', ['-p', case_]);
+      const fifo = join(case_, 'in.fifo');
+      execFileSync('mkfifo', [fifo]);
+      const output = join(case_, 'out.json');
+      const rejects = join(case_, 'rejects.jsonl');
+      await writeFile(output, 'old output');
+      await writeFile(rejects, 'old rejects');
+      const child = spawnCli(['convert', fifo, '--to', 'sharegpt', '-o', output, '--rejects', rejects, '--json']);
+      const result = finished(child);
+      // Feed the head (a rejected record among good ones), then hold the FIFO open: the run cannot finish.
+      const feed = createWriteStream(fifo);
+      feed.on('error', () => undefined); // the child closes its end when it exits
+      feed.write('[\n');
+      const bad = record('bad', { conversations: [{ from: 'narrator', value: 'x' }] });
+      for (let i = 0; i < 2000; i++) feed.write(`${JSON.stringify(i === 5 ? bad : record(`r${i}`))},\n`);
+      // Both temporary files (output and rejects) exist: the run is in the middle.
+      await until(() => temporaries(case_).length >= 2);
+      child.kill(signal);
+      const { code: exit, stdout, stderr } = await result;
+      feed.destroy();
+      expect(exit, stderr).toBe(code);
+      expect(await readFile(output, 'utf8')).toBe('old output');
+      expect(await readFile(rejects, 'utf8')).toBe('old rejects');
+      expect(temporaries(case_)).toEqual([]);
+      const summary = JSON.parse(stdout);
+      expect(summary).toMatchObject({ failed: true, written: 0, fatal: { ruleId: 'run/interrupted' } });
+      expect(summary.read).toBe(summary.rejected + summary.discarded);
+      expect(stdout + stderr).not.toMatch(STACK);
+      expect(existsSync(fifo)).toBe(true);
+    });
+  }
+
+  it('SIGINT while a plugin encode never settles: the run ends at once (130), nothing written, no temporary file', async () => {
+    const case_ = join(dir, 'stuck');
+    execFileSync('mkdir', ['-p', case_]);
+    await writeFile(
+      join(case_, 'stuck.js'),
+      "export default { specVersion: 1, name: 'stuck', encode: () => new Promise(() => {}) };",
+    );
+    const input = join(case_, 'in.json');
+    await writeFile(input, JSON.stringify([record('a'), record('b')]));
+    const output = join(case_, 'out.json');
+    await writeFile(output, 'old output');
+    const child = spawnCli(['convert', input, '--to', 'stuck', '-o', output, '--plugin', './stuck.js', '--json'], {
+      cwd: case_,
+      env: { LLAVA_PLUGIN_TIMEOUT_MS: '60000' },
+    });
+    const result = finished(child);
+    await until(() => temporaries(case_).length >= 1);
+    const sent = Date.now();
+    child.kill('SIGINT');
+    const { code: exit, stdout, stderr } = await result;
+    expect(exit, stderr).toBe(130);
+    // Well before the 5 s grace exit and the 60 s encode limit: the stuck record was abandoned on the signal.
+    expect(Date.now() - sent).toBeLessThan(4000);
+    expect(JSON.parse(stdout)).toMatchObject({
+      failed: true,
+      written: 0,
+      rejected: 0,
+      fatal: { ruleId: 'run/interrupted' },
+    });
+    expect(await readFile(output, 'utf8')).toBe('old output');
+    expect(temporaries(case_)).toEqual([]);
+  });
+});

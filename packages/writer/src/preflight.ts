@@ -1,0 +1,80 @@
+import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
+import {
+  canRead,
+  type FormatPlugin,
+  formatRules,
+  type OptionArgument,
+  resolveFormatOptions,
+  unknownOptionArguments,
+} from '@llavakit/format';
+import type { ConvertOptions } from './convert.js';
+import { checkRunPaths } from './paths.js';
+
+/**
+ * The usage checks of a conversion, before anything is read or written: `from` names a readable format, every `-O`
+ * name is known to a format of the run, the target's options parse, and the run's paths do not collide. Throws a
+ * `DiagnosticError` (a usage error); returns the target's parsed options.
+ */
+export async function preflight(options: ConvertOptions, targetFormat: FormatPlugin<object>): Promise<object> {
+  let fromFormat: FormatPlugin<object> | undefined;
+  if (options.from !== undefined) {
+    const entry = options.registry.get(options.from);
+    if (!entry || !canRead(entry.format)) {
+      throw new DiagnosticError(
+        diagnose(formatRules.unknownFormat, {
+          message: entry
+            ? `Format "${options.from}" cannot read.`
+            : `No format named "${options.from}". Known: ${options.registry
+                .list()
+                .filter((f) => canRead(f.format))
+                .map((f) => f.format.name)
+                .join(', ')}.`,
+        }),
+      );
+    }
+    fromFormat = entry.format;
+  }
+  const optionArguments = options.optionArguments ?? [];
+  if (optionArguments.length > 0) {
+    // `-O` goes to the target only; a reader's options come with `readOptions` (`--read-option`).
+    const unknown = unknownOptionArguments(optionArguments, [targetFormat]);
+    if (unknown) {
+      throw new DiagnosticError(
+        diagnose(formatRules.unknownOption, {
+          message: unknown,
+          hint: `Run \`llava formats ${targetFormat.name}\` to see its options.`,
+        }),
+      );
+    }
+  }
+  await checkRunPaths({
+    inputs: [
+      ...options.inputs.map((path) => ({ flag: 'input', path })),
+      ...(options.metadata ? [{ flag: '--metadata', path: options.metadata.path }] : []),
+    ],
+    outputs: [
+      { flag: '-o', path: options.output },
+      ...(options.rejects !== undefined ? [{ flag: '--rejects', path: options.rejects }] : []),
+      ...(options.otherOutputs ?? []),
+    ],
+    ...(options.allowInputOverwrite ? { allowInputOverwrite: true } : {}),
+  });
+  return parseOptions(targetFormat, options.formatOptions, optionArguments);
+}
+
+export function parseOptions(
+  format: FormatPlugin<object>,
+  values: Readonly<Record<string, unknown>> | undefined,
+  args: readonly OptionArgument[],
+  role: 'input' | 'output' = 'output',
+): object {
+  const resolved = resolveFormatOptions(format, { ...(values ? { values } : {}), args });
+  if (resolved.ok) return resolved.options;
+  throw new DiagnosticError(
+    diagnose(formatRules.invalidOption, {
+      message:
+        role === 'input' ? `${resolved.problem.message} (for input format "${format.name}")` : resolved.problem.message,
+      hint: `Run \`llava formats ${format.name}\` to see its options.`,
+    }),
+  );
+}
