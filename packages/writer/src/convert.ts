@@ -616,6 +616,8 @@ export async function chooseInputFormat(
     return { format: best.entry.format, by: 'detected', scores };
   }
   const first = probe.values[0];
+  // Records wrapped in one object (`{"data": […]}`) say so, rather than "no format recognises them".
+  if (!best || best.score === 0) refuseWrappedRecords(first, file, firstValuePlace(probe.head));
   const shown = excerptOf(first);
   if ((!best || best.score === 0) && isMetadataRecord(first)) {
     throw new DiagnosticError(
@@ -699,12 +701,27 @@ function readerOptions(format: FormatPlugin<object>, options: ConvertOptions): o
   if (unknown) {
     throw new DiagnosticError(
       diagnose(formatRules.unknownOption, {
-        message: `${unknown} (for input format "${format.name}")`,
+        message: `${unknown} (the input format is "${format.name}"; its options go in --read-option)`,
         hint: `Run \`llava formats ${format.name}\` to see its options.`,
       }),
     );
   }
   return parseOptions(format, options.readOptions, args, 'input');
+}
+
+/** Where the first JSON value of a probed head starts (the first character that is not white space or a BOM). */
+function firstValuePlace(head: string): {
+  index: number;
+  offset: number;
+  line: number;
+  column: number;
+  length: number;
+} {
+  const at = head.search(/[^\s\uFEFF]/);
+  const before = at === -1 ? '' : head.slice(0, at);
+  const line = before.split('\n').length;
+  const column = at - (before.lastIndexOf('\n') + 1) + 1;
+  return { index: 0, offset: Buffer.byteLength(before, 'utf8'), line, column, length: -1 };
 }
 
 /** The limitations a format notes for a run with these options. */

@@ -62,6 +62,10 @@ export async function preflight(options: ConvertOptions, targetFormat: FormatPlu
   return parseOptions(targetFormat, options.formatOptions, optionArguments);
 }
 
+/**
+ * Parse a format's options from values and `-O`-style arguments; a refusal is an `options/invalid` usage error that
+ * names the option as typed and the side (`input` or `output`) whose format refused it.
+ */
 export function parseOptions(
   format: FormatPlugin<object>,
   values: Readonly<Record<string, unknown>> | undefined,
@@ -72,8 +76,8 @@ export function parseOptions(
   if (resolved.ok) return resolved.options;
   throw new DiagnosticError(
     diagnose(formatRules.invalidOption, {
-      message:
-        role === 'input' ? `${resolved.problem.message} (for input format "${format.name}")` : resolved.problem.message,
+      // say which side of the conversion refused: the reader's options and the writer's are checked separately
+      message: resolved.problem.message.replace(`of format "${format.name}"`, `of the ${role} format "${format.name}"`),
       hint: `Run \`llava formats ${format.name}\` to see its options.`,
     }),
   );

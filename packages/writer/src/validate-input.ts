@@ -1,5 +1,11 @@
 import { type Diagnostic, DiagnosticError } from '@llavakit/diagnostics';
-import { canRead, type FormatPlugin, type FormatRegistry, type RecordContext } from '@llavakit/format';
+import {
+  canRead,
+  type DetectProbe,
+  type FormatPlugin,
+  type FormatRegistry,
+  type RecordContext,
+} from '@llavakit/format';
 import {
   type DatasetKind,
   detectKind,
@@ -56,9 +62,17 @@ const CHAT_FORMAT_IGNORES = ['image/placement', 'image/list'];
  */
 export async function chooseValidation(
   file: string,
-  options: { readonly from?: string; readonly registry: FormatRegistry },
+  options: {
+    readonly from?: string;
+    readonly registry: FormatRegistry;
+    /**
+     * The input's first bytes and records when they were already read (a FIFO or `<(…)`, which can be read only
+     * once: see `peekInput`); the file is then not opened again.
+     */
+    readonly probe?: DetectProbe;
+  },
 ): Promise<ValidationPlan> {
-  const { registry, from } = options;
+  const { registry, from, probe } = options;
   const llava = registry.get('llava')?.format;
   if (!llava) throw new Error('The registry has no llava format.');
   const raw = (
@@ -77,15 +91,15 @@ export async function chooseValidation(
     return raw(from as ValidationKind, 'from');
   }
   if (from) {
-    const { format } = await chooseInputFormat(file, { from, registry });
+    const { format } = await chooseInputFormat(file, { from, registry }, probe);
     return format === llava ? raw('llava', 'from') : decoded(format, 'from', []);
   }
   if (file === '-') return raw('llava', 'default');
-  const kind = await kindOf(file);
+  const kind = probe ? KIND_OF[detectKind(probe.head)] : await kindOf(file);
   if (kind === 'metadata') return raw('metadata', 'detected');
   let chosen: Awaited<ReturnType<typeof chooseInputFormat>>;
   try {
-    chosen = await chooseInputFormat(file, { registry });
+    chosen = await chooseInputFormat(file, { registry }, probe);
   } catch (error) {
     // metadata records no format reads: validate them as what they are
     if (DiagnosticError.is(error) && error.diagnostic.ruleId === writerRules.metadataInput.id) {

@@ -72,7 +72,7 @@ describe('llava convert / validate fidelity (real CLI process)', () => {
       join(dir, 'r.json'),
     ]);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('for output format "sharegpt"');
+    expect(refused.stderr).toContain('of the output format "sharegpt"');
     const reader = await runCli([
       'convert',
       sample,
@@ -84,7 +84,7 @@ describe('llava convert / validate fidelity (real CLI process)', () => {
       join(dir, 'x.jsonl'),
     ]);
     expect(reader.code).toBe(2);
-    expect(reader.stderr).toContain('for input format "llava"');
+    expect(reader.stderr).toContain('of the input format "llava"');
   });
 
   it('--to llava prints the normalization note only with --normalize', async () => {

@@ -4,6 +4,8 @@ import { createValidator, validationKinds } from '@llavakit/schema';
 import {
   builtinFormats,
   chooseValidation,
+  isStreamPath,
+  peekInput,
   readForValidation,
   sourcePointer,
   type ValidationPlan,
@@ -140,8 +142,14 @@ Exit codes: 0 no errors (warnings allowed unless --strict), 1 errors found (or w
       const summary: FileSummary = { file: input, records: 0, error: 0, warning: 0, info: 0 };
       files.push(summary);
       let plan: ValidationPlan;
+      // A FIFO or `<(…)` can be read only once: its head is buffered for detection and replayed for reading.
+      const peeked = input !== '-' && (await isStreamPath(input)) ? await peekInput(input, input) : undefined;
       try {
-        plan = await chooseValidation(input, { registry, ...(chosen ? { from: chosen } : {}) });
+        plan = await chooseValidation(input, {
+          registry,
+          ...(chosen ? { from: chosen } : {}),
+          ...(peeked ? { probe: peeked.probe } : {}),
+        });
       } catch (error) {
         if (!DiagnosticError.is(error)) throw error;
         // no format (or more than one) fits the records: a data error of this file
@@ -157,7 +165,7 @@ Exit codes: 0 no errors (warnings allowed unless --strict), 1 errors found (or w
       }
       const validator = createValidator({ file: input, kind: plan.kind, ignore: plan.ignore });
       try {
-        const items = readForValidation(input, plan, {
+        const items = readForValidation(peeked?.input ?? input, plan, {
           file: input,
           onProgress: (done, total) =>
             progress.update(done, total, `${(records + summary.records).toLocaleString('en')} records`),

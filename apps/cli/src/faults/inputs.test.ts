@@ -41,7 +41,9 @@ describe('options and format names', () => {
       join(dir, 'x.json'),
     ]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/Invalid value for option image-token of format "sharegpt".*\[options\/invalid\]/);
+    expect(result.stderr).toMatch(
+      /Invalid value for option image-token of the output format "sharegpt".*\[options\/invalid\]/,
+    );
     expect(result.stderr).not.toContain('imageToken');
   });
 
