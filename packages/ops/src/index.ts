@@ -1,0 +1,32 @@
+export { type ImageKey, ImageHasher, ImageSizer, type ImageSourceOptions, openResolver } from './images.js';
+export { type Key64, KeyTable, key64, keyHex, normalizedConversation } from './hash.js';
+export { Histogram, type HistogramBucket, type HistogramJson } from './histogram.js';
+export { type LengthOptions, measureRecord, promptTokens, type RecordLength, type Unmeasurable } from './length.js';
+export {
+  Accounting,
+  emptySummary,
+  forEachItem,
+  type InputCount,
+  type InputOptions,
+  locate,
+  type OpItem,
+  type OpProgress,
+  type OpSummary,
+  type OutputOptions,
+  RecordOutput,
+  RejectsOutput,
+  readInputBatches,
+} from './pipeline.js';
+export { chooseIndices, SeededRandom, seededUnit } from './random.js';
+export { opsRules } from './rules.js';
+export { isTextOnly, sourceOf } from './source.js';
+export { computeStats, mergeStats, readStatsFiles, type SourceStats, type StatsOptions, type StatsResult } from './stats.js';
+export {
+  ANYRES_PINPOINTS,
+  imageTokens,
+  LlamaTokenCounter,
+  MODEL_PRESETS,
+  type ModelPreset,
+  needsImageSize,
+  selectBestResolution,
+} from './tokens.js';
