@@ -30,3 +30,22 @@ export {
   needsImageSize,
   selectBestResolution,
 } from './tokens.js';
+export { type DedupBy, type DedupOptions, type DedupSummary, type DuplicateGroup, dedupRecords } from './dedup.js';
+export { type FilterOptions, filterRecords } from './filter.js';
+export {
+  type ManifestEntry,
+  type MixEntry,
+  type MixManifest,
+  type MixOptions,
+  type MixRecipe,
+  type MixStrategy,
+  type MixSummary,
+  mixRecipe,
+  OPS_VERSION,
+  parseStrategy,
+  readRecipe,
+  strategyTake,
+} from './mix.js';
+export { type SampleOptions, type SampleSummary, sampleRecords } from './sample.js';
+export { type SplitOptions, type SplitSummary, splitKey, splitRecords } from './split.js';
+export { renderStatsHtml, writeStatsHtml } from './report.js';
