@@ -2,7 +2,18 @@ import { type Diagnostic, diagnose } from '@llavakit/diagnostics';
 import { imagesOf, type RecordId } from '@llavakit/schema';
 import { type Key64, KeyTable, key64, normalizedConversation } from './hash.js';
 import { ImageHasher, openResolver } from './images.js';
-import { Accounting, forEachItem, type InputOptions, locate, needFiles, type OpItem, type OpSummary, type OutputOptions, RecordOutput, usageError } from './pipeline.js';
+import {
+  Accounting,
+  forEachItem,
+  type InputOptions,
+  locate,
+  needFiles,
+  type OpItem,
+  type OpSummary,
+  type OutputOptions,
+  RecordOutput,
+  usageError,
+} from './pipeline.js';
 import { opsRules } from './rules.js';
 
 /** What makes two records duplicates. */
@@ -54,7 +65,8 @@ export interface DedupSummary extends OpSummary {
 export async function dedupRecords(options: DedupOptions): Promise<DedupSummary> {
   needFiles(options.inputs, 'dedup');
   const by = options.by ?? 'both';
-  if (!['conversation', 'image', 'both'].includes(by)) throw usageError(`--by must be conversation, image or both, not ${by}.`);
+  if (!['conversation', 'image', 'both'].includes(by))
+    throw usageError(`--by must be conversation, image or both, not ${by}.`);
   const resolver = by === 'conversation' ? undefined : await openResolver(options.images);
   const hasher = new ImageHasher(resolver);
   const table = new KeyTable();
@@ -78,7 +90,15 @@ export async function dedupRecords(options: DedupOptions): Promise<DedupSummary>
           unreadable++;
           if (unreadableNotes.length < 5) {
             const why = typeof key.problem === 'string' ? key.problem : key.problem.message;
-            unreadableNotes.push(locate(item, diagnose(opsRules.imageUnreadable, { message: `Image "${path}": ${why}; compared by path.`, source: 'dedup' })));
+            unreadableNotes.push(
+              locate(
+                item,
+                diagnose(opsRules.imageUnreadable, {
+                  message: `Image "${path}": ${why}; compared by path.`,
+                  source: 'dedup',
+                }),
+              ),
+            );
           }
           parts.push(`path:${path}`);
         }
@@ -125,14 +145,24 @@ export async function dedupRecords(options: DedupOptions): Promise<DedupSummary>
         const kept = duplicateOf.get(at);
         if (kept === undefined) {
           const slot = keptIds.get(at);
-          if (slot) keptIds.set(at, { file: item.file, index: item.index, ...(item.record.id !== undefined ? { id: item.record.id } : {}) });
+          if (slot)
+            keptIds.set(at, {
+              file: item.file,
+              index: item.index,
+              ...(item.record.id !== undefined ? { id: item.record.id } : {}),
+            });
           await accounting.write(output, item);
           return;
         }
         const keptRecord = keptIds.get(kept)!;
         let group = groups.get(kept);
         if (!group) {
-          group = { keptFile: keptRecord.file, keptIndex: keptRecord.index, ...(keptRecord.id !== undefined ? { keptId: keptRecord.id } : {}), removed: 0 };
+          group = {
+            keptFile: keptRecord.file,
+            keptIndex: keptRecord.index,
+            ...(keptRecord.id !== undefined ? { keptId: keptRecord.id } : {}),
+            removed: 0,
+          };
           groups.set(kept, group);
         }
         group.removed++;
@@ -143,7 +173,12 @@ export async function dedupRecords(options: DedupOptions): Promise<DedupSummary>
             diagnose(opsRules.duplicate, {
               message: `Duplicate (by ${by}) of ${name}, which is kept.`,
               source: 'dedup',
-              data: { keptFile: keptRecord.file, keptIndex: keptRecord.index, ...(keptRecord.id !== undefined ? { keptId: keptRecord.id } : {}), by },
+              data: {
+                keptFile: keptRecord.file,
+                keptIndex: keptRecord.index,
+                ...(keptRecord.id !== undefined ? { keptId: keptRecord.id } : {}),
+                by,
+              },
             }),
           ),
         ]);
@@ -155,6 +190,14 @@ export async function dedupRecords(options: DedupOptions): Promise<DedupSummary>
     return { ...summary, by, groups: groups.size, largest: [], unreadableImages: unreadable };
   }
   const summary = await accounting.finish();
-  const largest = [...groups.values()].sort((a, b) => b.removed - a.removed || a.keptIndex - b.keptIndex).slice(0, options.maxGroups ?? 20);
-  return Object.assign(summary, { by, groups: groups.size, largest, unreadableImages: unreadable, notes: unreadableNotes });
+  const largest = [...groups.values()]
+    .sort((a, b) => b.removed - a.removed || a.keptIndex - b.keptIndex)
+    .slice(0, options.maxGroups ?? 20);
+  return Object.assign(summary, {
+    by,
+    groups: groups.size,
+    largest,
+    unreadableImages: unreadable,
+    notes: unreadableNotes,
+  });
 }

@@ -2,7 +2,16 @@ import { type Diagnostic, diagnose } from '@llavakit/diagnostics';
 import { imagesOf } from '@llavakit/schema';
 import { ImageSizer, openResolver } from './images.js';
 import { measureRecord } from './length.js';
-import { Accounting, forEachItem, type InputOptions, locate, type OpSummary, type OutputOptions, RecordOutput, usageError } from './pipeline.js';
+import {
+  Accounting,
+  forEachItem,
+  type InputOptions,
+  locate,
+  type OpSummary,
+  type OutputOptions,
+  RecordOutput,
+  usageError,
+} from './pipeline.js';
 import { opsRules } from './rules.js';
 import { isTextOnly, sourceOf } from './source.js';
 import { LlamaTokenCounter, type ModelPreset, needsImageSize } from './tokens.js';
@@ -39,11 +48,13 @@ export interface FilterOptions extends InputOptions, OutputOptions {
  */
 export async function filterRecords(options: FilterOptions): Promise<OpSummary> {
   if (options.hasImage && options.textOnly) throw usageError('--has-image and --text-only exclude each other.');
-  if (options.maxTokens !== undefined && !(options.maxTokens > 0)) throw usageError('--max-tokens must be a positive number.');
+  if (options.maxTokens !== undefined && !(options.maxTokens > 0))
+    throw usageError('--max-tokens must be a positive number.');
   const model = options.model ?? 'llava-1.5-336';
   const measuring = options.maxTokens !== undefined;
   const resolver = measuring && needsImageSize(model) ? await openResolver(options.images) : undefined;
-  if (measuring && needsImageSize(model) && !resolver) throw usageError(`--model ${model} reads image sizes: pass --images.`);
+  if (measuring && needsImageSize(model) && !resolver)
+    throw usageError(`--model ${model} reads image sizes: pass --images.`);
   const sizer = new ImageSizer(resolver);
   const counter = new LlamaTokenCounter();
   const wanted = options.sources ? new Set(options.sources) : undefined;
@@ -53,18 +64,27 @@ export async function filterRecords(options: FilterOptions): Promise<OpSummary> 
     await forEachItem(options, accounting, async (item) => {
       if (!item.ok) return accounting.reject(item, item.diagnostics);
       const record = item.record;
-      const fail = (rule: (typeof opsRules)[keyof typeof opsRules], message: string, data?: Record<string, unknown>): Diagnostic =>
-        locate(item, diagnose(rule, { message, source: 'filter', ...(data ? { data } : {}) }));
+      const fail = (
+        rule: (typeof opsRules)[keyof typeof opsRules],
+        message: string,
+        data?: Record<string, unknown>,
+      ): Diagnostic => locate(item, diagnose(rule, { message, source: 'filter', ...(data ? { data } : {}) }));
       let problem: Diagnostic | undefined;
       const paths = imagesOf(record);
       if (options.minTurns !== undefined && record.conversations.length < options.minTurns) {
-        problem = fail(opsRules.minTurns, `${record.conversations.length} turns, fewer than --min-turns ${options.minTurns}.`, { turns: record.conversations.length });
+        problem = fail(
+          opsRules.minTurns,
+          `${record.conversations.length} turns, fewer than --min-turns ${options.minTurns}.`,
+          { turns: record.conversations.length },
+        );
       } else if (options.hasImage && paths.length === 0) {
         problem = fail(opsRules.hasImage, 'The record has no image.');
       } else if (options.textOnly && !isTextOnly(record)) {
         problem = fail(opsRules.textOnly, 'The record has an image.');
       } else if (wanted && !wanted.has(sourceOf(record))) {
-        problem = fail(opsRules.source, `Source "${sourceOf(record)}" is not among ${[...wanted].join(', ')}.`, { source: sourceOf(record) });
+        problem = fail(opsRules.source, `Source "${sourceOf(record)}" is not among ${[...wanted].join(', ')}.`, {
+          source: sourceOf(record),
+        });
       } else if (measuring) {
         if (resolver && paths.length > 0) await sizer.load(paths);
         const length = measureRecord(record, {
@@ -73,12 +93,20 @@ export async function filterRecords(options: FilterOptions): Promise<OpSummary> 
           ...(options.template ? { template: options.template } : {}),
           imageSize: (path) => sizer.sizeOf(path),
         });
-        if ('unmeasurable' in length) problem = fail(opsRules.lengthUnmeasurable, `Cannot measure: ${length.unmeasurable}.`);
+        if ('unmeasurable' in length)
+          problem = fail(opsRules.lengthUnmeasurable, `Cannot measure: ${length.unmeasurable}.`);
         else if (length.total > options.maxTokens!) {
           problem = fail(
             opsRules.overMax,
             `${length.total} tokens (text ${length.text}, template ${length.overhead}, images ${length.image}) exceed --max-tokens ${options.maxTokens}.`,
-            { tokens: length.total, text: length.text, overhead: length.overhead, image: length.image, max: options.maxTokens, model },
+            {
+              tokens: length.total,
+              text: length.text,
+              overhead: length.overhead,
+              image: length.image,
+              max: options.maxTokens,
+              model,
+            },
           );
         }
       }

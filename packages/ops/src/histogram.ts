@@ -45,7 +45,10 @@ export class Histogram {
 
   /** Add every value of another histogram (or of its JSON form). */
   merge(other: Histogram | Pick<HistogramJson, 'counts'>): void {
-    const entries = other instanceof Histogram ? other.#counts.entries() : Object.entries(other.counts).map(([k, n]) => [Number(k), n] as const);
+    const entries =
+      other instanceof Histogram
+        ? other.#counts.entries()
+        : Object.entries(other.counts).map(([k, n]) => [Number(k), n] as const);
     for (const [value, n] of entries) this.add(value, n);
   }
 

@@ -76,7 +76,12 @@ export class ImageSizer {
     const found = await this.resolver.resolve(path);
     if (found.status !== 'found') return null;
     try {
-      const { head, tail, size } = await this.resolver.readHeadTail(found, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, this.#buffer);
+      const { head, tail, size } = await this.resolver.readHeadTail(
+        found,
+        SNIFF_HEAD_BYTES,
+        SNIFF_TAIL_BYTES,
+        this.#buffer,
+      );
       const info = sniffImage(head, { tail, size });
       return info.width && info.height ? { width: info.width, height: info.height } : null;
     } catch {

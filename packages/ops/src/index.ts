@@ -1,7 +1,23 @@
-export { type ImageKey, ImageHasher, ImageSizer, type ImageSourceOptions, openResolver } from './images.js';
+export { type DedupBy, type DedupOptions, type DedupSummary, type DuplicateGroup, dedupRecords } from './dedup.js';
+export { type FilterOptions, filterRecords } from './filter.js';
 export { type Key64, KeyTable, key64, keyHex, normalizedConversation } from './hash.js';
 export { Histogram, type HistogramBucket, type HistogramJson } from './histogram.js';
+export { ImageHasher, type ImageKey, ImageSizer, type ImageSourceOptions, openResolver } from './images.js';
 export { type LengthOptions, measureRecord, promptTokens, type RecordLength, type Unmeasurable } from './length.js';
+export {
+  type ManifestEntry,
+  type MixEntry,
+  type MixManifest,
+  type MixOptions,
+  type MixRecipe,
+  type MixStrategy,
+  type MixSummary,
+  mixRecipe,
+  OPS_VERSION,
+  parseStrategy,
+  readRecipe,
+  strategyTake,
+} from './mix.js';
 export {
   Accounting,
   emptySummary,
@@ -18,9 +34,19 @@ export {
   readInputBatches,
 } from './pipeline.js';
 export { chooseIndices, SeededRandom, seededUnit } from './random.js';
+export { renderStatsHtml, writeStatsHtml } from './report.js';
 export { opsRules } from './rules.js';
+export { type SampleOptions, type SampleSummary, sampleRecords } from './sample.js';
 export { isTextOnly, sourceOf } from './source.js';
-export { computeStats, mergeStats, readStatsFiles, type SourceStats, type StatsOptions, type StatsResult } from './stats.js';
+export { type SplitOptions, type SplitSummary, splitKey, splitRecords } from './split.js';
+export {
+  computeStats,
+  mergeStats,
+  readStatsFiles,
+  type SourceStats,
+  type StatsOptions,
+  type StatsResult,
+} from './stats.js';
 export {
   ANYRES_PINPOINTS,
   imageTokens,
@@ -30,22 +56,3 @@ export {
   needsImageSize,
   selectBestResolution,
 } from './tokens.js';
-export { type DedupBy, type DedupOptions, type DedupSummary, type DuplicateGroup, dedupRecords } from './dedup.js';
-export { type FilterOptions, filterRecords } from './filter.js';
-export {
-  type ManifestEntry,
-  type MixEntry,
-  type MixManifest,
-  type MixOptions,
-  type MixRecipe,
-  type MixStrategy,
-  type MixSummary,
-  mixRecipe,
-  OPS_VERSION,
-  parseStrategy,
-  readRecipe,
-  strategyTake,
-} from './mix.js';
-export { type SampleOptions, type SampleSummary, sampleRecords } from './sample.js';
-export { type SplitOptions, type SplitSummary, splitKey, splitRecords } from './split.js';
-export { renderStatsHtml, writeStatsHtml } from './report.js';

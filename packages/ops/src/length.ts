@@ -71,7 +71,8 @@ export function measureRecord(record: LlavaRecord, options: LengthOptions): Reco
     try {
       overhead = promptTokens(renderConversation(record, { template: options.template }), counter) - text;
     } catch (error) {
-      if (DiagnosticError.is(error)) return { unmeasurable: `template ${options.template}: ${error.diagnostic.message}` };
+      if (DiagnosticError.is(error))
+        return { unmeasurable: `template ${options.template}: ${error.diagnostic.message}` };
       throw error;
     }
   }

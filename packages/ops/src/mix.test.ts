@@ -34,7 +34,12 @@ describe('strategies', () => {
 describe('mixRecipe', () => {
   it('mixes by the recipe and writes a manifest that reproduces it', async () => {
     const output = join(dir, 'mix.json');
-    const s = await mixRecipe({ recipe: join(fixtures, 'ok', 'recipe.yaml'), registry, output, rejects: join(dir, 'mix.rejects.jsonl') });
+    const s = await mixRecipe({
+      recipe: join(fixtures, 'ok', 'recipe.yaml'),
+      registry,
+      output,
+      rejects: join(dir, 'mix.rejects.jsonl'),
+    });
     // first:3 of 10, end:2 of 10, random:50% of 7 = 4, all 7
     expect(s).toMatchObject({ read: 34, written: 16, rejected: 18, rejectedByRule: { 'mix/not-selected': 18 } });
     const records = await readJson(output);
@@ -56,7 +61,12 @@ describe('mixRecipe', () => {
     // Same seed, same mixture; another seed, another random draw.
     await mixRecipe({ recipe: join(fixtures, 'ok', 'recipe.yaml'), registry, output: join(dir, 'again.json') });
     expect(await readFile(join(dir, 'again.json'), 'utf8')).toBe(await readFile(output, 'utf8'));
-    await mixRecipe({ recipe: join(fixtures, 'ok', 'recipe.yaml'), registry, output: join(dir, 'other.json'), seed: 7 });
+    await mixRecipe({
+      recipe: join(fixtures, 'ok', 'recipe.yaml'),
+      registry,
+      output: join(dir, 'other.json'),
+      seed: 7,
+    });
     expect((await readJson(join(dir, 'other.json'))).length).toBe(16);
   });
 
@@ -71,11 +81,21 @@ describe('mixRecipe', () => {
 
   it('names the rule and the recipe line of each problem', async () => {
     expect(await problem('missing-file')).toMatchObject({ ruleId: 'recipe/missing-file', place: { line: 4 } });
-    expect(await problem('bad-strategy')).toMatchObject({ ruleId: 'recipe/bad-strategy', place: { line: 3 }, pointer: '/datasets/0/sampling_strategy' });
-    expect(await problem('percent-over-100')).toMatchObject({ ruleId: 'recipe/bad-strategy', place: { line: 4 }, message: expect.stringContaining('150% is over 100%') });
+    expect(await problem('bad-strategy')).toMatchObject({
+      ruleId: 'recipe/bad-strategy',
+      place: { line: 3 },
+      pointer: '/datasets/0/sampling_strategy',
+    });
+    expect(await problem('percent-over-100')).toMatchObject({
+      ruleId: 'recipe/bad-strategy',
+      place: { line: 4 },
+      message: expect.stringContaining('150% is over 100%'),
+    });
     expect(await problem('not-yaml')).toMatchObject({ ruleId: 'recipe/syntax' });
     const output = join(dir, 'never.json');
-    await expect(mixRecipe({ recipe: join(fixtures, 'bad-strategy', 'recipe.yaml'), registry, output })).rejects.toThrow(DiagnosticError);
+    await expect(
+      mixRecipe({ recipe: join(fixtures, 'bad-strategy', 'recipe.yaml'), registry, output }),
+    ).rejects.toThrow(DiagnosticError);
     expect(existsSync(output)).toBe(false);
   });
 });

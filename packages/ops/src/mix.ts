@@ -1,12 +1,21 @@
+import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { type Diagnostic, DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import type { LlavaRecord } from '@llavakit/schema';
 import { openTextSink } from '@llavakit/writer';
 import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
-import { Accounting, fileSize, forEachItem, type InputOptions, locate, type OpSummary, type OutputOptions, RecordOutput } from './pipeline.js';
+import {
+  Accounting,
+  fileSize,
+  forEachItem,
+  type InputOptions,
+  locate,
+  type OpSummary,
+  type OutputOptions,
+  RecordOutput,
+} from './pipeline.js';
 import { chooseIndices, SeededRandom } from './random.js';
 import { opsRules } from './rules.js';
 
@@ -68,8 +77,20 @@ export function strategyTake(strategy: MixStrategy, count: number): number {
   return Math.min(count, strategy.count);
 }
 
-const recipeError = (rule: (typeof opsRules)[keyof typeof opsRules], file: string, line: number | undefined, message: string, pointer?: string) =>
-  diagnose(rule, { message, file, ...(line ? { place: { line, column: 1 } } : {}), ...(pointer ? { pointer } : {}), source: 'mix' });
+const recipeError = (
+  rule: (typeof opsRules)[keyof typeof opsRules],
+  file: string,
+  line: number | undefined,
+  message: string,
+  pointer?: string,
+) =>
+  diagnose(rule, {
+    message,
+    file,
+    ...(line ? { place: { line, column: 1 } } : {}),
+    ...(pointer ? { pointer } : {}),
+    source: 'mix',
+  });
 
 /**
  * Read and check a recipe (LLaVA-NeXT's YAML: `datasets: [{json_path, sampling_strategy, images_folder?}]`, top-level
@@ -81,26 +102,56 @@ export async function readRecipe(file: string): Promise<MixRecipe> {
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new DiagnosticError(recipeError(opsRules.recipeMissingFile, file, undefined, `Cannot read the recipe: ${(error as Error).message}`));
+    throw new DiagnosticError(
+      recipeError(opsRules.recipeMissingFile, file, undefined, `Cannot read the recipe: ${(error as Error).message}`),
+    );
   }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines });
   const problems: Diagnostic[] = [];
-  const lineOf = (node: YamlNode | null | undefined): number | undefined => (node?.range ? lines.linePos(node.range[0]).line : undefined);
-  for (const e of doc.errors) problems.push(recipeError(opsRules.recipeSyntax, file, e.linePos?.[0]?.line, e.message.split('\n')[0]!));
+  const lineOf = (node: YamlNode | null | undefined): number | undefined =>
+    node?.range ? lines.linePos(node.range[0]).line : undefined;
+  for (const e of doc.errors)
+    problems.push(recipeError(opsRules.recipeSyntax, file, e.linePos?.[0]?.line, e.message.split('\n')[0]!));
   const entries: MixEntry[] = [];
   let seed: number | string = 0;
   if (problems.length === 0) {
     const root = doc.contents;
-    if (!isMap(root)) problems.push(recipeError(opsRules.recipeSyntax, file, lineOf(root as YamlNode) ?? 1, 'A recipe is a mapping with a `datasets` list.'));
+    if (!isMap(root))
+      problems.push(
+        recipeError(
+          opsRules.recipeSyntax,
+          file,
+          lineOf(root as YamlNode) ?? 1,
+          'A recipe is a mapping with a `datasets` list.',
+        ),
+      );
     else {
       const seedValue = doc.get('seed');
       if (seedValue !== undefined) {
         if (typeof seedValue === 'number' || typeof seedValue === 'string') seed = seedValue;
-        else problems.push(recipeError(opsRules.recipeSyntax, file, lineOf(root.get('seed', true) as YamlNode), '`seed` must be a number or a string.', '/seed'));
+        else
+          problems.push(
+            recipeError(
+              opsRules.recipeSyntax,
+              file,
+              lineOf(root.get('seed', true) as YamlNode),
+              '`seed` must be a number or a string.',
+              '/seed',
+            ),
+          );
       }
       const datasets = root.get('datasets', true) as YamlNode | undefined;
-      if (!isSeq(datasets)) problems.push(recipeError(opsRules.recipeSyntax, file, lineOf(datasets) ?? 1, '`datasets` must be a list of {json_path, sampling_strategy}.', '/datasets'));
+      if (!isSeq(datasets))
+        problems.push(
+          recipeError(
+            opsRules.recipeSyntax,
+            file,
+            lineOf(datasets) ?? 1,
+            '`datasets` must be a list of {json_path, sampling_strategy}.',
+            '/datasets',
+          ),
+        );
       else {
         const base = dirname(resolve(file));
         datasets.items.forEach((node, i) => {
@@ -112,7 +163,9 @@ export async function readRecipe(file: string): Promise<MixRecipe> {
           }
           const jsonPath = node.get('json_path');
           if (typeof jsonPath !== 'string' || jsonPath === '') {
-            problems.push(recipeError(opsRules.recipeSyntax, file, line, `Entry ${i} has no json_path.`, `${pointer}/json_path`));
+            problems.push(
+              recipeError(opsRules.recipeSyntax, file, line, `Entry ${i} has no json_path.`, `${pointer}/json_path`),
+            );
             return;
           }
           const strategyNode = node.get('sampling_strategy', true) as YamlNode | undefined;
@@ -120,23 +173,53 @@ export async function readRecipe(file: string): Promise<MixRecipe> {
           const strategyLine = lineOf(strategyNode) ?? line;
           const strategy = parseStrategy(strategyText);
           if ('error' in strategy) {
-            problems.push(recipeError(opsRules.recipeStrategy, file, strategyLine, `Entry ${i} (${jsonPath}): ${strategy.error}.`, `${pointer}/sampling_strategy`));
+            problems.push(
+              recipeError(
+                opsRules.recipeStrategy,
+                file,
+                strategyLine,
+                `Entry ${i} (${jsonPath}): ${strategy.error}.`,
+                `${pointer}/sampling_strategy`,
+              ),
+            );
             return;
           }
           const folder = node.get('images_folder');
           if (folder !== undefined && typeof folder !== 'string') {
-            problems.push(recipeError(opsRules.recipeSyntax, file, line, `Entry ${i}: images_folder must be a string.`, `${pointer}/images_folder`));
+            problems.push(
+              recipeError(
+                opsRules.recipeSyntax,
+                file,
+                line,
+                `Entry ${i}: images_folder must be a string.`,
+                `${pointer}/images_folder`,
+              ),
+            );
             return;
           }
           const path = isAbsolute(jsonPath) ? jsonPath : join(base, jsonPath);
-          entries.push({ jsonPath, path, strategyText, strategy, ...(folder ? { imagesFolder: folder } : {}), line: lineOf(node.get('json_path', true) as YamlNode) ?? line });
+          entries.push({
+            jsonPath,
+            path,
+            strategyText,
+            strategy,
+            ...(folder ? { imagesFolder: folder } : {}),
+            line: lineOf(node.get('json_path', true) as YamlNode) ?? line,
+          });
         });
       }
     }
   }
   for (const entry of entries) {
     if ((await fileSize(entry.path)) === undefined) {
-      problems.push(recipeError(opsRules.recipeMissingFile, file, entry.line, `json_path ${entry.jsonPath} does not exist (looked at ${entry.path}).`));
+      problems.push(
+        recipeError(
+          opsRules.recipeMissingFile,
+          file,
+          entry.line,
+          `json_path ${entry.jsonPath} does not exist (looked at ${entry.path}).`,
+        ),
+      );
     }
   }
   if (problems.length > 0) {
@@ -184,7 +267,9 @@ export interface MixSummary extends OpSummary {
 }
 
 /** The version of this package, recorded in manifests. */
-export const OPS_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const OPS_VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 /**
  * Build a mixture from a recipe: each entry's records taken by its strategy (`random` draws uniformly with the
@@ -209,11 +294,20 @@ export async function mixRecipe(options: MixOptions): Promise<MixSummary> {
   const manifestEntries: ManifestEntry[] = [];
   try {
     for (const entry of recipe.entries) {
-      if (entry.strategy.kind !== 'all' && !(entry.strategy.kind === 'first' && 'count' in entry.strategy) && !counts.has(entry.path)) {
+      if (
+        entry.strategy.kind !== 'all' &&
+        !(entry.strategy.kind === 'first' && 'count' in entry.strategy) &&
+        !counts.has(entry.path)
+      ) {
         let n = 0;
-        await forEachItem({ ...options, inputs: [entry.path] }, undefined, (item) => {
-          if (item.ok) n++;
-        }, { pass: 'count' });
+        await forEachItem(
+          { ...options, inputs: [entry.path] },
+          undefined,
+          (item) => {
+            if (item.ok) n++;
+          },
+          { pass: 'count' },
+        );
         counts.set(entry.path, n);
       }
     }
@@ -229,26 +323,37 @@ export async function mixRecipe(options: MixOptions): Promise<MixSummary> {
       let next = 0;
       let taken = 0;
       let records = 0;
-      await forEachItem({ ...options, inputs: [entry.path] }, accounting, async (item) => {
-        if (!item.ok) return accounting.reject(item, item.diagnostics);
-        records++;
-        const at = position++;
-        let keep: boolean;
-        if (kind === 'all') keep = true;
-        else if (kind === 'first') keep = at < limit;
-        else if (kind === 'end') keep = at >= firstKept;
-        else {
-          keep = next < chosen!.length && chosen![next] === at;
-          if (keep) next++;
-        }
-        if (!keep) {
-          return accounting.reject(item, [
-            locate(item, diagnose(opsRules.notMixed, { message: `Not taken by "${entry.strategyText}" (line ${entry.line} of ${recipe.file}).`, source: 'mix' })),
-          ]);
-        }
-        const record = entry.imagesFolder ? withImagesFolder(item.record, entry.imagesFolder) : item.record;
-        if (await accounting.write(output, { ...item, record })) taken++;
-      }, { pass: 'write' });
+      await forEachItem(
+        { ...options, inputs: [entry.path] },
+        accounting,
+        async (item) => {
+          if (!item.ok) return accounting.reject(item, item.diagnostics);
+          records++;
+          const at = position++;
+          let keep: boolean;
+          if (kind === 'all') keep = true;
+          else if (kind === 'first') keep = at < limit;
+          else if (kind === 'end') keep = at >= firstKept;
+          else {
+            keep = next < chosen!.length && chosen![next] === at;
+            if (keep) next++;
+          }
+          if (!keep) {
+            return accounting.reject(item, [
+              locate(
+                item,
+                diagnose(opsRules.notMixed, {
+                  message: `Not taken by "${entry.strategyText}" (line ${entry.line} of ${recipe.file}).`,
+                  source: 'mix',
+                }),
+              ),
+            ]);
+          }
+          const record = entry.imagesFolder ? withImagesFolder(item.record, entry.imagesFolder) : item.record;
+          if (await accounting.write(output, { ...item, record })) taken++;
+        },
+        { pass: 'write' },
+      );
       manifestEntries.push({
         json_path: entry.jsonPath,
         path: entry.path,
@@ -280,7 +385,8 @@ export async function mixRecipe(options: MixOptions): Promise<MixSummary> {
 }
 
 function withImagesFolder(record: LlavaRecord, folder: string): LlavaRecord {
-  const join1 = (path: string) => (isAbsolute(path) || /^[a-z]+:\/\//i.test(path) ? path : `${folder.replace(/\/+$/, '')}/${path}`);
+  const join1 = (path: string) =>
+    isAbsolute(path) || /^[a-z]+:\/\//i.test(path) ? path : `${folder.replace(/\/+$/, '')}/${path}`;
   if (record.image === undefined) return record;
   return { ...record, image: typeof record.image === 'string' ? join1(record.image) : record.image.map(join1) };
 }

@@ -19,7 +19,14 @@ beforeAll(async () => {
 afterAll(() => cleanup());
 
 const many = (n: number, prefix = 'r') =>
-  Array.from({ length: n }, (_, i) => rec(`${prefix}${i}`, `Question ${i}?`, i % 3 === 0 ? undefined : `${i % 2 ? 'coco' : 'gqa'}/x/${i}.jpg`, `Answer ${i}.`));
+  Array.from({ length: n }, (_, i) =>
+    rec(
+      `${prefix}${i}`,
+      `Question ${i}?`,
+      i % 3 === 0 ? undefined : `${i % 2 ? 'coco' : 'gqa'}/x/${i}.jpg`,
+      `Answer ${i}.`,
+    ),
+  );
 
 describe('filterRecords', () => {
   it('rejects over-long records with the measured length, and keeps the accounting', async () => {
@@ -51,7 +58,9 @@ describe('filterRecords', () => {
     expect(hasImage.written).toBe(6);
     const turns = await filterRecords({ inputs: [input], registry, output: out, minTurns: 3 });
     expect(turns).toMatchObject({ written: 0, rejected: 9, rejectedByRule: { 'filter/min-turns': 9 } });
-    await expect(filterRecords({ inputs: [input], registry, output: out, hasImage: true, textOnly: true })).rejects.toThrow(DiagnosticError);
+    await expect(
+      filterRecords({ inputs: [input], registry, output: out, hasImage: true, textOnly: true }),
+    ).rejects.toThrow(DiagnosticError);
   });
 
   it('writes nothing when an input is broken beyond repair', async () => {
@@ -104,21 +113,20 @@ describe('dedupRecords', () => {
     expect(s.largest[0]).toMatchObject({ keptIndex: 0, keptId: '1', removed: 1 });
   });
 
-  test.prop([fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 2 })), { maxLength: 40 })], { numRuns: 15 })(
-    'is idempotent and keeps one record per distinct conversation',
-    async (pairs) => {
-      const records = pairs.map(([q, a], i) => rec(`r${i}`, `Q${q}`, undefined, `A${a}`));
-      const input = await writeJson(join(dir, 'p.json'), records);
-      const once = join(dir, 'p1.json');
-      const twice = join(dir, 'p2.json');
-      const s1 = await dedupRecords({ inputs: [input], registry, output: once, by: 'conversation' });
-      const s2 = await dedupRecords({ inputs: [once], registry, output: twice, by: 'conversation' });
-      expect(s1.written).toBe(new Set(pairs.map(([q, a]) => `${q}/${a}`)).size);
-      expect(s1.read).toBe(s1.written + s1.rejected);
-      expect(s2.rejected).toBe(0);
-      expect(await readFile(twice, 'utf8')).toBe(await readFile(once, 'utf8'));
-    },
-  );
+  test.prop([fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 2 })), { maxLength: 40 })], {
+    numRuns: 15,
+  })('is idempotent and keeps one record per distinct conversation', async (pairs) => {
+    const records = pairs.map(([q, a], i) => rec(`r${i}`, `Q${q}`, undefined, `A${a}`));
+    const input = await writeJson(join(dir, 'p.json'), records);
+    const once = join(dir, 'p1.json');
+    const twice = join(dir, 'p2.json');
+    const s1 = await dedupRecords({ inputs: [input], registry, output: once, by: 'conversation' });
+    const s2 = await dedupRecords({ inputs: [once], registry, output: twice, by: 'conversation' });
+    expect(s1.written).toBe(new Set(pairs.map(([q, a]) => `${q}/${a}`)).size);
+    expect(s1.read).toBe(s1.written + s1.rejected);
+    expect(s2.rejected).toBe(0);
+    expect(await readFile(twice, 'utf8')).toBe(await readFile(once, 'utf8'));
+  });
 });
 
 describe('splitRecords', () => {
@@ -138,7 +146,11 @@ describe('splitRecords', () => {
       const b = await run('b');
       expect(b.train).toEqual(a.train);
       expect(b.eval).toEqual(a.eval);
-      expect([...a.train, ...a.eval].sort()).toEqual(many(n).map((r) => r.id).sort());
+      expect([...a.train, ...a.eval].sort()).toEqual(
+        many(n)
+          .map((r) => r.id)
+          .sort(),
+      );
       expect(new Set([...a.train, ...a.eval]).size).toBe(n);
       expect(a.s.read).toBe(a.s.written + a.s.rejected);
       if (share >= 1) expect(a.eval).toHaveLength(Math.min(share, n));
@@ -150,7 +162,14 @@ describe('splitRecords', () => {
     const big = await writeJson(join(dir, 'grow2.json'), [...many(200), ...many(300, 'new')]);
     const side = async (input: string) => {
       const evalOutput = join(dir, 'grow.eval.json');
-      await splitRecords({ inputs: [input], registry, output: join(dir, 'grow.train.json'), evalOutput, eval: 0.2, seed: 7 });
+      await splitRecords({
+        inputs: [input],
+        registry,
+        output: join(dir, 'grow.train.json'),
+        evalOutput,
+        eval: 0.2,
+        seed: 7,
+      });
       return new Set(await ids(evalOutput));
     };
     const before = await side(small);
@@ -162,14 +181,30 @@ describe('splitRecords', () => {
 
   it('stratifies by source exactly', async () => {
     const input = await writeJson(join(dir, 'strat.json'), many(90));
-    const s = await splitRecords({ inputs: [input], registry, output: join(dir, 'st.train.json'), evalOutput: join(dir, 'st.eval.json'), eval: 0.1, by: 'source', seed: 1 });
+    const s = await splitRecords({
+      inputs: [input],
+      registry,
+      output: join(dir, 'st.train.json'),
+      evalOutput: join(dir, 'st.eval.json'),
+      eval: 0.1,
+      by: 'source',
+      seed: 1,
+    });
     expect(s.eval).toBe(9);
     expect(s.evalBySource).toEqual({ 'text-only': 3, coco: 3, gqa: 3 });
   });
 
   it('refuses a bad share', async () => {
     const input = await writeJson(join(dir, 'x.json'), many(3));
-    await expect(splitRecords({ inputs: [input], registry, output: join(dir, 'a.json'), evalOutput: join(dir, 'b.json'), eval: 1.5 })).rejects.toThrow(/--eval/);
+    await expect(
+      splitRecords({
+        inputs: [input],
+        registry,
+        output: join(dir, 'a.json'),
+        evalOutput: join(dir, 'b.json'),
+        eval: 1.5,
+      }),
+    ).rejects.toThrow(/--eval/);
   });
 });
 
@@ -194,11 +229,24 @@ describe('sampleRecords', () => {
   it('draws a fraction, and rejects the others with sample/not-selected', async () => {
     const input = await writeJson(join(dir, 'fr.json'), many(50));
     const rejects = join(dir, 'fr.rejects.jsonl');
-    const s = await sampleRecords({ inputs: [input], registry, output: join(dir, 'fr.out.jsonl'), fraction: 0.1, seed: 3, rejects });
+    const s = await sampleRecords({
+      inputs: [input],
+      registry,
+      output: join(dir, 'fr.out.jsonl'),
+      fraction: 0.1,
+      seed: 3,
+      rejects,
+    });
     expect(s.written).toBe(5);
-    expect((await readLines(rejects)).map((l) => (l.diagnostics as { ruleId: string }[])[0]!.ruleId)).toEqual(Array(45).fill('sample/not-selected'));
+    expect((await readLines(rejects)).map((l) => (l.diagnostics as { ruleId: string }[])[0]!.ruleId)).toEqual(
+      Array(45).fill('sample/not-selected'),
+    );
     expect((await readFile(join(dir, 'fr.out.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(5);
-    await expect(sampleRecords({ inputs: [input], registry, output: join(dir, 'x.json'), n: 1, fraction: 0.5 })).rejects.toThrow(/exactly one/);
-    await expect(sampleRecords({ inputs: ['-'], registry, output: join(dir, 'x.json'), n: 1 })).rejects.toThrow(/standard input/);
+    await expect(
+      sampleRecords({ inputs: [input], registry, output: join(dir, 'x.json'), n: 1, fraction: 0.5 }),
+    ).rejects.toThrow(/exactly one/);
+    await expect(sampleRecords({ inputs: ['-'], registry, output: join(dir, 'x.json'), n: 1 })).rejects.toThrow(
+      /standard input/,
+    );
   });
 });

@@ -102,7 +102,16 @@ export interface OpSummary {
 
 /** A new, empty {@link OpSummary}. */
 export function emptySummary(): OpSummary {
-  return { read: 0, written: 0, rejected: 0, rejectedByRule: {}, inputs: [], outputs: {}, failed: false, durationMs: 0 };
+  return {
+    read: 0,
+    written: 0,
+    rejected: 0,
+    rejectedByRule: {},
+    inputs: [],
+    outputs: {},
+    failed: false,
+    durationMs: 0,
+  };
 }
 
 const NO_IMAGES: ImageAccess = { rewrite: (path) => path, readBytes: async () => undefined };
@@ -116,7 +125,10 @@ export async function* readInputBatches(
   file: string,
   options: Omit<InputOptions, 'inputs'> & { readonly pass?: string; readonly onFormat?: (name: string) => void },
 ): AsyncGenerator<OpItem[]> {
-  const { format } = await chooseInputFormat(file, { registry: options.registry, ...(options.from ? { from: options.from } : {}) });
+  const { format } = await chooseInputFormat(file, {
+    registry: options.registry,
+    ...(options.from ? { from: options.from } : {}),
+  });
   options.onFormat?.(format.name);
   const context: RecordContext<object> = {
     options: parseFormatOptions(format, options.formatOptions),
@@ -136,7 +148,13 @@ export async function* readInputBatches(
       records++;
       batch.push(
         result.ok
-          ? { ok: true, record: result.record, file, index: result.index, ...(result.place ? { place: result.place } : {}) }
+          ? {
+              ok: true,
+              record: result.record,
+              file,
+              index: result.index,
+              ...(result.place ? { place: result.place } : {}),
+            }
           : {
               ok: false,
               file,
@@ -168,7 +186,14 @@ export async function* readInputBatches(
       const item = items[i]!;
       records++;
       if (!item.ok) {
-        batch[i] = { ok: false, file, index: item.place.index, diagnostics: [item.diagnostic], place: item.place, text: item.text };
+        batch[i] = {
+          ok: false,
+          file,
+          index: item.place.index,
+          diagnostics: [item.diagnostic],
+          place: item.place,
+          text: item.text,
+        };
         continue;
       }
       mutable.index = item.place.index;
@@ -275,7 +300,13 @@ export class RejectsOutput {
   constructor(readonly path: string | undefined) {}
 
   /** Add one rejected record. */
-  async add(file: string, index: number, diagnostics: readonly Diagnostic[], record?: unknown, text?: string): Promise<void> {
+  async add(
+    file: string,
+    index: number,
+    diagnostics: readonly Diagnostic[],
+    record?: unknown,
+    text?: string,
+  ): Promise<void> {
     if (!this.path) return;
     this.#sink ??= await openTextSink(this.path);
     const line = JSON.stringify({ file, index, diagnostics, ...(record !== undefined ? { record } : { text }) });
@@ -350,7 +381,13 @@ export class Accounting {
     this.#current!.rejected++;
     const rule = (diagnostics.find((d) => d.severity === 'error') ?? diagnostics[0])?.ruleId ?? 'unknown';
     this.summary.rejectedByRule[rule] = (this.summary.rejectedByRule[rule] ?? 0) + 1;
-    await this.rejects.add(item.file, item.index, diagnostics, item.ok ? item.record : undefined, item.ok ? undefined : item.text);
+    await this.rejects.add(
+      item.file,
+      item.index,
+      diagnostics,
+      item.ok ? item.record : undefined,
+      item.ok ? undefined : item.text,
+    );
   }
 
   /** Complete every output and the rejects file. */
@@ -397,7 +434,10 @@ export function needFiles(inputs: readonly string[], operation: string): void {
 /** A usage `DiagnosticError` (exit code 2 in the CLI). */
 export function usageError(message: string): DiagnosticError {
   return new DiagnosticError(
-    diagnose({ id: 'usage/ops', severity: 'error', title: 'Invalid options', hint: 'See the command help.' }, { message }),
+    diagnose(
+      { id: 'usage/ops', severity: 'error', title: 'Invalid options', hint: 'See the command help.' },
+      { message },
+    ),
   );
 }
 

@@ -9,7 +9,12 @@ export class SeededRandom {
 
   constructor(seed: number | string) {
     const digest = hash('sha256', `llavakit-seed:${String(seed)}`, 'buffer') as Buffer;
-    this.#s = new Uint32Array([digest.readUInt32LE(0), digest.readUInt32LE(4), digest.readUInt32LE(8), digest.readUInt32LE(12)]);
+    this.#s = new Uint32Array([
+      digest.readUInt32LE(0),
+      digest.readUInt32LE(4),
+      digest.readUInt32LE(8),
+      digest.readUInt32LE(12),
+    ]);
     if (this.#s.every((v) => v === 0)) this.#s[0] = 1;
   }
 

@@ -56,12 +56,23 @@ function sourcesSvg(sources: StatsResult['sources']): string {
  */
 export function renderStatsHtml(stats: StatsResult, title = 'llavakit stats'): string {
   const t = stats.tokens;
-  const turnBuckets = Object.entries(stats.turns.counts).map(([v, count]) => ({ from: Number(v), to: Number(v) + 1, count }));
+  const turnBuckets = Object.entries(stats.turns.counts).map(([v, count]) => ({
+    from: Number(v),
+    to: Number(v) + 1,
+    count,
+  }));
   const sourceRows = Object.entries(stats.sources)
     .sort((a, b) => b[1].records - a[1].records)
-    .map(([name, s]) => `<tr><td>${esc(name)}</td><td>${fmt(s.records)}</td><td>${fmt(s.textOnly)}</td><td>${fmt(s.images)}</td></tr>`)
+    .map(
+      ([name, s]) =>
+        `<tr><td>${esc(name)}</td><td>${fmt(s.records)}</td><td>${fmt(s.textOnly)}</td><td>${fmt(s.images)}</td></tr>`,
+    )
     .join('');
-  const inputs = stats.inputs.map((i) => `<li><code>${esc(i.file)}</code> (${esc(i.format)}, ${fmt(i.read)} read, ${fmt(i.invalid)} invalid)</li>`).join('');
+  const inputs = stats.inputs
+    .map(
+      (i) => `<li><code>${esc(i.file)}</code> (${esc(i.format)}, ${fmt(i.read)} read, ${fmt(i.invalid)} invalid)</li>`,
+    )
+    .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(title)}</title>

@@ -1,5 +1,15 @@
 import { diagnose } from '@llavakit/diagnostics';
-import { Accounting, forEachItem, type InputOptions, locate, needFiles, type OpSummary, type OutputOptions, RecordOutput, usageError } from './pipeline.js';
+import {
+  Accounting,
+  forEachItem,
+  type InputOptions,
+  locate,
+  needFiles,
+  type OpSummary,
+  type OutputOptions,
+  RecordOutput,
+  usageError,
+} from './pipeline.js';
 import { chooseIndices, SeededRandom } from './random.js';
 import { opsRules } from './rules.js';
 
@@ -34,14 +44,22 @@ export interface SampleSummary extends OpSummary {
  */
 export async function sampleRecords(options: SampleOptions): Promise<SampleSummary> {
   needFiles(options.inputs, 'sample');
-  if ((options.n === undefined) === (options.fraction === undefined)) throw usageError('Give exactly one of -n and --fraction.');
-  if (options.n !== undefined && !(Number.isInteger(options.n) && options.n >= 0)) throw usageError('-n must be a whole number ≥ 0.');
-  if (options.fraction !== undefined && !(options.fraction >= 0 && options.fraction <= 1)) throw usageError('--fraction must be between 0 and 1.');
+  if ((options.n === undefined) === (options.fraction === undefined))
+    throw usageError('Give exactly one of -n and --fraction.');
+  if (options.n !== undefined && !(Number.isInteger(options.n) && options.n >= 0))
+    throw usageError('-n must be a whole number ≥ 0.');
+  if (options.fraction !== undefined && !(options.fraction >= 0 && options.fraction <= 1))
+    throw usageError('--fraction must be between 0 and 1.');
   let population = 0;
   try {
-    await forEachItem(options, undefined, (item) => {
-      if (item.ok) population++;
-    }, { pass: 'count' });
+    await forEachItem(
+      options,
+      undefined,
+      (item) => {
+        if (item.ok) population++;
+      },
+      { pass: 'count' },
+    );
   } catch (error) {
     const failed = await new Accounting(undefined).fail(error);
     return { ...failed, population, drawn: 0 };
@@ -65,7 +83,13 @@ export async function sampleRecords(options: SampleOptions): Promise<SampleSumma
           return;
         }
         await accounting.reject(item, [
-          locate(item, diagnose(opsRules.notSampled, { message: `Not among the ${k} records drawn (seed ${String(options.seed ?? 0)}).`, source: 'sample' })),
+          locate(
+            item,
+            diagnose(opsRules.notSampled, {
+              message: `Not among the ${k} records drawn (seed ${String(options.seed ?? 0)}).`,
+              source: 'sample',
+            }),
+          ),
         ]);
       },
       { pass: 'write' },

@@ -1,6 +1,15 @@
 import { imagesOf, type LlavaRecord } from '@llavakit/schema';
 import { normalizedConversation } from './hash.js';
-import { Accounting, forEachItem, type InputOptions, needFiles, type OpSummary, type OutputOptions, RecordOutput, usageError } from './pipeline.js';
+import {
+  Accounting,
+  forEachItem,
+  type InputOptions,
+  needFiles,
+  type OpSummary,
+  type OutputOptions,
+  RecordOutput,
+  usageError,
+} from './pipeline.js';
 import { seededUnit } from './random.js';
 import { sourceOf } from './source.js';
 

@@ -14,7 +14,17 @@ const RECORDS = [
   rec('2', 'Where is it?', 'gqa/images/2.jpg'),
   rec('2', 'What is it?', 'coco/train2017/3.jpg'), // duplicate id and conversation
   rec(4, 'Tell me a story.'),
-  { id: '5', image: 'ocr_vqa/images/5.jpg', data_source: 'my-ocr', conversations: [{ from: 'human', value: 'Read it <image>' }, { from: 'gpt', value: 'OK' }, { from: 'human', value: 'More?' }, { from: 'gpt', value: 'No' }] },
+  {
+    id: '5',
+    image: 'ocr_vqa/images/5.jpg',
+    data_source: 'my-ocr',
+    conversations: [
+      { from: 'human', value: 'Read it <image>' },
+      { from: 'gpt', value: 'OK' },
+      { from: 'human', value: 'More?' },
+      { from: 'gpt', value: 'No' },
+    ],
+  },
 ];
 
 describe('computeStats', () => {
@@ -49,7 +59,9 @@ describe('computeStats', () => {
     expect(s.tokens?.max).toBeGreaterThan(576);
     expect(s.tokens?.total.count).toBe(5);
     expect(s.tokens?.p50).not.toBeNull();
-    expect(Object.keys(s)).toEqual(expect.arrayContaining(['records', 'textOnly', 'sources', 'turns', 'tokens', 'duplicates']));
+    expect(Object.keys(s)).toEqual(
+      expect.arrayContaining(['records', 'textOnly', 'sources', 'turns', 'tokens', 'duplicates']),
+    );
   });
 
   it('adds the template overhead and image tokens by preset', async () => {
@@ -63,7 +75,12 @@ describe('computeStats', () => {
   it('counts invalid elements apart, and merges shards exactly', async () => {
     const a = await writeJson(join(dir, 'a.json'), RECORDS.slice(0, 2));
     const b = join(dir, 'b.jsonl');
-    await writeFile(b, `${RECORDS.slice(2).map((r) => JSON.stringify(r)).join('\n')}\n{"conversations": 3}\n`);
+    await writeFile(
+      b,
+      `${RECORDS.slice(2)
+        .map((r) => JSON.stringify(r))
+        .join('\n')}\n{"conversations": 3}\n`,
+    );
     const sa = await computeStats({ inputs: [a], registry });
     const sb = await computeStats({ inputs: [b], registry });
     expect(sb.invalid).toBe(1);
@@ -93,44 +110,57 @@ describe('the HTML report in a real headless Chromium', () => {
   });
   afterAll(() => cleanup());
 
-  it.skipIf(!existsSync(CHROMIUM))('renders its charts offline, without console errors', async () => {
-    const input = await writeJson(join(dir, 'data.json'), RECORDS);
-    const stats = await computeStats({ inputs: [input], registry, template: 'v1' });
-    const html = join(dir, 'report.html');
-    await writeStatsHtml(html, stats);
-    const text = await readFile(html, 'utf8');
-    expect(text).not.toMatch(/<script|https?:\/\/|<link/);
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    try {
-      const context = await browser.newContext({ offline: true });
-      const page = await context.newPage();
-      const errors: string[] = [];
-      page.on('console', (m) => {
-        if (m.type() === 'error') errors.push(m.text());
+  it.skipIf(!existsSync(CHROMIUM))(
+    'renders its charts offline, without console errors',
+    async () => {
+      const input = await writeJson(join(dir, 'data.json'), RECORDS);
+      const stats = await computeStats({ inputs: [input], registry, template: 'v1' });
+      const html = join(dir, 'report.html');
+      await writeStatsHtml(html, stats);
+      const text = await readFile(html, 'utf8');
+      expect(text).not.toMatch(/<script|https?:\/\/|<link/);
+      const { chromium } = await import('playwright-core');
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
       });
-      page.on('pageerror', (e) => errors.push(e.message));
-      page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
-      await page.goto(pathToFileURL(html).href);
-      const charts = await page.$$eval('figure svg', (svgs) =>
-        svgs.map((svg) => ({
-          label: svg.getAttribute('aria-label'),
-          bars: [...svg.querySelectorAll('rect.bar')].filter((r) => r.getBoundingClientRect().height > 0).length,
-          width: svg.getBoundingClientRect().width,
-        })),
-      );
-      expect(errors).toEqual([]);
-      expect(charts).toHaveLength(3);
-      for (const chart of charts) {
-        expect(chart.width).toBeGreaterThan(100);
-        expect(chart.bars).toBeGreaterThan(0);
+      try {
+        const context = await browser.newContext({ offline: true });
+        const page = await context.newPage();
+        const errors: string[] = [];
+        page.on('console', (m) => {
+          if (m.type() === 'error') errors.push(m.text());
+        });
+        page.on('pageerror', (e) => errors.push(e.message));
+        page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
+        await page.goto(pathToFileURL(html).href);
+        const charts = await page.$$eval('figure svg', (svgs) =>
+          svgs.map((svg) => ({
+            label: svg.getAttribute('aria-label'),
+            bars: [...svg.querySelectorAll('rect.bar')].filter((r) => r.getBoundingClientRect().height > 0).length,
+            width: svg.getBoundingClientRect().width,
+          })),
+        );
+        expect(errors).toEqual([]);
+        expect(charts).toHaveLength(3);
+        for (const chart of charts) {
+          expect(chart.width).toBeGreaterThan(100);
+          expect(chart.bars).toBeGreaterThan(0);
+        }
+        expect(charts[2]!.bars).toBe(4); // one bar per source
+      } finally {
+        await browser.close();
       }
-      expect(charts[2]!.bars).toBe(4); // one bar per source
-    } finally {
-      await browser.close();
-    }
-  }, 60_000);
+    },
+    60_000,
+  );
 });

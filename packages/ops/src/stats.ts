@@ -102,7 +102,9 @@ export async function computeStats(options: StatsOptions): Promise<StatsResult> 
   const resolver = withTokens && needsImageSize(model) ? await openResolver(options.images) : undefined;
   if (withTokens && needsImageSize(model) && !resolver) {
     throw new DiagnosticError(
-      diagnose(opsRules.usage, { message: `--model ${model} reads image sizes: pass --images with the image sources.` }),
+      diagnose(opsRules.usage, {
+        message: `--model ${model} reads image sizes: pass --images with the image sources.`,
+      }),
     );
   }
   const sizer = new ImageSizer(resolver);
@@ -138,51 +140,51 @@ export async function computeStats(options: StatsOptions): Promise<StatsResult> 
       options,
       undefined,
       async (item) => {
-      input!.read++;
-      if (!item.ok) {
-        input!.invalid++;
-        result.invalid++;
-        const rule = item.diagnostics[0]?.ruleId ?? 'unknown';
-        result.invalidByRule[rule] = (result.invalidByRule[rule] ?? 0) + 1;
-        return;
-      }
-      const record = item.record;
-      result.records++;
-      const source = sourceOf(record);
-      const perSource = (result.sources[source] ??= { records: 0, textOnly: 0, images: 0 });
-      perSource.records++;
-      const paths = imagesOf(record);
-      perSource.images += paths.length;
-      result.images += paths.length;
-      result.imagesPerRecord[paths.length] = (result.imagesPerRecord[paths.length] ?? 0) + 1;
-      if (isTextOnly(record)) {
-        result.textOnly++;
-        perSource.textOnly++;
-      }
-      turns.add(record.conversations.length);
-      countPlacement(record.conversations, paths.length, result.imagePlacement);
-      if (record.id !== undefined && ids.putIfAbsent(key64(`${typeof record.id}:${record.id}`), 1) !== undefined) {
-        result.duplicates.ids++;
-      }
-      if (conversations.putIfAbsent(key64(normalizedConversation(record)), 1) !== undefined) {
-        result.duplicates.conversations++;
-      }
-      if (withTokens) {
-        if (resolver && paths.length > 0) await sizer.load(paths);
-        const length = measureRecord(record, {
-          counter,
-          model,
-          ...(options.template ? { template: options.template } : {}),
-          imageSize: (path) => sizer.sizeOf(path),
-        });
-        if ('unmeasurable' in length) unmeasurable++;
-        else {
-          total.add(length.total);
-          text.add(length.text);
-          image.add(length.image);
-          overhead.add(length.overhead);
+        input!.read++;
+        if (!item.ok) {
+          input!.invalid++;
+          result.invalid++;
+          const rule = item.diagnostics[0]?.ruleId ?? 'unknown';
+          result.invalidByRule[rule] = (result.invalidByRule[rule] ?? 0) + 1;
+          return;
         }
-      }
+        const record = item.record;
+        result.records++;
+        const source = sourceOf(record);
+        const perSource = (result.sources[source] ??= { records: 0, textOnly: 0, images: 0 });
+        perSource.records++;
+        const paths = imagesOf(record);
+        perSource.images += paths.length;
+        result.images += paths.length;
+        result.imagesPerRecord[paths.length] = (result.imagesPerRecord[paths.length] ?? 0) + 1;
+        if (isTextOnly(record)) {
+          result.textOnly++;
+          perSource.textOnly++;
+        }
+        turns.add(record.conversations.length);
+        countPlacement(record.conversations, paths.length, result.imagePlacement);
+        if (record.id !== undefined && ids.putIfAbsent(key64(`${typeof record.id}:${record.id}`), 1) !== undefined) {
+          result.duplicates.ids++;
+        }
+        if (conversations.putIfAbsent(key64(normalizedConversation(record)), 1) !== undefined) {
+          result.duplicates.conversations++;
+        }
+        if (withTokens) {
+          if (resolver && paths.length > 0) await sizer.load(paths);
+          const length = measureRecord(record, {
+            counter,
+            model,
+            ...(options.template ? { template: options.template } : {}),
+            imageSize: (path) => sizer.sizeOf(path),
+          });
+          if ('unmeasurable' in length) unmeasurable++;
+          else {
+            total.add(length.total);
+            text.add(length.text);
+            image.add(length.image);
+            overhead.add(length.overhead);
+          }
+        }
       },
       {
         pass: 'stats',
@@ -197,7 +199,8 @@ export async function computeStats(options: StatsOptions): Promise<StatsResult> 
   }
   result.textOnlyShare = share(result.textOnly, result.records);
   result.turns = turns.toJSON();
-  if (withTokens) result.tokens = tokensJson(model, options.template ?? null, unmeasurable, total, text, image, overhead);
+  if (withTokens)
+    result.tokens = tokensJson(model, options.template ?? null, unmeasurable, total, text, image, overhead);
   result.durationMs = Math.round(performance.now() - started);
   return result;
 }
@@ -284,10 +287,14 @@ export function mergeStats(results: readonly StatsResult[]): StatsResult {
   };
   let unmeasurable = 0;
   for (const r of results) {
-    if ((r.tokens === null) !== (first.tokens === null) || (r.tokens && (r.tokens.model !== first.tokens!.model || r.tokens.template !== first.tokens!.template))) {
+    if (
+      (r.tokens === null) !== (first.tokens === null) ||
+      (r.tokens && (r.tokens.model !== first.tokens!.model || r.tokens.template !== first.tokens!.template))
+    ) {
       throw new DiagnosticError(
         diagnose(opsRules.statsMerge, {
-          message: 'The results were computed with different token settings (--model, --template or --no-tokens); merge only like with like.',
+          message:
+            'The results were computed with different token settings (--model, --template or --no-tokens); merge only like with like.',
         }),
       );
     }
@@ -305,7 +312,8 @@ export function mergeStats(results: readonly StatsResult[]): StatsResult {
     turns.merge(r.turns);
     addCounts(out.imagesPerRecord, r.imagesPerRecord);
     out.images += r.images;
-    for (const key of Object.keys(out.imagePlacement) as (keyof StatsResult['imagePlacement'])[]) out.imagePlacement[key] += r.imagePlacement[key];
+    for (const key of Object.keys(out.imagePlacement) as (keyof StatsResult['imagePlacement'])[])
+      out.imagePlacement[key] += r.imagePlacement[key];
     out.duplicates.ids += r.duplicates.ids;
     out.duplicates.conversations += r.duplicates.conversations;
     out.durationMs += r.durationMs;
@@ -319,7 +327,16 @@ export function mergeStats(results: readonly StatsResult[]): StatsResult {
   }
   out.textOnlyShare = share(out.textOnly, out.records);
   out.turns = turns.toJSON();
-  if (first.tokens) out.tokens = tokensJson(first.tokens.model, first.tokens.template, unmeasurable, hs.total, hs.text, hs.image, hs.overhead);
+  if (first.tokens)
+    out.tokens = tokensJson(
+      first.tokens.model,
+      first.tokens.template,
+      unmeasurable,
+      hs.total,
+      hs.text,
+      hs.image,
+      hs.overhead,
+    );
   return out;
 }
 
@@ -335,10 +352,17 @@ export async function readStatsFiles(paths: readonly string[]): Promise<StatsRes
     try {
       value = JSON.parse(await readFile(path, 'utf8'));
     } catch (error) {
-      throw new DiagnosticError(diagnose(opsRules.statsMerge, { message: `Cannot read ${path} as JSON: ${(error as Error).message}`, file: path }));
+      throw new DiagnosticError(
+        diagnose(opsRules.statsMerge, {
+          message: `Cannot read ${path} as JSON: ${(error as Error).message}`,
+          file: path,
+        }),
+      );
     }
     if (typeof value !== 'object' || value === null || (value as { kind?: unknown }).kind !== 'llavakit-stats') {
-      throw new DiagnosticError(diagnose(opsRules.statsMerge, { message: `${path} is not a \`llava stats --json\` result.`, file: path }));
+      throw new DiagnosticError(
+        diagnose(opsRules.statsMerge, { message: `${path} is not a \`llava stats --json\` result.`, file: path }),
+      );
     }
     out.push(value as StatsResult);
   }

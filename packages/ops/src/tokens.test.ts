@@ -21,19 +21,31 @@ describe('LLaMA tokenizer (llama-tokenizer-js 1.2.2)', () => {
     expect(counter.count('')).toBe(0);
   });
 
-  const word = fc.constantFrom('the', 'cat', '镇', '🦙', 'grabbed', '12345', 'ax', '####', 'Ꙋ', 'x', '<image>', "don't");
+  const word = fc.constantFrom(
+    'the',
+    'cat',
+    '镇',
+    '🦙',
+    'grabbed',
+    '12345',
+    'ax',
+    '####',
+    'Ꙋ',
+    'x',
+    '<image>',
+    "don't",
+  );
   const gap = fc.constantFrom(' ', '  ', '   ', '\n', '\n\n', '\t', ' \n ', '', '.', ', ');
   const text = fc.array(fc.tuple(word, gap), { maxLength: 30 }).map((parts) => parts.map(([w, g]) => w + g).join(''));
 
-  test.prop([fc.oneof(text, fc.string({ maxLength: 60 }), fc.string({ unit: 'grapheme', maxLength: 30 }))], { numRuns: 300 })(
-    'the segment cache counts exactly what encoding the whole text gives',
-    (t) => {
-      const counter = new LlamaTokenCounter(8);
-      const whole = t === '' ? 0 : llamaTokenizer.encode(t, false, true).length;
-      expect(counter.count(t)).toBe(whole);
-      expect(counter.count(t)).toBe(whole); // cached
-    },
-  );
+  test.prop([fc.oneof(text, fc.string({ maxLength: 60 }), fc.string({ unit: 'grapheme', maxLength: 30 }))], {
+    numRuns: 300,
+  })('the segment cache counts exactly what encoding the whole text gives', (t) => {
+    const counter = new LlamaTokenCounter(8);
+    const whole = t === '' ? 0 : llamaTokenizer.encode(t, false, true).length;
+    expect(counter.count(t)).toBe(whole);
+    expect(counter.count(t)).toBe(whole); // cached
+  });
 
   it('counts a prompt as tokenizer_image_token does: BOS, then each chunk between <image> on its own', () => {
     const counter = new LlamaTokenCounter();

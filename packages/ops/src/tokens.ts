@@ -52,7 +52,12 @@ export class LlamaTokenCounter {
 }
 
 /** The model presets for image tokens. */
-export const MODEL_PRESETS = ['llava-1.5-336', 'llava-1.5-224', 'llava-next-anyres', 'llava-next-anyres-unpad'] as const;
+export const MODEL_PRESETS = [
+  'llava-1.5-336',
+  'llava-1.5-224',
+  'llava-next-anyres',
+  'llava-next-anyres-unpad',
+] as const;
 /** A model preset name. */
 export type ModelPreset = (typeof MODEL_PRESETS)[number];
 
@@ -104,7 +109,10 @@ export function selectBestResolution(
  *
  * Returns `undefined` for the AnyRes presets when the size is not known.
  */
-export function imageTokens(model: ModelPreset, size?: { readonly width: number; readonly height: number }): number | undefined {
+export function imageTokens(
+  model: ModelPreset,
+  size?: { readonly width: number; readonly height: number },
+): number | undefined {
   if (model === 'llava-1.5-336') return 576;
   if (model === 'llava-1.5-224') return 256;
   if (!size || !(size.width > 0) || !(size.height > 0)) return undefined;

@@ -151,7 +151,17 @@ export const DEFAULT_CASES: BenchCase[] = [
     name: 'dedup-665k',
     description: 'llava dedup llava_v1_5_mix665k.json --by conversation (1 GB, two passes, writes the output)',
     needs: [{ kind: 'mix665k' }],
-    command: (ctx) => ['node', LLAVA, 'dedup', ctx.file('mix665k'), '--by', 'conversation', '-o', ctx.out('mix665k.dedup.json'), '--json'],
+    command: (ctx) => [
+      'node',
+      LLAVA,
+      'dedup',
+      ctx.file('mix665k'),
+      '--by',
+      'conversation',
+      '-o',
+      ctx.out('mix665k.dedup.json'),
+      '--json',
+    ],
     targets: [
       { metric: 'wall', max: 0.5, relativeTo: 'python-dedup-665k' },
       { metric: 'rss', max: OPS_RSS_LIMIT_MIB },

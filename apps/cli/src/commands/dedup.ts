@@ -5,7 +5,8 @@ import { imagesFlag, opsContext, opsFlags, reportOp, runOp } from '../lib/ops.js
 export default class Dedup extends Command {
   static override summary = 'Remove exact duplicates by conversation text and/or image content.';
 
-  static override description = `Two streaming passes: the first hashes each record (normalised conversation text; image bytes read through --images, so one image under two names is one), the second writes the first record of each group and rejects the others (dedup/duplicate), each rejection naming the kept record's file, index and id.
+  static override description =
+    `Two streaming passes: the first hashes each record (normalised conversation text; image bytes read through --images, so one image under two names is one), the second writes the first record of each group and rejects the others (dedup/duplicate), each rejection naming the kept record's file, index and id.
 
 --by conversation: same text; --by image: same image bytes; --by both (default): same text about the same image. Exit codes: 0 success, 1 data errors, 2 usage errors.`;
 
@@ -20,7 +21,11 @@ export default class Dedup extends Command {
 
   static override flags = {
     output: Flags.string({ char: 'o', summary: 'Output file; - for standard output.', required: true }),
-    by: Flags.option({ options: ['conversation', 'image', 'both'] as const, default: 'both' as const, summary: 'What makes two records duplicates.' })(),
+    by: Flags.option({
+      options: ['conversation', 'image', 'both'] as const,
+      default: 'both' as const,
+      summary: 'What makes two records duplicates.',
+    })(),
     images: imagesFlag,
     groups: Flags.integer({ default: 10, summary: 'List this many of the largest groups.' }),
     ...opsFlags,
@@ -40,9 +45,12 @@ export default class Dedup extends Command {
       }),
     );
     const extra = [`  ${summary.groups} duplicate groups (by ${summary.by})`];
-    if (summary.unreadableImages) extra.push(`  ${summary.unreadableImages} images could not be read and were compared by path`);
+    if (summary.unreadableImages)
+      extra.push(`  ${summary.unreadableImages} images could not be read and were compared by path`);
     for (const g of summary.largest) {
-      extra.push(`    kept ${g.keptFile} #${g.keptIndex}${g.keptId !== undefined ? ` (id ${JSON.stringify(g.keptId)})` : ''}: ${g.removed} removed`);
+      extra.push(
+        `    kept ${g.keptFile} #${g.keptIndex}${g.keptId !== undefined ? ` (id ${JSON.stringify(g.keptId)})` : ''}: ${g.removed} removed`,
+      );
     }
     reportOp(this, summary, flags, 'Deduplicated', extra);
   }

@@ -6,7 +6,8 @@ import { imagesFlag, modelFlag, opsContext, opsFlags, reportOp, runOp } from '..
 export default class Filter extends Command {
   static override summary = 'Keep the records that fit: by token length, turns, images and source.';
 
-  static override description = `Streams the inputs and writes the records that pass every rule; every other record is rejected (to --rejects) with its rule: length/over-max (with the measured length), filter/min-turns, filter/has-image, filter/text-only, filter/source. The length is text tokens (LLaMA tokenizer) + image tokens by --model + the --template overhead.
+  static override description =
+    `Streams the inputs and writes the records that pass every rule; every other record is rejected (to --rejects) with its rule: length/over-max (with the measured length), filter/min-turns, filter/has-image, filter/text-only, filter/source. The length is text tokens (LLaMA tokenizer) + image tokens by --model + the --template overhead.
 
 The output appears atomically when complete. Exit codes: 0 success, 1 data errors, 2 usage errors.`;
 
@@ -23,7 +24,10 @@ The output appears atomically when complete. Exit codes: 0 success, 1 data error
     output: Flags.string({ char: 'o', summary: 'Output file; - for standard output.', required: true }),
     'max-tokens': Flags.integer({ summary: 'Reject records longer than this many tokens (length/over-max).' }),
     model: modelFlag,
-    template: Flags.option({ options: conversationTemplates as string[], summary: 'Measure the prompt rendered with this LLaVA template.' })(),
+    template: Flags.option({
+      options: conversationTemplates as string[],
+      summary: 'Measure the prompt rendered with this LLaVA template.',
+    })(),
     'min-turns': Flags.integer({ summary: 'Reject records with fewer turns.' }),
     'has-image': Flags.boolean({ summary: 'Keep only records with an image.', exclusive: ['text-only'] }),
     'text-only': Flags.boolean({ summary: 'Keep only text-only records.' }),

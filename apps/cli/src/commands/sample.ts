@@ -5,7 +5,8 @@ import { opsContext, opsFlags, reportOp, runOp } from '../lib/ops.js';
 export default class Sample extends Command {
   static override summary = 'Draw a uniform, seeded random sample of records.';
 
-  static override description = `Two streaming passes: the first counts the records, the sample positions are drawn (seeded; memory for the drawn positions only), the second writes the drawn records in input order. The others are rejected as sample/not-selected (to --rejects when given).
+  static override description =
+    `Two streaming passes: the first counts the records, the sample positions are drawn (seeded; memory for the drawn positions only), the second writes the drawn records in input order. The others are rejected as sample/not-selected (to --rejects when given).
 
 Exit codes: 0 success, 1 data errors, 2 usage errors.`;
 
@@ -29,7 +30,8 @@ Exit codes: 0 success, 1 data errors, 2 usage errors.`;
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Sample);
     const fraction = flags.fraction === undefined ? undefined : Number(flags.fraction);
-    if (fraction !== undefined && !Number.isFinite(fraction)) this.error(`--fraction ${flags.fraction} is not a number.`, { exit: 2 });
+    if (fraction !== undefined && !Number.isFinite(fraction))
+      this.error(`--fraction ${flags.fraction} is not a number.`, { exit: 2 });
     const context = await opsContext(this, this.config, flags, 'sample');
     const summary = await runOp(this, context, () =>
       sampleRecords({

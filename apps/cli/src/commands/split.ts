@@ -5,7 +5,8 @@ import { opsContext, opsFlags, reportOp, runOp } from '../lib/ops.js';
 export default class Split extends Command {
   static override summary = 'Hold out an eval split, decided per record by a seeded hash (stable as the file grows).';
 
-  static override description = `Each record's side is decided by a seeded hash of its id and content, so it does not depend on the other records: with a fraction, a file that grows keeps every earlier record on its side (one pass). A whole number (--eval 500) or --by source (the same share of every source, exactly) takes the records with the smallest hashes (two passes).
+  static override description =
+    `Each record's side is decided by a seeded hash of its id and content, so it does not depend on the other records: with a fraction, a file that grows keeps every earlier record on its side (one pass). A whole number (--eval 500) or --by source (the same share of every source, exactly) takes the records with the smallest hashes (two passes).
 
 Both outputs appear atomically. Exit codes: 0 success, 1 data errors, 2 usage errors.`;
 
@@ -41,7 +42,9 @@ Both outputs appear atomically. Exit codes: 0 success, 1 data errors, 2 usage er
         ...(flags.by ? { by: flags.by } : {}),
       }),
     );
-    const extra = summary.evalBySource ? Object.entries(summary.evalBySource).map(([s, n]) => `  eval from ${s}: ${n}`) : [];
+    const extra = summary.evalBySource
+      ? Object.entries(summary.evalBySource).map(([s, n]) => `  eval from ${s}: ${n}`)
+      : [];
     reportOp(this, summary, flags, `Split: ${summary.train} train, ${summary.eval} eval`, extra);
   }
 }

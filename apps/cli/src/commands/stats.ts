@@ -6,7 +6,8 @@ import { imagesFlag, modelFlag, opsContext, opsFlags, runOp } from '../lib/ops.j
 export default class Stats extends Command {
   static override summary = 'Count what a dataset holds: sources, turns, images, duplicates and token lengths.';
 
-  static override description = `Streams every input once (any size, constant memory) and prints records, text-only share, sources (data_source, else the image's first folder, else text-only), turns, <image> placement, images per record, duplicate ids and conversations, and token lengths: text with the real LLaMA/Vicuna tokenizer, image tokens by --model, plus the --template's overhead.
+  static override description =
+    `Streams every input once (any size, constant memory) and prints records, text-only share, sources (data_source, else the image's first folder, else text-only), turns, <image> placement, images per record, duplicate ids and conversations, and token lengths: text with the real LLaMA/Vicuna tokenizer, image tokens by --model, plus the --template's overhead.
 
 --json prints one mergeable object; --merge adds up such objects of shards (histograms merge exactly). --html writes a self-contained report with charts.
 
@@ -26,7 +27,10 @@ Exit codes: 0 success, 1 data errors (an input cannot be read), 2 usage errors.`
   static override flags = {
     from: opsFlags.from,
     model: modelFlag,
-    template: Flags.option({ options: conversationTemplates as string[], summary: 'Count the overhead of this LLaVA conversation template.' })(),
+    template: Flags.option({
+      options: conversationTemplates as string[],
+      summary: 'Count the overhead of this LLaVA conversation template.',
+    })(),
     tokens: Flags.boolean({ default: true, allowNo: true, summary: 'Count tokens (--no-tokens skips the tokenizer).' }),
     images: imagesFlag,
     merge: Flags.boolean({ summary: 'The inputs are `llava stats --json` results: merge them into one.' }),
@@ -66,7 +70,13 @@ function renderStats(s: StatsResult, html: string | undefined): string {
   const n = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toLocaleString('en'));
   const pct = (part: number) => (s.records ? `${((part / s.records) * 100).toFixed(1)}%` : '–');
   const lines = [
-    `${n(s.records)} records${s.invalid ? `, ${n(s.invalid)} invalid (${Object.entries(s.invalidByRule).map(([r, c]) => `${r}: ${c}`).join(', ')})` : ''}, ${n(s.textOnly)} text-only (${pct(s.textOnly)}), ${n(s.images)} images`,
+    `${n(s.records)} records${
+      s.invalid
+        ? `, ${n(s.invalid)} invalid (${Object.entries(s.invalidByRule)
+            .map(([r, c]) => `${r}: ${c}`)
+            .join(', ')})`
+        : ''
+    }, ${n(s.textOnly)} text-only (${pct(s.textOnly)}), ${n(s.images)} images`,
     '  sources:',
   ];
   const width = Math.max(8, ...Object.keys(s.sources).map((k) => k.length));
@@ -74,14 +84,26 @@ function renderStats(s: StatsResult, html: string | undefined): string {
     lines.push(`    ${name.padEnd(width)}  ${n(src.records).padStart(10)}  ${pct(src.records).padStart(6)}`);
   }
   lines.push(`  turns: p50 ${n(s.turns.p50)}, max ${n(s.turns.max)}, mean ${n(s.turns.mean)}`);
-  lines.push(`  images per record: ${Object.entries(s.imagesPerRecord).map(([k, c]) => `${k}: ${n(c)}`).join(', ')}`);
+  lines.push(
+    `  images per record: ${Object.entries(s.imagesPerRecord)
+      .map(([k, c]) => `${k}: ${n(c)}`)
+      .join(', ')}`,
+  );
   const p = s.imagePlacement;
-  lines.push(`  <image> placement: start ${n(p.start)}, end ${n(p.end)}, middle ${n(p.middle)}, missing ${n(p.none)}, count mismatch ${n(p.mismatch)}`);
-  lines.push(`  duplicates: ${n(s.duplicates.ids)} ids, ${n(s.duplicates.conversations)} conversations${s.duplicates.scope === 'per-shard' ? ' (within shards)' : ''}`);
+  lines.push(
+    `  <image> placement: start ${n(p.start)}, end ${n(p.end)}, middle ${n(p.middle)}, missing ${n(p.none)}, count mismatch ${n(p.mismatch)}`,
+  );
+  lines.push(
+    `  duplicates: ${n(s.duplicates.ids)} ids, ${n(s.duplicates.conversations)} conversations${s.duplicates.scope === 'per-shard' ? ' (within shards)' : ''}`,
+  );
   if (s.tokens) {
     const t = s.tokens;
-    lines.push(`  tokens (${t.model}${t.template ? `, template ${t.template}` : ''}): p50 ${n(t.p50)}, p90 ${n(t.p90)}, p99 ${n(t.p99)}, max ${n(t.max)}${t.unmeasurable ? `, ${n(t.unmeasurable)} unmeasurable` : ''}`);
-    lines.push(`    text p50 ${n(t.text.p50)}, image p50 ${n(t.image.p50)}, template overhead p50 ${n(t.overhead.p50)}`);
+    lines.push(
+      `  tokens (${t.model}${t.template ? `, template ${t.template}` : ''}): p50 ${n(t.p50)}, p90 ${n(t.p90)}, p99 ${n(t.p99)}, max ${n(t.max)}${t.unmeasurable ? `, ${n(t.unmeasurable)} unmeasurable` : ''}`,
+    );
+    lines.push(
+      `    text p50 ${n(t.text.p50)}, image p50 ${n(t.image.p50)}, template overhead p50 ${n(t.overhead.p50)}`,
+    );
   }
   if (html) lines.push(`  report: ${html}`);
   return lines.join('\n');

@@ -9,9 +9,16 @@ import { createProgress, type Progress } from './progress.js';
 export const opsFlags = {
   from: Flags.string({ char: 'f', summary: 'Input format; detected from each file when omitted.' }),
   to: Flags.string({ char: 't', summary: 'Output format (default llava: records written as read).', default: 'llava' }),
-  container: Flags.option({ options: ['json', 'jsonl'] as const, summary: 'JSON array or JSON Lines output (default: from the extension).' })(),
+  container: Flags.option({
+    options: ['json', 'jsonl'] as const,
+    summary: 'JSON array or JSON Lines output (default: from the extension).',
+  })(),
   rejects: Flags.string({ summary: 'Write every record not written, with the reason, to this JSONL file.' }),
-  option: Flags.string({ char: 'O', multiple: true, summary: 'Format option as key=value (repeatable); see `llava formats <name>`.' }),
+  option: Flags.string({
+    char: 'O',
+    multiple: true,
+    summary: 'Format option as key=value (repeatable); see `llava formats <name>`.',
+  }),
   plugin: pluginFlag,
   json: Flags.boolean({ summary: 'Print the summary as JSON on stdout.' }),
   quiet: Flags.boolean({ char: 'q', summary: 'Print no summary.' }),
@@ -48,12 +55,18 @@ export interface OpsContext {
 }
 
 /** Build the registry, the progress bar and the shared options; warn about plugin problems on stderr. */
-export async function opsContext(command: Command, config: Config, flags: OpsFlagValues, label: string): Promise<OpsContext> {
+export async function opsContext(
+  command: Command,
+  config: Config,
+  flags: OpsFlagValues,
+  label: string,
+): Promise<OpsContext> {
   const { registry, diagnostics } = await loadFormats(config, { plugins: flags.plugin ?? [] });
   for (const d of diagnostics) command.logToStderr(formatDiagnostic(d));
   const formatOptions = parseKeyValues(flags.option ?? []);
   const progress = createProgress({ label, enabled: flags.json || flags.quiet ? false : undefined });
-  const onProgress = (p: OpProgress) => progress.update(p.bytesRead, p.totalBytes, `${p.pass} ${p.records.toLocaleString('en')} records`);
+  const onProgress = (p: OpProgress) =>
+    progress.update(p.bytesRead, p.totalBytes, `${p.pass} ${p.records.toLocaleString('en')} records`);
   return {
     registry,
     formatOptions,
@@ -77,7 +90,11 @@ const USAGE_RULES = /^(usage|format|options|recipe\/(syntax|bad-strategy)|stats\
  * Run a library call: a thrown `DiagnosticError` is printed with its hint (and every recipe problem) and exits 2
  * for usage errors (bad flags, unknown format, bad recipe), 1 for data errors.
  */
-export async function runOp<T>(command: Command, context: Pick<OpsContext, 'progress'>, call: () => Promise<T>): Promise<T> {
+export async function runOp<T>(
+  command: Command,
+  context: Pick<OpsContext, 'progress'>,
+  call: () => Promise<T>,
+): Promise<T> {
   try {
     return await call();
   } catch (error) {
@@ -97,7 +114,13 @@ export async function runOp<T>(command: Command, context: Pick<OpsContext, 'prog
  * Print an operation's summary: JSON on stdout with `--json`, else a few lines on stderr (read, written, rejected
  * by rule, outputs). Sets exit code 1 when the operation stopped at a fatal input error.
  */
-export function reportOp(command: Command, summary: OpSummary, flags: OpsFlagValues, title: string, extra: string[] = []): void {
+export function reportOp(
+  command: Command,
+  summary: OpSummary,
+  flags: OpsFlagValues,
+  title: string,
+  extra: string[] = [],
+): void {
   if (summary.failed) process.exitCode = 1;
   if (flags.json) {
     command.log(JSON.stringify(summary, null, 2));
@@ -115,7 +138,8 @@ export function reportOp(command: Command, summary: OpSummary, flags: OpsFlagVal
   for (const [rule, n] of Object.entries(summary.rejectedByRule)) lines.push(`  rejected by ${rule}: ${n}`);
   if (!summary.failed) for (const [path, n] of Object.entries(summary.outputs)) lines.push(`  ${path}: ${n} records`);
   lines.push(...extra);
-  if (summary.rejected > 0 && !flags.rejects && !summary.failed) lines.push('  add --rejects <file> to keep the rejected records with their reasons');
+  if (summary.rejected > 0 && !flags.rejects && !summary.failed)
+    lines.push('  add --rejects <file> to keep the rejected records with their reasons');
   if (summary.failed) lines.push('  nothing was written');
   command.logToStderr(lines.join('\n'));
 }
@@ -139,7 +163,8 @@ function parseKeyValues(pairs: readonly string[]): Record<string, unknown> {
 export const modelFlag = Flags.option({
   options: ['llava-1.5-336', 'llava-1.5-224', 'llava-next-anyres', 'llava-next-anyres-unpad'] as const,
   default: 'llava-1.5-336' as const,
-  summary: 'Image tokens per image: 576 (336 px), 256 (224 px), or the AnyRes grid from each image size (needs --images).',
+  summary:
+    'Image tokens per image: 576 (336 px), 256 (224 px), or the AnyRes grid from each image size (needs --images).',
 })();
 
 /** The `--images` flag (image sources for sizes and hashes). */
