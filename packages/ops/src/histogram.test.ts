@@ -16,8 +16,14 @@ test.prop([values, values])('merging two histograms (or their JSON) equals one o
   const ha = new Histogram();
   const hb = new Histogram();
   const all = new Histogram();
-  for (const v of a) ha.add(v), all.add(v);
-  for (const v of b) hb.add(v), all.add(v);
+  for (const v of a) {
+    ha.add(v);
+    all.add(v);
+  }
+  for (const v of b) {
+    hb.add(v);
+    all.add(v);
+  }
   const merged = Histogram.fromJSON(JSON.parse(JSON.stringify(ha.toJSON())));
   merged.merge(hb.toJSON());
   expect(merged.toJSON()).toEqual(all.toJSON());
