@@ -1,6 +1,6 @@
 import { type Diagnostic, diagnose } from '@llavakit/diagnostics';
 import { imagesOf, type RecordId } from '@llavakit/schema';
-import { type Key64, KeyTable, key64, normalizedConversation } from './hash.js';
+import { conversationKey, type Key64, KeyTable, textKey } from './hash.js';
 import { ImageHasher, openResolver } from './images.js';
 import {
   Accounting,
@@ -78,9 +78,13 @@ export async function dedupRecords(options: DedupOptions): Promise<DedupSummary>
   let position = 0;
   const keyOf = async (item: Extract<OpItem, { ok: true }>): Promise<Key64 | undefined> => {
     const record = item.record;
-    let text = by === 'image' ? '' : normalizedConversation(record);
-    if (by !== 'conversation') {
-      const paths = imagesOf(record);
+    if (by === 'conversation') return conversationKey(record);
+    let text = '';
+    if (by === 'both') {
+      const conversation = conversationKey(record);
+      text = `${conversation.hi}.${conversation.lo}`;
+    }
+    const paths = imagesOf(record);
       if (paths.length === 0 && by === 'image') return undefined;
       const parts: string[] = [];
       for (const path of paths) {
@@ -103,9 +107,8 @@ export async function dedupRecords(options: DedupOptions): Promise<DedupSummary>
           parts.push(`path:${path}`);
         }
       }
-      text += `\u0002${parts.join('\u0003')}`;
-    }
-    return key64(text);
+    text += `\u0002${parts.join('\u0003')}`;
+    return textKey(text);
   };
   try {
     await forEachItem(

@@ -56,7 +56,7 @@ export async function filterRecords(options: FilterOptions): Promise<OpSummary> 
   if (measuring && needsImageSize(model) && !resolver)
     throw usageError(`--model ${model} reads image sizes: pass --images.`);
   const sizer = new ImageSizer(resolver);
-  const counter = new LlamaTokenCounter();
+  const counter = measuring ? await LlamaTokenCounter.create() : undefined;
   const wanted = options.sources ? new Set(options.sources) : undefined;
   const accounting = new Accounting(options.rejects);
   try {
@@ -88,7 +88,7 @@ export async function filterRecords(options: FilterOptions): Promise<OpSummary> 
       } else if (measuring) {
         if (resolver && paths.length > 0) await sizer.load(paths);
         const length = measureRecord(record, {
-          counter,
+          counter: counter!,
           model,
           ...(options.template ? { template: options.template } : {}),
           imageSize: (path) => sizer.sizeOf(path),

@@ -22,7 +22,8 @@ const ROLE_ALIASES: Readonly<Record<string, string>> = { user: 'human', assistan
 
 /**
  * The normalised text of a conversation, the basis of duplicate detection: roles lower-cased (`user` → `human`,
- * `assistant` → `gpt`), `<image>` tokens removed, runs of whitespace collapsed to one space, ends trimmed.
+ * `assistant` → `gpt`), `<image>` tokens removed, runs of whitespace collapsed to one space, ends trimmed; turns
+ * joined by U+0001, role and text by U+0000. {@link conversationKey} hashes exactly this text without building it.
  *
  * @example
  * ```ts
@@ -34,12 +35,100 @@ export function normalizedConversation(record: Pick<LlavaRecord, 'conversations'
   let out = '';
   for (let i = 0; i < record.conversations.length; i++) {
     const turn = record.conversations[i]!;
-    const from = String(turn.from ?? '').toLowerCase();
-    const value = typeof turn.value === 'string' ? turn.value : JSON.stringify(turn.value ?? null);
     if (i > 0) out += '\u0001';
-    out += `${ROLE_ALIASES[from] ?? from}\u0000${value.replaceAll('<image>', ' ').replace(/\s+/g, ' ').trim()}`;
+    out += `${roleOf(turn.from)}\u0000${valueOf(turn.value).replaceAll('<image>', ' ').replace(/\s+/g, ' ').trim()}`;
   }
   return out;
+}
+
+function roleOf(from: unknown): string {
+  const role = String(from ?? '').toLowerCase();
+  return ROLE_ALIASES[role] ?? role;
+}
+
+function valueOf(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value ?? null);
+}
+
+/** True for the characters JavaScript's `\s` matches. */
+function isSpace(c: number): boolean {
+  if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
+  if (c < 160) return false;
+  return (
+    c === 160 || c === 5760 || (c >= 8192 && c <= 8202) || c === 8232 || c === 8233 || c === 8239 || c === 8287 || c === 12288 || c === 65279
+  );
+}
+
+/**
+ * A streaming 64-bit hash of a character sequence (two 32-bit multiply-xorshift lanes with a final avalanche):
+ * not cryptographic, but with n records the chance of any collision is about n² / 2⁶⁵ (10⁻⁸ for a million).
+ */
+class Hasher64 {
+  h1 = 0x9e3779b9;
+  h2 = 0x85ebca6b;
+
+  char(c: number): void {
+    this.h1 = Math.imul(this.h1 ^ c, 0x85ebca77);
+    this.h2 = Math.imul(this.h2 ^ c, 0xc2b2ae3d);
+    this.h1 ^= this.h1 >>> 15;
+    this.h2 ^= this.h2 >>> 13;
+  }
+
+  text(text: string): void {
+    for (let i = 0; i < text.length; i++) this.char(text.charCodeAt(i));
+  }
+
+  done(): Key64 {
+    let h1 = this.h1;
+    let h2 = this.h2;
+    h1 = Math.imul(h1 ^ (h1 >>> 16), 0x85ebca6b) ^ Math.imul(h2 ^ (h2 >>> 13), 0xc2b2ae35);
+    h2 = Math.imul(h2 ^ (h2 >>> 16), 0x85ebca6b) ^ Math.imul(h1 ^ (h1 >>> 13), 0xc2b2ae35);
+    h1 ^= h1 >>> 16;
+    h2 ^= h2 >>> 16;
+    return { hi: h1 >>> 0, lo: h2 >>> 0 };
+  }
+}
+
+/** The fast 64-bit hash of a text (the one {@link conversationKey} uses). */
+export function textKey(text: string): Key64 {
+  const h = new Hasher64();
+  h.text(text);
+  return h.done();
+}
+
+/**
+ * The 64-bit key of a record's normalised conversation: `textKey(normalizedConversation(record))`, computed in one
+ * pass over the characters without building the normalised text (no regular expression, no copy).
+ */
+export function conversationKey(record: Pick<LlavaRecord, 'conversations'>): Key64 {
+  const h = new Hasher64();
+  const turns = record.conversations;
+  for (let t = 0; t < turns.length; t++) {
+    const turn = turns[t]!;
+    if (t > 0) h.char(1);
+    h.text(roleOf(turn.from));
+    h.char(0);
+    const value = valueOf(turn.value);
+    let pendingSpace = false;
+    let started = false;
+    for (let i = 0; i < value.length; i++) {
+      const c = value.charCodeAt(i);
+      if (c === 60 && value.startsWith('<image>', i)) {
+        pendingSpace = true;
+        i += 6;
+        continue;
+      }
+      if (isSpace(c)) {
+        pendingSpace = true;
+        continue;
+      }
+      if (pendingSpace && started) h.char(32);
+      pendingSpace = false;
+      started = true;
+      h.char(c);
+    }
+  }
+  return h.done();
 }
 
 /**

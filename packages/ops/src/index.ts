@@ -1,6 +1,6 @@
 export { type DedupBy, type DedupOptions, type DedupSummary, type DuplicateGroup, dedupRecords } from './dedup.js';
 export { type FilterOptions, filterRecords } from './filter.js';
-export { type Key64, KeyTable, key64, keyHex, normalizedConversation } from './hash.js';
+export { conversationKey, type Key64, KeyTable, key64, keyHex, normalizedConversation, textKey } from './hash.js';
 export { Histogram, type HistogramBucket, type HistogramJson } from './histogram.js';
 export { ImageHasher, type ImageKey, ImageSizer, type ImageSourceOptions, openResolver } from './images.js';
 export { type LengthOptions, measureRecord, promptTokens, type RecordLength, type Unmeasurable } from './length.js';

@@ -55,7 +55,7 @@ export function promptTokens(text: string, counter: LlamaTokenCounter): number {
  *
  * @example
  * ```ts
- * measureRecord(record, { counter: new LlamaTokenCounter(), model: 'llava-1.5-336', template: 'v1' });
+ * measureRecord(record, { counter: await LlamaTokenCounter.create(), model: 'llava-1.5-336', template: 'v1' });
  * // { text: 42, image: 576, overhead: 39, total: 657 }
  * ```
  */

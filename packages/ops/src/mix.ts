@@ -5,7 +5,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { type Diagnostic, DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import type { LlavaRecord } from '@llavakit/schema';
 import { openTextSink } from '@llavakit/writer';
-import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import type { Node as YamlNode } from 'yaml';
 import {
   Accounting,
   fileSize,
@@ -106,6 +106,8 @@ export async function readRecipe(file: string): Promise<MixRecipe> {
       recipeError(opsRules.recipeMissingFile, file, undefined, `Cannot read the recipe: ${(error as Error).message}`),
     );
   }
+  // Imported on use: only recipes need a YAML parser.
+  const { isMap, isSeq, LineCounter, parseDocument } = await import('yaml');
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines });
   const problems: Diagnostic[] = [];

@@ -1,5 +1,5 @@
 import { imagesOf, type LlavaRecord } from '@llavakit/schema';
-import { normalizedConversation } from './hash.js';
+import { conversationKey, keyHex } from './hash.js';
 import {
   Accounting,
   forEachItem,
@@ -38,7 +38,7 @@ export interface SplitSummary extends OpSummary {
 /** The text a record's side is decided by: its id and its content (so records without id still split stably). */
 export function splitKey(record: LlavaRecord): string {
   const id = record.id === undefined ? '' : `${typeof record.id}:${record.id}`;
-  return `${id}\u0000${normalizedConversation(record)}\u0000${imagesOf(record).join('\u0001')}`;
+  return `${id}\u0000${keyHex(conversationKey(record))}\u0000${imagesOf(record).join('\u0001')}`;
 }
 
 /**

@@ -52,7 +52,7 @@ describe('computeStats', () => {
     expect(s.imagesPerRecord).toEqual({ 0: 1, 1: 4 });
     expect(s.imagePlacement).toMatchObject({ start: 3, end: 1, middle: 0, none: 0, mismatch: 0 });
     expect(s.duplicates).toEqual({ ids: 1, conversations: 1, scope: 'all' });
-    const counter = new LlamaTokenCounter();
+    const counter = await LlamaTokenCounter.create();
     // record 4 (text-only): BOS + its two turns.
     const textOnly = 1 + counter.count('Tell me a story.') + counter.count('Yes.');
     expect(s.tokens?.total.min).toBe(textOnly);

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import { IMAGE_TOKEN, imagesOf } from '@llavakit/schema';
-import { KeyTable, key64, normalizedConversation } from './hash.js';
+import { conversationKey, KeyTable, textKey } from './hash.js';
 import { Histogram, type HistogramJson } from './histogram.js';
 import { ImageSizer, openResolver } from './images.js';
 import { measureRecord } from './length.js';
@@ -98,7 +98,7 @@ export async function computeStats(options: StatsOptions): Promise<StatsResult> 
   const started = performance.now();
   const model = options.model ?? 'llava-1.5-336';
   const withTokens = options.tokens ?? true;
-  const counter = new LlamaTokenCounter();
+  const counter = withTokens ? await LlamaTokenCounter.create() : undefined;
   const resolver = withTokens && needsImageSize(model) ? await openResolver(options.images) : undefined;
   if (withTokens && needsImageSize(model) && !resolver) {
     throw new DiagnosticError(
@@ -163,16 +163,16 @@ export async function computeStats(options: StatsOptions): Promise<StatsResult> 
         }
         turns.add(record.conversations.length);
         countPlacement(record.conversations, paths.length, result.imagePlacement);
-        if (record.id !== undefined && ids.putIfAbsent(key64(`${typeof record.id}:${record.id}`), 1) !== undefined) {
+        if (record.id !== undefined && ids.putIfAbsent(textKey(`${typeof record.id}:${record.id}`), 1) !== undefined) {
           result.duplicates.ids++;
         }
-        if (conversations.putIfAbsent(key64(normalizedConversation(record)), 1) !== undefined) {
+        if (conversations.putIfAbsent(conversationKey(record), 1) !== undefined) {
           result.duplicates.conversations++;
         }
         if (withTokens) {
           if (resolver && paths.length > 0) await sizer.load(paths);
           const length = measureRecord(record, {
-            counter,
+            counter: counter!,
             model,
             ...(options.template ? { template: options.template } : {}),
             imageSize: (path) => sizer.sizeOf(path),

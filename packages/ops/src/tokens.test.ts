@@ -1,22 +1,28 @@
 import { fc, test } from '@fast-check/vitest';
 import llamaTokenizer from 'llama-tokenizer-js';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { promptTokens } from './length.js';
 import { imageTokens, LlamaTokenCounter, selectBestResolution } from './tokens.js';
 
 describe('LLaMA tokenizer (llama-tokenizer-js 1.2.2)', () => {
+  let counter: LlamaTokenCounter;
+  let counterOf8: LlamaTokenCounter;
+  beforeAll(async () => {
+    counter = await LlamaTokenCounter.create();
+    counterOf8 = await LlamaTokenCounter.create(8);
+  });
+
   it('gives the known LLaMA ids', () => {
     // Known LLaMA / Vicuna ids (reference: hub-and-prep.md §3, the package's own test cases).
-    expect(LlamaTokenCounter.encode('Hello, my dog is cute')).toEqual([1, 15043, 29892, 590, 11203, 338, 274, 1082]);
-    expect(LlamaTokenCounter.encode('Hello world')).toEqual([1, 15043, 3186]);
-    expect(LlamaTokenCounter.encode('grabbed')).toEqual([1, 2646, 1327, 287]);
-    expect(LlamaTokenCounter.encode(' grabbed')).toEqual([1, 29871, 2646, 1327, 287]);
-    expect(LlamaTokenCounter.encode('\n')).toEqual([1, 29871, 13]);
-    expect(LlamaTokenCounter.encode('🦙')).toEqual([1, 29871, 243, 162, 169, 156]);
+    expect(counter.encode('Hello, my dog is cute')).toEqual([1, 15043, 29892, 590, 11203, 338, 274, 1082]);
+    expect(counter.encode('Hello world')).toEqual([1, 15043, 3186]);
+    expect(counter.encode('grabbed')).toEqual([1, 2646, 1327, 287]);
+    expect(counter.encode(' grabbed')).toEqual([1, 29871, 2646, 1327, 287]);
+    expect(counter.encode('\n')).toEqual([1, 29871, 13]);
+    expect(counter.encode('🦙')).toEqual([1, 29871, 243, 162, 169, 156]);
   });
 
   it('counts without BOS, the empty text as 0', () => {
-    const counter = new LlamaTokenCounter();
     expect(counter.count('Hello, my dog is cute')).toBe(7);
     expect(counter.count('')).toBe(0);
   });
@@ -41,14 +47,12 @@ describe('LLaMA tokenizer (llama-tokenizer-js 1.2.2)', () => {
   test.prop([fc.oneof(text, fc.string({ maxLength: 60 }), fc.string({ unit: 'grapheme', maxLength: 30 }))], {
     numRuns: 300,
   })('the segment cache counts exactly what encoding the whole text gives', (t) => {
-    const counter = new LlamaTokenCounter(8);
     const whole = t === '' ? 0 : llamaTokenizer.encode(t, false, true).length;
-    expect(counter.count(t)).toBe(whole);
-    expect(counter.count(t)).toBe(whole); // cached
+    expect(counterOf8.count(t)).toBe(whole);
+    expect(counterOf8.count(t)).toBe(whole); // cached
   });
 
   it('counts a prompt as tokenizer_image_token does: BOS, then each chunk between <image> on its own', () => {
-    const counter = new LlamaTokenCounter();
     expect(promptTokens('<image>\nHello world', counter)).toBe(1 + counter.count('\nHello world'));
     expect(promptTokens('A <image> B', counter)).toBe(1 + counter.count('A ') + counter.count(' B'));
   });

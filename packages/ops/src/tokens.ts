@@ -1,4 +1,12 @@
-import llamaTokenizer from 'llama-tokenizer-js';
+import type { LlamaTokenizer } from 'llama-tokenizer-js';
+
+let loading: Promise<LlamaTokenizer> | undefined;
+
+/** The tokenizer, imported on first use (decoding its vocabulary takes a moment, so commands that count no tokens skip it). */
+function loadTokenizer(): Promise<LlamaTokenizer> {
+  loading ??= import('llama-tokenizer-js').then((m) => m.default);
+  return loading;
+}
 
 /** Matches one tokenisation segment of the text after the dummy-prefix space: a run of spaces and a word. */
 const SEGMENT = / *[^ ]+| +$/g;
@@ -12,10 +20,20 @@ const SEGMENT = / *[^ ]+| +$/g;
 export class LlamaTokenCounter {
   readonly #cache = new Map<string, number>();
   readonly #limit: number;
+  readonly #tokenizer: LlamaTokenizer;
 
-  /** @param cacheEntries - distinct segments remembered (memory bound; the cache is cleared when full). */
-  constructor(cacheEntries = 200_000) {
+  private constructor(tokenizer: LlamaTokenizer, cacheEntries: number) {
+    this.#tokenizer = tokenizer;
     this.#limit = cacheEntries;
+  }
+
+  /**
+   * Load the vocabulary and make a counter.
+   *
+   * @param cacheEntries - distinct segments remembered (memory bound; the cache is cleared when full).
+   */
+  static async create(cacheEntries = 200_000): Promise<LlamaTokenCounter> {
+    return new LlamaTokenCounter(await loadTokenizer(), cacheEntries);
   }
 
   /**
@@ -24,7 +42,7 @@ export class LlamaTokenCounter {
    *
    * @example
    * ```ts
-   * new LlamaTokenCounter().count('Hello world'); // 2 (ids 15043, 3186)
+   * (await LlamaTokenCounter.create()).count('Hello world'); // 2 (ids 15043, 3186)
    * ```
    */
   count(text: string): number {
@@ -36,7 +54,7 @@ export class LlamaTokenCounter {
       const segment = match[0];
       let n = this.#cache.get(segment);
       if (n === undefined) {
-        n = llamaTokenizer.encode(segment, false, false).length;
+        n = this.#tokenizer.encode(segment, false, false).length;
         if (this.#cache.size >= this.#limit) this.#cache.clear();
         this.#cache.set(segment, n);
       }
@@ -46,8 +64,8 @@ export class LlamaTokenCounter {
   }
 
   /** The ids of a text with BOS (`1`), as `tokenizer(text).input_ids` gives them (no cache; for checks). */
-  static encode(text: string): number[] {
-    return llamaTokenizer.encode(text, true, true);
+  encode(text: string): number[] {
+    return this.#tokenizer.encode(text, true, true);
   }
 }
 

@@ -11,7 +11,7 @@ export default class Stats extends Command {
 
 --json prints one mergeable object; --merge adds up such objects of shards (histograms merge exactly). --html writes a self-contained report with charts.
 
-Exit codes: 0 success, 1 data errors (an input cannot be read), 2 usage errors.`;
+Exit codes: 0 success, 1 data errors (an input cannot be read, or holds elements that are no valid record: counted as invalid), 2 usage errors.`;
 
   static override examples = [
     '<%= config.bin %> stats llava_v1_5_mix665k.json --template v1',
