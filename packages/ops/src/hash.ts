@@ -55,7 +55,15 @@ function isSpace(c: number): boolean {
   if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
   if (c < 160) return false;
   return (
-    c === 160 || c === 5760 || (c >= 8192 && c <= 8202) || c === 8232 || c === 8233 || c === 8239 || c === 8287 || c === 12288 || c === 65279
+    c === 160 ||
+    c === 5760 ||
+    (c >= 8192 && c <= 8202) ||
+    c === 8232 ||
+    c === 8233 ||
+    c === 8239 ||
+    c === 8287 ||
+    c === 12288 ||
+    c === 65279
   );
 }
 
@@ -101,14 +109,22 @@ export function textKey(text: string): Key64 {
  * pass over the characters without building the normalised text (no regular expression, no copy).
  */
 export function conversationKey(record: Pick<LlavaRecord, 'conversations'>): Key64 {
-  const h = new Hasher64();
+  // The lanes of Hasher64, kept in locals: this loop runs over every character of the dataset.
+  let h1 = 0x9e3779b9;
+  let h2 = 0x85ebca6b;
   const turns = record.conversations;
   for (let t = 0; t < turns.length; t++) {
     const turn = turns[t]!;
-    if (t > 0) h.char(1);
-    h.text(roleOf(turn.from));
-    h.char(0);
+    const role = roleOf(turn.from);
     const value = valueOf(turn.value);
+    const head = t > 0 ? `\u0001${role}\u0000` : `${role}\u0000`;
+    for (let i = 0; i < head.length; i++) {
+      const c = head.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 0x85ebca77);
+      h2 = Math.imul(h2 ^ c, 0xc2b2ae3d);
+      h1 ^= h1 >>> 15;
+      h2 ^= h2 >>> 13;
+    }
     let pendingSpace = false;
     let started = false;
     for (let i = 0; i < value.length; i++) {
@@ -118,23 +134,34 @@ export function conversationKey(record: Pick<LlavaRecord, 'conversations'>): Key
         i += 6;
         continue;
       }
-      if (isSpace(c)) {
+      if (c <= 32 ? c === 32 || (c >= 9 && c <= 13) : c >= 160 && isSpace(c)) {
         pendingSpace = true;
         continue;
       }
-      if (pendingSpace && started) h.char(32);
+      if (pendingSpace && started) {
+        h1 = Math.imul(h1 ^ 32, 0x85ebca77);
+        h2 = Math.imul(h2 ^ 32, 0xc2b2ae3d);
+        h1 ^= h1 >>> 15;
+        h2 ^= h2 >>> 13;
+      }
       pendingSpace = false;
       started = true;
-      h.char(c);
+      h1 = Math.imul(h1 ^ c, 0x85ebca77);
+      h2 = Math.imul(h2 ^ c, 0xc2b2ae3d);
+      h1 ^= h1 >>> 15;
+      h2 ^= h2 >>> 13;
     }
   }
+  const h = new Hasher64();
+  h.h1 = h1;
+  h.h2 = h2;
   return h.done();
 }
 
 /**
- * An open-addressing hash table of 64-bit keys with a 32-bit value each (12 bytes per slot, at most half full, so
- * about 24 bytes per distinct key): duplicate detection over millions of records in bounded memory. Keys are
- * hashes already; the all-zero key is stored beside the table.
+ * An open-addressing hash table (linear probing, at most 3/4 full) of 64-bit keys with an optional 32-bit value
+ * each: 8 bytes per slot as a set, 12 with values, so 11–21 bytes per distinct key: duplicate detection over
+ * millions of records in bounded memory. Keys are hashes already; the all-zero key is stored beside the table.
  */
 export class KeyTable {
   #hi: Uint32Array;
@@ -144,12 +171,19 @@ export class KeyTable {
   #mask: number;
   #zero: number | undefined;
 
-  constructor(capacity = 1 << 16) {
+  readonly #withValues: boolean;
+
+  /**
+   * @param capacity - expected distinct keys (the table grows beyond it).
+   * @param withValues - store a 32-bit value per key (false: a set; `get` and `putIfAbsent` answer 0 for present keys).
+   */
+  constructor(capacity = 1 << 16, withValues = true) {
     let slots = 16;
-    while (slots < capacity * 2) slots *= 2;
+    while (slots * 3 < capacity * 4) slots *= 2;
+    this.#withValues = withValues;
     this.#hi = new Uint32Array(slots);
     this.#lo = new Uint32Array(slots);
-    this.#value = new Uint32Array(slots);
+    this.#value = new Uint32Array(withValues ? slots : 0);
     this.#mask = slots - 1;
   }
 
@@ -160,7 +194,7 @@ export class KeyTable {
 
   /** Bytes used by the table. */
   get bytes(): number {
-    return this.#hi.byteLength * 3;
+    return this.#hi.byteLength * 2 + this.#value.byteLength;
   }
 
   /** The value stored for a key, or `undefined`. */
@@ -171,7 +205,7 @@ export class KeyTable {
       const hi = this.#hi[slot]!;
       const lo = this.#lo[slot]!;
       if (hi === 0 && lo === 0) return undefined;
-      if (hi === key.hi && lo === key.lo) return this.#value[slot];
+      if (hi === key.hi && lo === key.lo) return this.#withValues ? this.#value[slot] : 0;
       slot = (slot + 1) & this.#mask;
     }
   }
@@ -183,7 +217,7 @@ export class KeyTable {
   putIfAbsent(key: Key64, value: number): number | undefined {
     if (key.hi === 0 && key.lo === 0) {
       if (this.#zero !== undefined) return this.#zero;
-      this.#zero = value >>> 0;
+      this.#zero = this.#withValues ? value >>> 0 : 0;
       return undefined;
     }
     let slot = (key.lo ^ Math.imul(key.hi, 0x9e3779b1)) & this.#mask;
@@ -191,14 +225,14 @@ export class KeyTable {
       const hi = this.#hi[slot]!;
       const lo = this.#lo[slot]!;
       if (hi === 0 && lo === 0) break;
-      if (hi === key.hi && lo === key.lo) return this.#value[slot];
+      if (hi === key.hi && lo === key.lo) return this.#withValues ? this.#value[slot] : 0;
       slot = (slot + 1) & this.#mask;
     }
     this.#hi[slot] = key.hi;
     this.#lo[slot] = key.lo;
-    this.#value[slot] = value >>> 0;
+    if (this.#withValues) this.#value[slot] = value >>> 0;
     this.#size++;
-    if (this.#size * 2 > this.#mask) this.#grow();
+    if (this.#size * 4 > this.#mask * 3) this.#grow();
     return undefined;
   }
 
@@ -209,7 +243,7 @@ export class KeyTable {
     const slots = hi.length * 2;
     this.#hi = new Uint32Array(slots);
     this.#lo = new Uint32Array(slots);
-    this.#value = new Uint32Array(slots);
+    this.#value = new Uint32Array(this.#withValues ? slots : 0);
     this.#mask = slots - 1;
     for (let i = 0; i < hi.length; i++) {
       const h = hi[i]!;
@@ -219,7 +253,7 @@ export class KeyTable {
       while (this.#hi[slot] !== 0 || this.#lo[slot] !== 0) slot = (slot + 1) & this.#mask;
       this.#hi[slot] = h;
       this.#lo[slot] = l;
-      this.#value[slot] = value[i]!;
+      if (this.#withValues) this.#value[slot] = value[i]!;
     }
   }
 }

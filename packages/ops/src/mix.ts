@@ -351,8 +351,17 @@ export async function mixRecipe(options: MixOptions): Promise<MixSummary> {
               ),
             ]);
           }
-          const record = entry.imagesFolder ? withImagesFolder(item.record, entry.imagesFolder) : item.record;
-          if (await accounting.write(output, { ...item, record })) taken++;
+          // With images_folder the record changes, so it is serialised again (not written as read).
+          const written = entry.imagesFolder
+            ? {
+                ok: true as const,
+                file: item.file,
+                index: item.index,
+                record: withImagesFolder(item.record, entry.imagesFolder),
+                ...(item.place ? { place: item.place } : {}),
+              }
+            : item;
+          if (await accounting.write(output, written)) taken++;
         },
         { pass: 'write' },
       );

@@ -93,6 +93,26 @@ describe('dedupRecords', () => {
     expect(both.rejected).toBe(1); // only the text-only pair (no image on either side)
   });
 
+  it('names kept records with integer, unicode and missing ids', async () => {
+    const records = [
+      rec(7, 'Q1'),
+      { conversations: rec('', 'Q2').conversations },
+      rec('日本語-ид', 'Q3'),
+      rec('dup1', 'Q1'),
+      rec('dup2', 'Q2'),
+      rec('dup3', 'Q3'),
+    ];
+    const input = await writeJson(join(dir, 'ids.json'), records);
+    const rejects = join(dir, 'ids.rejects.jsonl');
+    await dedupRecords({ inputs: [input], registry, output: join(dir, 'ids.out.json'), rejects, by: 'conversation' });
+    const data = (await readLines(rejects)).map((l) => (l.diagnostics as { data: Record<string, unknown> }[])[0]!.data);
+    expect(data.map((d) => [d.keptIndex, d.keptId])).toEqual([
+      [0, 7],
+      [1, undefined],
+      [2, '日本語-ид'],
+    ]);
+  });
+
   it('finds one image under two names by its bytes', async () => {
     const images = join(dir, 'imgs');
     const { mkdir } = await import('node:fs/promises');
@@ -248,5 +268,30 @@ describe('sampleRecords', () => {
     await expect(sampleRecords({ inputs: ['-'], registry, output: join(dir, 'x.json'), n: 1 })).rejects.toThrow(
       /standard input/,
     );
+  });
+});
+
+describe('outputs', () => {
+  it('write llava records exactly as read, JSON Lines on one line each, and other formats re-encoded', async () => {
+    const records = [rec(1, 'Q  with   spaces', 'coco/1.jpg'), rec('b', 'Ünïcode ✓')];
+    const pretty = join(dir, 'pretty.json');
+    await writeFile(pretty, JSON.stringify(records, null, 4));
+    const asJson = join(dir, 'same.json');
+    await filterRecords({ inputs: [pretty], registry, output: asJson });
+    const text = await readFile(asJson, 'utf8');
+    expect(text).toContain(JSON.stringify(records[0], null, 4).replaceAll('\n', '\n    '));
+    expect(JSON.parse(text)).toEqual(records);
+    const asLines = join(dir, 'same.jsonl');
+    await filterRecords({ inputs: [pretty], registry, output: asLines });
+    expect((await readFile(asLines, 'utf8')).split('\n')).toEqual([...records.map((r) => JSON.stringify(r)), '']);
+    const sharegpt = join(dir, 'sharegpt.json');
+    await filterRecords({ inputs: [pretty], registry, output: sharegpt, to: 'sharegpt' });
+    const back = join(dir, 'back.json');
+    const s = await filterRecords({ inputs: [sharegpt], registry, output: back });
+    expect(s.inputs[0]!.format).toBe('sharegpt');
+    expect(await readJson(back)).toEqual(records);
+    const empty = join(dir, 'empty.json');
+    await filterRecords({ inputs: [pretty], registry, output: empty, minTurns: 9 });
+    expect(JSON.parse(await readFile(empty, 'utf8'))).toEqual([]);
   });
 });

@@ -12,7 +12,7 @@ import {
 } from '@llavakit/format';
 import { type InputSource, readRecordBatches } from '@llavakit/reader';
 import type { LlavaRecord } from '@llavakit/schema';
-import { chooseInputFormat, containerFromPath, JsonValueWriter, openTextSink, type TextSink } from '@llavakit/writer';
+import { chooseInputFormat, containerFromPath, openTextSink, type TextSink } from '@llavakit/writer';
 
 /** One record read by an operation: a canonical record with its place, or an input that could not be read. */
 export type OpItem =
@@ -22,6 +22,9 @@ export type OpItem =
       readonly file: string;
       readonly index: number;
       readonly place?: RecordPlace;
+      /** The record's JSON text as read, when the reader has it, and the format it was read with. */
+      readonly text?: string;
+      readonly format?: string;
     }
   | {
       readonly ok: false;
@@ -177,6 +180,8 @@ export async function* readInputBatches(
   const mutable = context as { index: number };
   for await (const items of readRecordBatches(input, {
     file,
+    // Smaller chunks than the reader default keep fewer records alive across scavenges (lower peak RSS, same speed).
+    chunkSize: 256 * 1024,
     ...(options.signal ? { signal: options.signal } : {}),
     onProgress: (bytesRead, totalBytes) =>
       options.onProgress?.({ pass, file, bytesRead, records, ...(totalBytes !== undefined ? { totalBytes } : {}) }),
@@ -199,7 +204,15 @@ export async function* readInputBatches(
       mutable.index = item.place.index;
       const decoded = decode(item.value, context);
       batch[i] = decoded.ok
-        ? { ok: true, record: decoded.record, file, index: item.place.index, place: item.place }
+        ? {
+            ok: true,
+            record: decoded.record,
+            file,
+            index: item.place.index,
+            place: item.place,
+            text: item.text,
+            format: format.name,
+          }
         : {
             ok: false,
             file,
@@ -221,7 +234,7 @@ export async function* readInputBatches(
  * at the path until {@link RecordOutput.close}.
  */
 export class RecordOutput {
-  #writer: JsonValueWriter | undefined;
+  #sink: TextSink | undefined;
   #context: RecordContext<object>;
   #written = 0;
 
@@ -237,6 +250,11 @@ export class RecordOutput {
   /** Records written so far. */
   get written(): number {
     return this.#written;
+  }
+
+  /** The output format's name. */
+  get formatName(): string {
+    return this.format.name;
   }
 
   /**
@@ -267,15 +285,32 @@ export class RecordOutput {
     return new RecordOutput(path, entry.format, container, parseFormatOptions(entry.format, options.formatOptions));
   }
 
-  /** Encode and write one record; returns the diagnostics when the format cannot encode it (nothing written). */
-  async write(record: LlavaRecord, file: string, index: number): Promise<readonly Diagnostic[] | undefined> {
+  /**
+   * Encode and write one record; returns the diagnostics when the format cannot encode it (nothing written).
+   * `text`, the record's JSON as read, is written as is when the format leaves the record unchanged (`llava`
+   * without options) and the container allows it (JSON Lines need it on one line): the record exactly as read,
+   * without serialising it again.
+   */
+  async write(
+    record: LlavaRecord,
+    file: string,
+    index: number,
+    text?: string,
+  ): Promise<readonly Diagnostic[] | undefined> {
     const context = this.#context as { file: string; index: number };
     context.file = file;
     context.index = index;
     const result = await this.format.encode!(record, this.#context);
     if (!result.ok) return result.diagnostics;
-    this.#writer ??= new JsonValueWriter(await openTextSink(this.path), this.container);
-    const pending = this.#writer.write(result.value);
+    const json =
+      text !== undefined && result.value === record && (this.container === 'json' || !text.includes('\n'))
+        ? text
+        : JSON.stringify(result.value);
+    this.#sink ??= await openTextSink(this.path);
+    // The layout of JsonValueWriter: one element per line in arrays, one per line in JSON Lines.
+    const head = this.container === 'jsonl' ? '' : this.#written === 0 ? '[\n' : ',\n';
+    const tail = this.container === 'jsonl' ? '\n' : '';
+    const pending = this.#sink.write(head + json + tail);
     if (pending) await pending;
     this.#written++;
     return undefined;
@@ -283,13 +318,14 @@ export class RecordOutput {
 
   /** Complete the output: it appears at its path (an empty container when nothing was written). */
   async close(): Promise<void> {
-    this.#writer ??= new JsonValueWriter(await openTextSink(this.path), this.container);
-    await this.#writer.close();
+    this.#sink ??= await openTextSink(this.path);
+    if (this.container === 'json') await this.#sink.write(this.#written === 0 ? '[]\n' : '\n]\n');
+    await this.#sink.close();
   }
 
   /** Discard the output; an earlier file at the path is left untouched. */
   async abort(): Promise<void> {
-    await this.#writer?.abort();
+    await this.#sink?.abort();
   }
 }
 
@@ -364,7 +400,9 @@ export class Accounting {
 
   /** Write a record to an output, or reject it when the format cannot encode it. */
   async write(output: RecordOutput, item: Extract<OpItem, { ok: true }>): Promise<boolean> {
-    const problems = await output.write(item.record, item.file, item.index);
+    // The text as read is only worth anything in the format it was read in.
+    const text = item.format === output.formatName ? item.text : undefined;
+    const problems = await output.write(item.record, item.file, item.index, text);
     if (problems) {
       await this.reject(item, problems);
       return false;

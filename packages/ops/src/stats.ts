@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
-import { IMAGE_TOKEN, imagesOf } from '@llavakit/schema';
+import { IMAGE_TOKEN, imagesOf, type LlavaRecord } from '@llavakit/schema';
 import { conversationKey, KeyTable, textKey } from './hash.js';
 import { Histogram, type HistogramJson } from './histogram.js';
 import { ImageSizer, openResolver } from './images.js';
@@ -113,8 +113,8 @@ export async function computeStats(options: StatsOptions): Promise<StatsResult> 
   const text = new Histogram();
   const image = new Histogram();
   const overhead = new Histogram();
-  const ids = new KeyTable();
-  const conversations = new KeyTable();
+  const ids = new KeyTable(1 << 16, false);
+  const conversations = new KeyTable(1 << 16, false);
   const result: StatsResult = {
     kind: 'llavakit-stats',
     version: 1,
@@ -135,11 +135,26 @@ export async function computeStats(options: StatsOptions): Promise<StatsResult> 
   };
   let unmeasurable = 0;
   let input: StatsResult['inputs'][number] | undefined;
+  const measure = (record: LlavaRecord) => {
+    const length = measureRecord(record, {
+      counter: counter!,
+      model,
+      ...(options.template ? { template: options.template } : {}),
+      imageSize: (path) => sizer.sizeOf(path),
+    });
+    if ('unmeasurable' in length) unmeasurable++;
+    else {
+      total.add(length.total);
+      text.add(length.text);
+      image.add(length.image);
+      overhead.add(length.overhead);
+    }
+  };
   try {
     await forEachItem(
       options,
       undefined,
-      async (item) => {
+      (item) => {
         input!.read++;
         if (!item.ok) {
           input!.invalid++;
@@ -169,22 +184,10 @@ export async function computeStats(options: StatsOptions): Promise<StatsResult> 
         if (conversations.putIfAbsent(conversationKey(record), 1) !== undefined) {
           result.duplicates.conversations++;
         }
-        if (withTokens) {
-          if (resolver && paths.length > 0) await sizer.load(paths);
-          const length = measureRecord(record, {
-            counter: counter!,
-            model,
-            ...(options.template ? { template: options.template } : {}),
-            imageSize: (path) => sizer.sizeOf(path),
-          });
-          if ('unmeasurable' in length) unmeasurable++;
-          else {
-            total.add(length.total);
-            text.add(length.text);
-            image.add(length.image);
-            overhead.add(length.overhead);
-          }
-        }
+        if (!counter) return;
+        // Sizes are read (asynchronously) only for the AnyRes presets; otherwise the visit stays synchronous.
+        if (resolver && paths.length > 0) return sizer.load(paths).then(() => measure(record));
+        measure(record);
       },
       {
         pass: 'stats',
