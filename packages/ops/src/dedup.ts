@@ -7,7 +7,6 @@ import {
   forEachItem,
   type InputOptions,
   locate,
-  needFiles,
   type OpItem,
   type OpSummary,
   type OutputOptions,

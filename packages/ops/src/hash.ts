@@ -36,7 +36,7 @@ export function normalizedConversation(record: Pick<LlavaRecord, 'conversations'
   for (let i = 0; i < record.conversations.length; i++) {
     const turn = record.conversations[i]!;
     if (i > 0) out += '\u0001';
-    out += `${roleOf(turn.from)}\u0000${valueOf(turn.value).replaceAll('<image>', ' ').replace(/\s+/g, ' ').trim()}`;
+    out += `${roleOf(turn.from)}\u0000${turnText(turn.value).replaceAll('<image>', ' ').replace(/\s+/g, ' ').trim()}`;
   }
   return out;
 }
@@ -46,7 +46,7 @@ function roleOf(from: unknown): string {
   return ROLE_ALIASES[role] ?? role;
 }
 
-function valueOf(value: unknown): string {
+function turnText(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value ?? null);
 }
 
@@ -116,7 +116,7 @@ export function conversationKey(record: Pick<LlavaRecord, 'conversations'>): Key
   for (let t = 0; t < turns.length; t++) {
     const turn = turns[t]!;
     const role = roleOf(turn.from);
-    const value = valueOf(turn.value);
+    const value = turnText(turn.value);
     const head = t > 0 ? `\u0001${role}\u0000` : `${role}\u0000`;
     for (let i = 0; i < head.length; i++) {
       const c = head.charCodeAt(i);
