@@ -8,9 +8,6 @@ function loadTokenizer(): Promise<LlamaTokenizer> {
   return loading;
 }
 
-/** Matches one tokenisation segment of the text after the dummy-prefix space: a run of spaces and a word. */
-const SEGMENT = / *[^ ]+| +$/g;
-
 /**
  * Counts LLaMA / Vicuna tokens with the real LLaMA SentencePiece vocabulary of `llama-tokenizer-js` (the tokenizer
  * of LLaVA-1.5's Vicuna-7B/13B). Text is split into segments no merge can cross (a run of spaces followed by a
@@ -47,11 +44,19 @@ export class LlamaTokenCounter {
    */
   count(text: string): number {
     if (text.length === 0) return 0;
-    const spaced = ` ${text}`;
-    SEGMENT.lastIndex = 0;
+    // Segments of " " + text: a run of spaces, then everything up to the next space (or the end). The first
+    // segment carries the dummy prefix space.
+    const length = text.length;
     let total = 0;
-    for (let match = SEGMENT.exec(spaced); match !== null; match = SEGMENT.exec(spaced)) {
-      const segment = match[0];
+    let start = 0;
+    let first = true;
+    while (start < length || first) {
+      let i = start;
+      while (i < length && text.charCodeAt(i) === 32) i++;
+      let end = i < length ? text.indexOf(' ', i) : length;
+      if (end === -1) end = length;
+      const segment = first ? ` ${text.slice(start, end)}` : text.slice(start, end);
+      first = false;
       let n = this.#cache.get(segment);
       if (n === undefined) {
         n = this.#tokenizer.encode(segment, false, false).length;
@@ -59,6 +64,7 @@ export class LlamaTokenCounter {
         this.#cache.set(segment, n);
       }
       total += n;
+      start = end;
     }
     return total;
   }

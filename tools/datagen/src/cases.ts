@@ -149,7 +149,7 @@ export const DEFAULT_CASES: BenchCase[] = [
   },
   {
     name: 'dedup-665k',
-    description: 'llava dedup llava_v1_5_mix665k.json --by conversation (1 GB, two passes, writes the output)',
+    description: 'llava dedup llava_v1_5_mix665k.json --by conversation (1 GB, one pass, writes the output)',
     needs: [{ kind: 'mix665k' }],
     command: (ctx) => [
       'node',

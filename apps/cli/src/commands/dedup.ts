@@ -6,7 +6,7 @@ export default class Dedup extends Command {
   static override summary = 'Remove exact duplicates by conversation text and/or image content.';
 
   static override description =
-    `Two streaming passes: the first hashes each record (normalised conversation text; image bytes read through --images, so one image under two names is one), the second writes the first record of each group and rejects the others (dedup/duplicate), each rejection naming the kept record's file, index and id.
+    `One streaming pass: each record is hashed (normalised conversation text; image bytes read through --images, so one image under two names is one); the first record of each group is written, the others are rejected (dedup/duplicate), each rejection naming the kept record's file, index and id.
 
 --by conversation: same text; --by image: same image bytes; --by both (default): same text about the same image. Exit codes: 0 success, 1 data errors, 2 usage errors.`;
 
