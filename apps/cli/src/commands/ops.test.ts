@@ -102,4 +102,31 @@ describe('data-prep commands (real CLI process)', () => {
     expect(dedup.stderr).toMatch(/read 12, written 6, rejected 6/);
     expect(dedup.stderr).toMatch(/6 duplicate groups/);
   });
+
+  const faults: [name: string, content: string, rule: RegExp][] = [
+    ['cut.json', '[{"conversations": []},\n{"conversations": [', /json\/truncated/],
+    ['not-json.json', 'hello, world', /json\/|input\//],
+  ];
+  for (const [name, content, rule] of faults) {
+    it(`every command reports ${name} with its rule, exits 1, writes nothing and prints no stack`, async () => {
+      const input = join(dir, name);
+      await writeFile(input, content);
+      const out = join(dir, `${name}.out.json`);
+      const runs = [
+        ['stats', input],
+        ['filter', input, '-o', out],
+        ['dedup', input, '-o', out],
+        ['sample', input, '-n', '1', '-o', out],
+        ['split', input, '--eval', '0.5', '-o', out, '--eval-output', join(dir, `${name}.eval.json`)],
+      ];
+      for (const args of runs) {
+        const r = await runCli(args);
+        const text = r.stdout + r.stderr;
+        expect(r.code, args.join(' ')).toBe(1);
+        expect(text).toMatch(rule);
+        expect(text).not.toMatch(/\n\s+at .+:\d+:\d+\)?\n/);
+        expect(existsSync(out)).toBe(false);
+      }
+    });
+  }
 });
