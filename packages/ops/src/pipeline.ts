@@ -13,6 +13,7 @@ import {
 import { type InputSource, readRecordBatches } from '@llavakit/reader';
 import type { LlavaRecord } from '@llavakit/schema';
 import { chooseInputFormat, containerFromPath, openTextSink, type TextSink } from '@llavakit/writer';
+import { opsRules } from './rules.js';
 
 /** One record read by an operation: a canonical record with its place, or an input that could not be read. */
 export type OpItem =
