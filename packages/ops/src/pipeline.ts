@@ -472,12 +472,7 @@ export function needFiles(inputs: readonly string[], operation: string): void {
 
 /** A usage `DiagnosticError` (exit code 2 in the CLI). */
 export function usageError(message: string): DiagnosticError {
-  return new DiagnosticError(
-    diagnose(
-      { id: 'usage/ops', severity: 'error', title: 'Invalid options', hint: 'See the command help.' },
-      { message },
-    ),
-  );
+  return new DiagnosticError(diagnose(opsRules.usage, { message }));
 }
 
 /** Size of a file, or undefined. */
