@@ -295,3 +295,30 @@ describe('outputs', () => {
     expect(JSON.parse(await readFile(empty, 'utf8'))).toEqual([]);
   });
 });
+
+describe('plugins', () => {
+  it('a format that throws rejects records, it does not take the operation down', async () => {
+    const { FormatRegistry } = await import('@llavakit/format');
+    const withBroken = new FormatRegistry();
+    for (const entry of registry.list()) withBroken.add(entry.format, entry.origin);
+    withBroken.add(
+      {
+        specVersion: 1,
+        name: 'broken',
+        encode: (record) => {
+          if (record.id === 'b') throw new Error('boom');
+          return { ok: true, value: record };
+        },
+        decode: (value) => {
+          if ((value as { id?: string }).id === 'x') throw new Error('bang');
+          return { ok: true, record: value as never };
+        },
+      },
+      { plugin: 'test', via: 'specifier' },
+    );
+    const input = await writeJson(join(dir, 'plugin.json'), [rec('a', 'Q'), rec('b', 'Q'), rec('x', 'Q')]);
+    const output = join(dir, 'plugin.out.json');
+    const s = await filterRecords({ inputs: [input], registry: withBroken, from: 'broken', to: 'broken', output });
+    expect(s).toMatchObject({ read: 3, written: 1, rejected: 2, rejectedByRule: { 'format/encode-failed': 2 } });
+  });
+});

@@ -12,7 +12,7 @@ import {
 } from '@llavakit/format';
 import { type InputSource, readRecordBatches } from '@llavakit/reader';
 import type { LlavaRecord } from '@llavakit/schema';
-import { chooseInputFormat, containerFromPath, openTextSink, type TextSink } from '@llavakit/writer';
+import { chooseInputFormat, containerFromPath, openTextSink, type TextSink, writerRules } from '@llavakit/writer';
 import { opsRules } from './rules.js';
 
 /** One record read by an operation: a canonical record with its place, or an input that could not be read. */
@@ -203,7 +203,23 @@ export async function* readInputBatches(
         continue;
       }
       mutable.index = item.place.index;
-      const decoded = decode(item.value, context);
+      let decoded: ReturnType<typeof decode>;
+      try {
+        decoded = decode(item.value, context);
+      } catch (error) {
+        decoded = {
+          ok: false,
+          diagnostics: [
+            diagnose(writerRules.encodeFailed, {
+              message: `Format "${format.name}" threw while reading: ${error instanceof Error ? error.message : String(error)}`,
+              file,
+              recordIndex: item.place.index,
+              source: format.name,
+              hint: 'This is a bug in the format plugin named in `source`; report it to its authors.',
+            }),
+          ],
+        };
+      }
       batch[i] = decoded.ok
         ? {
             ok: true,
@@ -301,7 +317,21 @@ export class RecordOutput {
     const context = this.#context as { file: string; index: number };
     context.file = file;
     context.index = index;
-    const result = await this.format.encode!(record, this.#context);
+    let result: Awaited<ReturnType<NonNullable<FormatPlugin<object>['encode']>>>;
+    try {
+      result = await this.format.encode!(record, this.#context);
+    } catch (error) {
+      // A plugin that throws rejects the record; it cannot take the operation down.
+      return [
+        diagnose(writerRules.encodeFailed, {
+          message: `Format "${this.format.name}" threw: ${error instanceof Error ? error.message : String(error)}`,
+          file,
+          recordIndex: index,
+          source: this.format.name,
+          ...(record.id !== undefined ? { recordId: record.id } : {}),
+        }),
+      ];
+    }
     if (!result.ok) return result.diagnostics;
     const json =
       text !== undefined && result.value === record && (this.container === 'json' || !text.includes('\n'))

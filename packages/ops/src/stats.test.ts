@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DiagnosticError } from '@llavakit/diagnostics';
+import { encodeTinyImage } from '@llavakit/images';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeStatsHtml } from './report.js';
 import { computeStats, mergeStats } from './stats.js';
@@ -93,6 +94,26 @@ describe('computeStats', () => {
     expect(merged.tokens!.total).toEqual(whole.tokens!.total);
     expect(merged.duplicates.scope).toBe('per-shard');
     expect(() => mergeStats([sa, { ...sb, tokens: null }])).toThrow(DiagnosticError);
+  });
+
+  it('reads image sizes from the headers for the AnyRes presets (never outside the sources)', async () => {
+    const images = join(dir, 'images');
+    await mkdir(join(images, 'coco'), { recursive: true });
+    await writeFile(join(images, 'coco', 'square.png'), encodeTinyImage('png', { width: 672, height: 672 }));
+    await writeFile(join(images, 'coco', 'wide.jpg'), encodeTinyImage('jpeg', { width: 1000, height: 300 }));
+    await writeFile(join(dir, 'outside.png'), encodeTinyImage('png', { width: 336, height: 336 }));
+    const data = await writeJson(join(dir, 'anyres.json'), [
+      rec('a', 'Q', 'coco/square.png'),
+      rec('b', 'Q', 'coco/wide.jpg'),
+      rec('c', 'Q', 'coco/missing.png'),
+      rec('d', 'Q', '../outside.png'),
+      rec('e', 'Q'),
+    ]);
+    const s = await computeStats({ inputs: [data], registry, model: 'llava-next-anyres', images: [images] });
+    expect(s.tokens!.image.counts).toEqual({ 0: 1, 2304: 1, 2880: 1 });
+    expect(s.tokens!.unmeasurable).toBe(2);
+    const unpad = await computeStats({ inputs: [data], registry, model: 'llava-next-anyres-unpad', images: [images] });
+    expect(unpad.tokens!.image.counts).toMatchObject({ 2928: 1 });
   });
 
   it('needs --images for the AnyRes presets', async () => {
