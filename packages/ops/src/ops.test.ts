@@ -246,6 +246,34 @@ describe('sampleRecords', () => {
     },
   );
 
+  it('reads only the drawn records the second time, and draws the same ones with a rejects file', async () => {
+    const a = await writeJson(join(dir, 'sa-a.json'), many(40, 'a'));
+    const b = join(dir, 'sa-b.jsonl');
+    await writeFile(
+      b,
+      `${many(30, 'b')
+        .map((r) => JSON.stringify(r))
+        .join('\n')}\n{"conversations": 1}\n`,
+    );
+    for (const draw of [{ n: 12 }, { fraction: 0.25 }]) {
+      const fast = join(dir, 'sa-fast.json');
+      const full = join(dir, 'sa-full.json');
+      const rejects = join(dir, 'sa.rejects.jsonl');
+      const s1 = await sampleRecords({ inputs: [a, b], registry, output: fast, seed: 5, ...draw });
+      const s2 = await sampleRecords({ inputs: [a, b], registry, output: full, seed: 5, rejects, ...draw });
+      expect(s1.secondPass).toBe('byte-offsets');
+      expect(s2.secondPass).toBe('full');
+      expect(await readFile(fast, 'utf8')).toBe(await readFile(full, 'utf8'));
+      const { durationMs: _a, secondPass: _b, outputs: _e, ...c1 } = s1;
+      const { durationMs: _c, secondPass: _d, outputs: _f, ...c2 } = s2;
+      expect(c1).toEqual(c2);
+      expect(s1).toMatchObject({ read: 71, population: 70, written: s1.drawn });
+      expect(s1.rejectedByRule).toEqual({ 'record/schema': 1, 'sample/not-selected': 70 - s1.drawn });
+      expect(s1.inputs.map((i) => i.read)).toEqual([40, 31]);
+      expect((await readLines(rejects)).length).toBe(71 - s1.drawn);
+    }
+  });
+
   it('draws a fraction, and rejects the others with sample/not-selected', async () => {
     const input = await writeJson(join(dir, 'fr.json'), many(50));
     const rejects = join(dir, 'fr.rejects.jsonl');

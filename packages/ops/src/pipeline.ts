@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { type Diagnostic, DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import {
   type Container,
@@ -177,8 +177,6 @@ export async function* readInputBatches(
     if (batch.length > 0) yield batch;
     return;
   }
-  const decode = format.decode!;
-  const mutable = context as { index: number };
   for await (const items of readRecordBatches(input, {
     file,
     // Smaller chunks than the reader default keep fewer records alive across scavenges (lower peak RSS, same speed).
@@ -202,48 +200,107 @@ export async function* readInputBatches(
         };
         continue;
       }
-      mutable.index = item.place.index;
-      let decoded: ReturnType<typeof decode>;
-      try {
-        decoded = decode(item.value, context);
-      } catch (error) {
-        decoded = {
-          ok: false,
-          diagnostics: [
-            diagnose(writerRules.encodeFailed, {
-              message: `Format "${format.name}" threw while reading: ${error instanceof Error ? error.message : String(error)}`,
-              file,
-              recordIndex: item.place.index,
-              source: format.name,
-              hint: 'This is a bug in the format plugin named in `source`; report it to its authors.',
-            }),
-          ],
-        };
-      }
-      batch[i] = decoded.ok
-        ? {
-            ok: true,
-            record: decoded.record,
-            file,
-            index: item.place.index,
-            place: item.place,
-            text: item.text,
-            format: format.name,
-          }
-        : {
-            ok: false,
-            file,
-            index: item.place.index,
-            place: item.place,
-            text: item.text,
-            diagnostics: decoded.diagnostics.map((d) => ({
-              ...d,
-              place: d.place ?? { offset: item.place.offset, line: item.place.line, column: item.place.column },
-            })),
-          };
+      batch[i] = decodeItem(format, context, item.value, file, item.place, item.text);
     }
     yield batch;
   }
+}
+
+/** Decode one parsed value with a record-level format into an {@link OpItem} (a throwing plugin rejects it). */
+function decodeItem(
+  format: FormatPlugin<object>,
+  context: RecordContext<object>,
+  value: unknown,
+  file: string,
+  place: RecordPlace,
+  text: string | undefined,
+): OpItem {
+  (context as { index: number }).index = place.index;
+  let decoded: ReturnType<NonNullable<FormatPlugin<object>['decode']>>;
+  try {
+    decoded = format.decode!(value, context);
+  } catch (error) {
+    decoded = {
+      ok: false,
+      diagnostics: [
+        diagnose(writerRules.encodeFailed, {
+          message: `Format "${format.name}" threw while reading: ${error instanceof Error ? error.message : String(error)}`,
+          file,
+          recordIndex: place.index,
+          source: format.name,
+          hint: 'This is a bug in the format plugin named in `source`; report it to its authors.',
+        }),
+      ],
+    };
+  }
+  if (decoded.ok) {
+    return {
+      ok: true,
+      record: decoded.record,
+      file,
+      index: place.index,
+      place,
+      format: format.name,
+      ...(text !== undefined ? { text } : {}),
+    };
+  }
+  return {
+    ok: false,
+    file,
+    index: place.index,
+    place,
+    ...(text !== undefined ? { text } : {}),
+    diagnostics: decoded.diagnostics.map((d) => ({
+      ...d,
+      place: d.place ?? { offset: place.offset, line: place.line, column: place.column },
+    })),
+  };
+}
+
+/**
+ * Random access to the records of a file whose byte places are known (from a first pass): reads one element's
+ * bytes and decodes it with the input's record-level format. `undefined` when the format reads whole streams.
+ */
+export async function openRecordAccess(
+  file: string,
+  options: Omit<InputOptions, 'inputs'>,
+): Promise<{ read(place: RecordPlace): Promise<OpItem>; close(): Promise<void> } | undefined> {
+  const { format } = await chooseInputFormat(file, {
+    registry: options.registry,
+    ...(options.from ? { from: options.from } : {}),
+  });
+  if (format.read || !format.decode || file === '-') return undefined;
+  const context: RecordContext<object> = {
+    options: parseFormatOptions(format, options.formatOptions),
+    file,
+    index: 0,
+    report: () => {},
+    count: () => {},
+    images: NO_IMAGES,
+  };
+  const handle = await open(file, 'r');
+  let buffer = Buffer.allocUnsafe(64 * 1024);
+  return {
+    async read(place) {
+      if (buffer.length < place.length) buffer = Buffer.allocUnsafe(place.length);
+      const { bytesRead } = await handle.read(buffer, 0, place.length, place.offset);
+      const text = buffer.toString('utf8', 0, bytesRead);
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (error) {
+        throw new DiagnosticError(
+          diagnose(opsRules.inputChanged, {
+            message: `${file} changed between the two passes (record #${place.index} no longer parses: ${(error as Error).message}).`,
+            file,
+            recordIndex: place.index,
+          }),
+        );
+      }
+      return decodeItem(format, context, value, file, place, text);
+    },
+    close: () => handle.close(),
+  };
 }
 
 /**
@@ -421,6 +478,23 @@ export class Accounting {
     this.#current = { file, format: '?', read: 0, written: 0, rejected: 0 };
     this.summary.inputs.push(this.#current);
     return this.#current;
+  }
+
+  /** Continue counting an input started earlier (for a second pass that writes). */
+  resumeInput(index: number): void {
+    this.#current = this.summary.inputs[index];
+  }
+
+  /**
+   * Count records of the current input as rejected by a rule without writing them to the rejects file (only when
+   * no rejects file was asked for: with one, every record must be written to it).
+   */
+  rejectUnwritten(rule: string, n: number): void {
+    if (this.rejects.path) throw new Error('rejectUnwritten needs an operation without rejects file');
+    if (n === 0) return;
+    this.summary.rejected += n;
+    this.#current!.rejected += n;
+    this.summary.rejectedByRule[rule] = (this.summary.rejectedByRule[rule] ?? 0) + n;
   }
 
   /** Count one record read. */

@@ -80,6 +80,12 @@ export const opsRules = defineRules({
     title: 'Recipe names a dataset file that does not exist',
     hint: 'json_path is relative to the recipe file (or absolute).',
   },
+  inputChanged: {
+    id: 'input/changed',
+    severity: 'error',
+    title: 'An input changed between two passes',
+    hint: 'Do not modify an input while an operation reads it; run the operation again.',
+  },
   usage: {
     id: 'usage/ops',
     severity: 'error',
