@@ -6,7 +6,7 @@ export default class Sample extends Command {
   static override summary = 'Draw a uniform, seeded random sample of records.';
 
   static override description =
-    `Two streaming passes: the first counts the records, the sample positions are drawn (seeded; memory for the drawn positions only), the second writes the drawn records in input order. The others are rejected as sample/not-selected (to --rejects when given).
+    `Uniform and seeded: the same inputs and --seed draw the same records, written in input order. One pass draws them (-n: a reservoir of the drawn records' byte places; --fraction: the count and every record's byte place, 22 bytes per record), the second reads only the drawn records at their byte offsets. The others are counted as rejected by sample/not-selected; with --rejects they are written there too (the inputs are then read again in full, drawing the same records).
 
 Exit codes: 0 success, 1 data errors, 2 usage errors.`;
 
