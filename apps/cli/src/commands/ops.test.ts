@@ -76,6 +76,17 @@ describe('data-prep commands (real CLI process)', () => {
     expect(existsSync(join(dir, 'x.json'))).toBe(false);
   });
 
+  it('writes records to standard output and the --json summary to stderr then', async () => {
+    const r = await runCli(['filter', sample, '-o', '-', '--container', 'jsonl', '--min-turns', '4', '--json']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(2);
+    expect(JSON.parse(r.stderr)).toMatchObject({ read: 6, written: 2, rejected: 4 });
+  });
+
   it('split, sample and dedup keep the accounting', async () => {
     const split = await runCli([
       'split',

@@ -20,7 +20,7 @@ export const opsFlags = {
     summary: 'Format option as key=value (repeatable); see `llava formats <name>`.',
   }),
   plugin: pluginFlag,
-  json: Flags.boolean({ summary: 'Print the summary as JSON on stdout.' }),
+  json: Flags.boolean({ summary: 'Print the summary as JSON (on stdout, or on stderr when the output is stdout).' }),
   quiet: Flags.boolean({ char: 'q', summary: 'Print no summary.' }),
 };
 
@@ -123,7 +123,10 @@ export function reportOp(
 ): void {
   if (summary.failed) process.exitCode = 1;
   if (flags.json) {
-    command.log(JSON.stringify(summary, null, 2));
+    // Records written to standard output keep it to themselves: the summary then goes to stderr.
+    const text = JSON.stringify(summary, null, 2);
+    if (Object.hasOwn(summary.outputs, '-')) command.logToStderr(text);
+    else command.log(text);
     return;
   }
   if (summary.fatal) {
