@@ -182,6 +182,7 @@ async function writeByOffsets(
     const access = await openRecordAccess(options.inputs[input]!, options);
     try {
       for (; next < drawn.length && drawn[next]!.input === input; next++) {
+        options.signal?.throwIfAborted();
         const item = await access!.read(drawn[next]!.place!);
         takenPerInput[input]!++;
         if (!item.ok) await accounting.reject(item, item.diagnostics);

@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, runCli, tempDir } from '../test-utils.js';
+import { binPath, repoRoot, runCli, tempDir } from '../test-utils.js';
 
 const fixtures = join(repoRoot, 'packages', 'ops', 'src', '__fixtures__', 'mix');
 const sample = join(repoRoot, 'examples', 'sample', 'llava_sample.json');
@@ -140,4 +141,38 @@ describe('data-prep commands (real CLI process)', () => {
       }
     });
   }
+
+  it('SIGINT stops an operation, exits 130 and leaves neither the output nor a temporary file', async () => {
+    const big = join(dir, 'big.jsonl');
+    const line = (i: number) =>
+      JSON.stringify({
+        id: `r${i}`,
+        image: `coco/${i}.jpg`,
+        conversations: [
+          { from: 'human', value: `<image>\nQuestion ${i} ${'word '.repeat(20)}?` },
+          { from: 'gpt', value: `Answer ${i}.` },
+        ],
+      });
+    await writeFile(big, `${Array.from({ length: 300_000 }, (_, i) => line(i)).join('\n')}\n`);
+    const outDir = join(dir, 'interrupted');
+    const out = join(outDir, 'out.json');
+    const child = spawn(process.execPath, [binPath, 'filter', big, '-o', out, '--min-turns', '1'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    // Interrupt once the temporary output exists (the operation is writing).
+    for (let i = 0; i < 1000; i++) {
+      const names = await readdir(outDir).catch(() => [] as string[]);
+      if (names.some((n) => n.includes('llava-tmp'))) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toContain('Interrupted');
+    expect(await readdir(outDir)).toEqual([]);
+  }, 60_000);
 });

@@ -57,6 +57,7 @@ Exit codes: 0 success, 1 data errors (an input cannot be read, or holds elements
             tokens: flags.tokens,
             ...(flags.images ? { images: flags.images } : {}),
             onProgress: context.onProgress,
+            signal: context.signal,
           }),
     );
     if (flags.html) await writeStatsHtml(flags.html, stats, `llavakit stats: ${inputs.join(', ')}`);

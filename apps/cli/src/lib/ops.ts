@@ -42,6 +42,8 @@ export interface OpsContext {
   readonly formatOptions: Record<string, unknown>;
   readonly progress: Progress;
   readonly onProgress: (p: OpProgress) => void;
+  /** Aborted on SIGINT / SIGTERM: the operation stops and discards its outputs. */
+  readonly signal: AbortSignal;
   /** The shared options for the library call (registry, from, to, container, rejects, format options, progress). */
   readonly common: {
     registry: FormatRegistry;
@@ -51,6 +53,7 @@ export interface OpsContext {
     rejects?: string;
     formatOptions: Record<string, unknown>;
     onProgress: (p: OpProgress) => void;
+    signal: AbortSignal;
   };
 }
 
@@ -65,6 +68,10 @@ export async function opsContext(
   for (const d of diagnostics) command.logToStderr(formatDiagnostic(d));
   const formatOptions = parseKeyValues(flags.option ?? []);
   const progress = createProgress({ label, enabled: flags.json || flags.quiet ? false : undefined });
+  const controller = new AbortController();
+  const interrupt = () => controller.abort(new InterruptedError());
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
   const onProgress = (p: OpProgress) =>
     progress.update(p.bytesRead, p.totalBytes, `${p.pass} ${p.records.toLocaleString('en')} records`);
   return {
@@ -72,6 +79,7 @@ export async function opsContext(
     formatOptions,
     progress,
     onProgress,
+    signal: controller.signal,
     common: {
       registry,
       ...(flags.from ? { from: flags.from } : {}),
@@ -80,8 +88,17 @@ export async function opsContext(
       ...(flags.rejects ? { rejects: flags.rejects } : {}),
       formatOptions,
       onProgress,
+      signal: controller.signal,
     },
   };
+}
+
+/** The reason of an interrupted operation. */
+class InterruptedError extends Error {
+  override name = 'AbortError';
+  constructor() {
+    super('interrupted');
+  }
 }
 
 const USAGE_RULES = /^(usage|format|options|recipe\/(syntax|bad-strategy)|stats\/merge)\b/;
@@ -99,6 +116,10 @@ export async function runOp<T>(
     return await call();
   } catch (error) {
     context.progress.stop();
+    if ((error as Error)?.name === 'AbortError') {
+      command.logToStderr('Interrupted: nothing was written (every output was discarded).');
+      command.exit(130);
+    }
     if (!DiagnosticError.is(error)) throw error;
     const problems = (error.diagnostic.data?.problems as Diagnostic[] | undefined) ?? [error.diagnostic];
     for (const d of problems) command.logToStderr(formatDiagnostic(d));
