@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fc, test } from '@fast-check/vitest';
 import { DiagnosticError } from '@llavakit/diagnostics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MixManifest, mixRecipe, parseStrategy, readRecipe, strategyTake } from './mix.js';
-import { readJson, registry, tempDir } from './test-helpers.js';
+import { readJson, rec, registry, tempDir, writeJson } from './test-helpers.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '__fixtures__', 'mix');
 
@@ -99,3 +100,33 @@ describe('mixRecipe', () => {
     expect(existsSync(output)).toBe(false);
   });
 });
+
+const strategy = fc.oneof(
+  fc.constant('all'),
+  fc.tuple(fc.constantFrom('first', 'end', 'random'), fc.integer({ min: 0, max: 30 })).map(([k, n]) => `${k}:${n}`),
+  fc.tuple(fc.constantFrom('first', 'end', 'random'), fc.integer({ min: 0, max: 100 })).map(([k, n]) => `${k}:${n}%`),
+);
+
+test.prop([fc.integer({ min: 0, max: 25 }), strategy, fc.integer()], { numRuns: 25 })(
+  'each entry takes what its strategy says, in file order',
+  async (count, text, seed) => {
+    const data = await writeJson(
+      join(dir, 'prop.json'),
+      Array.from({ length: count }, (_, i) => rec(`r${i}`, `Q${i}`)),
+    );
+    const recipe = join(dir, 'prop.yaml');
+    await writeFile(recipe, `seed: ${seed}\ndatasets:\n  - json_path: prop.json\n    sampling_strategy: "${text}"\n`);
+    const output = join(dir, 'prop.out.json');
+    const s = await mixRecipe({ recipe, registry, output });
+    const parsed = parseStrategy(text);
+    if ('error' in parsed) throw new Error(parsed.error);
+    const take = strategyTake(parsed, count);
+    const ids = (await readJson(output)).map((r) => Number(String(r.id).slice(1)));
+    expect(ids).toHaveLength(take);
+    expect(s).toMatchObject({ read: count, written: take, rejected: count - take });
+    expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+    if (parsed.kind === 'first' || parsed.kind === 'all') expect(ids).toEqual([...Array(take).keys()]);
+    if (parsed.kind === 'end') expect(ids).toEqual([...Array(take).keys()].map((i) => count - take + i));
+    expect(new Set(ids).size).toBe(take);
+  },
+);
