@@ -110,7 +110,7 @@ const strategy = fc.oneof(
 test.prop([fc.integer({ min: 0, max: 25 }), strategy, fc.integer()], { numRuns: 25 })(
   'each entry takes what its strategy says, in file order',
   async (count, text, seed) => {
-    const data = await writeJson(
+    await writeJson(
       join(dir, 'prop.json'),
       Array.from({ length: count }, (_, i) => rec(`r${i}`, `Q${i}`)),
     );
