@@ -41,6 +41,9 @@ const esmUses: Record<string, string> = {
     const page = await fetch(new URL('/', viewer.url), { headers: { 'x-llava-token': token } });
     out['@llavakit/view'] = [viewer.index.count, page.status, (await page.text()).includes('/app.js')];
     await viewer.close();`,
+  '@llavakit/ops': `
+    const stats = await ops.computeStats({ inputs: ['sample.json'], registry: writer.createBuiltinRegistry() });
+    out['@llavakit/ops'] = [stats.records, stats.tokens.p50 > 0];`,
   '@llavakit/cli': `
     out['@llavakit/cli'] = typeof cli;`,
 };
@@ -55,6 +58,7 @@ const expected: Record<string, unknown> = {
   '@llavakit/format': true,
   '@llavakit/writer': 6,
   '@llavakit/view': [6, 200, true],
+  '@llavakit/ops': [6, true],
   '@llavakit/cli': 'object',
 };
 
@@ -154,6 +158,7 @@ describe('every publishable package, packed and installed alone with npm', { tim
       `assert.strictEqual(format.SPEC_VERSION, 1);`,
       `assert.ok(writer.createBuiltinRegistry().get('sharegpt'));`,
       `assert.strictEqual(view.createLlamaTokenCounter().count('Hello, my dog is cute'), 7);`,
+      `assert.strictEqual(ops.imageTokens('llava-1.5-336'), 576);`,
       `console.log(${JSON.stringify(libraries.map((p) => p.name))}.length);`,
     ].join('\n');
     await writeFile(join(project, 'use.cjs'), script);
@@ -185,6 +190,7 @@ import { type LlavaRecord, parseRecord } from '@llavakit/schema';
 import { convert, createBuiltinRegistry, type ConvertSummary } from '@llavakit/writer';
 import { sniffImage } from '@llavakit/images';
 import { pyRound } from '@llavakit/prompts';
+import { type StatsResult, computeStats } from '@llavakit/ops';
 import * as z from 'zod';
 
 const upper = defineFormat({
@@ -204,7 +210,9 @@ for await (const item of readRecords('sample.json')) if (!item.ok) notes.push(it
 const parsed = parseRecord({ conversations: [] });
 const rounded: number = pyRound(1.005, 2);
 const kind: string = sniffImage(new Uint8Array(8)).format;
-console.log(summary.written, notes.length, parsed.ok, rounded, kind, describeOptions(upper.optionsSchema)[0]?.flag);
+const stats: StatsResult = await computeStats({ inputs: ['sample.json'], registry });
+const p99: number | null | undefined = stats.tokens?.p99;
+console.log(summary.written, notes.length, parsed.ok, rounded, kind, p99, describeOptions(upper.optionsSchema)[0]?.flag);
 // @ts-expect-error the reader takes an input, so the declarations really are checked
 readRecords();
 `,

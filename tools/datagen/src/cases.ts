@@ -11,6 +11,8 @@ const RSS_LIMIT_MIB = 200;
  * files it measured 370–430 MiB. The bound is there to catch regressions, not a streaming promise.
  */
 const IMAGES_RSS_LIMIT_MIB = 512;
+/** Peak RSS bound of the data-prep operations (issue 15). */
+const OPS_RSS_LIMIT_MIB = 250;
 /** oclif exits 1 with this when a command does not exist yet. */
 const NOT_FOUND = /command \S+ not found/i;
 
@@ -121,6 +123,56 @@ export const DEFAULT_CASES: BenchCase[] = [
     'zip',
     'llava images check of CC3M chat.json against its images.zip (506,051 entries), read in place, warm',
   ),
+  // Data-prep operations (@llavakit/ops) on the 1 GB file, against Python json.load computing the same counts.
+  {
+    name: 'stats-665k',
+    description: 'llava stats llava_v1_5_mix665k.json --no-tokens --json (1 GB; the counts the Python baseline makes)',
+    needs: [{ kind: 'mix665k' }],
+    command: (ctx) => ['node', LLAVA, 'stats', ctx.file('mix665k'), '--no-tokens', '--json'],
+    targets: [
+      { metric: 'wall', max: 0.5, relativeTo: 'python-stats-665k' },
+      { metric: 'rss', max: OPS_RSS_LIMIT_MIB },
+    ],
+  },
+  {
+    name: 'stats-tokens-665k',
+    description: 'llava stats llava_v1_5_mix665k.json --template v1 --json (1 GB, with LLaMA token counts)',
+    needs: [{ kind: 'mix665k' }],
+    command: (ctx) => ['node', LLAVA, 'stats', ctx.file('mix665k'), '--template', 'v1', '--json'],
+    targets: [{ metric: 'rss', max: OPS_RSS_LIMIT_MIB }],
+  },
+  {
+    name: 'python-stats-665k',
+    description: 'baseline: python3 json.load + the counts of llava stats (no tokens)',
+    needs: [{ kind: 'mix665k' }],
+    command: (ctx) => ['python3', ctx.script('python-stats.py'), ctx.file('mix665k')],
+  },
+  {
+    name: 'dedup-665k',
+    description: 'llava dedup llava_v1_5_mix665k.json --by conversation (1 GB, one pass, writes the output)',
+    needs: [{ kind: 'mix665k' }],
+    command: (ctx) => [
+      'node',
+      LLAVA,
+      'dedup',
+      ctx.file('mix665k'),
+      '--by',
+      'conversation',
+      '-o',
+      ctx.out('mix665k.dedup.json'),
+      '--json',
+    ],
+    targets: [
+      { metric: 'wall', max: 0.5, relativeTo: 'python-dedup-665k' },
+      { metric: 'rss', max: OPS_RSS_LIMIT_MIB },
+    ],
+  },
+  {
+    name: 'python-dedup-665k',
+    description: 'baseline: python3 json.load + duplicate groups by normalised conversation (counts only, no output)',
+    needs: [{ kind: 'mix665k' }],
+    command: (ctx) => ['python3', ctx.script('python-dedup.py'), ctx.file('mix665k')],
+  },
 ];
 
 /** `llava images check` of the CC-3M chat file against its images, as a folder or as the zip CC-3M ships. */

@@ -8,6 +8,7 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generate, KINDS, type KindName } from './generate.js';
 import { writeImageTree } from './images.js';
+import { PYTHON_DEDUP, PYTHON_STATS } from './ops-baselines.js';
 
 /** `full` = real sizes; `small` = 1/100 of the records (for smoke runs). */
 export type BenchSize = 'full' | 'small';
@@ -29,7 +30,7 @@ export interface BenchContext {
   /** A scratch output path for a case. */
   out(name: string): string;
   /** Path of a helper script the harness writes into the data folder (`python-baseline.py`, `node-baseline.mjs`). */
-  script(name: 'python-baseline.py' | 'node-baseline.mjs'): string;
+  script(name: 'python-baseline.py' | 'node-baseline.mjs' | 'python-stats.py' | 'python-dedup.py'): string;
 }
 
 /** A limit a case must meet: absolute (`wall` seconds, `rss` MiB) or relative to another case's wall time. */
@@ -192,6 +193,8 @@ export function benchRecords(kind: KindName, size: BenchSize): number {
 export async function writeBaselines(dataDir: string): Promise<void> {
   await writeFile(join(dataDir, 'python-baseline.py'), PYTHON_BASELINE);
   await writeFile(join(dataDir, 'node-baseline.mjs'), NODE_BASELINE);
+  await writeFile(join(dataDir, 'python-stats.py'), PYTHON_STATS);
+  await writeFile(join(dataDir, 'python-dedup.py'), PYTHON_DEDUP);
 }
 
 /**

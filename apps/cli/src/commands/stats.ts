@@ -1,0 +1,111 @@
+import { computeStats, mergeStats, readStatsFiles, type StatsResult, writeStatsHtml } from '@llavakit/ops';
+import { conversationTemplates } from '@llavakit/prompts';
+import { Args, Command, Flags } from '@oclif/core';
+import { imagesFlag, modelFlag, opsContext, opsFlags, runOp } from '../lib/ops.js';
+
+export default class Stats extends Command {
+  static override summary = 'Count what a dataset holds: sources, turns, images, duplicates and token lengths.';
+
+  static override description =
+    `Streams every input once (any size, constant memory) and prints records, text-only share, sources (data_source, else the image's first folder, else text-only), turns, <image> placement, images per record, duplicate ids and conversations, and token lengths: text with the real LLaMA/Vicuna tokenizer, image tokens by --model, plus the --template's overhead.
+
+--json prints one mergeable object; --merge adds up such objects of shards (histograms merge exactly). --html writes a self-contained report with charts.
+
+Exit codes: 0 success, 1 data errors (an input cannot be read, or holds elements that are no valid record: counted as invalid), 2 usage errors.`;
+
+  static override examples = [
+    '<%= config.bin %> stats llava_v1_5_mix665k.json --template v1',
+    '<%= config.bin %> stats shard-*.json --json > stats.json',
+    '<%= config.bin %> stats --merge a.stats.json b.stats.json --html report.html',
+    '<%= config.bin %> stats llava_next.json --model llava-next-anyres --images /data/playground',
+  ];
+
+  static override strict = false;
+
+  static override args = { inputs: Args.string({ description: 'Input files (or stats JSON files with --merge).' }) };
+
+  static override flags = {
+    from: opsFlags.from,
+    model: modelFlag,
+    template: Flags.option({
+      options: conversationTemplates as string[],
+      summary: 'Count the overhead of this LLaVA conversation template.',
+    })(),
+    tokens: Flags.boolean({ default: true, allowNo: true, summary: 'Count tokens (--no-tokens skips the tokenizer).' }),
+    images: imagesFlag,
+    merge: Flags.boolean({ summary: 'The inputs are `llava stats --json` results: merge them into one.' }),
+    html: Flags.string({ summary: 'Also write a self-contained HTML report with charts to this file.' }),
+    plugin: opsFlags.plugin,
+    json: opsFlags.json,
+    quiet: opsFlags.quiet,
+  };
+
+  async run(): Promise<void> {
+    const { argv, flags } = await this.parse(Stats);
+    const inputs = argv as string[];
+    if (inputs.length === 0) this.error('Give at least one input.', { exit: 2 });
+    const context = await opsContext(this, this.config, flags, 'stats');
+    const stats = await runOp(this, context, async () =>
+      flags.merge
+        ? mergeStats(await readStatsFiles(inputs))
+        : computeStats({
+            inputs,
+            registry: context.registry,
+            ...(flags.from ? { from: flags.from } : {}),
+            model: flags.model,
+            ...(flags.template ? { template: flags.template } : {}),
+            tokens: flags.tokens,
+            ...(flags.images ? { images: flags.images } : {}),
+            onProgress: context.onProgress,
+            signal: context.signal,
+          }),
+    );
+    if (flags.html) await writeStatsHtml(flags.html, stats, `llavakit stats: ${inputs.join(', ')}`);
+    if (stats.invalid > 0) process.exitCode = 1;
+    if (flags.json) this.log(JSON.stringify(stats, null, 2));
+    else if (!flags.quiet) this.logToStderr(renderStats(stats, flags.html));
+  }
+}
+
+function renderStats(s: StatsResult, html: string | undefined): string {
+  const n = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toLocaleString('en'));
+  const pct = (part: number) => (s.records ? `${((part / s.records) * 100).toFixed(1)}%` : '–');
+  const lines = [
+    `${n(s.records)} records${
+      s.invalid
+        ? `, ${n(s.invalid)} invalid (${Object.entries(s.invalidByRule)
+            .map(([r, c]) => `${r}: ${c}`)
+            .join(', ')})`
+        : ''
+    }, ${n(s.textOnly)} text-only (${pct(s.textOnly)}), ${n(s.images)} images`,
+    '  sources:',
+  ];
+  const width = Math.max(8, ...Object.keys(s.sources).map((k) => k.length));
+  for (const [name, src] of Object.entries(s.sources).sort((a, b) => b[1].records - a[1].records)) {
+    lines.push(`    ${name.padEnd(width)}  ${n(src.records).padStart(10)}  ${pct(src.records).padStart(6)}`);
+  }
+  lines.push(`  turns: p50 ${n(s.turns.p50)}, max ${n(s.turns.max)}, mean ${n(s.turns.mean)}`);
+  lines.push(
+    `  images per record: ${Object.entries(s.imagesPerRecord)
+      .map(([k, c]) => `${k}: ${n(c)}`)
+      .join(', ')}`,
+  );
+  const p = s.imagePlacement;
+  lines.push(
+    `  <image> placement: start ${n(p.start)}, end ${n(p.end)}, middle ${n(p.middle)}, missing ${n(p.none)}, count mismatch ${n(p.mismatch)}`,
+  );
+  lines.push(
+    `  duplicates: ${n(s.duplicates.ids)} ids, ${n(s.duplicates.conversations)} conversations${s.duplicates.scope === 'per-shard' ? ' (within shards)' : ''}`,
+  );
+  if (s.tokens) {
+    const t = s.tokens;
+    lines.push(
+      `  tokens (${t.model}${t.template ? `, template ${t.template}` : ''}): p50 ${n(t.p50)}, p90 ${n(t.p90)}, p99 ${n(t.p99)}, max ${n(t.max)}${t.unmeasurable ? `, ${n(t.unmeasurable)} unmeasurable` : ''}`,
+    );
+    lines.push(
+      `    text p50 ${n(t.text.p50)}, image p50 ${n(t.image.p50)}, template overhead p50 ${n(t.overhead.p50)}`,
+    );
+  }
+  if (html) lines.push(`  report: ${html}`);
+  return lines.join('\n');
+}

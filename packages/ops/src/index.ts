@@ -1,0 +1,58 @@
+export { type DedupBy, type DedupOptions, type DedupSummary, type DuplicateGroup, dedupRecords } from './dedup.js';
+export { type FilterOptions, filterRecords } from './filter.js';
+export { conversationKey, type Key64, KeyTable, key64, keyHex, normalizedConversation, textKey } from './hash.js';
+export { Histogram, type HistogramBucket, type HistogramJson } from './histogram.js';
+export { ImageHasher, type ImageKey, ImageSizer, type ImageSourceOptions, openResolver } from './images.js';
+export { type LengthOptions, measureRecord, promptTokens, type RecordLength, type Unmeasurable } from './length.js';
+export {
+  type ManifestEntry,
+  type MixEntry,
+  type MixManifest,
+  type MixOptions,
+  type MixRecipe,
+  type MixStrategy,
+  type MixSummary,
+  mixRecipe,
+  OPS_VERSION,
+  parseStrategy,
+  readRecipe,
+  strategyTake,
+} from './mix.js';
+export {
+  Accounting,
+  emptySummary,
+  forEachItem,
+  type InputCount,
+  type InputOptions,
+  locate,
+  type OpItem,
+  type OpProgress,
+  type OpSummary,
+  type OutputOptions,
+  RecordOutput,
+  RejectsOutput,
+  readInputBatches,
+} from './pipeline.js';
+export { chooseIndices, SeededRandom, seededUnit } from './random.js';
+export { renderStatsHtml, writeStatsHtml } from './report.js';
+export { opsRules } from './rules.js';
+export { type SampleOptions, type SampleSummary, sampleRecords } from './sample.js';
+export { isTextOnly, sourceOf } from './source.js';
+export { type SplitOptions, type SplitSummary, splitKey, splitRecords } from './split.js';
+export {
+  computeStats,
+  mergeStats,
+  readStatsFiles,
+  type SourceStats,
+  type StatsOptions,
+  type StatsResult,
+} from './stats.js';
+export {
+  ANYRES_PINPOINTS,
+  imageTokens,
+  LlamaTokenCounter,
+  MODEL_PRESETS,
+  type ModelPreset,
+  needsImageSize,
+  selectBestResolution,
+} from './tokens.js';
