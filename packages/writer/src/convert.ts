@@ -17,6 +17,7 @@ import {
 import { type InputSource, joinMetadata, type ReadItem, readRecords } from '@llavakit/reader';
 import type { LlavaRecord } from '@llavakit/schema';
 import { containerFromPath, JsonValueWriter } from './container.js';
+import { createImageExtractor, type ExtractImagesOptions, type ImageExtractor } from './extract-images.js';
 import { recordIdOf } from './formats/llava.js';
 import { writerRules } from './rules.js';
 import { openTextSink, type TextSink } from './sink.js';
@@ -64,6 +65,12 @@ export interface ConvertOptions {
    * counted (`metadata:missing`) and reported as info diagnostics.
    */
   readonly metadata?: { readonly path: string; readonly key?: string; readonly matchIds?: boolean };
+  /**
+   * Write the images that come embedded in the input (e.g. Hugging Face Parquet) into this folder and point the
+   * records at them (names made safe and unique); the folder's new files appear only when the conversion succeeds.
+   * Without it, embedded images still reach writers that read bytes (`openai` with embedding, `parquet`).
+   */
+  readonly extractImages?: ExtractImagesOptions;
   /** Standard input, when an input is `-` (default `process.stdin`). */
   readonly stdin?: InputSource;
   /** Aborts the conversion; the output file is not created. */
@@ -169,7 +176,25 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
   const count = (event: string, by = 1) => {
     counts[event] = (counts[event] ?? 0) + by;
   };
-  const images = options.images ?? IDENTITY_IMAGES;
+  const hostImages = options.images ?? IDENTITY_IMAGES;
+  // The embedded images of the record being converted are answered first (then the configured sources).
+  let currentEmbedded: SourceRecord['embedded'];
+  let embeddedRecords = 0;
+  let embeddedReads = 0;
+  const images: ImageAccess = {
+    rewrite: (path) => hostImages.rewrite(path),
+    readBytes: async (path) => {
+      const bytes = currentEmbedded?.get(path);
+      if (bytes) {
+        embeddedReads++;
+        return bytes;
+      }
+      return hostImages.readBytes(path);
+    },
+  };
+  const extractor: ImageExtractor | undefined = options.extractImages
+    ? createImageExtractor(options.extractImages)
+    : undefined;
   const targetOptions = parseOptions(targetFormat, options.formatOptions);
 
   let rejectsSink: TextSink | undefined;
@@ -237,11 +262,12 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
           stopIfFailed();
           continue;
         }
-        const source: SourceRecord = {
+        let source: SourceRecord = {
           record: result.record,
           index: result.index,
           file,
           ...(result.place ? { place: result.place } : {}),
+          ...(result.embedded && result.embedded.size > 0 ? { embedded: result.embedded } : {}),
         };
         if (options.check) {
           let found: readonly Diagnostic[];
@@ -262,7 +288,12 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
           }
           for (const d of found) note(d);
         }
+        if (source.embedded) {
+          embeddedRecords++;
+          if (extractor) source = await extractor.extract(source);
+        }
         currentInput = input;
+        currentEmbedded = source.embedded;
         yield source;
       }
     }
@@ -323,6 +354,16 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
       });
     }
     stopIfFailed();
+    if (extractor) {
+      await extractor.commit();
+      if (extractor.written > 0) count('images:extracted', extractor.written);
+    } else if (embeddedRecords > 0 && embeddedReads === 0) {
+      note(
+        diagnose(writerRules.embeddedImagesUnused, {
+          message: `${embeddedRecords} record(s) carried embedded images that ${targetFormat.name} did not use; their paths name files that were not written.`,
+        }),
+      );
+    }
     await rejectsChain;
     if (options.rejects) {
       rejectsSink ??= await openTextSink(options.rejects);
@@ -330,6 +371,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
     }
   } catch (error) {
     await writer?.abort();
+    await extractor?.abort().catch(() => undefined);
     await rejectsChain.catch(() => undefined);
     if (rejectsSink) {
       if (rejectsCount > 0) await rejectsSink.close();

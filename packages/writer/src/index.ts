@@ -11,6 +11,12 @@ export {
   probeFile,
 } from './convert.js';
 export {
+  createImageExtractor,
+  type ExtractImagesOptions,
+  type ImageExtractor,
+  safeImageName,
+} from './extract-images.js';
+export {
   type DatasetInfoEntry,
   type DatasetInfoOptions,
   datasetInfoEntry,

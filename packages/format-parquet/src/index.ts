@@ -1,0 +1,56 @@
+import { statSync } from 'node:fs';
+import { defineFormat } from '@llavakit/format';
+import { parquetOptionsSchema } from './options.js';
+import { readParquet } from './read.js';
+import { writeParquet } from './write.js';
+
+/** How likely a probed input is Parquet: the `PAR1` magic, a `.parquet` name or glob, or a folder holding some. */
+function detectParquet(probe: { readonly path?: string; readonly head: string }): number {
+  if (probe.head.startsWith('PAR1')) return 1;
+  const path = probe.path ?? '';
+  if (/\.parquet$/i.test(path)) return 0.9;
+  if (probe.head === '' && path && path !== '-') {
+    try {
+      if (statSync(path).isDirectory()) return 0.5;
+    } catch {
+      // not there: not Parquet
+    }
+  }
+  return 0;
+}
+
+/**
+ * The Hugging Face Parquet format: reads the Hub's LLaVA sets (embedded `Image` bytes, `image` or `images`, string
+ * or integer ids) one row group at a time, and writes the Hub layout (`data/<split>-NNNNN-of-NNNNN.parquet` plus a
+ * `README.md` dataset card) or one `.parquet` file, with the images embedded.
+ */
+export const parquetFormat = defineFormat({
+  specVersion: 1,
+  name: 'parquet',
+  description: 'Hugging Face Parquet: Image columns with embedded bytes, the Hub folder layout and dataset card',
+  extensions: ['.parquet'],
+  limitations: [
+    'the output is a folder (data/ shards + README.md) or one .parquet file; standard output is not supported',
+    'images are embedded: a record whose image cannot be read is written with the path only (see --missing-images)',
+    'input is a file, folder or glob, not standard input; Snappy or uncompressed only',
+  ],
+  optionsSchema: parquetOptionsSchema,
+  detect: detectParquet,
+  read: readParquet,
+  write: writeParquet,
+});
+
+export default parquetFormat;
+export {
+  decideLayout,
+  EXTRA_COLUMN,
+  type ExtraColumn,
+  type ExtraKind,
+  featuresOf,
+  type ImageLayout,
+  LLAVAKIT_METADATA_KEY,
+  type Layout,
+} from './layout.js';
+export { type ParquetOptions, parquetOptionsSchema, parquetRules } from './options.js';
+export { jsonSafe, parquetFilesOf, readParquet, rowToRecord } from './read.js';
+export { datasetCard, parquetSchema, writeParquet } from './write.js';
