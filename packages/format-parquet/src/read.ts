@@ -262,8 +262,8 @@ export function rowToRecord(row: Record<string, unknown>, index: number, info: F
   }
   const shape = overrides[IMAGE_SHAPE_KEY];
   if (Array.isArray(row.images) || shape === 'list') {
-    if (shape === 'string' && paths.length === 1) record.image = paths[0];
-    else if (paths.length > 0 || shape === 'list') record.image = paths;
+    // A list cell stays a list (even empty); llavakit marks the rows whose `image` was one path.
+    record.image = shape === 'string' && paths.length === 1 ? paths[0] : paths;
   } else if (paths.length > 0) record.image = paths[0];
 
   record.conversations = turns;
