@@ -35,6 +35,10 @@ const esmUses: Record<string, string> = {
     const summary = await writer.convert({
       inputs: ['sample.json'], to: 'sharegpt', output: 'out.json', registry: writer.createBuiltinRegistry() });
     out['@llavakit/writer'] = summary.written;`,
+  '@llavakit/format-parquet': `
+    const registry = writer.createBuiltinRegistry().add(format_parquet.default, { plugin: 'consumer', via: 'builtin' });
+    out['@llavakit/format-parquet'] = (await writer.convert({
+      inputs: ['sample.json'], to: 'parquet', output: 'out.parquet', registry })).written;`,
   '@llavakit/cli': `
     out['@llavakit/cli'] = typeof cli;`,
 };
@@ -48,11 +52,12 @@ const expected: Record<string, unknown> = {
   '@llavakit/prompts': 2.67,
   '@llavakit/format': true,
   '@llavakit/writer': 6,
+  '@llavakit/format-parquet': 6,
   '@llavakit/cli': 'object',
 };
 
 function variable(name: string): string {
-  return name.replace('@llavakit/', '');
+  return name.replace('@llavakit/', '').replaceAll('-', '_');
 }
 
 /** pnpm, as the running package manager or from PATH (it rewrites `workspace:^` ranges when packing). */
@@ -145,6 +150,7 @@ describe('every publishable package, packed and installed alone with npm', { tim
       `assert.strictEqual(prompts.pyRound(0.125, 2), 0.12);`,
       `assert.strictEqual(format.SPEC_VERSION, 1);`,
       `assert.ok(writer.createBuiltinRegistry().get('sharegpt'));`,
+      `assert.strictEqual(format_parquet.parquetFormat.name, 'parquet');`,
       `console.log(${JSON.stringify(libraries.map((p) => p.name))}.length);`,
     ].join('\n');
     await writeFile(join(project, 'use.cjs'), script);

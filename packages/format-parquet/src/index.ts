@@ -1,4 +1,5 @@
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { defineFormat } from '@llavakit/format';
 import { parquetOptionsSchema } from './options.js';
 import { readParquet } from './read.js';
@@ -11,9 +12,11 @@ function detectParquet(probe: { readonly path?: string; readonly head: string })
   if (/\.parquet$/i.test(path)) return 0.9;
   if (probe.head === '' && path && path !== '-') {
     try {
-      if (statSync(path).isDirectory()) return 0.5;
+      if (!statSync(path).isDirectory()) return 0;
+      const holds = (dir: string) => readdirSync(dir).some((name) => /\.parquet$/i.test(name));
+      if (holds(path) || holds(join(path, 'data'))) return 0.8;
     } catch {
-      // not there: not Parquet
+      // not there, or not a Hub folder: not Parquet
     }
   }
   return 0;

@@ -100,9 +100,14 @@ describe('readParquet on Parquet files DuckDB writes in the Hub shapes', () => {
     });
   });
 
-  it('detects Parquet by its magic and by name', () => {
+  it('detects Parquet by its magic and by name', async () => {
+    await mkdir(join(dir, 'plain/data'), { recursive: true });
     expect(parquetFormat.detect?.({ head: 'PAR1\u0015\u0004', values: [], path: 'x.bin' })).toBe(1);
     expect(parquetFormat.detect?.({ head: '', values: [], path: 'data/train-*.parquet' })).toBeGreaterThan(0.5);
     expect(parquetFormat.detect?.({ head: '[{"id": 1}]', values: [{ id: 1 }], path: 'x.json' })).toBe(0);
+    // a Hub folder (Parquet under data/), but not any folder
+    expect(parquetFormat.detect?.({ head: '', values: [], path: join(dir, 'hub') })).toBeGreaterThan(0.5);
+    expect(parquetFormat.detect?.({ head: '', values: [], path: join(dir, 'hub/data') })).toBeGreaterThan(0.5);
+    expect(parquetFormat.detect?.({ head: '', values: [], path: join(dir, 'plain') })).toBe(0);
   });
 });
