@@ -51,8 +51,8 @@ export {
   type ExtraKind,
   featuresOf,
   type ImageLayout,
-  LLAVAKIT_METADATA_KEY,
   type Layout,
+  LLAVAKIT_METADATA_KEY,
 } from './layout.js';
 export { type ParquetOptions, parquetOptionsSchema, parquetRules } from './options.js';
 export { jsonSafe, parquetFilesOf, readParquet, rowToRecord } from './read.js';

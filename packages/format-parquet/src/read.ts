@@ -4,7 +4,7 @@ import { DiagnosticError } from '@llavakit/diagnostics';
 import type { Diagnostic, FormatContext, InputSource, LlavaRecord, ReadResult, Turn } from '@llavakit/format';
 import { sniffImage } from '@llavakit/images';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
-import { EXTRA_COLUMN, IMAGE_SHAPE_KEY, LLAVAKIT_METADATA_KEY } from './layout.js';
+import { IMAGE_SHAPE_KEY, LLAVAKIT_METADATA_KEY } from './layout.js';
 import { type ParquetOptions, parquetRules } from './options.js';
 
 const MAGIC = 'PAR1';
@@ -24,7 +24,10 @@ function segmentRegExp(segment: string): RegExp {
       const end = segment.indexOf(']', i + 1);
       if (end < 0) pattern += '\\[';
       else {
-        pattern += `[${segment.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
+        pattern += `[${segment
+          .slice(i + 1, end)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\')}]`;
         i = end;
       }
     } else pattern += c.replace(/[.+^${}()|\\]/g, '\\$&');
@@ -134,7 +137,8 @@ export function jsonSafe(value: unknown): unknown {
       : value.toString();
   }
   if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+  if (value instanceof Uint8Array)
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
   if (Array.isArray(value)) return value.map(jsonSafe);
   if (typeof value === 'object') {
@@ -159,7 +163,14 @@ function rowText(row: Record<string, unknown>): string {
   return text.length > 100_000 ? `${text.slice(0, 100_000)}…` : text;
 }
 
-const EXTENSIONS: Record<string, string> = { jpeg: 'jpg', png: 'png', gif: 'gif', webp: 'webp', bmp: 'bmp', tiff: 'tif' };
+const EXTENSIONS: Record<string, string> = {
+  jpeg: 'jpg',
+  png: 'png',
+  gif: 'gif',
+  webp: 'webp',
+  bmp: 'bmp',
+  tiff: 'tif',
+};
 
 interface ImageCell {
   readonly bytes?: Uint8Array;
@@ -255,7 +266,9 @@ export function rowToRecord(row: Record<string, unknown>, index: number, info: F
       paths.push(cell.path!);
       continue;
     }
-    let path = cell.path ?? `${stem}${cells.length > 1 ? `-${i}` : ''}.${EXTENSIONS[sniffImage(cell.bytes.subarray(0, 65536)).format] ?? 'bin'}`;
+    let path =
+      cell.path ??
+      `${stem}${cells.length > 1 ? `-${i}` : ''}.${EXTENSIONS[sniffImage(cell.bytes.subarray(0, 65536)).format] ?? 'bin'}`;
     for (let n = 1; embedded.has(path) || paths.includes(path); n++) path = `${cell.path ?? stem}#${n}`;
     embedded.set(path, cell.bytes);
     paths.push(path);
@@ -268,7 +281,8 @@ export function rowToRecord(row: Record<string, unknown>, index: number, info: F
 
   record.conversations = turns;
   for (const [key, value] of Object.entries(row)) {
-    if (key === 'id' || key === 'conversations' || key === 'image' || key === 'images' || key === info.overrides) continue;
+    if (key === 'id' || key === 'conversations' || key === 'image' || key === 'images' || key === info.overrides)
+      continue;
     if (value === null || value === undefined) continue;
     if (info.jsonColumns.has(key) && typeof value === 'string') {
       try {
@@ -331,7 +345,12 @@ export async function* readParquet(
     try {
       metadata = await parquetMetadataAsync(buffer);
     } catch (error) {
-      throw fail(parquetRules.unreadable, `Cannot read the footer of ${file}: ${(error as Error).message}`, file, 'The file may be truncated.');
+      throw fail(
+        parquetRules.unreadable,
+        `Cannot read the footer of ${file}: ${(error as Error).message}`,
+        file,
+        'The file may be truncated.',
+      );
     }
     const columns = new Set(parquetSchema(metadata).children.map((c) => c.element.name));
     const info = fileInfo(metadata, columns);

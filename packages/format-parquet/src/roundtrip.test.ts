@@ -21,7 +21,11 @@ const scalar = fc.oneof(
   fc.boolean(),
   fc.constant(null),
 );
-const extraValue = fc.oneof(scalar, fc.array(scalar, { maxLength: 3 }), fc.dictionary(fc.string(), scalar, { maxKeys: 3 }));
+const extraValue = fc.oneof(
+  scalar,
+  fc.array(scalar, { maxLength: 3 }),
+  fc.dictionary(fc.string(), scalar, { maxKeys: 3 }),
+);
 
 const turn = fc.oneof(
   { weight: 5, arbitrary: fc.record({ from: fc.constantFrom('human', 'gpt', 'system'), value: fc.string() }) },

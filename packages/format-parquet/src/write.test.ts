@@ -42,7 +42,13 @@ describe('writeParquet, read back with DuckDB', () => {
     const records: LlavaRecord[] = [
       { id: '1', image: 'coco/train2017/1.jpg', conversations: turns('a'), data_source: 'coco' },
       { id: 2, image: 'gqa/2.png', conversations: turns('b'), data_source: 'gqa' },
-      { id: 'text', conversations: [{ from: 'human', value: 'hi' }, { from: 'gpt', value: 'hello' }] },
+      {
+        id: 'text',
+        conversations: [
+          { from: 'human', value: 'hi' },
+          { from: 'gpt', value: 'hello' },
+        ],
+      },
     ];
     const out = join(dir, 'out');
     const seen = await write(records, out, {}, images);
@@ -76,9 +82,10 @@ describe('writeParquet, read back with DuckDB', () => {
     expect(nullImage).toEqual([{ n: '1' }]);
 
     const kv = Object.fromEntries(
-      (await duck(`SELECT decode(key) AS key, decode(value) AS value FROM parquet_kv_metadata(${file})`)).map(
-        (r) => [r.key, JSON.parse(String(r.value))],
-      ),
+      (await duck(`SELECT decode(key) AS key, decode(value) AS value FROM parquet_kv_metadata(${file})`)).map((r) => [
+        r.key,
+        JSON.parse(String(r.value)),
+      ]),
     );
     expect(kv.huggingface).toEqual({
       info: {
@@ -95,7 +102,9 @@ describe('writeParquet, read back with DuckDB', () => {
     expect(codecs).toEqual([{ compression: 'SNAPPY' }]);
 
     const card = await readFile(join(out, 'README.md'), 'utf8');
-    expect(card).toMatch(/^---\nconfigs:\n- config_name: default\n {2}data_files:\n {2}- split: train\n {4}path: data\/train-\*\n/);
+    expect(card).toMatch(
+      /^---\nconfigs:\n- config_name: default\n {2}data_files:\n {2}- split: train\n {4}path: data\/train-\*\n/,
+    );
     expect(card).toContain('  - name: image\n    dtype: image\n');
     expect(card).toContain('    num_examples: 3\n');
   });
@@ -187,7 +196,9 @@ describe('writeParquet, read back with DuckDB', () => {
       ['b', 'parquet/image-layout'],
     ]);
     expect(seen.reports.map((d) => d.ruleId)).toEqual(['parquet/image-not-embedded']);
-    const rows = await duck(`SELECT id, image.bytes IS NULL AS nobytes, image.path AS path FROM read_parquet(${lit(file)})`);
+    const rows = await duck(
+      `SELECT id, image.bytes IS NULL AS nobytes, image.path AS path FROM read_parquet(${lit(file)})`,
+    );
     expect(rows).toEqual([
       { id: 'a', nobytes: false, path: 'coco/train2017/1.jpg' },
       { id: 'c', nobytes: true, path: 'missing.jpg' },
@@ -206,7 +217,9 @@ describe('writeParquet, read back with DuckDB', () => {
 
     await mkdir(join(dir, 'taken'));
     await writeFile(join(dir, 'taken', 'README.md'), '# mine\n');
-    await expect(write([{ conversations: turns('x') }], join(dir, 'taken'))).rejects.toThrow(/already holds README\.md/);
+    await expect(write([{ conversations: turns('x') }], join(dir, 'taken'))).rejects.toThrow(
+      /already holds README\.md/,
+    );
     expect((await readdir(dir)).sort()).toEqual(['taken']);
     expect(await readdir(join(dir, 'taken'))).toEqual(['README.md']);
 

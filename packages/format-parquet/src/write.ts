@@ -11,8 +11,8 @@ import {
   featuresYaml,
   fits,
   IMAGE_SHAPE_KEY,
-  LLAVAKIT_METADATA_KEY,
   type Layout,
+  LLAVAKIT_METADATA_KEY,
 } from './layout.js';
 import { type ParquetOptions, parquetRules } from './options.js';
 
@@ -361,7 +361,10 @@ export async function writeParquet(
       names.push(name);
     }
     context.count('parquet:shards', count);
-    context.count('parquet:row-groups', shards.reduce((n, s) => n + s.rowGroups, 0));
+    context.count(
+      'parquet:row-groups',
+      shards.reduce((n, s) => n + s.rowGroups, 0),
+    );
     if (single) {
       await rename(join(staging, 'out.parquet'), target);
       await rm(staging, { recursive: true, force: true });

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createImageExtractor, safeImageName } from './extract-images.js';
 
 const png = encodeTinyImage('png', { width: 2, height: 2 });
+const otherPng = encodeTinyImage('png', { width: 3, height: 2 });
 const jpeg = encodeTinyImage('jpeg', { width: 2, height: 2 });
 
 const source = (index: number, image: string | string[], embedded: Record<string, Uint8Array>): SourceRecord => ({
@@ -52,8 +53,11 @@ describe('createImageExtractor', () => {
     await writeFile(join(target, 'taken.jpg'), 'old');
     const extractor = createImageExtractor({ dir: target, pathPrefix: 'images' });
     const a = await extractor.extract(source(0, 'x.jpg', { 'x.jpg': png }));
-    const b = await extractor.extract(source(1, ['x.jpg', '../../x.jpg'], { 'x.jpg': png, '../../x.jpg': jpeg }));
+    const b = await extractor.extract(source(1, ['x.jpg', '../../x.jpg'], { 'x.jpg': otherPng, '../../x.jpg': jpeg }));
     const c = await extractor.extract(source(2, 'taken.jpg', { 'taken.jpg': jpeg }));
+    // the same bytes under the same name again (one image in several rows): one file, one path
+    const d = await extractor.extract(source(3, 'x.jpg', { 'x.jpg': png }));
+    expect(d.record.image).toBe('images/x.png');
     expect(a.record.image).toBe('images/x.png');
     expect(b.record.image).toEqual(['images/x-1.png', 'images/x.jpg']);
     expect(c.record.image).toBe('images/taken-1.jpg');

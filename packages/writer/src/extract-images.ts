@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { EmbeddedImages, SourceRecord } from '@llavakit/format';
@@ -21,7 +22,7 @@ export interface ImageExtractor {
    * keyed by the new paths). A record without embedded images is returned as is.
    */
   extract(source: SourceRecord): Promise<SourceRecord>;
-  /** Images written so far. */
+  /** Image files written so far (the same bytes under the same name count once). */
   readonly written: number;
   /** Move every written image into the folder (call once the output is complete). */
   commit(): Promise<void>;
@@ -55,7 +56,12 @@ export function safeImageName(path: string, bytes: Uint8Array, fallback: string)
     .replace(/^[A-Za-z]:/, '')
     .split('/')
     .filter((s) => s !== '' && s !== '.' && s !== '..')
-    .map((s) => s.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[.]+/, '').slice(0, 120))
+    .map((s) =>
+      s
+        .replace(/[^A-Za-z0-9._-]/g, '_')
+        .replace(/^[.]+/, '')
+        .slice(0, 120),
+    )
     .filter((s) => s !== '')
     .slice(-8);
   const last = segments.pop() ?? (fallback.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[.]+/, '') || 'image');
@@ -69,9 +75,10 @@ export function safeImageName(path: string, bytes: Uint8Array, fallback: string)
 
 /**
  * Create an extractor of embedded images (e.g. from Hugging Face Parquet) into `dir`. Images are written into a
- * temporary folder beside `dir` as records stream by, each under a unique safe name ({@link safeImageName}; a
- * name taken by an earlier image or an existing file gets `-1`, `-2`, …), and moved into `dir` by `commit()`; `abort()`
- * leaves `dir` as it was. No path of an image can reach outside `dir`.
+ * temporary folder beside `dir` as records stream by (a few writes in flight), each under a unique safe name
+ * ({@link safeImageName}; a name taken by a different earlier image or an existing file gets `-1`, `-2`, …; the same
+ * bytes under the same name — one COCO image in several rows — are written once and shared), and moved into `dir` by
+ * `commit()`; `abort()` leaves `dir` as it was. No path of an image can reach outside `dir`.
  *
  * @example
  * ```ts
@@ -83,10 +90,17 @@ export function safeImageName(path: string, bytes: Uint8Array, fallback: string)
 export function createImageExtractor(options: ExtractImagesOptions): ImageExtractor {
   const target = resolve(options.dir);
   const prefix = (options.pathPrefix ?? options.dir).replaceAll('\\', '/').replace(/\/+$/, '');
-  const taken = new Set<string>();
+  /** Names given so far (lower-cased) → the digest of the bytes written under them. */
+  const taken = new Map<string, string>();
   const made = new Set<string>();
   let staging: string | undefined;
   let written = 0;
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  const settle = async (limit: number) => {
+    while (inFlight.size > limit) await Promise.race(inFlight);
+    if (failure) throw failure;
+  };
 
   const stage = async (): Promise<string> => {
     if (staging) return staging;
@@ -99,17 +113,22 @@ export function createImageExtractor(options: ExtractImagesOptions): ImageExtrac
       () => true,
       () => false,
     );
-  const unique = async (name: string): Promise<string> => {
+  /** A name for these bytes, and whether they still need writing (false: the same bytes already have it). */
+  const unique = async (name: string, digest: string): Promise<{ name: string; fresh: boolean }> => {
     const dot = name.lastIndexOf('.');
     const stem = name.slice(0, dot);
     const extension = name.slice(dot);
     for (let n = 0; ; n++) {
       const candidate = n === 0 ? name : `${stem}-${n}${extension}`;
       const key = candidate.toLowerCase();
-      if (taken.has(key)) continue;
+      const had = taken.get(key);
+      if (had !== undefined) {
+        if (had === digest) return { name: candidate, fresh: false };
+        continue;
+      }
       if (await exists(join(target, candidate))) continue;
-      taken.add(key);
-      return candidate;
+      taken.set(key, digest);
+      return { name: candidate, fresh: true };
     }
   };
 
@@ -124,17 +143,33 @@ export function createImageExtractor(options: ExtractImagesOptions): ImageExtrac
       const renamed = new Map<string, string>();
       const bytesOf = new Map<string, Uint8Array>();
       for (const [path, bytes] of embedded) {
-        const name = await unique(safeImageName(path, bytes, `${String(record.id ?? source.index)}`));
-        const slash = name.lastIndexOf('/');
-        if (slash > 0) {
-          const sub = name.slice(0, slash);
-          if (!made.has(sub)) {
-            await mkdir(join(folder, sub), { recursive: true });
-            made.add(sub);
+        const digest = createHash('sha1').update(bytes).digest('base64');
+        const { name, fresh } = await unique(
+          safeImageName(path, bytes, `${String(record.id ?? source.index)}`),
+          digest,
+        );
+        if (fresh) {
+          const slash = name.lastIndexOf('/');
+          if (slash > 0) {
+            const sub = name.slice(0, slash);
+            if (!made.has(sub)) {
+              await mkdir(join(folder, sub), { recursive: true });
+              made.add(sub);
+            }
           }
+          await settle(15);
+          const write: Promise<void> = writeFile(join(folder, name), bytes).then(
+            () => {
+              inFlight.delete(write);
+            },
+            (error: unknown) => {
+              inFlight.delete(write);
+              failure ??= error;
+            },
+          );
+          inFlight.add(write);
+          written++;
         }
-        await writeFile(join(folder, name), bytes);
-        written++;
         const outPath = prefix ? `${prefix}/${name}` : name;
         renamed.set(path, outPath);
         bytesOf.set(outPath, bytes);
@@ -149,6 +184,7 @@ export function createImageExtractor(options: ExtractImagesOptions): ImageExtrac
       return { ...source, record: { ...record, ...(image !== undefined ? { image } : {}) }, embedded: moved };
     },
     async commit() {
+      await settle(0);
       if (!staging) return;
       const from = staging;
       staging = undefined;
@@ -160,6 +196,7 @@ export function createImageExtractor(options: ExtractImagesOptions): ImageExtrac
       await rm(from, { recursive: true, force: true });
     },
     async abort() {
+      await Promise.allSettled(inFlight);
       if (!staging) return;
       const from = staging;
       staging = undefined;

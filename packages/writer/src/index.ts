@@ -11,17 +11,17 @@ export {
   probeFile,
 } from './convert.js';
 export {
-  createImageExtractor,
-  type ExtractImagesOptions,
-  type ImageExtractor,
-  safeImageName,
-} from './extract-images.js';
-export {
   type DatasetInfoEntry,
   type DatasetInfoOptions,
   datasetInfoEntry,
   writeDatasetInfo,
 } from './dataset-info.js';
+export {
+  createImageExtractor,
+  type ExtractImagesOptions,
+  type ImageExtractor,
+  safeImageName,
+} from './extract-images.js';
 export { decodeLlava, type LlavaOptions, llavaFormat, llavaOptionsSchema } from './formats/llava.js';
 export {
   type MessagePart,

@@ -17,7 +17,14 @@ const turns = (q: string) => [
 const records: LlavaRecord[] = [
   { id: '000000033471', image: 'coco/train2017/000000033471.jpg', conversations: turns('a bus'), data_source: 'coco' },
   { id: 2354786, image: 'gqa/images/2354786.jpg', conversations: turns('a png named .jpg'), data_source: 'gqa' },
-  { id: 'text-only', conversations: [{ from: 'human', value: 'Hi' }, { from: 'gpt', value: 'Hello' }], model: 'x' },
+  {
+    id: 'text-only',
+    conversations: [
+      { from: 'human', value: 'Hi' },
+      { from: 'gpt', value: 'Hello' },
+    ],
+    model: 'x',
+  },
 ];
 
 /** Write a Parquet file with the library (paths that a hostile file could carry). */
@@ -117,7 +124,18 @@ describe('llava convert to and from Parquet (real CLI, core plugin)', () => {
       ]),
     );
     const run = await runCli(
-      ['convert', 'hostile.parquet', '--from', 'parquet', '--to', 'sharegpt', '-o', 'safe/out.json', '--extract-images', 'safe/images'],
+      [
+        'convert',
+        'hostile.parquet',
+        '--from',
+        'parquet',
+        '--to',
+        'sharegpt',
+        '-o',
+        'safe/out.json',
+        '--extract-images',
+        'safe/images',
+      ],
       { cwd: dir },
     );
     expect(run.code).toBe(0);
@@ -151,7 +169,9 @@ describe('llava convert to and from Parquet (real CLI, core plugin)', () => {
   });
 
   it('warns when embedded images would be lost, and writes nothing when a row is rejected with --on-invalid fail', async () => {
-    const lost = await runCli(['convert', 'hub', '--from', 'parquet', '--to', 'llava', '-o', 'lost.json'], { cwd: dir });
+    const lost = await runCli(['convert', 'hub', '--from', 'parquet', '--to', 'llava', '-o', 'lost.json'], {
+      cwd: dir,
+    });
     expect(lost.code).toBe(0);
     expect(lost.stderr).toContain('[images/embedded-not-extracted]');
 
@@ -166,7 +186,19 @@ describe('llava convert to and from Parquet (real CLI, core plugin)', () => {
     );
     // the second row has no turns: --validate rejects it, --on-invalid fail stops the conversion
     const fail = await runCli(
-      ['convert', 'bad.parquet', '--to', 'llava', '-o', 'failed/out.json', '--extract-images', 'failed/images', '--validate', '--on-invalid', 'fail'],
+      [
+        'convert',
+        'bad.parquet',
+        '--to',
+        'llava',
+        '-o',
+        'failed/out.json',
+        '--extract-images',
+        'failed/images',
+        '--validate',
+        '--on-invalid',
+        'fail',
+      ],
       { cwd: dir },
     );
     expect(fail.code).toBe(1);

@@ -28,8 +28,7 @@ export const formatFlags = {
     summary: 'llava: string ids, one key order, <image> moved to the front, so Hugging Face datasets loads the file.',
   }),
   'extract-images': Flags.string({
-    summary:
-      'Write images embedded in the input (Hugging Face Parquet) into this folder; records then point there.',
+    summary: 'Write images embedded in the input (Hugging Face Parquet) into this folder; records then point there.',
     description:
       'Names come from the embedded path, made safe (never outside the folder) and unique, with the extension of the real format. Paths in the output are relative to the output file. The new files appear only when the conversion succeeds.',
   }),
