@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SourceRecord } from '@llavakit/format';
@@ -70,6 +70,17 @@ describe('createImageExtractor', () => {
     expect(new Uint8Array(await readFile(join(target, 'x.jpg')))).toEqual(jpeg);
     expect(await readdir(dir)).toEqual(['images']);
     expect(extractor.written).toBe(4);
+  });
+
+  it('refuses to follow a symbolic link inside the folder out of it', async () => {
+    const target = join(dir, 'images');
+    await mkdir(join(dir, 'elsewhere'));
+    await mkdir(target);
+    await symlink(join(dir, 'elsewhere'), join(target, 'coco'));
+    const extractor = createImageExtractor({ dir: target });
+    await extractor.extract(source(0, 'coco/1.png', { 'coco/1.png': png }));
+    await expect(extractor.commit()).rejects.toThrow(/not a folder/);
+    expect(await readdir(join(dir, 'elsewhere'))).toEqual([]);
   });
 
   it('leaves nothing on abort', async () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { EmbeddedImages, SourceRecord } from '@llavakit/format';
 import { sniffImage } from '@llavakit/images';
@@ -192,8 +192,11 @@ export function createImageExtractor(options: ExtractImagesOptions): ImageExtrac
         await rename(from, target);
         return;
       }
-      await moveInto(from, target);
-      await rm(from, { recursive: true, force: true });
+      try {
+        await moveInto(from, target);
+      } finally {
+        await rm(from, { recursive: true, force: true });
+      }
     },
     async abort() {
       await Promise.allSettled(inFlight);
@@ -210,7 +213,12 @@ async function moveInto(from: string, to: string): Promise<void> {
     const source = join(from, entry.name);
     const destination = join(to, entry.name);
     if (entry.isDirectory()) {
-      await mkdir(destination, { recursive: true });
+      const there = await lstat(destination).catch(() => undefined);
+      // A symbolic link (or a file) in the folder must not lead an image outside it.
+      if (there && !there.isDirectory()) {
+        throw new Error(`Cannot extract images into ${destination}: it exists and is not a folder.`);
+      }
+      if (!there) await mkdir(destination);
       await moveInto(source, destination);
     } else {
       await rename(source, destination);
