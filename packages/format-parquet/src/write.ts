@@ -112,7 +112,36 @@ function imagePathsOf(record: LlavaRecord): string[] {
   return [];
 }
 
-async function buildRow(source: SourceRecord, layout: Layout, context: WriteContext<ParquetOptions>): Promise<Built> {
+/** A record whose image reads have started (output paths rewritten while it was the current record). */
+interface Fetched {
+  readonly source: SourceRecord;
+  readonly images: readonly {
+    readonly path: string;
+    readonly out: string;
+    readonly bytes: Promise<Uint8Array | undefined>;
+  }[];
+}
+
+/** Start reading a record's image bytes (embedded ones first), so reads overlap while earlier rows are built. */
+function fetchImages(source: SourceRecord, context: WriteContext<ParquetOptions>): Fetched {
+  return {
+    source,
+    images: imagePathsOf(source.record).map((path) => {
+      const embedded = source.embedded?.get(path);
+      return {
+        path,
+        out: context.images.rewrite(path),
+        bytes: embedded ? Promise.resolve(embedded) : context.images.readBytes(path).catch(() => undefined),
+      };
+    }),
+  };
+}
+
+/** How many records may have image reads in flight ahead of the row being built. */
+const READ_AHEAD = 32;
+
+async function buildRow(fetched: Fetched, layout: Layout, context: WriteContext<ParquetOptions>): Promise<Built> {
+  const { source } = fetched;
   const { record } = source;
   const overrides: Record<string, unknown> = {};
   const place = {
@@ -139,8 +168,8 @@ async function buildRow(source: SourceRecord, layout: Layout, context: WriteCont
   }
   let imageBytes = 0;
   const cells: ImageCell[] = [];
-  for (const [i, path] of paths.entries()) {
-    const bytes = source.embedded?.get(path) ?? (await context.images.readBytes(path));
+  for (const [i, { path, out, bytes: reading }] of fetched.images.entries()) {
+    const bytes = await reading;
     if (!bytes) {
       context.report({
         ruleId: parquetRules.imageNotEmbedded,
@@ -155,7 +184,7 @@ async function buildRow(source: SourceRecord, layout: Layout, context: WriteCont
       context.count('parquet:images-embedded');
       imageBytes += bytes.length;
     }
-    cells.push({ bytes: bytes ?? null, path: context.images.rewrite(path) });
+    cells.push({ bytes: bytes ?? null, path: out });
   }
   let imageCell: unknown = null;
   if (layout.image === 'image') {
@@ -251,7 +280,8 @@ export async function writeParquet(
   let shard: Shard | undefined;
   let pending: Row[] = [];
   let pendingBytes = 0;
-  let head: SourceRecord[] = [];
+  let head: Fetched[] = [];
+  let ahead: Fetched[] = [];
   let totalRows = 0;
   let totalBytes = 0;
 
@@ -295,10 +325,10 @@ export async function writeParquet(
     for (const row of rows) context.accept(row.source);
   };
 
-  const add = async (source: SourceRecord) => {
-    const built = await buildRow(source, layout!, context);
+  const add = async (fetched: Fetched) => {
+    const built = await buildRow(fetched, layout!, context);
     if (!built.ok) {
-      context.reject(source, built.diagnostics);
+      context.reject(fetched.source, built.diagnostics);
       return;
     }
     if (pending.length > 0 && pendingBytes + built.row.bytes > options.rowGroupBytes) await flushRows();
@@ -309,7 +339,7 @@ export async function writeParquet(
 
   const start = () => {
     layout = decideLayout(
-      head.map((s) => s.record),
+      head.map((f) => f.source.record),
       options.imageLayout === 'auto' ? undefined : options.imageLayout,
     );
     schema = parquetSchema(layout);
@@ -329,24 +359,28 @@ export async function writeParquet(
   try {
     for await (const source of records) {
       if (context.signal?.aborted) throw new Error('Conversion aborted.');
+      const fetched = fetchImages(source, context);
       if (!layout) {
         // Decide the columns from the first row group's records (held only until then).
-        head.push(source);
+        head.push(fetched);
         if (head.length < options.rowGroupRows) continue;
         start();
         const first = head;
         head = [];
-        for (const s of first) await add(s);
+        for (const f of first) await add(f);
         continue;
       }
-      await add(source);
+      ahead.push(fetched);
+      if (ahead.length >= READ_AHEAD) await add(ahead.shift()!);
     }
     if (!layout) {
       start();
       const first = head;
       head = [];
-      for (const s of first) await add(s);
+      for (const f of first) await add(f);
     }
+    for (const f of ahead) await add(f);
+    ahead = [];
     await flushRows();
     // An empty dataset still gets one valid file with its schema.
     shard ??= openShard();

@@ -94,6 +94,8 @@ export function createImageExtractor(options: ExtractImagesOptions): ImageExtrac
   const taken = new Map<string, string>();
   const made = new Set<string>();
   let staging: string | undefined;
+  /** Whether `dir` existed when the first image came (when not, no name can be taken by an existing file). */
+  let targetExisted = true;
   let written = 0;
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
@@ -105,6 +107,7 @@ export function createImageExtractor(options: ExtractImagesOptions): ImageExtrac
   const stage = async (): Promise<string> => {
     if (staging) return staging;
     await mkdir(dirname(target), { recursive: true });
+    targetExisted = await exists(target);
     staging = await mkdtemp(join(dirname(target), `.${basename(target)}.partial-`));
     return staging;
   };
@@ -126,7 +129,7 @@ export function createImageExtractor(options: ExtractImagesOptions): ImageExtrac
         if (had === digest) return { name: candidate, fresh: false };
         continue;
       }
-      if (await exists(join(target, candidate))) continue;
+      if (targetExisted && (await exists(join(target, candidate)))) continue;
       taken.set(key, digest);
       return { name: candidate, fresh: true };
     }

@@ -110,6 +110,41 @@ describe('llava convert to and from Parquet (real CLI, core plugin)', () => {
     expect((await readdir(join(dir, 'back'))).sort()).toEqual(['data.json', 'images']);
   });
 
+  it('stores each row its own rewritten path (--image-paths absolute), image reads running ahead', async () => {
+    const many: LlavaRecord[] = [];
+    for (let i = 0; i < 80; i++) {
+      many.push({
+        id: `r${i}`,
+        image: i % 2 ? 'coco/train2017/000000033471.jpg' : 'gqa/images/2354786.jpg',
+        conversations: turns(String(i)),
+      });
+    }
+    await writeFile(join(dir, 'many.json'), JSON.stringify(many));
+    const run = await runCli(
+      [
+        'convert',
+        'many.json',
+        '--to',
+        'parquet',
+        '-o',
+        'abs.parquet',
+        '--images',
+        'img',
+        '--image-paths',
+        'absolute',
+        '-O',
+        'row-group-rows=7',
+      ],
+      { cwd: dir },
+    );
+    expect(run.code).toBe(0);
+    const rows = await readBack(join(dir, 'abs.parquet'));
+    expect(rows.map((r) => r.ok && r.record.image)).toEqual(many.map((r) => join(dir, 'img', r.image as string)));
+    for (const [i, r] of rows.entries()) {
+      expect(r.ok && r.embedded?.get(r.record.image as string)).toEqual(i % 2 ? jpeg : png);
+    }
+  });
+
   it('never writes an embedded path outside the extraction folder', async () => {
     const hostile = join(dir, 'hostile.parquet');
     await writeRaw(
