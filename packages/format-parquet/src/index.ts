@@ -30,12 +30,12 @@ function detectParquet(probe: { readonly path?: string; readonly head: string })
 export const parquetFormat = defineFormat({
   specVersion: 1,
   name: 'parquet',
-  description: 'Hugging Face Parquet: Image columns with embedded bytes, the Hub folder layout and dataset card',
+  description:
+    'Hugging Face Parquet: embedded Image columns, the Hub folder layout and dataset card (reads files, folders, globs)',
   extensions: ['.parquet'],
   limitations: [
-    'the output is a folder (data/ shards + README.md) or one .parquet file; standard output is not supported',
-    'images are embedded: a record whose image cannot be read is written with the path only (see --missing-images)',
-    'input is a file, folder or glob, not standard input; Snappy or uncompressed only',
+    'the output is a folder (data/ shards + README.md) or one .parquet file, not standard output',
+    'an image that cannot be read is written with its path only (no bytes); --missing-images drop rejects the record',
   ],
   optionsSchema: parquetOptionsSchema,
   detect: detectParquet,

@@ -145,6 +145,37 @@ describe('llava convert to and from Parquet (real CLI, core plugin)', () => {
     }
   });
 
+  it('extracts for --to messages and swift too: their image columns point into the folder', async () => {
+    for (const to of ['messages', 'swift']) {
+      const run = await runCli(
+        [
+          'convert',
+          'hub',
+          '--from',
+          'parquet',
+          '--to',
+          to,
+          '-o',
+          `${to}/out.jsonl`,
+          '--extract-images',
+          `${to}/images`,
+        ],
+        { cwd: dir },
+      );
+      expect(run.code).toBe(0);
+      const rows = (await readFile(join(dir, to, 'out.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { images?: string[] });
+      expect(rows.map((r) => r.images ?? [])).toEqual([
+        ['images/coco/train2017/000000033471.jpg'],
+        ['images/gqa/images/2354786.png'],
+        [],
+      ]);
+      expect(new Uint8Array(await readFile(join(dir, to, 'images/gqa/images/2354786.png')))).toEqual(png);
+    }
+  });
+
   it('never writes an embedded path outside the extraction folder', async () => {
     const hostile = join(dir, 'hostile.parquet');
     await writeRaw(
