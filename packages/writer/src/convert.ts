@@ -299,10 +299,14 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
     }
   };
   let currentInput: InputSummary | undefined;
+  // A stream-level writer may hold records back (a Parquet row group): count each against the input it came from.
+  const inputOf = (source?: SourceRecord) =>
+    (source && summary.inputs.findLast((input) => input.file === source.file)) ?? currentInput;
 
-  const accept = () => {
+  const accept = (source?: SourceRecord) => {
     summary.written++;
-    if (currentInput) currentInput.written++;
+    const input = inputOf(source);
+    if (input) input.written++;
   };
 
   let writer: JsonValueWriter | undefined;
@@ -348,7 +352,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
         images,
         accept,
         reject: (source, diagnostics) => {
-          void rejectRecord(currentInput!, source.index, diagnostics, source.record);
+          void rejectRecord(inputOf(source)!, source.index, diagnostics, source.record);
         },
         ...(options.signal ? { signal: options.signal } : {}),
       });

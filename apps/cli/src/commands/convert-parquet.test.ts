@@ -176,6 +176,25 @@ describe('llava convert to and from Parquet (real CLI, core plugin)', () => {
     }
   });
 
+  it('counts each record against its own input when several inputs share one Parquet row group', async () => {
+    await writeFile(join(dir, 'part2.json'), JSON.stringify([records[2], { ...records[2], id: 'text-2' }]));
+    const run = await runCli(
+      ['convert', 'data.json', 'part2.json', '--to', 'parquet', '-o', 'two.parquet', '--images', 'img', '--json'],
+      { cwd: dir },
+    );
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout) as {
+      read: number;
+      written: number;
+      inputs: { read: number; written: number }[];
+    };
+    expect([summary.read, summary.written]).toEqual([5, 5]);
+    expect(summary.inputs.map((i) => [i.read, i.written])).toEqual([
+      [3, 3],
+      [2, 2],
+    ]);
+  });
+
   it('never writes an embedded path outside the extraction folder', async () => {
     const hostile = join(dir, 'hostile.parquet');
     await writeRaw(
