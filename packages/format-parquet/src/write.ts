@@ -122,18 +122,21 @@ interface Fetched {
   }[];
 }
 
-/** Start reading a record's image bytes (embedded ones first), so reads overlap while earlier rows are built. */
+/**
+ * Start reading a record's image bytes while it is the host's current record (the host answers its embedded images
+ * first), so reads overlap while earlier rows are built.
+ */
 function fetchImages(source: SourceRecord, context: WriteContext<ParquetOptions>): Fetched {
   return {
     source,
-    images: imagePathsOf(source.record).map((path) => {
-      const embedded = source.embedded?.get(path);
-      return {
-        path,
-        out: context.images.rewrite(path),
-        bytes: embedded ? Promise.resolve(embedded) : context.images.readBytes(path).catch(() => undefined),
-      };
-    }),
+    images: imagePathsOf(source.record).map((path) => ({
+      path,
+      out: context.images.rewrite(path),
+      bytes: context.images.readBytes(path).then(
+        (bytes) => bytes ?? source.embedded?.get(path),
+        () => source.embedded?.get(path),
+      ),
+    })),
   };
 }
 

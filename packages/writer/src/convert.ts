@@ -361,7 +361,9 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
     if (extractor) {
       await extractor.commit();
       if (extractor.written > 0) count('images:extracted', extractor.written);
-    } else if (embeddedRecords > 0 && embeddedReads === 0) {
+    } else if (targetFormat.encode && embeddedRecords > 0 && embeddedReads === 0) {
+      // (A record-level target that read no embedded bytes only wrote their paths; stream-level targets get the
+      // bytes on each source record and decide themselves.)
       note(
         diagnose(writerRules.embeddedImagesUnused, {
           message: `${embeddedRecords} record(s) carried embedded images that ${targetFormat.name} did not use; their paths name files that were not written.`,

@@ -247,6 +247,7 @@ describe('llava convert to and from Parquet (real CLI, core plugin)', () => {
       { cwd: dir },
     );
     expect(reshard.code).toBe(0);
+    expect(reshard.stderr).not.toContain('embedded-not-extracted');
     expect(await readdir(join(dir, 'resharded/data'))).toEqual(['test-00000-of-00001.parquet']);
     const rows = await readBack(join(dir, 'resharded'));
     const first = rows[0]!;
