@@ -44,6 +44,10 @@ const esmUses: Record<string, string> = {
   '@llavakit/ops': `
     const stats = await ops.computeStats({ inputs: ['sample.json'], registry: writer.createBuiltinRegistry() });
     out['@llavakit/ops'] = [stats.records, stats.tokens.p50 > 0];`,
+  '@llavakit/format-parquet': `
+    const registry = writer.createBuiltinRegistry().add(format_parquet.default, { plugin: 'consumer', via: 'builtin' });
+    out['@llavakit/format-parquet'] = (await writer.convert({
+      inputs: ['sample.json'], to: 'parquet', output: 'out.parquet', registry })).written;`,
   '@llavakit/cli': `
     out['@llavakit/cli'] = typeof cli;`,
 };
@@ -59,11 +63,12 @@ const expected: Record<string, unknown> = {
   '@llavakit/writer': 6,
   '@llavakit/view': [6, 200, true],
   '@llavakit/ops': [6, true],
+  '@llavakit/format-parquet': 6,
   '@llavakit/cli': 'object',
 };
 
 function variable(name: string): string {
-  return name.replace('@llavakit/', '');
+  return name.replace('@llavakit/', '').replaceAll('-', '_');
 }
 
 /** pnpm, as the running package manager or from PATH (it rewrites `workspace:^` ranges when packing). */
@@ -159,6 +164,7 @@ describe('every publishable package, packed and installed alone with npm', { tim
       `assert.ok(writer.createBuiltinRegistry().get('sharegpt'));`,
       `assert.strictEqual(view.createLlamaTokenCounter().count('Hello, my dog is cute'), 7);`,
       `assert.strictEqual(ops.imageTokens('llava-1.5-336'), 576);`,
+      `assert.strictEqual(format_parquet.parquetFormat.name, 'parquet');`,
       `console.log(${JSON.stringify(libraries.map((p) => p.name))}.length);`,
     ].join('\n');
     await writeFile(join(project, 'use.cjs'), script);

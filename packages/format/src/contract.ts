@@ -22,6 +22,16 @@ export interface DetectProbe {
   readonly values: readonly unknown[];
 }
 
+/**
+ * Image bytes that travel inside the input itself (e.g. the `bytes` of a Hugging Face Parquet `Image` cell), keyed
+ * by the path the record names in `image`. A reader attaches them to a record ({@link ReadResult}); the host hands
+ * them on ({@link SourceRecord.embedded}), answers {@link ImageAccess.readBytes} for them, and with an image-extraction
+ * folder writes them to disk and points the record's paths there.
+ *
+ * The bytes are valid while the record is being converted: keep no reference to them afterwards.
+ */
+export type EmbeddedImages = ReadonlyMap<string, Uint8Array>;
+
 /** A canonical record on its way through a conversion, with where it came from. */
 export interface SourceRecord {
   /** The canonical (LLaVA) record. */
@@ -32,13 +42,21 @@ export interface SourceRecord {
   readonly file: string;
   /** Where the record starts in the file, when known. */
   readonly place?: RecordPlace;
+  /**
+   * Image bytes that came inside the input, keyed by the paths in `record.image` (optional: most inputs only name
+   * files). Stream-level writers may read them here; {@link ImageAccess.readBytes} answers them too.
+   */
+  readonly embedded?: EmbeddedImages;
 }
 
 /** Access to image bytes and path rewriting, given to formats by the host (backed by `@llavakit/images`). */
 export interface ImageAccess {
   /** Rewrite an image path for the output (`--image-paths`); identity when not configured. */
   rewrite(path: string): string;
-  /** Read an image's bytes through the configured sources; `undefined` when it cannot be found. */
+  /**
+   * Read an image's bytes through the configured sources; `undefined` when it cannot be found. While a record is being
+   * converted, the host answers its {@link SourceRecord.embedded} images first.
+   */
   readBytes(path: string): Promise<Uint8Array | undefined>;
 }
 
@@ -94,7 +112,14 @@ export interface WriteContext<Options> extends FormatContext<Options> {
 
 /** One item a stream-level `read` yields: a record, or a rejected input with its reasons. */
 export type ReadResult =
-  | { readonly ok: true; readonly record: LlavaRecord; readonly index: number; readonly place?: RecordPlace }
+  | {
+      readonly ok: true;
+      readonly record: LlavaRecord;
+      readonly index: number;
+      readonly place?: RecordPlace;
+      /** Image bytes carried by the input for this record, keyed by the paths in `record.image` (optional). */
+      readonly embedded?: EmbeddedImages;
+    }
   | {
       readonly ok: false;
       readonly diagnostics: readonly Diagnostic[];

@@ -9,6 +9,7 @@ export {
   type DecodeResult,
   type DetectProbe,
   defineFormat,
+  type EmbeddedImages,
   type EncodeResult,
   type FormatContext,
   type FormatPlugin,

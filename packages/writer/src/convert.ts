@@ -19,6 +19,7 @@ import {
 import { type InputSource, joinMetadata, type ReadItem, readRecords } from '@llavakit/reader';
 import type { LlavaRecord } from '@llavakit/schema';
 import { containerFromPath, JsonValueWriter } from './container.js';
+import { createImageExtractor, type ExtractImagesOptions, type ImageExtractor } from './extract-images.js';
 import { recordIdOf } from './formats/llava.js';
 import { checkInputPath, isStreamPath, peekInput, refuseWrappedRecords } from './input.js';
 import type { RunPath } from './paths.js';
@@ -104,6 +105,12 @@ export interface ConvertOptions {
    * counted (`metadata:missing`) and reported as info diagnostics.
    */
   readonly metadata?: { readonly path: string; readonly key?: string; readonly matchIds?: boolean };
+  /**
+   * Write the images that come embedded in the input (e.g. Hugging Face Parquet) into this folder and point the
+   * records at them (names made safe and unique); the folder's new files appear only when the conversion succeeds.
+   * Without it, embedded images still reach writers that read bytes (`openai` with embedding, `parquet`).
+   */
+  readonly extractImages?: ExtractImagesOptions;
   /** Standard input, when an input is `-` (default `process.stdin`). */
   readonly stdin?: InputSource;
   /**
@@ -225,7 +232,25 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
   const count = (event: string, by = 1) => {
     counts[event] = (counts[event] ?? 0) + by;
   };
-  const images = options.images ?? IDENTITY_IMAGES;
+  const hostImages = options.images ?? IDENTITY_IMAGES;
+  // The embedded images of the record being converted are answered first (then the configured sources).
+  let currentEmbedded: SourceRecord['embedded'];
+  let embeddedRecords = 0;
+  let embeddedReads = 0;
+  const images: ImageAccess = {
+    rewrite: (path) => hostImages.rewrite(path),
+    readBytes: async (path) => {
+      const bytes = currentEmbedded?.get(path);
+      if (bytes) {
+        embeddedReads++;
+        return bytes;
+      }
+      return hostImages.readBytes(path);
+    },
+  };
+  const extractor: ImageExtractor | undefined = options.extractImages
+    ? createImageExtractor(options.extractImages)
+    : undefined;
 
   let rejectsSink: TextSink | undefined;
   let rejectsCount = 0;
@@ -300,11 +325,12 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
           stopIfFailed();
           continue;
         }
-        const source: SourceRecord = {
+        let source: SourceRecord = {
           record: result.record,
           index: result.index,
           file,
           ...(result.place ? { place: result.place } : {}),
+          ...(result.embedded && result.embedded.size > 0 ? { embedded: result.embedded } : {}),
         };
         if (options.check) {
           let found: readonly Diagnostic[];
@@ -325,16 +351,25 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
           }
           for (const d of found) note(d);
         }
+        if (source.embedded) {
+          embeddedRecords++;
+          if (extractor) source = await extractor.extract(source);
+        }
         currentInput = input;
+        currentEmbedded = source.embedded;
         yield source;
       }
     }
   };
   let currentInput: InputSummary | undefined;
+  // A stream-level writer may hold records back (a Parquet row group): count each against the input it came from.
+  const inputOf = (source?: SourceRecord) =>
+    (source && summary.inputs.findLast((input) => input.file === source.file)) ?? currentInput;
 
-  const accept = () => {
+  const accept = (source?: SourceRecord) => {
     summary.written++;
-    if (currentInput) currentInput.written++;
+    const input = inputOf(source);
+    if (input) input.written++;
   };
 
   let writer: JsonValueWriter | undefined;
@@ -382,13 +417,25 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
           images,
           accept,
           reject: (source, diagnostics) => {
-            void rejectRecord(currentInput!, source.index, withPlace(diagnostics, source), source.record);
+            void rejectRecord(inputOf(source)!, source.index, withPlace(diagnostics, source), source.record);
           },
           ...(options.signal ? { signal: options.signal } : {}),
         }),
       );
     }
     stopIfFailed();
+    if (extractor) {
+      await extractor.commit();
+      if (extractor.written > 0) count('images:extracted', extractor.written);
+    } else if (targetFormat.encode && embeddedRecords > 0 && embeddedReads === 0) {
+      // (A record-level target that read no embedded bytes only wrote their paths; stream-level targets get the
+      // bytes on each source record and decide themselves.)
+      note(
+        diagnose(writerRules.embeddedImagesUnused, {
+          message: `${embeddedRecords} record(s) carried embedded images that ${targetFormat.name} did not use; their paths name files that were not written.`,
+        }),
+      );
+    }
     await rejectsChain;
     if (options.rejects) {
       rejectsSink ??= await openTextSink(options.rejects, { what: 'rejects file' });
@@ -409,6 +456,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
       );
     }
     await writer?.abort();
+    await extractor?.abort().catch(() => undefined);
     await rejectsChain.catch(() => undefined);
     // The rejects of a run stopped by the data (--on-invalid fail, a fatal input error) are kept, to show why;
     // an interrupted run or a failed write leaves no output at all.

@@ -20,6 +20,12 @@ export {
   datasetInfoEntry,
   writeDatasetInfo,
 } from './dataset-info.js';
+export {
+  createImageExtractor,
+  type ExtractImagesOptions,
+  type ImageExtractor,
+  safeImageName,
+} from './extract-images.js';
 export { decodeLlava, type LlavaOptions, llavaFormat, llavaOptionsSchema } from './formats/llava.js';
 export { llavaQaFormat } from './formats/llava-qa.js';
 export {

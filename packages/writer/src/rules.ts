@@ -56,6 +56,12 @@ export const writerRules = defineRules({
     title: 'Invalid format option',
     hint: 'Run `llava formats <name>` to see the options of a format.',
   },
+  embeddedImagesUnused: {
+    id: 'images/embedded-not-extracted',
+    severity: 'warning',
+    title: 'Embedded images were not written anywhere',
+    hint: 'Pass --extract-images <folder> to write them to disk (the records then point there).',
+  },
   encodeFailed: {
     id: 'format/encode-failed',
     severity: 'error',

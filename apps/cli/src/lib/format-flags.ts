@@ -1,3 +1,4 @@
+import { dirname, relative, resolve } from 'node:path';
 import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import { parseOptionArguments } from '@llavakit/format';
 import {
@@ -27,6 +28,11 @@ export const formatFlags = {
   normalize: Flags.boolean({
     summary: 'llava: string ids, one key order, <image> moved to the front, so Hugging Face datasets loads the file.',
   }),
+  'extract-images': Flags.string({
+    summary: 'Write images embedded in the input (Hugging Face Parquet) into this folder; records then point there.',
+    description:
+      'Names come from the embedded path, made safe (never outside the folder) and unique, with the extension of the real format. Paths in the output are relative to the output file. The new files appear only when the conversion succeeds.',
+  }),
   'dataset-info': Flags.string({
     summary: "sharegpt: write or merge the output's entry into this LLaMA-Factory dataset_info.json.",
   }),
@@ -41,6 +47,17 @@ export function applyFormatFlags(
   if (typeof flags['image-token'] === 'string') formatOptions.imageToken = flags['image-token'];
   if (flags['embed-images'] === true) formatOptions.embedImages = true;
   if (flags.normalize === true) formatOptions.normalize = true;
+  const extract = flags['extract-images'];
+  const extractImages =
+    typeof extract === 'string'
+      ? {
+          dir: extract,
+          pathPrefix: relative(
+            typeof flags.output === 'string' && flags.output !== '-' ? dirname(resolve(flags.output)) : process.cwd(),
+            resolve(extract),
+          ).replaceAll('\\', '/'),
+        }
+      : undefined;
   const datasetInfo = flags['dataset-info'];
   if (typeof datasetInfo === 'string') {
     if (flags.to !== 'sharegpt' || flags.output === '-' || flags.output === undefined) {
@@ -55,7 +72,7 @@ export function applyFormatFlags(
       );
     }
   }
-  return { formatOptions };
+  return { formatOptions, ...(extractImages ? { extractImages } : {}) };
 }
 
 /**

@@ -1,0 +1,6 @@
+import parquetFormat from './index.js';
+
+/** The `llava:formats` oclif hook: the CLI ships this package as a core plugin and registers its format. */
+export default async function formats(): Promise<unknown[]> {
+  return [parquetFormat];
+}
