@@ -63,15 +63,27 @@ describe('the first ten minutes with llava (real CLI process)', () => {
     expect(result.stderr.trim().split('\n').length).toBeLessThanOrEqual(4);
   });
 
-  it('shows the version of the built-in formats', async () => {
+  it('shows the version of the built-in formats and of the core Parquet plugin', async () => {
     const { version } = JSON.parse(await readFile(join(repoRoot, 'packages/writer/package.json'), 'utf8'));
     const table = await runCli(['formats'], { env });
     expect(table.code).toBe(0);
     for (const name of ['llava', 'sharegpt', 'openai', 'messages', 'swift']) {
       expect(table.stdout).toMatch(new RegExp(`^${name}\\s.*\\sbuiltin@${version.replace(/\./g, '\\.')}$`, 'm'));
     }
-    const json = JSON.parse((await runCli(['formats', '--json'], { env })).stdout) as { origin: unknown }[];
-    for (const format of json) expect(format.origin).toMatchObject({ plugin: 'builtin', version, via: 'builtin' });
+    const json = JSON.parse((await runCli(['formats', '--json'], { env })).stdout) as {
+      name: string;
+      origin: unknown;
+    }[];
+    // Parquet ships as a core oclif plugin (a format package loaded the way a third party's is), with its version.
+    const parquet = JSON.parse(await readFile(join(repoRoot, 'packages/format-parquet/package.json'), 'utf8'));
+    expect(json.map((format) => format.name)).toContain('parquet');
+    for (const format of json) {
+      expect(format.origin).toMatchObject(
+        format.name === 'parquet'
+          ? { plugin: '@llavakit/format-parquet', version: parquet.version, via: 'oclif-plugin' }
+          : { plugin: 'builtin', version, via: 'builtin' },
+      );
+    }
   });
 
   it('names the container of the output honestly: JSON/JSONL for record formats, none for a format of its own', async () => {

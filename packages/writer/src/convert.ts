@@ -299,7 +299,10 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
       let stream: InputSource = file === '-' ? (options.stdin ?? process.stdin) : file;
       // A FIFO or `<(…)` can be read once: detect the format from its buffered head, then read on from there.
       let probe: DetectProbe | undefined;
-      await checkInputPath(file);
+      await checkInputPath(file).catch(async (error: unknown) => {
+        // A folder or a glob is an input only for a format that reads its own container (a Parquet folder).
+        if (!(await claimedAsContainer(file, options))) throw error;
+      });
       if (file !== '-' && !options.from && (await isStreamPath(file))) {
         const peeked = await peekInput(file, file);
         probe = peeked.probe;
@@ -607,6 +610,19 @@ async function* withMetadata(
   }
 }
 
+/**
+ * True when a stream-level format reads this path itself although it is not a plain file (a Hub folder of Parquet
+ * shards, a glob): the format named by `from`, or the one that detection picks from the path alone.
+ */
+async function claimedAsContainer(file: string, options: Pick<ConvertOptions, 'from' | 'registry'>): Promise<boolean> {
+  if (file === '-') return false;
+  const byName = options.from ? options.registry.get(options.from)?.format : undefined;
+  if (byName) return typeof byName.read === 'function';
+  const ranked = options.registry.scores({ path: file, head: '', values: [] });
+  const best = ranked[0];
+  return best !== undefined && best.score > 0 && typeof best.entry.format.read === 'function';
+}
+
 /** A format's detection score for an input. */
 export interface FormatScore {
   readonly format: string;
@@ -656,13 +672,15 @@ export async function chooseInputFormat(
   const llava = registry.get('llava');
   if (file === '-' && llava) return { format: llava.format, by: 'default', scores: [] };
   const probe = given ?? (await probeFile(file));
-  if (probe.values.length === 0 && llava) return { format: llava.format, by: 'default', scores: [] };
   const ranked = registry.scores(probe);
   const scores = ranked.map((r) => ({ format: r.entry.format.name, score: r.score }));
   const best = ranked[0];
   if (best && best.score > 0 && !(ranked[1] && ranked[1].score === best.score)) {
     return { format: best.entry.format, by: 'detected', scores };
   }
+  // No records could be parsed and no format claims the bytes (a container such as Parquet would): the LLaVA
+  // reader reads it and reports exactly what is wrong (empty, not JSON, cut off…).
+  if (probe.values.length === 0 && llava) return { format: llava.format, by: 'default', scores: [] };
   const first = probe.values[0];
   // Records wrapped in one object (`{"data": […]}`) say so, rather than "no format recognises them".
   if (!best || best.score === 0) refuseWrappedRecords(first, file, firstValuePlace(probe.head));
