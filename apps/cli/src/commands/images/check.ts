@@ -109,7 +109,7 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
     }),
   };
 
-  async run(): Promise<ImagesCheckResult> {
+  async run(): Promise<ImagesCheckResult | undefined> {
     const { argv, flags } = await this.parse(ImagesCheck);
     const inputs = argv as string[];
     let sources: ImageSource[];
@@ -236,8 +236,13 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
       counts,
       diagnostics,
     };
-    if (!json) this.printReport(result, ruleCounts, maxPerRule, flags['list-missing']);
-    return result;
+    if (!json) {
+      this.printReport(result, ruleCounts, maxPerRule, flags['list-missing']);
+      return result;
+    }
+    // Streamed, not handed to oclif: one JSON text of hundreds of thousands of diagnostics would not fit in a string.
+    await writeJsonStreamed(result);
+    return undefined;
   }
 
   private printReport(
@@ -315,4 +320,33 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
 function range(r: { min: number; max: number } | undefined): string {
   if (!r) return '';
   return r.min === r.max ? String(r.min) : `${r.min}–${r.max}`;
+}
+
+/**
+ * Print the `--json` result on standard output as pretty JSON, the `diagnostics` list one element at a time with
+ * back-pressure, so that its size is bounded by the objects, never by one string (a `JSON.stringify` of 300,000
+ * diagnostics runs out of memory).
+ */
+async function writeJsonStreamed(result: ImagesCheckResult): Promise<void> {
+  const { diagnostics, ...rest } = result;
+  let pending = '';
+  const flush = async () => {
+    const text = pending;
+    pending = '';
+    if (text && !process.stdout.write(text)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+  };
+  const push = async (text: string) => {
+    pending += text;
+    if (pending.length >= 1 << 16) await flush();
+  };
+  await push('{\n');
+  for (const [key, value] of Object.entries(rest)) {
+    await push(`  ${JSON.stringify(key)}: ${JSON.stringify(value, null, 2).replaceAll('\n', '\n  ')},\n`);
+  }
+  await push('  "diagnostics": [');
+  for (let i = 0; i < diagnostics.length; i++) {
+    await push(`${i === 0 ? '' : ','}\n    ${JSON.stringify(diagnostics[i], null, 2).replaceAll('\n', '\n    ')}`);
+  }
+  await push(diagnostics.length > 0 ? '\n  ]\n}\n' : ']\n}\n');
+  await flush();
 }
