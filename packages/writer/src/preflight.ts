@@ -16,7 +16,6 @@ import { checkRunPaths } from './paths.js';
  * `DiagnosticError` (a usage error); returns the target's parsed options.
  */
 export async function preflight(options: ConvertOptions, targetFormat: FormatPlugin<object>): Promise<object> {
-  let fromFormat: FormatPlugin<object> | undefined;
   if (options.from !== undefined) {
     const entry = options.registry.get(options.from);
     if (!entry || !canRead(entry.format)) {
@@ -32,7 +31,6 @@ export async function preflight(options: ConvertOptions, targetFormat: FormatPlu
         }),
       );
     }
-    fromFormat = entry.format;
   }
   const optionArguments = options.optionArguments ?? [];
   if (optionArguments.length > 0) {
