@@ -62,6 +62,30 @@ export const DEFAULT_CASES: BenchCase[] = [
     command: (ctx) => ['node', DUCKDB, 'json', ctx.file('instruct150k'), ctx.out('instruct150k.duckdb.json')],
   },
   {
+    name: 'node-workers-sharegpt-150k',
+    description: 'ceiling: hand-written worker_threads split, parse + map + stringify, no checks (all cores)',
+    needs: [{ kind: 'instruct150k' }],
+    command: (ctx) => [
+      'node',
+      ctx.script('node-workers.mjs'),
+      ctx.file('instruct150k'),
+      ctx.out('instruct150k.workers.json'),
+    ],
+  },
+  {
+    name: 'node-copy-150k',
+    description: 'floor: element bytes passed through unchanged by the byte splitter (no parse, no stringify)',
+    needs: [{ kind: 'instruct150k' }],
+    command: (ctx) => [
+      'node',
+      ctx.script('node-workers.mjs'),
+      ctx.file('instruct150k'),
+      ctx.out('instruct150k.copy.json'),
+      '1',
+      'copy',
+    ],
+  },
+  {
     name: 'orjson-sharegpt-150k',
     description: 'baseline: python3 orjson.loads + map + orjson.dumps',
     needs: [{ kind: 'instruct150k' }],
@@ -134,6 +158,12 @@ export const DEFAULT_CASES: BenchCase[] = [
     description: 'baseline: DuckDB read_json → COPY … (FORMAT json, ARRAY true) of the 1 GB mix (all cores)',
     needs: [{ kind: 'mix665k' }],
     command: (ctx) => ['node', DUCKDB, 'json', ctx.file('mix665k'), ctx.out('mix665k.duckdb.json')],
+  },
+  {
+    name: 'node-workers-sharegpt-665k',
+    description: 'ceiling: hand-written worker_threads split of the 1 GB mix, no checks (all cores)',
+    needs: [{ kind: 'mix665k' }],
+    command: (ctx) => ['node', ctx.script('node-workers.mjs'), ctx.file('mix665k'), ctx.out('mix665k.workers.json')],
   },
   {
     name: 'orjson-sharegpt-665k',

@@ -153,7 +153,13 @@ describe('runBench', () => {
     { timeout: 60_000 },
     async () => {
       const dataDir = join(dir, 'baselines');
-      const only = ['node-jsonparse-150k', 'duckdb-json-150k', 'orjson-sharegpt-150k'];
+      const only = [
+        'node-jsonparse-150k',
+        'duckdb-json-150k',
+        'orjson-sharegpt-150k',
+        'node-workers-sharegpt-150k',
+        'node-copy-150k',
+      ];
       const report = await runBench({ cases: DEFAULT_CASES, root, dataDir, size: 'small', runs: 1, only });
       const by = Object.fromEntries(report.cases.map((c) => [c.name, c]));
       expect(by['duckdb-json-150k']!.status).toBe('ok');
@@ -163,6 +169,12 @@ describe('runBench', () => {
       expect(duck).toHaveLength(source.length);
       expect(duck.map((r: { id: string }) => r.id)).toEqual(source.map((r: { id: string }) => r.id));
       expect(duck[5].conversations).toEqual(source[5].conversations);
+      // the worker ceiling writes the Node baseline's bytes; the copy floor the input's records
+      expect(by['node-workers-sharegpt-150k']!.status).toBe('ok');
+      const nodeText = await readFile(join(dataDir, 'out', 'instruct150k.node.json'), 'utf8');
+      expect(await readFile(join(dataDir, 'out', 'instruct150k.workers.json'), 'utf8')).toBe(nodeText);
+      expect(by['node-copy-150k']!.status).toBe('ok');
+      expect(JSON.parse(await readFile(join(dataDir, 'out', 'instruct150k.copy.json'), 'utf8'))).toEqual(source);
       const hasOrjson = spawnSync('python3', ['-c', 'import orjson']).status === 0;
       expect(by['orjson-sharegpt-150k']!.status).toBe(hasOrjson ? 'ok' : 'skipped');
       if (hasOrjson) {

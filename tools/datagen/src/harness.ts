@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { generate, KINDS, type KindName } from './generate.js';
 import { writeImageTree } from './images.js';
 import { PYTHON_DEDUP, PYTHON_STATS } from './ops-baselines.js';
+import { NODE_WORKERS_BASELINE } from './worker-baselines.js';
 
 /** `full` = real sizes; `small` = 1/100 of the records (for smoke runs). */
 export type BenchSize = 'full' | 'small';
@@ -31,7 +32,13 @@ export interface BenchContext {
   out(name: string): string;
   /** Path of a helper script the harness writes into the data folder (`python-baseline.py`, `node-baseline.mjs`). */
   script(
-    name: 'python-baseline.py' | 'python-orjson.py' | 'node-baseline.mjs' | 'python-stats.py' | 'python-dedup.py',
+    name:
+      | 'python-baseline.py'
+      | 'python-orjson.py'
+      | 'node-baseline.mjs'
+      | 'node-workers.mjs'
+      | 'python-stats.py'
+      | 'python-dedup.py',
   ): string;
 }
 
@@ -201,6 +208,7 @@ export async function writeBaselines(dataDir: string): Promise<void> {
   await writeFile(join(dataDir, 'python-baseline.py'), PYTHON_BASELINE);
   await writeFile(join(dataDir, 'python-orjson.py'), PYTHON_ORJSON);
   await writeFile(join(dataDir, 'node-baseline.mjs'), NODE_BASELINE);
+  await writeFile(join(dataDir, 'node-workers.mjs'), NODE_WORKERS_BASELINE);
   await writeFile(join(dataDir, 'python-stats.py'), PYTHON_STATS);
   await writeFile(join(dataDir, 'python-dedup.py'), PYTHON_DEDUP);
 }
