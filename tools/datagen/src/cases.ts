@@ -16,6 +16,14 @@ const OPS_RSS_LIMIT_MIB = 250;
 /** oclif exits 1 with this when a command does not exist yet. */
 const NOT_FOUND = /command \S+ not found/i;
 
+/** The DuckDB baselines (`@duckdb/node-api`, a dependency of this package) are run from the built script. */
+const DUCKDB = 'tools/datagen/dist/duckdb-baseline.js';
+/** The orjson baselines run only where Python has orjson. */
+const ORJSON = {
+  command: ['python3', '-c', 'import orjson'],
+  reason: 'python3 cannot import orjson (pip install orjson to add this baseline)',
+};
+
 function convert(ctx: BenchContext, kind: 'instruct150k' | 'mix665k', to: string): string[] {
   return ['node', LLAVA, 'convert', ctx.file(kind), '--to', to, '-o', ctx.out(`${kind}.${to}.json`)];
 }
@@ -42,7 +50,51 @@ export const DEFAULT_CASES: BenchCase[] = [
     targets: [
       { metric: 'wall', max: 0.5, relativeTo: 'python-sharegpt-150k' },
       { metric: 'wall', max: 0.9, relativeTo: 'node-jsonparse-150k' },
+      { metric: 'wall', max: 0.5, relativeTo: 'duckdb-json-150k' },
+      { metric: 'wall', max: 0.5, relativeTo: 'orjson-sharegpt-150k' },
       { metric: 'rss', max: RSS_LIMIT_MIB },
+    ],
+  },
+  {
+    name: 'duckdb-json-150k',
+    description: 'baseline: DuckDB read_json → COPY … TO … (FORMAT json, ARRAY true) (all cores)',
+    needs: [{ kind: 'instruct150k' }],
+    command: (ctx) => ['node', DUCKDB, 'json', ctx.file('instruct150k'), ctx.out('instruct150k.duckdb.json')],
+  },
+  {
+    name: 'node-workers-sharegpt-150k',
+    description: 'ceiling: hand-written worker_threads split, parse + map + stringify, no checks (all cores)',
+    needs: [{ kind: 'instruct150k' }],
+    command: (ctx) => [
+      'node',
+      ctx.script('node-workers.mjs'),
+      ctx.file('instruct150k'),
+      ctx.out('instruct150k.workers.json'),
+    ],
+  },
+  {
+    name: 'node-copy-150k',
+    description: 'floor: element bytes passed through unchanged by the byte splitter (no parse, no stringify)',
+    needs: [{ kind: 'instruct150k' }],
+    command: (ctx) => [
+      'node',
+      ctx.script('node-workers.mjs'),
+      ctx.file('instruct150k'),
+      ctx.out('instruct150k.copy.json'),
+      '1',
+      'copy',
+    ],
+  },
+  {
+    name: 'orjson-sharegpt-150k',
+    description: 'baseline: python3 orjson.loads + map + orjson.dumps',
+    needs: [{ kind: 'instruct150k' }],
+    requires: ORJSON,
+    command: (ctx) => [
+      'python3',
+      ctx.script('python-orjson.py'),
+      ctx.file('instruct150k'),
+      ctx.out('instruct150k.orjson.json'),
     ],
   },
   {
@@ -76,6 +128,7 @@ export const DEFAULT_CASES: BenchCase[] = [
     failOnStderr: NOT_FOUND,
     targets: [
       { metric: 'wall', max: 1.3, relativeTo: 'convert-sharegpt-150k' },
+      { metric: 'wall', max: 0.4, relativeTo: 'duckdb-json-150k' },
       { metric: 'rss', max: RSS_LIMIT_MIB },
     ],
   },
@@ -94,7 +147,30 @@ export const DEFAULT_CASES: BenchCase[] = [
     description: 'llava convert llava_v1_5_mix665k.json --to sharegpt (1 GB)',
     needs: [{ kind: 'mix665k' }],
     command: (ctx) => convert(ctx, 'mix665k', 'sharegpt'),
-    targets: [{ metric: 'rss', max: RSS_LIMIT_MIB }],
+    targets: [
+      { metric: 'wall', max: 0.5, relativeTo: 'duckdb-json-665k' },
+      { metric: 'wall', max: 0.5, relativeTo: 'orjson-sharegpt-665k' },
+      { metric: 'rss', max: RSS_LIMIT_MIB },
+    ],
+  },
+  {
+    name: 'duckdb-json-665k',
+    description: 'baseline: DuckDB read_json → COPY … (FORMAT json, ARRAY true) of the 1 GB mix (all cores)',
+    needs: [{ kind: 'mix665k' }],
+    command: (ctx) => ['node', DUCKDB, 'json', ctx.file('mix665k'), ctx.out('mix665k.duckdb.json')],
+  },
+  {
+    name: 'node-workers-sharegpt-665k',
+    description: 'ceiling: hand-written worker_threads split of the 1 GB mix, no checks (all cores)',
+    needs: [{ kind: 'mix665k' }],
+    command: (ctx) => ['node', ctx.script('node-workers.mjs'), ctx.file('mix665k'), ctx.out('mix665k.workers.json')],
+  },
+  {
+    name: 'orjson-sharegpt-665k',
+    description: 'baseline: python3 orjson.loads + map + orjson.dumps of the 1 GB mix',
+    needs: [{ kind: 'mix665k' }],
+    requires: ORJSON,
+    command: (ctx) => ['python3', ctx.script('python-orjson.py'), ctx.file('mix665k'), ctx.out('mix665k.orjson.json')],
   },
   {
     name: 'python-sharegpt-665k',

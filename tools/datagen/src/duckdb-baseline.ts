@@ -6,7 +6,10 @@
  *     read the LLaVA JSON and every image file (read_blob), COPY … TO … (FORMAT parquet) with the image as
  *     {bytes, path} — the same data llavakit embeds;
  *   node tools/datagen/dist/duckdb-baseline.js copy '<glob.parquet>' <out.parquet>
- *     read Parquet (image bytes included) and COPY it to a new file.
+ *     read Parquet (image bytes included) and COPY it to a new file;
+ *   node tools/datagen/dist/duckdb-baseline.js json <data.json> <out.json>
+ *     the JSON baseline of the main bench: read_json of a LLaVA JSON array (id, image, conversations) and
+ *     COPY … TO … (FORMAT json, ARRAY true) — DuckDB's streaming JSON-to-JSON conversion.
  */
 import { DuckDBInstance } from '@duckdb/node-api';
 
@@ -30,8 +33,17 @@ async function main(): Promise<void> {
   } else if (mode === 'copy' && args.length === 2) {
     const [glob, out] = args as [string, string];
     sql = `COPY (SELECT * FROM read_parquet(${quote(glob)})) TO ${quote(out)} (FORMAT parquet)`;
+  } else if (mode === 'json' && args.length === 2) {
+    const [json, out] = args as [string, string];
+    sql = `COPY (
+      SELECT id, image, conversations
+      FROM read_json(${quote(json)}, format = 'array', maximum_object_size = 104857600,
+        columns = {id: 'VARCHAR', image: 'VARCHAR', conversations: 'STRUCT("from" VARCHAR, "value" VARCHAR)[]'})
+    ) TO ${quote(out)} (FORMAT json, ARRAY true)`;
   } else {
-    throw new Error('usage: duckdb-baseline write <data.json> <images-dir> <out.parquet> | copy <glob> <out.parquet>');
+    throw new Error(
+      'usage: duckdb-baseline write <data.json> <images-dir> <out.parquet> | copy <glob> <out.parquet> | json <data.json> <out.json>',
+    );
   }
   await connection.run(sql);
   connection.closeSync();

@@ -1,6 +1,9 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CASES } from './cases.js';
 import { type BenchCase, parseTimeOutput, renderBenchTable, runBench } from './harness.js';
@@ -66,6 +69,27 @@ describe('runBench', () => {
         command: () => ['node', '-e', 'console.error("command validate:x not found");process.exit(1)'],
       },
       {
+        name: 'needs-tool',
+        description: 'skipped: its probe fails',
+        needs: [],
+        requires: { command: ['node', '-e', 'process.exit(1)'], reason: 'the probe said no' },
+        command: () => ['node', '-e', 'throw new Error("must not run")'],
+      },
+      {
+        name: 'relative-to-skipped',
+        description: 'target against a skipped case',
+        needs: [],
+        command: () => ['node', '-e', ''],
+        targets: [{ metric: 'wall', max: 1, relativeTo: 'needs-tool' }],
+      },
+      {
+        name: 'tool-present',
+        description: 'runs: its probe passes',
+        needs: [],
+        requires: { command: ['node', '-e', ''], reason: 'unused' },
+        command: () => ['node', '-e', ''],
+      },
+      {
         name: 'findings',
         description: 'exit 1 accepted',
         needs: [],
@@ -84,7 +108,11 @@ describe('runBench', () => {
     expect(by['missing-program']!.status).toBe('failed');
     expect(by['not-found']!.status).toBe('failed');
     expect(by.findings!.status).toBe('ok');
+    expect(by['needs-tool']).toMatchObject({ status: 'skipped', error: 'the probe said no', runs: [] });
+    expect(by['relative-to-skipped']!.targets[0]!.pass).toBeNull();
+    expect(by['tool-present']!.status).toBe('ok');
     const table = renderBenchTable(report);
+    expect(table).toContain('needs-tool skipped: the probe said no');
     expect(table).toContain('broken');
     expect(table).toMatch(/broken\s+failed/);
   });
@@ -117,4 +145,42 @@ describe('runBench', () => {
     });
     expect(again.data[0]!.cached).toBe(true);
   });
+
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const built = existsSync(join(root, 'tools/datagen/dist/duckdb-baseline.js'));
+  it.skipIf(!built)(
+    'runs the DuckDB and orjson baselines on small data: same records as the node baseline',
+    { timeout: 60_000 },
+    async () => {
+      const dataDir = join(dir, 'baselines');
+      const only = [
+        'node-jsonparse-150k',
+        'duckdb-json-150k',
+        'orjson-sharegpt-150k',
+        'node-workers-sharegpt-150k',
+        'node-copy-150k',
+      ];
+      const report = await runBench({ cases: DEFAULT_CASES, root, dataDir, size: 'small', runs: 1, only });
+      const by = Object.fromEntries(report.cases.map((c) => [c.name, c]));
+      expect(by['duckdb-json-150k']!.status).toBe('ok');
+      const node = JSON.parse(await readFile(join(dataDir, 'out', 'instruct150k.node.json'), 'utf8'));
+      const source = JSON.parse(await readFile(report.data[0]!.path, 'utf8'));
+      const duck = JSON.parse(await readFile(join(dataDir, 'out', 'instruct150k.duckdb.json'), 'utf8'));
+      expect(duck).toHaveLength(source.length);
+      expect(duck.map((r: { id: string }) => r.id)).toEqual(source.map((r: { id: string }) => r.id));
+      expect(duck[5].conversations).toEqual(source[5].conversations);
+      // the worker ceiling writes the Node baseline's bytes; the copy floor the input's records
+      expect(by['node-workers-sharegpt-150k']!.status).toBe('ok');
+      const nodeText = await readFile(join(dataDir, 'out', 'instruct150k.node.json'), 'utf8');
+      expect(await readFile(join(dataDir, 'out', 'instruct150k.workers.json'), 'utf8')).toBe(nodeText);
+      expect(by['node-copy-150k']!.status).toBe('ok');
+      expect(JSON.parse(await readFile(join(dataDir, 'out', 'instruct150k.copy.json'), 'utf8'))).toEqual(source);
+      const hasOrjson = spawnSync('python3', ['-c', 'import orjson']).status === 0;
+      expect(by['orjson-sharegpt-150k']!.status).toBe(hasOrjson ? 'ok' : 'skipped');
+      if (hasOrjson) {
+        const orjson = JSON.parse(await readFile(join(dataDir, 'out', 'instruct150k.orjson.json'), 'utf8'));
+        expect(orjson).toEqual(node);
+      }
+    },
+  );
 });

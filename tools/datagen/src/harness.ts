@@ -2,13 +2,14 @@
  * Benchmark harness: cases are plain command lines with targets; each is timed with GNU `/usr/bin/time -v`
  * (wall clock + peak RSS), median of N runs. A case whose command fails is reported as failed, never thrown.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generate, KINDS, type KindName } from './generate.js';
 import { writeImageTree } from './images.js';
 import { PYTHON_DEDUP, PYTHON_STATS } from './ops-baselines.js';
+import { NODE_WORKERS_BASELINE } from './worker-baselines.js';
 
 /** `full` = real sizes; `small` = 1/100 of the records (for smoke runs). */
 export type BenchSize = 'full' | 'small';
@@ -30,7 +31,15 @@ export interface BenchContext {
   /** A scratch output path for a case. */
   out(name: string): string;
   /** Path of a helper script the harness writes into the data folder (`python-baseline.py`, `node-baseline.mjs`). */
-  script(name: 'python-baseline.py' | 'node-baseline.mjs' | 'python-stats.py' | 'python-dedup.py'): string;
+  script(
+    name:
+      | 'python-baseline.py'
+      | 'python-orjson.py'
+      | 'node-baseline.mjs'
+      | 'node-workers.mjs'
+      | 'python-stats.py'
+      | 'python-dedup.py',
+  ): string;
 }
 
 /** A limit a case must meet: absolute (`wall` seconds, `rss` MiB) or relative to another case's wall time. */
@@ -56,6 +65,11 @@ export interface BenchCase {
   failOnStderr?: RegExp;
   /** Run once untimed before measuring (warm caches). */
   warmup?: boolean;
+  /**
+   * Run the case only when this probe command exits 0 (e.g. `python3 -c "import orjson"`); otherwise the case is
+   * reported as skipped with `reason`, and relative targets to it report `null`.
+   */
+  requires?: { command: string[]; reason: string };
   targets?: BenchTarget[];
 }
 
@@ -80,8 +94,8 @@ export interface CaseResult {
   name: string;
   description: string;
   command: string[];
-  status: 'ok' | 'failed';
-  /** Last lines of stderr of a failed run. */
+  status: 'ok' | 'failed' | 'skipped';
+  /** Last lines of stderr of a failed run, or why a case was skipped. */
   error?: string;
   runs: BenchRun[];
   /** Median wall time, ms. */
@@ -192,7 +206,9 @@ export function benchRecords(kind: KindName, size: BenchSize): number {
 /** Writes the baseline scripts into the data folder. */
 export async function writeBaselines(dataDir: string): Promise<void> {
   await writeFile(join(dataDir, 'python-baseline.py'), PYTHON_BASELINE);
+  await writeFile(join(dataDir, 'python-orjson.py'), PYTHON_ORJSON);
   await writeFile(join(dataDir, 'node-baseline.mjs'), NODE_BASELINE);
+  await writeFile(join(dataDir, 'node-workers.mjs'), NODE_WORKERS_BASELINE);
   await writeFile(join(dataDir, 'python-stats.py'), PYTHON_STATS);
   await writeFile(join(dataDir, 'python-dedup.py'), PYTHON_DEDUP);
 }
@@ -278,6 +294,17 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       maxRssMiB: null,
       targets: [],
     };
+    if (c.requires) {
+      const [program, ...args] = c.requires.command;
+      const probe = spawnSync(program!, args, { cwd: options.root, stdio: 'ignore', timeout: 60_000 });
+      if (probe.status !== 0) {
+        result.status = 'skipped';
+        result.error = c.requires.reason;
+        log(`skipping ${c.name}: ${c.requires.reason}`);
+        results.push(result);
+        continue;
+      }
+    }
     const report = join(dataDir, 'out', `${c.name}.time.txt`);
     log(`running ${c.name}: ${command.join(' ')}`);
     const total = runs + (c.warmup ? 1 : 0);
@@ -362,6 +389,7 @@ export function renderBenchTable(report: BenchReport): string {
   for (const r of rows) lines.push(r.map((cell, i) => (i === 4 ? cell : cell.padEnd(widths[i]!))).join('  '));
   for (const c of report.cases)
     if (c.status === 'failed') lines.push(`  ${c.name} failed: ${c.error?.replace(/\n/g, '\n    ')}`);
+    else if (c.status === 'skipped') lines.push(`  ${c.name} skipped: ${c.error}`);
   return lines.join('\n');
 }
 
@@ -386,6 +414,33 @@ for rec in data:
     out.append(item)
 with open(dst, "w", encoding="utf-8") as f:
     json.dump(out, f, ensure_ascii=False)
+`;
+
+/**
+ * Python baseline with orjson (the fastest JSON library Python users reach for): `orjson.loads` of the whole file,
+ * the same ShareGPT mapping, `orjson.dumps` (UTF-8, no ASCII escaping).
+ */
+export const PYTHON_ORJSON = `import sys
+
+import orjson
+
+src, dst = sys.argv[1], sys.argv[2]
+with open(src, "rb") as f:
+    data = orjson.loads(f.read())
+out = []
+for rec in data:
+    conv = [{"from": t["from"], "value": t["value"]} for t in rec["conversations"]]
+    item = {"conversations": conv}
+    if "image" in rec:
+        img = rec["image"]
+        if isinstance(img, list):
+            item["images"] = img
+        else:
+            n = sum(t["value"].count("<image>") for t in conv)
+            item["images"] = [img] * max(n, 1)
+    out.append(item)
+with open(dst, "wb") as f:
+    f.write(orjson.dumps(out))
 `;
 
 /** Node whole-file baseline: `JSON.parse(readFileSync)` + map + `JSON.stringify` + `writeFileSync`. */
