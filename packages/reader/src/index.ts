@@ -1,5 +1,5 @@
 export { type JoinedItem, type JoinOptions, joinMetadata } from './join.js';
-export { type DatasetKind, detectKind } from './kind.js';
+export { type DatasetKind, detectKind, validationKindOf } from './kind.js';
 export { type JsonErrorSpot, locateJsonError } from './locate.js';
 export { detectContainer, readRecordBatches, readRecords, readValues } from './read.js';
 export { type ReaderRuleName, readerRules } from './rules.js';

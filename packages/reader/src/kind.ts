@@ -1,3 +1,4 @@
+import type { ValidationKind } from '@llavakit/schema';
 import { RecordScanner } from './scanner.js';
 import type { ReadItem } from './types.js';
 
@@ -120,4 +121,24 @@ export function detectKind(head: string | readonly ReadItem[], fileName?: string
   if (byName) return byName;
   if (best || chatRecords > 0) return 'llava';
   return 'unknown';
+}
+
+const VALIDATION_KIND: Record<DatasetKind, ValidationKind> = {
+  'llava-instruct': 'llava',
+  'llava-mix665k': 'llava',
+  'cc3m-chat': 'llava',
+  'blip558k-chat': 'llava',
+  llava: 'llava',
+  unknown: 'llava',
+  'llava-next': 'llava-next',
+  'cc3m-meta': 'metadata',
+  'blip558k-meta': 'metadata',
+};
+
+/**
+ * The validator kind (`createValidator({ kind })` of `@llavakit/schema`) that checks a dataset kind: chat files are
+ * checked as `llava`, LLaVA-NeXT files as `llava-next`, pretraining metadata files as `metadata`.
+ */
+export function validationKindOf(kind: DatasetKind): ValidationKind {
+  return VALIDATION_KIND[kind];
 }

@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import { setTimeout as sleep, setImmediate as turn } from 'node:timers/promises';
 import { type Diagnostic, DiagnosticError, type Severity } from '@llavakit/diagnostics';
 import { createImageChecker, type ImageResolver, imageRefsOfRecord } from '@llavakit/images';
-import { type DatasetKind, detectKind, type ReadItem, readRecordBatches, readRecords } from '@llavakit/reader';
+import { detectKind, type ReadItem, readRecordBatches, readRecords, validationKindOf } from '@llavakit/reader';
 import { createValidator, type ValidationKind } from '@llavakit/schema';
 import type { RecordMetrics } from './metrics.js';
 
@@ -446,18 +446,6 @@ export class DatasetIndex {
   }
 }
 
-const KIND_OF: Record<DatasetKind, ValidationKind> = {
-  'llava-instruct': 'llava',
-  'llava-mix665k': 'llava',
-  'cc3m-chat': 'llava',
-  'blip558k-chat': 'llava',
-  llava: 'llava',
-  unknown: 'llava',
-  'llava-next': 'llava-next',
-  'cc3m-meta': 'metadata',
-  'blip558k-meta': 'metadata',
-};
-
 /** The validation kind of a file, from its first records and name (as `llava validate` decides it). */
 async function detectValidationKind(path: string): Promise<ValidationKind> {
   const head: ReadItem[] = [];
@@ -469,7 +457,7 @@ async function detectValidationKind(path: string): Promise<ValidationKind> {
   } catch {
     // reported when the file is indexed
   }
-  return KIND_OF[detectKind(head, path)];
+  return validationKindOf(detectKind(head, path));
 }
 
 /** A reader diagnostic for one broken record, with the record's place. */

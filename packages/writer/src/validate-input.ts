@@ -7,12 +7,12 @@ import {
   type RecordContext,
 } from '@llavakit/format';
 import {
-  type DatasetKind,
   detectKind,
   type InputSource,
   type ReadItem,
   type RecordPlace,
   readRecords,
+  validationKindOf,
 } from '@llavakit/reader';
 import { type ValidationKind, validationKinds } from '@llavakit/schema';
 import { chooseInputFormat, type FormatScore } from './convert.js';
@@ -34,18 +34,6 @@ export interface ValidationPlan {
   /** True when records are decoded into canonical records before they are checked. */
   readonly decode: boolean;
 }
-
-const KIND_OF: Record<DatasetKind, ValidationKind> = {
-  'llava-instruct': 'llava',
-  'llava-mix665k': 'llava',
-  'cc3m-chat': 'llava',
-  'blip558k-chat': 'llava',
-  llava: 'llava',
-  unknown: 'llava',
-  'llava-next': 'llava-next',
-  'cc3m-meta': 'metadata',
-  'blip558k-meta': 'metadata',
-};
 
 /**
  * Rules that do not apply to records decoded from a chat format: its trainers take `<image>` anywhere in any turn
@@ -95,7 +83,7 @@ export async function chooseValidation(
     return format === llava ? raw('llava', 'from') : decoded(format, 'from', []);
   }
   if (file === '-') return raw('llava', 'default');
-  const kind = probe ? KIND_OF[detectKind(probe.head)] : await kindOf(file);
+  const kind = probe ? validationKindOf(detectKind(probe.head)) : await kindOf(file);
   if (kind === 'metadata') return raw('metadata', 'detected');
   let chosen: Awaited<ReturnType<typeof chooseInputFormat>>;
   try {
@@ -139,7 +127,7 @@ async function kindOf(file: string): Promise<ValidationKind> {
   } catch {
     // reported when the file is read for real
   }
-  return KIND_OF[detectKind(head, file)];
+  return validationKindOf(detectKind(head, file));
 }
 
 /** One record of an input being validated: the value to check (canonical when decoded), or why it is unreadable. */

@@ -31,7 +31,7 @@ beforeAll(async () => {
       ],
     };
     if (!out.write(`${i === 0 ? '' : ','}${JSON.stringify(record)}`)) {
-      await new Promise((resolve) => out.once('drain', resolve));
+      await new Promise<void>((resolve) => out.once('drain', () => resolve()));
     }
   }
   await new Promise<void>((resolve, reject) => out.end(']', () => resolve()).once('error', reject));
@@ -55,7 +55,7 @@ async function runToFile(
         stdio: ['ignore', handle.fd, 'pipe'],
       });
       let stderr = '';
-      child.stderr.on('data', (chunk: Buffer) => {
+      child.stderr?.on('data', (chunk: Buffer) => {
         stderr += chunk.toString('utf8');
       });
       child.on('error', reject);
