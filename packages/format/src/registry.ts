@@ -225,14 +225,7 @@ export class FormatRegistry {
   scores(probe: DetectProbe): { entry: RegisteredFormat; score: number }[] {
     const out: { entry: RegisteredFormat; score: number }[] = [];
     for (const entry of this.#formats.values()) {
-      if (!canRead(entry.format)) continue;
-      let score = 0;
-      try {
-        score = entry.format.detect?.(probe) ?? 0;
-      } catch {
-        score = 0;
-      }
-      out.push({ entry, score: Number.isFinite(score) ? Math.min(1, Math.max(0, score)) : 0 });
+      if (canRead(entry.format)) out.push({ entry, score: detectScore(entry, probe) });
     }
     return out.sort((a, b) => b.score - a.score);
   }
@@ -246,17 +239,23 @@ export class FormatRegistry {
     const extension = probe.path ? extname(probe.path) : '';
     for (const entry of this.#formats.values()) {
       if (!canRead(entry.format)) continue;
-      let score = 0;
-      try {
-        score = entry.format.detect?.(probe) ?? 0;
-      } catch {
-        score = 0;
-      }
+      let score = detectScore(entry, probe);
       if (score === 0 && extension && entry.format.extensions?.includes(extension)) score = 0.01;
       if (score > 0 && (!best || score >= best.score)) best = { entry, score };
     }
     return best?.entry;
   }
+}
+
+/** A format's `detect()` answer for a probe, clamped to 0–1; 0 when it throws or answers something else. */
+function detectScore(entry: RegisteredFormat, probe: DetectProbe): number {
+  let score = 0;
+  try {
+    score = entry.format.detect?.(probe) ?? 0;
+  } catch {
+    return 0;
+  }
+  return Number.isFinite(score) ? Math.min(1, Math.max(0, score)) : 0;
 }
 
 function extname(path: string): string {
