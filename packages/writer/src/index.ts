@@ -79,22 +79,6 @@ export { type InterruptTrap, signalExitCode, trapInterrupts } from './interrupt.
 export { type CheckRunPathsOptions, checkRunPaths, type RunPath } from './paths.js';
 export { outputRules, writerRules } from './rules.js';
 export {
-  openTextSink,
-  removeTemporaryFiles,
-  type SinkOptions,
-  type TextSink,
-  writeFailure,
-  writeTextFile,
-} from './sink.js';
-export { findLoneSurrogate, hasEscapedLoneSurrogate, hasLoneSurrogate } from './text.js';
-export {
-  chooseValidation,
-  readForValidation,
-  sourcePointer,
-  type ValidationItem,
-  type ValidationPlan,
-} from './validate-input.js';
-export {
   expandInputs,
   expandShardName,
   formatShard,
@@ -115,3 +99,19 @@ export {
   shardRules,
   writeShardResult,
 } from './shard.js';
+export {
+  openTextSink,
+  removeTemporaryFiles,
+  type SinkOptions,
+  type TextSink,
+  writeFailure,
+  writeTextFile,
+} from './sink.js';
+export { findLoneSurrogate, hasEscapedLoneSurrogate, hasLoneSurrogate } from './text.js';
+export {
+  chooseValidation,
+  readForValidation,
+  sourcePointer,
+  type ValidationItem,
+  type ValidationPlan,
+} from './validate-input.js';

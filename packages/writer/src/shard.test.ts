@@ -70,15 +70,15 @@ describe('selectShard', () => {
     },
   );
 
-  test.prop([fc.uniqueArray(fc.string({ minLength: 1, maxLength: 6 }), { minLength: 2, maxLength: 30 }), fc.integer({ min: 1, max: 9 })])(
-    'the shards of any n partition several files, each shard in the sorted order',
-    (files, n) => {
-      const sorted = [...files].sort();
-      const shards = Array.from({ length: n }, (_, k) => selectShard(sorted, { index: k, count: n }).inputs);
-      expect(shards.flat().sort()).toEqual(sorted);
-      for (const shard of shards) expect(shard).toEqual([...shard].sort());
-    },
-  );
+  test.prop([
+    fc.uniqueArray(fc.string({ minLength: 1, maxLength: 6 }), { minLength: 2, maxLength: 30 }),
+    fc.integer({ min: 1, max: 9 }),
+  ])('the shards of any n partition several files, each shard in the sorted order', (files, n) => {
+    const sorted = [...files].sort();
+    const shards = Array.from({ length: n }, (_, k) => selectShard(sorted, { index: k, count: n }).inputs);
+    expect(shards.flat().sort()).toEqual(sorted);
+    for (const shard of shards) expect(shard).toEqual([...shard].sort());
+  });
 });
 
 describe('shardOutput', () => {
@@ -197,12 +197,16 @@ describe('files', () => {
     expect(await isShardDone(output, marker)).toBe(true);
     expect(await isShardDone(output, { ...marker, shard: '0/3' })).toBe(false);
     expect(await isShardDone(output, { ...marker, inputs: ['b.json'] })).toBe(false);
+    expect(shardResultPaths(output).done).toBe(join(dir, '.part-00000-of-00002.json.done'));
+    expect(await mergeSummaryFiles([dir])).toMatchObject({ merged: 1, read: 1 });
     await rm(output);
     expect(await isShardDone(output, marker)).toBe(false);
-    expect(await mergeSummaryFiles([shardResultPaths(output).summary, shardResultPaths(output).summary])).toMatchObject({
-      merged: 2,
-      read: 2,
-    });
+    expect(await mergeSummaryFiles([shardResultPaths(output).summary, shardResultPaths(output).summary])).toMatchObject(
+      {
+        merged: 2,
+        read: 2,
+      },
+    );
     await expect(mergeSummaryFiles([join(dir, 'data/missing.json')])).rejects.toMatchObject({
       diagnostic: { ruleId: 'usage/shard-no-inputs' },
     });

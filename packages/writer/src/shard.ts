@@ -1,5 +1,5 @@
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { extname, isAbsolute, join } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join } from 'node:path';
 import { DiagnosticError, defineRules, diagnose } from '@llavakit/diagnostics';
 import { glob } from 'tinyglobby';
 
@@ -167,9 +167,14 @@ export function shardOutput(template: string, shard: Shard, options: ShardOutput
   );
 }
 
-/** Where a shard keeps its summary and done marker: `<output>.summary.json` and `<output>.done`. */
+/**
+ * Where a shard keeps its summary and done marker: hidden files beside the output, `.<name>.summary.json` and
+ * `.<name>.done`, so globs over the outputs (`out/part-*`, the Hub's `data/train-*`) never pick them up.
+ */
 export function shardResultPaths(output: string): { summary: string; done: string } {
-  return { summary: `${output}.summary.json`, done: `${output}.done` };
+  const dir = dirname(output);
+  const name = basename(output);
+  return { summary: join(dir, `.${name}.summary.json`), done: join(dir, `.${name}.done`) };
 }
 
 /** What a done marker holds: the run it finished, so a different run over the same output is not skipped. */
@@ -268,8 +273,24 @@ function isDisagreement(v: unknown): v is { values: unknown[] } {
   );
 }
 
-/** Read summary JSON files (e.g. `out/*.summary.json`) and {@link mergeSummaries} them. */
-export async function mergeSummaryFiles(paths: readonly string[]): Promise<MergedSummary> {
+/**
+ * Read summary JSON files and {@link mergeSummaries} them. A folder stands for every shard summary under it
+ * (`**\/.*.summary.json`, sorted).
+ */
+export async function mergeSummaryFiles(inputs: readonly string[]): Promise<MergedSummary> {
+  const paths: string[] = [];
+  for (const input of inputs) {
+    const info = await stat(input).catch(() => undefined);
+    if (info?.isDirectory()) {
+      const found = await glob('**/.*.summary.json', { cwd: input, dot: true, onlyFiles: true });
+      if (found.length === 0) {
+        throw new DiagnosticError(
+          diagnose(shardRules.noInputs, { message: `${input} holds no shard summary (.*.summary.json).`, file: input }),
+        );
+      }
+      paths.push(...found.sort().map((f) => join(input, f)));
+    } else paths.push(input);
+  }
   const summaries: unknown[] = [];
   for (const path of paths) {
     let text: string;

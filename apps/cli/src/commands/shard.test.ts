@@ -1,0 +1,155 @@
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, tempDir } from '../test-utils.js';
+
+const record = (i: number) => ({
+  id: `rec-${String(i).padStart(3, '0')}`,
+  ...(i % 3 === 0 ? {} : { image: `img/${i}.jpg` }),
+  conversations: [
+    { from: 'human', value: `${i % 3 === 0 ? '' : '<image>\n'}Question ${i}?` },
+    { from: 'gpt', value: `Answer ${i}.` },
+  ],
+});
+
+const lines = async (path: string) => (await readFile(path, 'utf8')).split('\n').filter((line) => line.length > 0);
+
+interface ShardSummary {
+  shard: string;
+  read: number;
+  written: number;
+  rejected: number;
+  inputs: { file: string; written: number }[];
+}
+
+describe('convert --shard k/n across real processes', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir('llava-shard-'));
+    await writeFile(join(dir, 'one.json'), JSON.stringify(Array.from({ length: 23 }, (_, i) => record(i))));
+    await mkdir(join(dir, 'many'));
+    // five files of different sizes, created out of name order
+    for (const [name, from, to] of [
+      ['d.jsonl', 0, 4],
+      ['a.jsonl', 4, 5],
+      ['c.jsonl', 5, 12],
+      ['e.jsonl', 12, 15],
+      ['b.jsonl', 15, 21],
+    ] as const) {
+      const text = Array.from({ length: to - from }, (_, i) => JSON.stringify(record(from + i))).join('\n');
+      await writeFile(join(dir, 'many', name), `${text}\n`);
+    }
+  });
+  afterAll(() => cleanup());
+
+  const n = 3;
+  const shardRuns = (input: string, out: string, extra: string[] = []) =>
+    Promise.all(
+      Array.from({ length: n }, (_, k) =>
+        runCli(['convert', input, '--to', 'sharegpt', '-o', out, '--shard', `${k}/${n}`, ...extra], { cwd: dir }),
+      ),
+    );
+
+  it('one file: records by index mod n; dealt back round-robin they are the single-process output', async () => {
+    const single = await runCli(['convert', 'one.json', '--to', 'sharegpt', '-o', 'single.jsonl'], { cwd: dir });
+    expect(single.code, single.stderr).toBe(0);
+    const runs = await shardRuns('one.json', 'one/part-{shard}-of-{shards}.jsonl');
+    for (const run of runs) expect(run.code, run.stderr).toBe(0);
+    const shards = await Promise.all(
+      Array.from({ length: n }, (_, k) => lines(join(dir, `one/part-0000${k}-of-00003.jsonl`))),
+    );
+    expect(shards.map((s) => s.length)).toEqual([8, 8, 7]);
+    const expected = await lines(join(dir, 'single.jsonl'));
+    const dealt = expected.map((_, i) => shards[i % n]![Math.floor(i / n)]);
+    expect(dealt).toEqual(expected);
+
+    // each shard left its summary beside its output; merged they account for every record
+    const summary = JSON.parse(
+      await readFile(join(dir, 'one/.part-00001-of-00003.jsonl.summary.json'), 'utf8'),
+    ) as ShardSummary;
+    expect(summary).toMatchObject({ shard: '1/3', read: 8, written: 8, rejected: 0 });
+    const merged = await runCli(['summaries', 'merge', 'one', '--json'], { cwd: dir });
+    expect(merged.code, merged.stderr).toBe(0);
+    expect(JSON.parse(merged.stdout)).toMatchObject({ merged: 3, read: 23, written: 23, rejected: 0, failed: false });
+    const text = await runCli(['summaries', 'merge', 'one'], { cwd: dir });
+    expect(text.stdout).toContain('read 23, written 23, rejected 0');
+  });
+
+  it('a rerun skips the finished shards (done marker) and redoes one whose marker is gone', async () => {
+    const out = (k: number) => join(dir, `one/part-0000${k}-of-00003.jsonl`);
+    const before = await Promise.all([0, 1, 2].map(async (k) => (await stat(out(k))).mtimeMs));
+    await rm(join(dir, 'one/.part-00002-of-00003.jsonl.done'));
+    await writeFile(out(1), 'tampered: a finished shard is not rewritten\n');
+    const runs = await shardRuns('one.json', 'one/part-{shard}-of-{shards}.jsonl');
+    for (const run of runs) expect(run.code, run.stderr).toBe(0);
+    expect(runs[0]!.stderr).toContain('shard 0/3 already done');
+    expect(runs[1]!.stderr).toContain('shard 1/3 already done');
+    expect(runs[2]!.stderr).toContain('Converted');
+    expect((await stat(out(0))).mtimeMs).toBe(before[0]);
+    expect(await readFile(out(1), 'utf8')).toContain('tampered');
+    expect((await stat(out(2))).mtimeMs).toBeGreaterThan(before[2]!);
+    expect(await lines(out(2))).toHaveLength(7);
+  });
+
+  it('several files: the sorted files dealt round-robin; per-file runs in file order are the single output', async () => {
+    const sorted = ['a', 'b', 'c', 'd', 'e'].map((x) => `many/${x}.jsonl`);
+    const single = await runCli(['convert', ...sorted, '--to', 'sharegpt', '-o', 'many-single.jsonl'], { cwd: dir });
+    expect(single.code, single.stderr).toBe(0);
+    // the glob (quoted: the CLI expands it) is expanded and sorted in every process
+    const runs = await shardRuns('many/*.jsonl', 'many-out/{shard}.jsonl');
+    for (const run of runs) expect(run.code, run.stderr).toBe(0);
+    const byFile = new Map<string, string[]>();
+    for (let k = 0; k < n; k++) {
+      const output = await lines(join(dir, `many-out/0000${k}.jsonl`));
+      const summary = JSON.parse(
+        await readFile(join(dir, `many-out/.0000${k}.jsonl.summary.json`), 'utf8'),
+      ) as ShardSummary;
+      expect(summary.inputs.map((i) => i.file)).toEqual(sorted.filter((_, i) => i % n === k));
+      let at = 0;
+      for (const input of summary.inputs) {
+        byFile.set(input.file, output.slice(at, at + input.written));
+        at += input.written;
+      }
+      expect(at).toBe(output.length);
+    }
+    expect(sorted.flatMap((file) => byFile.get(file)!)).toEqual(await lines(join(dir, 'many-single.jsonl')));
+  });
+
+  it('parquet shards take the Hub names inside the folder', async () => {
+    const runs = await Promise.all(
+      [0, 1].map((k) =>
+        runCli(['convert', 'one.json', '--to', 'parquet', '-o', 'hub', '--shard', `${k}/2`], { cwd: dir }),
+      ),
+    );
+    for (const run of runs) expect(run.code, run.stderr).toBe(0);
+    for (const k of [0, 1]) {
+      expect((await stat(join(dir, `hub/data/train-0000${k}-of-00002.parquet`))).size).toBeGreaterThan(0);
+    }
+    const merged = await runCli(['summaries', 'merge', 'hub', '--json'], { cwd: dir });
+    expect(JSON.parse(merged.stdout)).toMatchObject({ merged: 2, read: 23, written: 23 });
+  });
+
+  it.each([
+    [['--shard', '3/3', '-o', 'x-{shard}.jsonl'], 'usage/shard'],
+    [['--shard', '1', '-o', 'x-{shard}.jsonl'], 'usage/shard'],
+    [['--shard', '0/2', '-o', 'x.jsonl'], 'usage/shard-output'],
+  ])('%j is a usage error (exit 2, %s)', async (flags, rule) => {
+    const run = await runCli(['convert', 'one.json', '--to', 'sharegpt', ...flags], { cwd: dir });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(rule);
+  });
+
+  it('a glob that matches nothing is a usage error; a missing summary too', async () => {
+    const run = await runCli(
+      ['convert', 'nothing/*.json', '--to', 'sharegpt', '-o', '{shard}.jsonl', '--shard', '0/2'],
+      {
+        cwd: dir,
+      },
+    );
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('usage/shard-no-inputs');
+    const merge = await runCli(['summaries', 'merge', 'missing.json'], { cwd: dir });
+    expect(merge.code).toBe(2);
+  });
+});
