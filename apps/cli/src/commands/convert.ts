@@ -103,11 +103,18 @@ ${builtinFormatOptionsHelp()}`;
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Convert);
     const split = (flags.option ?? []).find((o) => o.startsWith('split='))?.slice('split='.length);
-    const plan = await planShard(this, argv as string[], flags.shard, {
-      path: flags.output,
-      folderFormat: flags.to === 'parquet',
-      ...(split ? { split } : {}),
-    });
+    const plan = await planShard(
+      this,
+      argv as string[],
+      flags.shard,
+      {
+        path: flags.output,
+        folderFormat: flags.to === 'parquet',
+        ...(split ? { split } : {}),
+      },
+      [flags.rejects],
+    );
+    const rejectsPath = plan.other(flags.rejects);
     if (await skipFinishedShard(this, plan, flags.quiet)) return;
     const inputs = plan.inputs;
     const output = plan.output ?? flags.output;
@@ -144,7 +151,7 @@ ${builtinFormatOptionsHelp()}`;
         signal: trap.signal,
         ...(process.env.LLAVA_PLUGIN_TIMEOUT_MS ? { encodeTimeoutMs: pluginTimeoutMs() } : {}),
         onInvalid: flags['on-invalid'],
-        ...(flags.rejects ? { rejects: flags.rejects } : {}),
+        ...(rejectsPath ? { rejects: rejectsPath } : {}),
         images: imageSetup.images,
         ...(flags.metadata
           ? {
@@ -203,7 +210,7 @@ ${builtinFormatOptionsHelp()}`;
       afterError = error.diagnostic;
     }
     if (!summary.failed && !afterError && !trap.received) await finishShard(plan, summary);
-    this.report(summary, { ...flags, output }, notes, rejections, afterError);
+    this.report(summary, { ...flags, output, rejects: rejectsPath }, notes, rejections, afterError);
     // a reader's options are parsed once its format is known (after detection): still a usage error
     const usage = summary.fatal?.ruleId.startsWith('options/');
     process.exitCode = trap.exitCode() ?? (summary.failed || afterError ? (usage ? 2 : 1) : 0);

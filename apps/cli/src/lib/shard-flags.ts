@@ -27,23 +27,31 @@ export interface ShardPlan {
   /** The shard's output (placeholders expanded), when the command writes one. */
   readonly output?: string;
   readonly marker?: ShardMarker;
+  /** The shard's file name for another output (e.g. --rejects): placeholders expanded (same rule as -o). */
+  readonly other: (path: string | undefined) => string | undefined;
 }
 
 /**
  * Turn `--shard` into the shard's inputs, record filter and output. Without `--shard`, the inputs and output are
- * returned as given. A bad `k/n`, a glob matching nothing or an output without `{shard}` exits 2 (usage).
+ * returned as given. `otherOutputs` (--rejects, …) need `{shard}` too when n > 1. A bad `k/n`, a glob matching nothing or an output without `{shard}` exits 2 (usage).
  */
 export async function planShard(
   command: Command,
   inputs: readonly string[],
   shardText: string | undefined,
   output?: { path: string; folderFormat?: boolean; split?: string },
+  otherOutputs: readonly (string | undefined)[] = [],
 ): Promise<ShardPlan> {
-  if (shardText === undefined) return { inputs: [...inputs], ...(output ? { output: output.path } : {}) };
+  if (shardText === undefined) {
+    return { inputs: [...inputs], ...(output ? { output: output.path } : {}), other: (path) => path };
+  }
   try {
     const shard = parseShard(shardText);
     const all = await expandInputs(inputs);
     const selection = selectShard(all, shard);
+    const others = new Map<string, string>();
+    const other = (given: string | undefined) => (given === undefined ? undefined : others.get(given));
+    for (const given of otherOutputs) if (given !== undefined) others.set(given, shardOutput(given, shard));
     const path = output
       ? shardOutput(output.path, shard, {
           ...(output.folderFormat ? { folderFormat: true } : {}),
@@ -53,6 +61,7 @@ export async function planShard(
     return {
       shard,
       inputs: selection.inputs,
+      other,
       ...(selection.keepRecord ? { keepRecord: selection.keepRecord } : {}),
       ...(path !== undefined ? { output: path } : {}),
       ...(path !== undefined && path !== '-'
