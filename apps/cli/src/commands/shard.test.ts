@@ -152,4 +152,88 @@ describe('convert --shard k/n across real processes', () => {
     const merge = await runCli(['summaries', 'merge', 'missing.json'], { cwd: dir });
     expect(merge.code).toBe(2);
   });
+
+  const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+  const shardsOf = (args: (k: number) => string[]) =>
+    Promise.all(Array.from({ length: n }, (_, k) => runCli(args(k), { cwd: dir })));
+
+  it('validate --shard: the shards check every record once; their --summary files merge to the whole', async () => {
+    const whole = await runCli(['validate', 'one.json', '--json'], { cwd: dir });
+    const wholeSummary = JSON.parse(whole.stdout.trim().split('\n').at(-1)!).summary;
+    expect(wholeSummary.records).toBe(23);
+    const runs = await shardsOf((k) => [
+      'validate',
+      'one.json',
+      '--shard',
+      `${k}/${n}`,
+      '--summary',
+      'v/{shard}.json',
+      '--quiet',
+    ]);
+    for (const run of runs) expect(run.code, run.stderr).toBe(0);
+    const parts = await Promise.all(
+      [0, 1, 2].map(
+        async (k) => JSON.parse(await readFile(join(dir, `v/0000${k}.json`), 'utf8')) as { records: number },
+      ),
+    );
+    expect(parts.map((p) => p.records)).toEqual([8, 8, 7]);
+    const merged = JSON.parse((await runCli(['summaries', 'merge', 'v', '--json'], { cwd: dir })).stdout);
+    expect(merged).toMatchObject({ merged: 3, records: 23, diagnostics: wholeSummary.diagnostics });
+    const again = await runCli(['validate', 'one.json', '--shard', `0/${n}`, '--summary', 'v/{shard}.json'], {
+      cwd: dir,
+    });
+    expect(again.stderr).toContain('already done');
+  });
+
+  it('stats --shard: the shards merged with stats --merge count what one run counts', async () => {
+    const whole = JSON.parse((await runCli(['stats', 'one.json', '--json'], { cwd: dir })).stdout) as {
+      records: number;
+    };
+    const runs = await shardsOf((k) => ['stats', 'one.json', '--shard', `${k}/${n}`, '--json']);
+    const files: string[] = [];
+    for (const [k, run] of runs.entries()) {
+      expect(run.code, run.stderr).toBe(0);
+      await writeFile(join(dir, `stats-${k}.json`), run.stdout);
+      files.push(`stats-${k}.json`);
+    }
+    const merged = JSON.parse((await runCli(['stats', '--merge', ...files, '--json'], { cwd: dir })).stdout) as {
+      records: number;
+    };
+    expect(merged.records).toBe(23);
+    expect(whole.records).toBe(23);
+  });
+
+  it('filter --shard: the shard outputs dealt back are the single filtered output', async () => {
+    const single = await runCli(['filter', 'one.json', '--has-image', '-o', 'filtered.jsonl'], { cwd: dir });
+    expect(single.code, single.stderr).toBe(0);
+    const runs = await shardsOf((k) => [
+      'filter',
+      'one.json',
+      '--has-image',
+      '-o',
+      'f/{shard}.jsonl',
+      '--shard',
+      `${k}/${n}`,
+    ]);
+    for (const run of runs) expect(run.code, run.stderr).toBe(0);
+    const shards = await Promise.all([0, 1, 2].map((k) => lines(join(dir, `f/0000${k}.jsonl`))));
+    // records 0, 3, 6, … (shard 0) have no image: filter rejected them, so shard 0 is empty
+    expect(shards[0]).toEqual([]);
+    const expected = await lines(join(dir, 'filtered.jsonl'));
+    expect(expected.map((_, i) => shards[1 + (i % 2)]![Math.floor(i / 2)])).toEqual(expected);
+    const merged = JSON.parse((await runCli(['summaries', 'merge', 'f', '--json'], { cwd: dir })).stdout);
+    expect(merged).toMatchObject({ read: 23, written: expected.length, rejected: 23 - expected.length });
+  });
+
+  it('images check --shard: the shards look up every reference once', async () => {
+    await mkdir(join(dir, 'no-images'), { recursive: true });
+    const check = (extra: string[]) =>
+      runCli(['images', 'check', 'one.json', '--images', 'no-images', '--json', ...extra], { cwd: dir });
+    const whole = JSON.parse((await check([])).stdout) as { total: { references: number } };
+    expect(whole.total.references).toBe(15);
+    const runs = await Promise.all([0, 1, 2].map((k) => check(['--shard', `${k}/${n}`])));
+    const refs = runs.map((r) => (JSON.parse(r.stdout) as { total: { references: number } }).total.references);
+    expect(refs).toEqual([0, 8, 7]);
+    expect(sum(refs)).toBe(whole.total.references);
+  });
 });

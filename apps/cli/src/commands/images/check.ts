@@ -13,6 +13,7 @@ import { readRecordBatches } from '@llavakit/reader';
 import { checkRunPaths, writeTextFile } from '@llavakit/writer';
 import { Args, Command, Flags } from '@oclif/core';
 import { createProgress } from '../../lib/progress.js';
+import { planShard, shardFlag } from '../../lib/shard-flags.js';
 
 /** Read the data in small chunks: fewer parsed records alive at once, so they die young (less GC work). */
 const CHUNK_BYTES = 64 * 1024;
@@ -75,6 +76,7 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
       required: true,
       summary: 'Image source: FOLDER, ARCHIVE.zip or PREFIX=PATH (repeatable, tried in order).',
     }),
+    shard: shardFlag,
     'list-missing': Flags.string({
       summary: 'Write every missing or broken image to this file, one per line: path<TAB>status<TAB>references.',
     }),
@@ -111,18 +113,20 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
 
   async run(): Promise<ImagesCheckResult> {
     const { argv, flags } = await this.parse(ImagesCheck);
-    const inputs = argv as string[];
+    const plan = await planShard(this, argv as string[], flags.shard, undefined, [flags['list-missing']]);
+    const inputs = plan.inputs;
+    const listMissing = plan.other(flags['list-missing']);
     let sources: ImageSource[];
     try {
       sources = flags.images.map((spec) => parseImageSourceSpec(spec));
     } catch (error) {
       this.error((error as Error).message, { exit: 2 });
     }
-    if (flags['list-missing']) {
+    if (listMissing) {
       try {
         await checkRunPaths({
           inputs: inputs.map((path) => ({ flag: 'input', path })),
-          outputs: [{ flag: '--list-missing', path: flags['list-missing'] }],
+          outputs: [{ flag: '--list-missing', path: listMissing }],
         });
       } catch (error) {
         if (!DiagnosticError.is(error)) throw error;
@@ -168,9 +172,10 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
         try {
           for await (const batch of batches) {
             for (const record of batch) {
-              if (!record.ok) readProblems.push(record.diagnostic);
               const recordIndex = record.place?.index ?? index;
               index = recordIndex + 1;
+              if (plan.keepRecord && !plan.keepRecord(recordIndex)) continue;
+              if (!record.ok) readProblems.push(record.diagnostic);
               for (const ref of imageRefsOfRecord(record, input, recordIndex)) {
                 const wait = checker.add(ref);
                 if (wait) await wait;
@@ -210,10 +215,10 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
     ];
 
     let listFailed = false;
-    if (flags['list-missing']) {
+    if (listMissing) {
       try {
         await writeTextFile(
-          flags['list-missing'],
+          listMissing,
           summary.problems.map((p) => `${p.ref}\t${p.status}\t${p.references}\n`),
         );
       } catch (error) {
@@ -236,7 +241,7 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
       counts,
       diagnostics,
     };
-    if (!json) this.printReport(result, ruleCounts, maxPerRule, flags['list-missing']);
+    if (!json) this.printReport(result, ruleCounts, maxPerRule, listMissing);
     return result;
   }
 
