@@ -1,5 +1,6 @@
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from '../test-utils.js';
 
@@ -123,9 +124,26 @@ describe('convert --shard k/n across real processes', () => {
       ),
     );
     for (const run of runs) expect(run.code, run.stderr).toBe(0);
+    // DuckDB, an independent reader: shard k holds the records with index mod 2 = k, in order
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    const idsOf = async (file: string) =>
+      (await (await connection.runAndReadAll(`SELECT id FROM read_parquet('${file}')`)).getRowObjects()).map((row) =>
+        String(row.id),
+      );
+    const all = Array.from({ length: 23 }, (_, i) => record(i).id);
     for (const k of [0, 1]) {
-      expect((await stat(join(dir, `hub/data/train-0000${k}-of-00002.parquet`))).size).toBeGreaterThan(0);
+      const ids = await idsOf(join(dir, `hub/data/train-0000${k}-of-00002.parquet`));
+      expect(ids).toEqual(all.filter((_, i) => i % 2 === k));
     }
+    connection.closeSync();
+    instance.closeSync();
+    const split = await runCli(
+      ['convert', 'one.json', '--to', 'parquet', '-O', 'split=validation', '-o', 'hub-val', '--shard', '1/2'],
+      { cwd: dir },
+    );
+    expect(split.code, split.stderr).toBe(0);
+    expect((await stat(join(dir, 'hub-val/data/validation-00001-of-00002.parquet'))).size).toBeGreaterThan(0);
     const merged = await runCli(['summaries', 'merge', 'hub', '--json'], { cwd: dir });
     expect(JSON.parse(merged.stdout)).toMatchObject({ merged: 2, read: 23, written: 23 });
   });
