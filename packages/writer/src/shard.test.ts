@@ -145,6 +145,19 @@ describe('mergeSummaries', () => {
       inputs: [{ file: 'a' }, { file: 'b' }],
     });
   });
+  it('keeps ok only when every shard is ok, and lists values the shards disagree on', () => {
+    expect(mergeSummaries([{ ok: true }, { ok: false }, { ok: true }]).ok).toBe(false);
+    expect(mergeSummaries([{ ok: true }, { ok: true }]).ok).toBe(true);
+    expect(mergeSummaries([{ to: 'a' }, { to: 'b' }, { to: 'a' }, { to: 'c' }]).to).toEqual({
+      values: ['a', 'b', 'c'],
+    });
+    expect(
+      mergeSummaries([{ total: { references: 2, byStatus: { missing: 1 } } }, { total: { references: 3 } }]),
+    ).toEqual({
+      merged: 2,
+      total: { references: 5, byStatus: { missing: 1 } },
+    });
+  });
   test.prop([fc.array(fc.record({ read: fc.nat(1000), written: fc.nat(1000) }), { minLength: 1, maxLength: 10 })])(
     'merged counts are the sums of the shards',
     (parts) => {

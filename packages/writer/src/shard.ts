@@ -223,8 +223,9 @@ export type MergedSummary = Record<string, unknown> & { readonly merged: number 
  * Combine the summaries of a run's shards (`convert`, `validate`, `images check`, … `--json` results, or the
  * `.summary.json` files shards write) into one: numbers are summed (read, written, rejected, durations), objects
  * are merged key by key the same way (rejectedByRule, diagnostics, counts), lists are concatenated in the order
- * given (inputs), booleans are or-ed (failed), other values are kept when every shard agrees and listed otherwise.
- * `shard` fields are dropped; `merged` counts the summaries.
+ * given (inputs), booleans are or-ed (failed) except `ok`, which holds when every shard's does, other values are kept when every shard agrees and listed otherwise.
+ * `shard` fields are dropped; `merged` counts the summaries. Sums of per-shard distinct counts (`images check`'s
+ * `total.distinct`) count an item once per shard that saw it.
  *
  * @example
  * ```ts
@@ -237,7 +238,10 @@ export function mergeSummaries(summaries: readonly unknown[]): MergedSummary {
   for (const summary of summaries) {
     if (!summary || typeof summary !== 'object' || Array.isArray(summary)) continue;
     const { shard: _shard, merged: _merged, ...rest } = summary as Record<string, unknown>;
+    const ok = merged.ok;
     merged = mergeValue(merged, rest) as Record<string, unknown>;
+    // `ok` holds only when every shard was ok (every other flag, like `failed`, when any shard has it)
+    if (typeof ok === 'boolean' && typeof rest.ok === 'boolean') merged.ok = ok && rest.ok;
   }
   return { merged: summaries.length, ...merged };
 }

@@ -115,7 +115,7 @@ ${builtinFormatOptionsHelp()}`;
       [flags.rejects],
     );
     const rejectsPath = plan.other(flags.rejects);
-    if (await skipFinishedShard(this, plan, flags.quiet)) return;
+    if (await skipFinishedShard(plan, flags.quiet)) return;
     const inputs = plan.inputs;
     const output = plan.output ?? flags.output;
     const { registry, diagnostics: pluginDiagnostics } = await loadFormats(this.config, {

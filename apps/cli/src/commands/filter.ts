@@ -41,7 +41,7 @@ The output appears atomically when complete. Exit codes: 0 success, 1 data error
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Filter);
     const plan = await planShard(this, argv as string[], flags.shard, { path: flags.output }, [flags.rejects]);
-    if (await skipFinishedShard(this, plan, flags.quiet)) return;
+    if (await skipFinishedShard(plan, flags.quiet)) return;
     const rejects = plan.other(flags.rejects);
     const context = await opsContext(this, this.config, flags, 'filter');
     const summary = await runOp(this, context, () =>

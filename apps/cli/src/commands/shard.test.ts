@@ -253,5 +253,20 @@ describe('convert --shard k/n across real processes', () => {
     const refs = runs.map((r) => (JSON.parse(r.stdout) as { total: { references: number } }).total.references);
     expect(refs).toEqual([0, 8, 7]);
     expect(sum(refs)).toBe(whole.total.references);
+    // --summary: the result beside a done marker; merged, the shards add up to the whole (and are not ok: missing)
+    const summarized = await Promise.all(
+      [0, 1, 2].map((k) => check(['--shard', `${k}/${n}`, '--summary', 'ic/{shard}.json'])),
+    );
+    expect(summarized.map((r) => r.code)).toEqual([0, 1, 1]);
+    const merged = JSON.parse(
+      (await runCli(['summaries', 'merge', 'ic/00000.json', 'ic/00001.json', 'ic/00002.json', '--json'], { cwd: dir }))
+        .stdout,
+    );
+    expect(merged).toMatchObject({ merged: 3, ok: false, total: { references: 15 } });
+    // shard 0 (no image references) was ok: a rerun skips it; the failed shards are checked again
+    const again = await Promise.all([0, 1].map((k) => check(['--shard', `${k}/${n}`, '--summary', 'ic/{shard}.json'])));
+    expect(again[0]!.stderr).toContain('already done');
+    expect(again[1]!.stderr).not.toContain('already done');
+    expect(again[1]!.code).toBe(1);
   });
 });

@@ -112,7 +112,7 @@ Exit codes: 0 no errors (warnings allowed unless --strict), 1 errors found (or w
       flags.shard,
       flags.summary ? { path: flags.summary } : undefined,
     );
-    if (await skipFinishedShard(this, plan0, flags.quiet)) return;
+    if (await skipFinishedShard(plan0, flags.quiet)) return;
     const inputs = plan0.inputs;
     const chosen = flags.from;
     const { registry } = await loadFormats(this.config, { plugins: flags.plugin ?? [] });

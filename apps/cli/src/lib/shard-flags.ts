@@ -8,6 +8,7 @@ import {
   type ShardMarker,
   selectShard,
   shardOutput,
+  shardResultPaths,
   writeShardResult,
 } from '@llavakit/writer';
 import { type Command, Flags } from '@oclif/core';
@@ -77,9 +78,11 @@ export async function planShard(
 }
 
 /** True (after saying so on stderr) when this shard of the same run already finished: the command does nothing. */
-export async function skipFinishedShard(command: Command, plan: ShardPlan, quiet: boolean): Promise<boolean> {
+export async function skipFinishedShard(plan: ShardPlan, quiet: boolean): Promise<boolean> {
   if (!plan.marker || !plan.output || !(await isShardDone(plan.output, plan.marker))) return false;
-  if (!quiet) command.logToStderr(`shard ${plan.marker.shard} already done (${plan.output}.done); skipped`);
+  // (straight to stderr: oclif mutes logToStderr under --json, and this line must be seen)
+  if (!quiet)
+    process.stderr.write(`shard ${plan.marker.shard} already done (${shardResultPaths(plan.output).done}); skipped\n`);
   return true;
 }
 

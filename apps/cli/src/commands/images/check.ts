@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { type Diagnostic, DiagnosticError, renderReport, type Severity } from '@llavakit/diagnostics';
 import {
   createImageChecker,
@@ -13,7 +14,7 @@ import { readRecordBatches } from '@llavakit/reader';
 import { checkRunPaths, writeTextFile } from '@llavakit/writer';
 import { Args, Command, Flags } from '@oclif/core';
 import { createProgress } from '../../lib/progress.js';
-import { planShard, shardFlag } from '../../lib/shard-flags.js';
+import { finishShard, planShard, shardFlag, skipFinishedShard } from '../../lib/shard-flags.js';
 
 /** Read the data in small chunks: fewer parsed records alive at once, so they die young (less GC work). */
 const CHUNK_BYTES = 64 * 1024;
@@ -77,6 +78,10 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
       summary: 'Image source: FOLDER, ARCHIVE.zip or PREFIX=PATH (repeatable, tried in order).',
     }),
     shard: shardFlag,
+    summary: Flags.string({
+      summary:
+        'Also write the --json result to this file ({shard}/{shards} expanded; with --shard it gets a done marker and a rerun skips the finished shard).',
+    }),
     'list-missing': Flags.string({
       summary: 'Write every missing or broken image to this file, one per line: path<TAB>status<TAB>references.',
     }),
@@ -113,7 +118,17 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
 
   async run(): Promise<ImagesCheckResult> {
     const { argv, flags } = await this.parse(ImagesCheck);
-    const plan = await planShard(this, argv as string[], flags.shard, undefined, [flags['list-missing']]);
+    const plan = await planShard(
+      this,
+      argv as string[],
+      flags.shard,
+      flags.summary ? { path: flags.summary } : undefined,
+      [flags['list-missing']],
+    );
+    if (await skipFinishedShard(plan, false)) {
+      // the finished shard's result, as a run would have printed it
+      return JSON.parse(await readFile(plan.output!, 'utf8')) as ImagesCheckResult;
+    }
     const inputs = plan.inputs;
     const listMissing = plan.other(flags['list-missing']);
     let sources: ImageSource[];
@@ -241,6 +256,11 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
       counts,
       diagnostics,
     };
+    if (plan.output) {
+      await writeTextFile(plan.output, [`${JSON.stringify(result, null, 2)}\n`]);
+      // a failed shard is checked again on a rerun
+      if (result.ok) await finishShard(plan, result);
+    }
     if (!json) this.printReport(result, ruleCounts, maxPerRule, listMissing);
     return result;
   }
