@@ -115,6 +115,12 @@ ${builtinFormatOptionsHelp()}`;
       [flags.rejects],
     );
     const rejectsPath = plan.other(flags.rejects);
+    if (plan.shard && plan.shard.count > 1 && flags['dataset-info']) {
+      this.error(
+        '--dataset-info names one entry for one file: with --shard, write it once the shards are done (from one of them, or by hand).',
+        { exit: 2 },
+      );
+    }
     if (await skipFinishedShard(plan, flags.quiet)) return;
     const inputs = plan.inputs;
     const output = plan.output ?? flags.output;

@@ -152,6 +152,8 @@ describe('convert --shard k/n across real processes', () => {
     [['--shard', '3/3', '-o', 'x-{shard}.jsonl'], 'usage/shard'],
     [['--shard', '1', '-o', 'x-{shard}.jsonl'], 'usage/shard'],
     [['--shard', '0/2', '-o', 'x.jsonl'], 'usage/shard-output'],
+    [['--shard', '0/2', '-o', 'x-{shard}.json', '--rejects', 'rejects.jsonl'], 'usage/shard-output'],
+    [['--shard', '0/2', '-o', 'x-{shard}.json', '--dataset-info', 'dataset_info.json'], '--dataset-info'],
   ])('%j is a usage error (exit 2, %s)', async (flags, rule) => {
     const run = await runCli(['convert', 'one.json', '--to', 'sharegpt', ...flags], { cwd: dir });
     expect(run.code).toBe(2);
