@@ -50,9 +50,11 @@ export function parseShard(text: string): Shard {
   if (!match || count < 1 || index >= count) {
     throw new DiagnosticError(
       diagnose(shardRules.invalid, {
-        message: match
-          ? `--shard ${text}: k must be below n (k counts from 0, so the last of ${count} shard(s) is ${count - 1}/${count}).`
-          : `--shard ${JSON.stringify(text)} is not k/n (two whole numbers, e.g. 0/4).`,
+        message: !match
+          ? `--shard ${JSON.stringify(text)} is not k/n (two whole numbers, e.g. 0/4).`
+          : count < 1
+            ? `--shard ${text}: n must be at least 1.`
+            : `--shard ${text}: k must be below n (k counts from 0, so the last of ${count} shard(s) is ${count - 1}/${count}).`,
       }),
     );
   }
