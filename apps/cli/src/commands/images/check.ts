@@ -126,22 +126,23 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
       [flags['list-missing']],
     );
     if (await skipFinishedShard(plan, false)) {
-      // the finished shard's result, as a run would have printed it
-      return JSON.parse(await readFile(plan.output!, 'utf8')) as ImagesCheckResult;
+      // the finished shard's summary (its diagnostics were counted, not kept)
+      return { ...(JSON.parse(await readFile(plan.output!, 'utf8')) as ImagesCheckResult), diagnostics: [] };
     }
     const inputs = plan.inputs;
-    const listMissing = plan.other(flags['list-missing']);
+    // --list-missing names this shard's file ({shard} expanded): the code below reads the flag
+    if (flags['list-missing']) flags['list-missing'] = plan.other(flags['list-missing']);
     let sources: ImageSource[];
     try {
       sources = flags.images.map((spec) => parseImageSourceSpec(spec));
     } catch (error) {
       this.error((error as Error).message, { exit: 2 });
     }
-    if (listMissing) {
+    if (flags['list-missing']) {
       try {
         await checkRunPaths({
           inputs: inputs.map((path) => ({ flag: 'input', path })),
-          outputs: [{ flag: '--list-missing', path: listMissing }],
+          outputs: [{ flag: '--list-missing', path: flags['list-missing'] }],
         });
       } catch (error) {
         if (!DiagnosticError.is(error)) throw error;
@@ -230,10 +231,10 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
     ];
 
     let listFailed = false;
-    if (listMissing) {
+    if (flags['list-missing']) {
       try {
         await writeTextFile(
-          listMissing,
+          flags['list-missing'],
           summary.problems.map((p) => `${p.ref}\t${p.status}\t${p.references}\n`),
         );
       } catch (error) {
@@ -244,6 +245,22 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
         process.exitCode = 1;
         this.logToStderr(`${error.diagnostic.message} [${error.diagnostic.ruleId}]`);
       }
+    }
+    if (plan.output) {
+      // the --json result without its diagnostics list (counts bound its size; the list may hold 100,000s)
+      const shardSummary = {
+        inputs,
+        sources: sources.map(formatImageSource),
+        seconds: Math.round(seconds * 1000) / 1000,
+        ok: !failed && !listFailed,
+        total: summary.total,
+        byPrefix: summary.byPrefix,
+        problems: summary.problems,
+        counts,
+      };
+      await writeTextFile(plan.output, [`${JSON.stringify(shardSummary, null, 2)}\n`]);
+      // a failed shard is checked again on a rerun
+      if (shardSummary.ok) await finishShard(plan, shardSummary);
     }
     const result: ImagesCheckResult = {
       inputs,
@@ -256,12 +273,7 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
       counts,
       diagnostics,
     };
-    if (plan.output) {
-      await writeTextFile(plan.output, [`${JSON.stringify(result, null, 2)}\n`]);
-      // a failed shard is checked again on a rerun
-      if (result.ok) await finishShard(plan, result);
-    }
-    if (!json) this.printReport(result, ruleCounts, maxPerRule, listMissing);
+    if (!json) this.printReport(result, ruleCounts, maxPerRule, flags['list-missing']);
     return result;
   }
 
