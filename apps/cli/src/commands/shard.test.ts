@@ -148,6 +148,22 @@ describe('convert --shard k/n across real processes', () => {
     expect(JSON.parse(merged.stdout)).toMatchObject({ merged: 2, read: 23, written: 23 });
   });
 
+  it('a failed shard leaves no done marker (and no output): the rerun does it again', async () => {
+    const records = Array.from({ length: 9 }, (_, i) => record(i));
+    (records[4]!.conversations[1] as { value: unknown }).value = 42; // record 4 (shard 1 of 3) is not convertible
+    await writeFile(join(dir, 'bad.json'), JSON.stringify(records));
+    const args = ['convert', 'bad.json', '--to', 'sharegpt', '-o', 'bad/{shard}.jsonl', '--shard', '1/3'];
+    const failed = await runCli([...args, '--on-invalid', 'fail'], { cwd: dir });
+    expect(failed.code).toBe(1);
+    await expect(stat(join(dir, 'bad/.00001.jsonl.done'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(stat(join(dir, 'bad/00001.jsonl'))).rejects.toMatchObject({ code: 'ENOENT' });
+    const skipped = await runCli(args, { cwd: dir });
+    expect(skipped.code, skipped.stderr).toBe(0);
+    expect(skipped.stderr).not.toContain('already done');
+    expect(skipped.stderr).toContain('read 3, written 2, rejected 1');
+    expect((await stat(join(dir, 'bad/.00001.jsonl.done'))).isFile()).toBe(true);
+  });
+
   it.each([
     [['--shard', '3/3', '-o', 'x-{shard}.jsonl'], 'usage/shard'],
     [['--shard', '1', '-o', 'x-{shard}.jsonl'], 'usage/shard'],
