@@ -61,6 +61,11 @@ export interface InputOptions {
   readonly signal?: AbortSignal;
   /** Standard input, for `-` (default `process.stdin`). */
   readonly stdin?: InputSource;
+  /**
+   * Only the records whose 0-based index in their input passes (a shard, see `selectShard` of `@llavakit/writer`);
+   * the others are not read here (neither counted, written nor rejected). Default: every record.
+   */
+  readonly keepRecord?: (index: number) => boolean;
 }
 
 /** Output options shared by the operations that write records. */
@@ -623,6 +628,7 @@ export async function forEachItem(
       },
     })) {
       for (const item of batch) {
+        if (options.keepRecord && !options.keepRecord(item.index)) continue;
         accounting?.read();
         const pending = visit(item, inputIndex);
         if (pending) await pending;

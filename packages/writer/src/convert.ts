@@ -114,6 +114,11 @@ export interface ConvertOptions {
   /** Standard input, when an input is `-` (default `process.stdin`). */
   readonly stdin?: InputSource;
   /**
+   * Read only the records whose 0-based index in their input passes (a shard, see `selectShard`); the others belong
+   * to other runs and are neither read, written nor rejected here. Default: every record.
+   */
+  readonly keepRecord?: (index: number) => boolean;
+  /**
    * Aborts the conversion (e.g. on SIGINT): no output is created or replaced, temporary files are removed, and the
    * summary fails with `run/interrupted`.
    */
@@ -321,6 +326,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
         ...(options.signal ? { signal: options.signal } : {}),
       };
       for await (const result of readWith(sourceFormat, stream, context, options)) {
+        if (options.keepRecord && !options.keepRecord(result.index)) continue;
         summary.read++;
         input.read++;
         if (!result.ok) {

@@ -79,6 +79,27 @@ export { type InterruptTrap, signalExitCode, trapInterrupts } from './interrupt.
 export { type CheckRunPathsOptions, checkRunPaths, type RunPath } from './paths.js';
 export { outputRules, writerRules } from './rules.js';
 export {
+  expandInputs,
+  expandShardName,
+  formatShard,
+  hasShardPlaceholder,
+  hubShardName,
+  isShardDone,
+  type MergedSummary,
+  mergeSummaries,
+  mergeSummaryFiles,
+  parseShard,
+  type Shard,
+  type ShardMarker,
+  type ShardOutputOptions,
+  type ShardSelection,
+  selectShard,
+  shardOutput,
+  shardResultPaths,
+  shardRules,
+  writeShardResult,
+} from './shard.js';
+export {
   openTextSink,
   removeTemporaryFiles,
   type SinkOptions,

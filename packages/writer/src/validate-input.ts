@@ -156,8 +156,15 @@ export async function* readForValidation(
     readonly file: string;
     readonly onProgress?: (bytesRead: number, totalBytes?: number) => void;
     readonly signal?: AbortSignal;
+    /** Only the records whose 0-based index passes (a shard, see `selectShard`). Default: every record. */
+    readonly keepRecord?: (index: number) => boolean;
   },
 ): AsyncGenerator<ValidationItem> {
+  const { keepRecord, ...rest } = options;
+  if (keepRecord) {
+    for await (const item of readForValidation(input, plan, rest)) if (keepRecord(item.place.index)) yield item;
+    return;
+  }
   if (plan.decode && !plan.format.decode && plan.format.read) {
     // a stream-level format (tar shards, Parquet, …) reads its container itself
     const context = {

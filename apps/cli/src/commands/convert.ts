@@ -7,6 +7,7 @@ import { afterConvert, applyFormatFlags, formatFlags } from '../lib/format-flags
 import { builtinFormatOptionsHelp, loadFormats, pluginFlag, pluginTimeoutMs } from '../lib/formats.js';
 import { type ImageSetup, imageFlags, setupImages } from '../lib/image-flags.js';
 import { createProgress } from '../lib/progress.js';
+import { finishShard, planShard, shardFlag, skipFinishedShard } from '../lib/shard-flags.js';
 
 export default class Convert extends Command {
   static override summary = 'Convert LLaVA-family datasets to another training format, streaming.';
@@ -33,6 +34,11 @@ ${builtinFormatOptionsHelp()}`;
     {
       description: 'Read from standard input, write to standard output',
       command: 'cat data.json | <%= config.bin %> convert - --to sharegpt > out.json',
+    },
+    {
+      description: 'Shard 2 of 8 (0-based): files 2, 10, … of the sorted inputs, or records 2, 10, … of one file',
+      command:
+        "<%= config.bin %> convert 'data/*.jsonl' --to sharegpt -o out/part-{shard}-of-{shards}.jsonl --shard 2/8",
     },
     {
       description: 'Machine-readable summary',
@@ -88,6 +94,7 @@ ${builtinFormatOptionsHelp()}`;
     force: Flags.boolean({
       summary: 'Allow -o to be one of the inputs (it is replaced once the whole run is done; never with --rejects).',
     }),
+    shard: shardFlag,
     plugin: pluginFlag,
     json: Flags.boolean({ summary: 'Print the summary as JSON (on stdout, or on stderr when the output is stdout).' }),
     quiet: Flags.boolean({ char: 'q', summary: 'Print no summary.' }),
@@ -95,7 +102,28 @@ ${builtinFormatOptionsHelp()}`;
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Convert);
-    const inputs = argv as string[];
+    const split = (flags.option ?? []).find((o) => o.startsWith('split='))?.slice('split='.length);
+    const plan = await planShard(
+      this,
+      argv as string[],
+      flags.shard,
+      {
+        path: flags.output,
+        folderFormat: flags.to === 'parquet',
+        ...(split ? { split } : {}),
+      },
+      [flags.rejects],
+    );
+    const rejectsPath = plan.other(flags.rejects);
+    if (plan.shard && plan.shard.count > 1 && flags['dataset-info']) {
+      this.error(
+        '--dataset-info names one entry for one file: with --shard, write it once the shards are done (from one of them, or by hand).',
+        { exit: 2 },
+      );
+    }
+    if (await skipFinishedShard(plan, flags.quiet)) return;
+    const inputs = plan.inputs;
+    const output = plan.output ?? flags.output;
     const { registry, diagnostics: pluginDiagnostics } = await loadFormats(this.config, {
       plugins: flags.plugin ?? [],
     });
@@ -117,7 +145,8 @@ ${builtinFormatOptionsHelp()}`;
         inputs,
         ...(flags.from ? { from: flags.from } : {}),
         to: flags.to,
-        output: flags.output,
+        output,
+        ...(plan.keepRecord ? { keepRecord: plan.keepRecord } : {}),
         ...(flags.container ? { container: flags.container } : {}),
         registry,
         formatOptions,
@@ -128,7 +157,7 @@ ${builtinFormatOptionsHelp()}`;
         signal: trap.signal,
         ...(process.env.LLAVA_PLUGIN_TIMEOUT_MS ? { encodeTimeoutMs: pluginTimeoutMs() } : {}),
         onInvalid: flags['on-invalid'],
-        ...(flags.rejects ? { rejects: flags.rejects } : {}),
+        ...(rejectsPath ? { rejects: rejectsPath } : {}),
         images: imageSetup.images,
         ...(flags.metadata
           ? {
@@ -186,7 +215,8 @@ ${builtinFormatOptionsHelp()}`;
       if (!DiagnosticError.is(error)) throw error;
       afterError = error.diagnostic;
     }
-    this.report(summary, flags, notes, rejections, afterError);
+    if (!summary.failed && !afterError && !trap.received) await finishShard(plan, summary);
+    this.report(summary, { ...flags, output, rejects: rejectsPath }, notes, rejections, afterError);
     // a reader's options are parsed once its format is known (after detection): still a usage error
     const usage = summary.fatal?.ruleId.startsWith('options/');
     process.exitCode = trap.exitCode() ?? (summary.failed || afterError ? (usage ? 2 : 1) : 0);

@@ -2,6 +2,7 @@ import { filterRecords, type ModelPreset } from '@llavakit/ops';
 import { conversationTemplates } from '@llavakit/prompts';
 import { Args, Command, Flags } from '@oclif/core';
 import { imagesFlag, modelFlag, opsContext, opsFlags, reportOp, runOp } from '../lib/ops.js';
+import { finishShard, planShard, shardFlag, skipFinishedShard } from '../lib/shard-flags.js';
 
 export default class Filter extends Command {
   static override summary = 'Keep the records that fit: by token length, turns, images and source.';
@@ -33,17 +34,23 @@ The output appears atomically when complete. Exit codes: 0 success, 1 data error
     'text-only': Flags.boolean({ summary: 'Keep only text-only records.' }),
     source: Flags.string({ multiple: true, summary: 'Keep only records of these sources (see `llava stats`).' }),
     images: imagesFlag,
+    shard: shardFlag,
     ...opsFlags,
   };
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Filter);
+    const plan = await planShard(this, argv as string[], flags.shard, { path: flags.output }, [flags.rejects]);
+    if (await skipFinishedShard(plan, flags.quiet)) return;
+    const rejects = plan.other(flags.rejects);
     const context = await opsContext(this, this.config, flags, 'filter');
     const summary = await runOp(this, context, () =>
       filterRecords({
         ...context.common,
-        inputs: argv as string[],
-        output: flags.output,
+        ...(rejects ? { rejects } : {}),
+        inputs: plan.inputs,
+        ...(plan.keepRecord ? { keepRecord: plan.keepRecord } : {}),
+        output: plan.output ?? flags.output,
         model: flags.model as ModelPreset,
         ...(flags['max-tokens'] !== undefined ? { maxTokens: flags['max-tokens'] } : {}),
         ...(flags.template ? { template: flags.template } : {}),
@@ -54,6 +61,7 @@ The output appears atomically when complete. Exit codes: 0 success, 1 data error
         ...(flags.images ? { images: flags.images } : {}),
       }),
     );
+    if (!summary.failed) await finishShard(plan, summary);
     reportOp(this, summary, flags, 'Filtered');
   }
 }

@@ -2,6 +2,7 @@ import { computeStats, mergeStats, readStatsFiles, type StatsResult, writeStatsH
 import { conversationTemplates } from '@llavakit/prompts';
 import { Args, Command, Flags } from '@oclif/core';
 import { imagesFlag, modelFlag, opsContext, opsFlags, runOp } from '../lib/ops.js';
+import { planShard, shardFlag } from '../lib/shard-flags.js';
 
 export default class Stats extends Command {
   static override summary = 'Count what a dataset holds: sources, turns, images, duplicates and token lengths.';
@@ -33,6 +34,7 @@ Exit codes: 0 success, 1 data errors (an input cannot be read, or holds elements
     })(),
     tokens: Flags.boolean({ default: true, allowNo: true, summary: 'Count tokens (--no-tokens skips the tokenizer).' }),
     images: imagesFlag,
+    shard: shardFlag,
     merge: Flags.boolean({ summary: 'The inputs are `llava stats --json` results: merge them into one.' }),
     html: Flags.string({ summary: 'Also write a self-contained HTML report with charts to this file.' }),
     plugin: opsFlags.plugin,
@@ -42,14 +44,17 @@ Exit codes: 0 success, 1 data errors (an input cannot be read, or holds elements
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Stats);
-    const inputs = argv as string[];
-    if (inputs.length === 0) this.error('Give at least one input.', { exit: 2 });
+    if (argv.length === 0) this.error('Give at least one input.', { exit: 2 });
+    if (flags.shard && flags.merge) this.error('--shard and --merge do not go together.', { exit: 2 });
+    const plan = await planShard(this, argv as string[], flags.shard);
+    const inputs = plan.inputs;
     const context = await opsContext(this, this.config, flags, 'stats');
     const stats = await runOp(this, context, async () =>
       flags.merge
         ? mergeStats(await readStatsFiles(inputs))
         : computeStats({
             inputs,
+            ...(plan.keepRecord ? { keepRecord: plan.keepRecord } : {}),
             registry: context.registry,
             ...(flags.from ? { from: flags.from } : {}),
             model: flags.model,

@@ -1,4 +1,6 @@
 import { once } from 'node:events';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { type Diagnostic, DiagnosticError, renderReport, type Severity } from '@llavakit/diagnostics';
 import { createValidator, validationKinds } from '@llavakit/schema';
 import {
@@ -13,6 +15,7 @@ import {
 import { Args, Command, Flags } from '@oclif/core';
 import { loadFormats, pluginFlag } from '../lib/formats.js';
 import { createProgress } from '../lib/progress.js';
+import { finishShard, planShard, shardFlag, skipFinishedShard } from '../lib/shard-flags.js';
 
 /** What `--from` takes: every readable built-in format, and the LLaVA kinds that are not formats. */
 const FROM_CHOICES = [
@@ -87,18 +90,30 @@ Exit codes: 0 no errors (warnings allowed unless --strict), 1 errors found (or w
       summary: `Show at most N diagnostics per rule (counts still cover all). Default: ${DEFAULT_SHOWN} in the report, all with --json.`,
     }),
     strict: Flags.boolean({ summary: 'Warnings fail too (exit 1).' }),
+    shard: shardFlag,
+    summary: Flags.string({
+      summary:
+        'Also write the summary as JSON to this file ({shard}/{shards} expanded; with --shard it gets a done marker and a rerun skips the finished shard).',
+    }),
     quiet: Flags.boolean({ char: 'q', summary: 'Print only the closing summary.' }),
   };
 
   async run(): Promise<void> {
     // every parse problem (bad option value, bad number, missing input) is a usage error: exit 2
     const { argv, flags } = await this.parse(Validate).catch((error: Error) => this.error(error.message, { exit: 2 }));
-    const inputs = argv as string[];
-    const unknown = inputs.find((a) => a.startsWith('-') && a !== '-');
+    const unknown = (argv as string[]).find((a) => a.startsWith('-') && a !== '-');
     if (unknown)
       this.error(`Unknown flag ${unknown} (a file whose name starts with - can be given as ./${unknown}).`, {
         exit: 2,
       });
+    const plan0 = await planShard(
+      this,
+      argv as string[],
+      flags.shard,
+      flags.summary ? { path: flags.summary } : undefined,
+    );
+    if (await skipFinishedShard(plan0, flags.quiet)) return;
+    const inputs = plan0.inputs;
     const chosen = flags.from;
     const { registry } = await loadFormats(this.config, { plugins: flags.plugin ?? [] });
     if (chosen && !registry.get(chosen) && !(validationKinds as readonly string[]).includes(chosen)) {
@@ -167,6 +182,7 @@ Exit codes: 0 no errors (warnings allowed unless --strict), 1 errors found (or w
       try {
         const items = readForValidation(peeked?.input ?? input, plan, {
           file: input,
+          ...(plan0.keepRecord ? { keepRecord: plan0.keepRecord } : {}),
           onProgress: (done, total) =>
             progress.update(done, total, `${(records + summary.records).toLocaleString('en')} records`),
         });
@@ -201,10 +217,17 @@ Exit codes: 0 no errors (warnings allowed unless --strict), 1 errors found (or w
     const byRule = Object.fromEntries(
       Object.entries(counts).map(([rule, c]) => [rule, (c.error ?? 0) + (c.warning ?? 0) + (c.info ?? 0)]),
     );
+    const closing = { records, diagnostics: totals, byRule, files, strict, failed };
+    if (plan0.output) {
+      const temp = `${plan0.output}.${process.pid}.tmp`;
+      await mkdir(dirname(resolve(plan0.output)), { recursive: true });
+      await writeFile(temp, `${JSON.stringify(closing, null, 2)}\n`);
+      await rename(temp, plan0.output);
+      // a shard that failed is checked again on a rerun (its marker would turn the failure into a skip)
+      if (!failed) await finishShard(plan0, closing);
+    }
     if (json) {
-      await out.write(
-        `${JSON.stringify({ summary: { records, diagnostics: totals, byRule, files, strict, failed } })}\n`,
-      );
+      await out.write(`${JSON.stringify({ summary: closing })}\n`);
     } else {
       const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
       if (kept.length > 0 || Object.keys(counts).length > 0) {

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { type Diagnostic, DiagnosticError, renderReport, type Severity } from '@llavakit/diagnostics';
 import {
   createImageChecker,
@@ -13,6 +14,7 @@ import { readRecordBatches } from '@llavakit/reader';
 import { checkRunPaths, writeTextFile } from '@llavakit/writer';
 import { Args, Command, Flags } from '@oclif/core';
 import { createProgress } from '../../lib/progress.js';
+import { finishShard, planShard, shardFlag, skipFinishedShard } from '../../lib/shard-flags.js';
 
 /** Read the data in small chunks: fewer parsed records alive at once, so they die young (less GC work). */
 const CHUNK_BYTES = 64 * 1024;
@@ -75,6 +77,11 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
       required: true,
       summary: 'Image source: FOLDER, ARCHIVE.zip or PREFIX=PATH (repeatable, tried in order).',
     }),
+    shard: shardFlag,
+    summary: Flags.string({
+      summary:
+        'Also write the --json result to this file ({shard}/{shards} expanded; with --shard it gets a done marker and a rerun skips the finished shard).',
+    }),
     'list-missing': Flags.string({
       summary: 'Write every missing or broken image to this file, one per line: path<TAB>status<TAB>references.',
     }),
@@ -111,7 +118,20 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
 
   async run(): Promise<ImagesCheckResult | undefined> {
     const { argv, flags } = await this.parse(ImagesCheck);
-    const inputs = argv as string[];
+    const plan = await planShard(
+      this,
+      argv as string[],
+      flags.shard,
+      flags.summary ? { path: flags.summary } : undefined,
+      [flags['list-missing']],
+    );
+    if (await skipFinishedShard(plan, false)) {
+      // the finished shard's summary (its diagnostics were counted, not kept)
+      return { ...(JSON.parse(await readFile(plan.output!, 'utf8')) as ImagesCheckResult), diagnostics: [] };
+    }
+    const inputs = plan.inputs;
+    // --list-missing names this shard's file ({shard} expanded): the code below reads the flag
+    if (flags['list-missing']) flags['list-missing'] = plan.other(flags['list-missing']);
     let sources: ImageSource[];
     try {
       sources = flags.images.map((spec) => parseImageSourceSpec(spec));
@@ -168,9 +188,10 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
         try {
           for await (const batch of batches) {
             for (const record of batch) {
-              if (!record.ok) readProblems.push(record.diagnostic);
               const recordIndex = record.place?.index ?? index;
               index = recordIndex + 1;
+              if (plan.keepRecord && !plan.keepRecord(recordIndex)) continue;
+              if (!record.ok) readProblems.push(record.diagnostic);
               for (const ref of imageRefsOfRecord(record, input, recordIndex)) {
                 const wait = checker.add(ref);
                 if (wait) await wait;
@@ -224,6 +245,22 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
         process.exitCode = 1;
         this.logToStderr(`${error.diagnostic.message} [${error.diagnostic.ruleId}]`);
       }
+    }
+    if (plan.output) {
+      // the --json result without its diagnostics list (counts bound its size; the list may hold 100,000s)
+      const shardSummary = {
+        inputs,
+        sources: sources.map(formatImageSource),
+        seconds: Math.round(seconds * 1000) / 1000,
+        ok: !failed && !listFailed,
+        total: summary.total,
+        byPrefix: summary.byPrefix,
+        problems: summary.problems,
+        counts,
+      };
+      await writeTextFile(plan.output, [`${JSON.stringify(shardSummary, null, 2)}\n`]);
+      // a failed shard is checked again on a rerun
+      if (shardSummary.ok) await finishShard(plan, shardSummary);
     }
     const result: ImagesCheckResult = {
       inputs,

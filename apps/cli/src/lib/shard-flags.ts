@@ -1,0 +1,92 @@
+import { DiagnosticError, formatDiagnostic } from '@llavakit/diagnostics';
+import {
+  expandInputs,
+  formatShard,
+  isShardDone,
+  parseShard,
+  type Shard,
+  type ShardMarker,
+  selectShard,
+  shardOutput,
+  shardResultPaths,
+  writeShardResult,
+} from '@llavakit/writer';
+import { type Command, Flags } from '@oclif/core';
+
+/** How a user picks a shard; shared by every command with `--shard`. */
+export const SHARD_HELP =
+  'Run shard k of n (k from 0): the inputs (globs expanded) are sorted; with several files this shard reads files k, k+n, k+2n, …; with one file, the records whose 0-based index mod n is k.';
+
+/** The `--shard k/n` flag. */
+export const shardFlag = Flags.string({ summary: SHARD_HELP, helpValue: 'k/n' });
+
+/** What a sharded command runs on. */
+export interface ShardPlan {
+  readonly shard?: Shard;
+  readonly inputs: string[];
+  readonly keepRecord?: (index: number) => boolean;
+  /** The shard's output (placeholders expanded), when the command writes one. */
+  readonly output?: string;
+  readonly marker?: ShardMarker;
+  /** The shard's file name for another output (e.g. --rejects): placeholders expanded (same rule as -o). */
+  readonly other: (path: string | undefined) => string | undefined;
+}
+
+/**
+ * Turn `--shard` into the shard's inputs, record filter and output. Without `--shard`, the inputs and output are
+ * returned as given. `otherOutputs` (--rejects, …) need `{shard}` too when n > 1. A bad `k/n`, a glob matching nothing or an output without `{shard}` exits 2 (usage).
+ */
+export async function planShard(
+  command: Command,
+  inputs: readonly string[],
+  shardText: string | undefined,
+  output?: { path: string; folderFormat?: boolean; split?: string },
+  otherOutputs: readonly (string | undefined)[] = [],
+): Promise<ShardPlan> {
+  if (shardText === undefined) {
+    return { inputs: [...inputs], ...(output ? { output: output.path } : {}), other: (path) => path };
+  }
+  try {
+    const shard = parseShard(shardText);
+    const all = await expandInputs(inputs);
+    const selection = selectShard(all, shard);
+    const others = new Map<string, string>();
+    const other = (given: string | undefined) => (given === undefined ? undefined : others.get(given));
+    for (const given of otherOutputs) if (given !== undefined) others.set(given, shardOutput(given, shard));
+    const path = output
+      ? shardOutput(output.path, shard, {
+          ...(output.folderFormat ? { folderFormat: true } : {}),
+          ...(output.split ? { split: output.split } : {}),
+        })
+      : undefined;
+    return {
+      shard,
+      inputs: selection.inputs,
+      other,
+      ...(selection.keepRecord ? { keepRecord: selection.keepRecord } : {}),
+      ...(path !== undefined ? { output: path } : {}),
+      ...(path !== undefined && path !== '-'
+        ? { marker: { shard: formatShard(shard), inputs: selection.inputs, output: path } }
+        : {}),
+    };
+  } catch (error) {
+    if (!DiagnosticError.is(error)) throw error;
+    command.logToStderr(formatDiagnostic(error.diagnostic));
+    if (error.diagnostic.hint) command.logToStderr(`  hint: ${error.diagnostic.hint}`);
+    return command.exit(2);
+  }
+}
+
+/** True (after saying so on stderr) when this shard of the same run already finished: the command does nothing. */
+export async function skipFinishedShard(plan: ShardPlan, quiet: boolean): Promise<boolean> {
+  if (!plan.marker || !plan.output || !(await isShardDone(plan.output, plan.marker))) return false;
+  // (straight to stderr: oclif mutes logToStderr under --json, and this line must be seen)
+  if (!quiet)
+    process.stderr.write(`shard ${plan.marker.shard} already done (${shardResultPaths(plan.output).done}); skipped\n`);
+  return true;
+}
+
+/** Write the shard's summary beside its output and its done marker (only for a successful shard). */
+export async function finishShard(plan: ShardPlan, summary: unknown): Promise<void> {
+  if (plan.marker && plan.output) await writeShardResult(plan.output, plan.marker, summary);
+}
