@@ -55,5 +55,13 @@ export {
   LLAVAKIT_METADATA_KEY,
 } from './layout.js';
 export { type ParquetOptions, parquetOptionsSchema, parquetRules } from './options.js';
-export { jsonSafe, parquetFilesOf, readParquet, rowToRecord } from './read.js';
+export {
+  jsonSafe,
+  openParquetFile,
+  type ParquetFile,
+  parquetFilesOf,
+  readParquet,
+  rowText as parquetRowText,
+  rowToRecord,
+} from './read.js';
 export { datasetCard, parquetSchema, writeParquet } from './write.js';

@@ -149,8 +149,8 @@ export function jsonSafe(value: unknown): unknown {
   return value;
 }
 
-/** A short JSON text of a row for the rejects file (image bytes replaced by their size). */
-function rowText(row: Record<string, unknown>): string {
+/** A short JSON text of a row for the rejects file or a viewer (image bytes replaced by their size). */
+export function rowText(row: Record<string, unknown>): string {
   const strip = (v: unknown): unknown => {
     if (v instanceof Uint8Array) return `<${v.length} bytes>`;
     if (Array.isArray(v)) return v.map(strip);
@@ -317,6 +317,67 @@ function fileInfo(metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>, co
   return { jsonColumns: new Set(jsonColumns), ...(overrides ? { overrides } : {}) };
 }
 
+/** One Parquet file opened for reading by row group (see {@link openParquetFile}). */
+export interface ParquetFile {
+  readonly file: string;
+  /** Rows of each row group, in order. */
+  readonly groups: readonly number[];
+  /** The rows of row group `g` as hyparquet gives them (image bytes kept binary). Throws `parquet/unreadable`. */
+  readGroup(g: number): Promise<Record<string, unknown>[]>;
+  /** One row as a canonical LLaVA record (see {@link rowToRecord}); `index` names embedded images without an id. */
+  toRecord(row: Record<string, unknown>, index: number): ReturnType<typeof rowToRecord>;
+}
+
+/**
+ * Open one Parquet file for random access by row group: checks its magic, reads its footer (not its rows), and
+ * reads one row group on demand. {@link readParquet} streams with it; `@llavakit/view` reads records by
+ * (file, row group, row) with it. Throws `parquet/unreadable` for a file that is not Parquet or is truncated.
+ */
+export async function openParquetFile(file: string): Promise<ParquetFile> {
+  await checkMagic(file);
+  const buffer = await asyncBufferFromFile(file);
+  let metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>;
+  try {
+    metadata = await parquetMetadataAsync(buffer);
+  } catch (error) {
+    throw fail(
+      parquetRules.unreadable,
+      `Cannot read the footer of ${file}: ${(error as Error).message}`,
+      file,
+      'The file may be truncated.',
+    );
+  }
+  const columns = new Set(parquetSchema(metadata).children.map((c) => c.element.name));
+  const info = fileInfo(metadata, columns);
+  const groups = metadata.row_groups.map((group) => Number(group.num_rows));
+  const starts: number[] = [];
+  let at = 0;
+  for (const rows of groups) {
+    starts.push(at);
+    at += rows;
+  }
+  return {
+    file,
+    groups,
+    async readGroup(g) {
+      const rowStart = starts[g];
+      if (rowStart === undefined) throw new RangeError(`${file} has no row group ${g}`);
+      const rowEnd = rowStart + groups[g]!;
+      try {
+        return await parquetReadObjects({ file: buffer, metadata, rowStart, rowEnd, utf8: false });
+      } catch (error) {
+        throw fail(
+          parquetRules.unreadable,
+          `Cannot read rows ${rowStart}–${rowEnd - 1} of ${file}: ${(error as Error).message}`,
+          file,
+          'Snappy-compressed and uncompressed files are read; re-encode others (e.g. DuckDB: COPY … TO … (FORMAT parquet)).',
+        );
+      }
+    },
+    toRecord: (row, index) => rowToRecord(row, index, info),
+  };
+}
+
 /**
  * Read Parquet rows as LLaVA records, one row group at a time (constant memory): a file, every `.parquet` under a
  * folder, or a glob. Reads the Hub's LLaVA shapes (`id` string or integer, `conversations` as a list of
@@ -339,39 +400,14 @@ export async function* readParquet(
   const files = await parquetFilesOf(input);
   let index = 0;
   for (const file of files) {
-    await checkMagic(file);
-    const buffer = await asyncBufferFromFile(file);
-    let metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>;
-    try {
-      metadata = await parquetMetadataAsync(buffer);
-    } catch (error) {
-      throw fail(
-        parquetRules.unreadable,
-        `Cannot read the footer of ${file}: ${(error as Error).message}`,
-        file,
-        'The file may be truncated.',
-      );
-    }
-    const columns = new Set(parquetSchema(metadata).children.map((c) => c.element.name));
-    const info = fileInfo(metadata, columns);
+    const parquet = await openParquetFile(file);
     if (files.length > 1) context.count('parquet:files');
     let rowStart = 0;
-    for (const group of metadata.row_groups) {
+    for (let g = 0; g < parquet.groups.length; g++) {
       if (context.signal?.aborted) return;
-      const rowEnd = rowStart + Number(group.num_rows);
-      let rows: Record<string, unknown>[];
-      try {
-        rows = await parquetReadObjects({ file: buffer, metadata, rowStart, rowEnd, utf8: false });
-      } catch (error) {
-        throw fail(
-          parquetRules.unreadable,
-          `Cannot read rows ${rowStart}–${rowEnd - 1} of ${file}: ${(error as Error).message}`,
-          file,
-          'Snappy-compressed and uncompressed files are read; re-encode others (e.g. DuckDB: COPY … TO … (FORMAT parquet)).',
-        );
-      }
+      const rows = await parquet.readGroup(g);
       for (const [i, row] of rows.entries()) {
-        const converted = rowToRecord(row, index, info);
+        const converted = parquet.toRecord(row, index);
         if (converted.ok) {
           yield {
             ok: true,
@@ -402,7 +438,7 @@ export async function* readParquet(
         }
         index++;
       }
-      rowStart = rowEnd;
+      rowStart += parquet.groups[g]!;
     }
   }
 }
