@@ -3,10 +3,12 @@ import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { setTimeout as sleep, setImmediate as turn } from 'node:timers/promises';
 import { type Diagnostic, DiagnosticError, type Severity } from '@llavakit/diagnostics';
+import { openParquetFile, parquetRules } from '@llavakit/format-parquet';
 import { createImageChecker, type ImageResolver, imageRefsOfRecord } from '@llavakit/images';
 import { detectKind, type ReadItem, readRecordBatches, readRecords, validationKindOf } from '@llavakit/reader';
 import { createValidator, type ValidationKind } from '@llavakit/schema';
 import type { RecordMetrics } from './metrics.js';
+import { isParquetInput, type ParquetRecord, ParquetRecords, parquetFiles, parquetRecordOf } from './parquet.js';
 
 /** Progress of {@link buildDatasetIndex}. */
 export interface IndexProgress {
@@ -44,6 +46,13 @@ export interface DatasetFile {
   readonly records: number;
   /** The validation kind its records were checked with. */
   readonly kind: ValidationKind;
+  /**
+   * `json` (a JSON array or JSONL: records by byte offset) or `parquet` (records by row group and row, each shown as
+   * its canonical LLaVA record, images embedded).
+   */
+  readonly format: 'json' | 'parquet';
+  /** Parquet: the number of the file's first row in its input (a folder's files count on). */
+  readonly inputIndex?: number;
 }
 
 /** A rule seen while indexing, with the number of records that have it. */
@@ -84,7 +93,10 @@ class Column<T extends Float64Array | Uint32Array | Uint16Array | Uint8Array> {
  * are read back with positional reads; nothing of the files is kept in memory.
  */
 export class DatasetIndex {
-  /** Global record number → file number, byte offset, byte length, index in its file. */
+  /**
+   * Global record number → file number, byte offset, byte length, index in its file. For a Parquet file the offset
+   * column holds the row group and the length column the row in that group.
+   */
   fileOf: Uint16Array = new Uint16Array(0);
   offsets: Float64Array = new Float64Array(0);
   lengths: Uint32Array = new Uint32Array(0);
@@ -115,6 +127,7 @@ export class DatasetIndex {
   tokensDone = false;
   readonly imagesChecked: boolean;
   private readonly handles: FileHandle[] = [];
+  private readonly parquet = new ParquetRecords((file) => this.files[file]!.path);
   private readonly sourceCodes = new Map<string, number>();
 
   private constructor(
@@ -167,9 +180,34 @@ export class DatasetIndex {
     };
   }
 
-  /** The raw JSON text of a record, read with one positional read. */
+  /** True when record `n` comes from a Parquet file. */
+  isParquet(n: number): boolean {
+    return this.files[this.fileOf[n]!]?.format === 'parquet';
+  }
+
+  /**
+   * A record of a Parquet file: its canonical record (as JSON text) and embedded images, read through a cache of one
+   * row group.
+   */
+  async readParquet(n: number): Promise<ParquetRecord> {
+    if (!Number.isInteger(n) || n < 0 || n >= this.count) throw new RangeError(`no record ${n}`);
+    const file = this.files[this.fileOf[n]!]!;
+    if (file.format !== 'parquet') throw new TypeError(`record ${n} is not in a Parquet file`);
+    return this.parquet.read(
+      this.fileOf[n]!,
+      this.offsets[n]!,
+      this.lengths[n]!,
+      (file.inputIndex ?? 0) + this.localIndex[n]!,
+    );
+  }
+
+  /**
+   * The JSON text of a record: as it is in the file (one positional read), or for Parquet the canonical record's
+   * JSON.
+   */
   async readText(n: number): Promise<string> {
     if (!Number.isInteger(n) || n < 0 || n >= this.count) throw new RangeError(`no record ${n}`);
+    if (this.isParquet(n)) return (await this.readParquet(n)).text;
     const handle = await this.handle(this.fileOf[n]!);
     const length = this.lengths[n]!;
     const buffer = Buffer.allocUnsafe(length);
@@ -193,6 +231,10 @@ export class DatasetIndex {
       const n = numbers[k]!;
       if (!Number.isInteger(n) || n < 0 || n >= this.count) throw new RangeError(`no record ${n}`);
       const file = this.fileOf[n]!;
+      if (this.files[file]!.format === 'parquet') {
+        out[k++] = (await this.readParquet(n)).text;
+        continue;
+      }
       const start = this.offsets[n]!;
       let end = start + this.lengths[n]!;
       let last = k;
@@ -243,6 +285,7 @@ export class DatasetIndex {
 
   /** Close the files. */
   async close(): Promise<void> {
+    this.parquet.clear();
     const handles = this.handles.splice(0);
     await Promise.all(handles.map((h) => h?.close()));
   }
@@ -253,7 +296,14 @@ export class DatasetIndex {
    */
   async countTokens(metrics: RecordMetrics, signal?: AbortSignal, busy?: () => boolean): Promise<void> {
     let n = 0;
-    for (const file of this.files) {
+    for (const [f, file] of this.files.entries()) {
+      if (file.format === 'parquet') {
+        const done = await this.countParquetTokens(f, metrics, signal, busy);
+        if (!done) return;
+        n = file.first + file.records;
+        this.tokensCounted = n;
+        continue;
+      }
       const batches = readRecordBatches(file.path, { file: file.name, signal, chunkSize: 64 * 1024 });
       try {
         for await (const batch of batches) {
@@ -277,6 +327,51 @@ export class DatasetIndex {
     this.tokensDone = true;
   }
 
+  /** {@link countTokens} over one Parquet file, one row group at a time; false when aborted. */
+  private async countParquetTokens(
+    f: number,
+    metrics: RecordMetrics,
+    signal?: AbortSignal,
+    busy?: () => boolean,
+  ): Promise<boolean> {
+    const file = this.files[f]!;
+    let parquet: Awaited<ReturnType<ParquetRecords['file']>>;
+    try {
+      parquet = await this.parquet.file(f);
+    } catch (error) {
+      if (DiagnosticError.is(error)) return true; // the index build reported it already
+      throw error;
+    }
+    let at = file.first;
+    for (let g = 0; g < parquet.groups.length && at < file.first + file.records; g++) {
+      if (signal?.aborted) return false;
+      let rows: Record<string, unknown>[];
+      try {
+        rows = await parquet.readGroup(g);
+      } catch (error) {
+        if (DiagnosticError.is(error)) return true;
+        throw error;
+      }
+      for (const row of rows) {
+        if (at >= file.first + file.records) break;
+        if (this.tokens[at] === NO_TOKENS) {
+          const one = parquetRecordOf(parquet, row, (file.inputIndex ?? 0) + at - file.first);
+          this.tokens[at] = one.record ? clamp32(metrics.tokens(one.record)) : 0;
+        }
+        at++;
+        if ((at & 255) === 0) {
+          this.tokensCounted = at;
+          await turn();
+          while (busy?.() && !signal?.aborted) await sleep(2);
+        }
+      }
+      this.tokensCounted = at;
+      await turn();
+      while (busy?.() && !signal?.aborted) await sleep(2);
+    }
+    return true;
+  }
+
   /** The tokens of a record, counting them now when the background pass has not reached it yet. */
   tokensOf(n: number, value: unknown, metrics: RecordMetrics): number {
     let t = this.tokens[n]!;
@@ -296,7 +391,8 @@ export class DatasetIndex {
   static async build(paths: readonly string[], options: IndexOptions): Promise<DatasetIndex> {
     const metrics = options.metrics;
     const maxKept = options.maxKeptDiagnostics ?? 200_000;
-    const sizes = await Promise.all(paths.map(async (p) => (await stat(p)).size));
+    const entries = await expandInputs(paths);
+    const sizes = await Promise.all(entries.map(async (e) => (await stat(e.path)).size));
     const totalBytes = sizes.reduce((a, b) => a + b, 0);
     const cols = {
       fileOf: new Column(new Uint16Array(1024), (n) => new Uint16Array(n)),
@@ -336,10 +432,100 @@ export class DatasetIndex {
     let n = 0;
     let bytesBefore = 0;
     try {
-      for (let f = 0; f < paths.length; f++) {
-        const path = paths[f]!;
-        const name = paths.filter((p) => basename(p) === basename(path)).length > 1 ? path : basename(path);
+      const inputFirst = new Map<number, number>();
+      for (let f = 0; f < entries.length; f++) {
+        const { path, format, input } = entries[f]!;
+        const name = entries.filter((e) => basename(e.path) === basename(path)).length > 1 ? path : basename(path);
         const first = n;
+        if (!inputFirst.has(input)) inputFirst.set(input, n);
+        if (format === 'parquet') {
+          const inputIndex = n - inputFirst.get(input)!;
+          let kind: ValidationKind = options.kind ?? 'llava';
+          try {
+            const parquet = await openParquetFile(path);
+            let validator: ReturnType<typeof createValidator> | undefined;
+            let local = 0;
+            for (let g = 0; g < parquet.groups.length; g++) {
+              options.signal?.throwIfAborted();
+              const rows = await parquet.readGroup(g);
+              const shown = rows.map((row, i) => parquetRecordOf(parquet, row, inputIndex + local + i));
+              if (!validator) {
+                // the kind from the first records, as for JSON
+                const head: ReadItem[] = shown.slice(0, 20).map((r, i) => {
+                  const place = { index: local + i, offset: -1, line: 0, column: 0, length: -1 };
+                  return r.record
+                    ? { ok: true, value: r.record, place, text: r.text }
+                    : {
+                        ok: false,
+                        diagnostic: { ruleId: parquetRules.invalidRow, severity: 'error', message: '' },
+                        place,
+                        text: r.text,
+                      };
+                });
+                kind = options.kind ?? validationKindOf(detectKind(head, path));
+                validator = createValidator({ file: name, kind });
+              }
+              for (let i = 0; i < shown.length; i++, local++, n++) {
+                const one = shown[i]!;
+                cols.fileOf.set(n, f);
+                cols.offsets.set(n, g);
+                cols.lengths.set(n, i);
+                cols.localIndex.set(n, local);
+                cols.ruleMask.set(n, 0);
+                cols.worst.set(n, 0);
+                if (one.record) {
+                  const summary = metrics.summarize(one.record);
+                  cols.sourceCode.set(n, index.codeOfSource(summary.source));
+                  cols.turns.set(n, Math.min(summary.turns, 0xffff));
+                  cols.images.set(n, Math.min(summary.images, 0xff));
+                  const found = validator.check(one.record, { index: local }, one.text);
+                  const seen = new Set<string>();
+                  for (const d of found) {
+                    note(n, d, d.ruleId.startsWith('id/'));
+                    countRule(d, seen);
+                  }
+                  if (checker) {
+                    const item = { ok: true as const, value: one.record, place: { index: local } };
+                    for (const ref of imageRefsOfRecord(item, name, n)) {
+                      if (one.embedded?.has(ref.ref)) continue; // embedded: nothing to look up
+                      const wait = checker.add(ref);
+                      if (wait) await wait;
+                    }
+                  }
+                } else {
+                  cols.sourceCode.set(n, index.codeOfSource('(invalid row)'));
+                  cols.turns.set(n, 0);
+                  cols.images.set(n, 0);
+                  const d: Diagnostic = {
+                    ruleId: parquetRules.invalidRow,
+                    severity: 'error',
+                    source: 'parquet',
+                    file: name,
+                    recordIndex: local,
+                    hint: 'LLaVA rows need `conversations`: a list of {from, value} with string values.',
+                    ...one.invalid,
+                    message: `Row ${local} of ${name}: ${one.invalid?.message ?? 'not a LLaVA record'}`,
+                  };
+                  note(n, d, true);
+                  countRule(d, new Set());
+                }
+              }
+              options.onProgress?.({
+                bytes: bytesBefore + Math.round((sizes[f]! * (g + 1)) / parquet.groups.length),
+                totalBytes,
+                records: n,
+                phase: 'index',
+              });
+            }
+            if (validator) index.fileDiagnostics.push(...validator.finish());
+          } catch (error) {
+            if (!DiagnosticError.is(error)) throw error;
+            index.fileDiagnostics.push(error.diagnostic);
+          }
+          index.files.push({ path, name, size: sizes[f]!, first, records: n - first, kind, format, inputIndex });
+          bytesBefore += sizes[f]!;
+          continue;
+        }
         const kind = options.kind ?? (await detectValidationKind(path));
         const validator = createValidator({ file: name, kind });
         try {
@@ -394,7 +580,7 @@ export class DatasetIndex {
           index.fileDiagnostics.push(error.diagnostic);
         }
         index.fileDiagnostics.push(...validator.finish());
-        index.files.push({ path, name, size: sizes[f]!, first, records: n - first, kind });
+        index.files.push({ path, name, size: sizes[f]!, first, records: n - first, kind, format });
         bytesBefore += sizes[f]!;
       }
       if (checker) {
@@ -444,6 +630,19 @@ export class DatasetIndex {
       .map(([ruleId, v]) => ({ ruleId, ...v }))
       .sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || b.records - a.records);
   }
+}
+
+/** The files of the inputs: JSON/JSONL files as given, Parquet files and folders expanded to their `.parquet` files. */
+async function expandInputs(
+  paths: readonly string[],
+): Promise<{ path: string; format: 'json' | 'parquet'; input: number }[]> {
+  const out: { path: string; format: 'json' | 'parquet'; input: number }[] = [];
+  for (const [input, path] of paths.entries()) {
+    if (await isParquetInput(path)) {
+      for (const file of await parquetFiles(path)) out.push({ path: file, format: 'parquet', input });
+    } else out.push({ path, format: 'json', input });
+  }
+  return out;
 }
 
 /** The validation kind of a file, from its first records and name (as `llava validate` decides it). */

@@ -34,8 +34,8 @@ export interface ImageView {
   readonly width?: number;
   readonly height?: number;
   readonly bytes?: number;
-  /** Where it was found: `folder` or `zip`. */
-  readonly location?: 'file' | 'zip';
+  /** Where it was found: a file of a folder, a zip entry, or bytes embedded in the record (Parquet). */
+  readonly location?: 'file' | 'zip' | 'embedded';
   readonly diagnostics: readonly Diagnostic[];
 }
 
@@ -44,7 +44,9 @@ export interface RecordView {
   readonly row: RecordRow;
   readonly offset: number;
   readonly length: number;
-  /** The record's JSON text as it is in the file. */
+  /** Where a Parquet record is (`row group G, row R`); JSON records have `offset` and `length`. */
+  readonly where?: string;
+  /** The record's JSON text as it is in the file (Parquet: its canonical record as JSON). */
   readonly text: string;
   /** The parsed value, or `null` when the record's JSON is broken (`parseError` then says where). */
   readonly value: unknown;
@@ -137,17 +139,22 @@ export async function readRecordView(
   n: number,
   template: string,
 ): Promise<RecordView> {
-  const text = await index.readText(n);
+  const parquet = index.isParquet(n) ? await index.readParquet(n) : undefined;
+  const text = parquet ? parquet.text : await index.readText(n);
   const place = index.placeOf(n);
-  const parsed = parse(text);
+  const parsed: ReturnType<typeof parse> = parquet
+    ? parquet.record
+      ? { ok: true, value: parquet.record }
+      : { ok: false, error: parquet.invalid?.message ?? 'not a LLaVA record' }
+    : parse(text);
   const value = parsed.ok ? parsed.value : undefined;
   const row = rowOf(index, metrics, n, value);
   const kept = index.kept.get(n) ?? [];
-  const validationPlace = { index: place.index, offset: place.offset };
+  const validationPlace = parquet ? { index: place.index } : { index: place.index, offset: place.offset };
   const diagnostics: Diagnostic[] = parsed.ok
     ? [...checkRecord(value, { file: place.file.name, kind: place.file.kind, place: validationPlace, text }), ...kept]
     : [...kept];
-  const images = parsed.ok ? await imageViews(resolver, value, place.file.name, place.index) : [];
+  const images = parsed.ok ? await imageViews(resolver, value, place.file.name, place.index, parquet?.embedded) : [];
   for (const image of images) diagnostics.push(...image.diagnostics);
   const chosen = conversationTemplates.includes(template) ? template : 'v1';
   let rendered: string | undefined;
@@ -176,8 +183,9 @@ export async function readRecordView(
   }
   return {
     row,
-    offset: place.offset,
-    length: place.length,
+    offset: parquet ? 0 : place.offset,
+    length: parquet ? Buffer.byteLength(text) : place.length,
+    ...(parquet ? { where: `row group ${place.offset}, row ${place.length}` } : {}),
     text,
     value: parsed.ok ? parsed.value : null,
     ...(parsed.ok ? {} : { parseError: parsed.error }),
@@ -194,11 +202,38 @@ async function imageViews(
   value: unknown,
   file: string,
   recordIndex: number,
+  embedded?: ReadonlyMap<string, Uint8Array>,
 ): Promise<ImageView[]> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
   const record = value as Record<string, unknown>;
   const paths = imagePaths(record);
   const listed = Array.isArray(record.image);
+  if (embedded && embedded.size > 0) {
+    // embedded images are shown from the record's bytes; the others (paths only) through the resolver
+    const views: ImageView[] = [];
+    const rest = await imageViews(resolver, record, file, recordIndex);
+    for (let slot = 0; slot < paths.length; slot++) {
+      const bytes = embedded.get(paths[slot]!);
+      if (!bytes) {
+        views.push(rest[slot]!);
+        continue;
+      }
+      const info = sniffImage(bytes);
+      const shown = info.format in BROWSER_FORMATS && !info.truncated;
+      views.push({
+        slot,
+        ref: paths[slot]!,
+        status: shown ? 'found' : 'broken',
+        format: info.format,
+        ...(info.width !== undefined ? { width: info.width } : {}),
+        ...(info.height !== undefined ? { height: info.height } : {}),
+        bytes: bytes.length,
+        location: 'embedded',
+        diagnostics: [],
+      });
+    }
+    return views;
+  }
   if (!resolver) return paths.map((ref, slot) => ({ slot, ref, status: 'unchecked', diagnostics: [] }));
   const id = idOf(record);
   const refs: ImageRef[] = paths.map((ref, slot) => ({
@@ -252,13 +287,25 @@ export async function readImage(
   n: number,
   slot: number,
 ): Promise<{ ok: true; type: string; bytes: Uint8Array } | { ok: false; status: number; message: string }> {
-  if (!resolver) return { ok: false, status: 404, message: 'No image sources were given (--images).' };
-  const parsed = parse(await index.readText(n));
+  const parquet = index.isParquet(n) ? await index.readParquet(n) : undefined;
+  const parsed: ReturnType<typeof parse> = parquet
+    ? parquet.record
+      ? { ok: true, value: parquet.record }
+      : { ok: false, error: 'invalid row' }
+    : parse(await index.readText(n));
   if (!parsed.ok || parsed.value === null || typeof parsed.value !== 'object') {
     return { ok: false, status: 404, message: 'The record has no images.' };
   }
   const ref = imagePaths(parsed.value as Record<string, unknown>)[slot];
   if (ref === undefined) return { ok: false, status: 404, message: `The record has no image slot ${slot}.` };
+  const embedded = parquet?.embedded?.get(ref);
+  if (embedded) {
+    if (embedded.length > MAX_IMAGE_BYTES) return { ok: false, status: 413, message: `${ref} is too large.` };
+    const type = BROWSER_FORMATS[sniffImage(embedded).format];
+    if (!type) return { ok: false, status: 415, message: `${ref} is not an image a browser shows.` };
+    return { ok: true, type, bytes: embedded };
+  }
+  if (!resolver) return { ok: false, status: 404, message: 'No image sources were given (--images).' };
   const resolution = await resolver.stat(ref);
   if (resolution.status === 'refused') return { ok: false, status: 403, message: resolution.diagnostic.message };
   if (resolution.status === 'missing') return { ok: false, status: 404, message: `${ref} is in none of the sources.` };

@@ -427,6 +427,12 @@ export async function searchRecords(
     if ((k - from) % 512 === 511 && performance.now() - started > budgetMs) break;
     const n = list[k]!;
     const file = index.fileOf[n]!;
+    if (index.files[file]!.format === 'parquet') {
+      // Parquet: the canonical record's JSON (one row group cached)
+      const text = (await index.readText(n)).toLowerCase();
+      if (text.includes(plain) || (escaped !== plain && text.includes(escaped))) matches.push(n);
+      continue;
+    }
     const offset = index.offsets[n]!;
     const length = index.lengths[n]!;
     if (

@@ -45,13 +45,14 @@ interface ImageView {
   width?: number;
   height?: number;
   bytes?: number;
-  location?: 'file' | 'zip';
+  location?: 'file' | 'zip' | 'embedded';
   diagnostics: Diagnostic[];
 }
 interface RecordView {
   row: Row;
   offset: number;
   length: number;
+  where?: string;
   text: string;
   value: unknown;
   parseError?: string;
@@ -445,7 +446,7 @@ function imageCard(view: RecordView, image: ImageView): HTMLElement {
     image.format ? image.format.toUpperCase() : null,
     image.width && image.height ? `${image.width}×${image.height}` : null,
     image.bytes !== undefined ? kb(image.bytes) : null,
-    image.location === 'zip' ? 'in zip' : null,
+    image.location === 'zip' ? 'in zip' : image.location === 'embedded' ? 'embedded' : null,
   ].filter(Boolean);
   const placeholder = (why: string) =>
     h('div', { class: 'placeholder' }, h('span', { class: 'ph-icon', 'aria-hidden': 'true' }), why);
@@ -569,7 +570,7 @@ async function renderRecord(s: URLSearchParams): Promise<void> {
             {},
             `${row.turns} turns · ${row.images} image${row.images === 1 ? '' : 's'} · ${fmt(row.tokens)} tokens`,
           ),
-          h('span', { class: 'muted' }, `byte ${fmt(view.offset)}, ${kb(view.length)}`),
+          h('span', { class: 'muted' }, view.where ?? `byte ${fmt(view.offset)}, ${kb(view.length)}`),
         ),
       ),
       h(

@@ -1,0 +1,186 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LlavaRecord, SourceRecord, WriteContext } from '@llavakit/format';
+import { type ParquetOptions, parquetOptionsSchema, writeParquet } from '@llavakit/format-parquet';
+import { encodeTinyImage } from '@llavakit/images';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startViewer, type Viewer } from './server.js';
+
+const jpeg = encodeTinyImage('jpeg', { width: 16, height: 8 });
+const png = encodeTinyImage('png', { width: 4, height: 4, color: [10, 200, 30] });
+const chat = (q: string, a = `Answer about ${q}`) => [
+  { from: 'human', value: `<image>\n${q}` },
+  { from: 'gpt', value: a },
+];
+
+/** Seven records in row groups of 3: embedded JPEG and PNG, a text-only one, a duplicate id, a broken turn order. */
+const RECORDS: LlavaRecord[] = [
+  { id: 'a', image: 'coco/1.jpg', conversations: chat('What is the cat doing?'), data_source: 'coco' },
+  { id: 'b', image: 'gqa/2.png', conversations: chat('Which colour is the bus?'), data_source: 'gqa' },
+  {
+    id: 'text',
+    conversations: [
+      { from: 'human', value: 'Say hello' },
+      { from: 'gpt', value: 'hello' },
+    ],
+  },
+  { id: 'c', image: 'coco/1.jpg', conversations: chat('Is there a ZEBRA crossing?'), data_source: 'coco' },
+  {
+    id: 'turns',
+    image: 'gqa/2.png',
+    conversations: [
+      { from: 'human', value: '<image>\nfirst' },
+      { from: 'human', value: 'second' },
+      { from: 'gpt', value: 'reply' },
+    ],
+    data_source: 'gqa',
+  },
+  { id: 'a', image: 'coco/1.jpg', conversations: chat('again a'), data_source: 'coco' },
+  { id: 'last', image: 'gqa/2.png', conversations: chat('the end'), data_source: 'gqa' },
+];
+const BYTES = new Map([
+  ['coco/1.jpg', jpeg],
+  ['gqa/2.png', png],
+]);
+
+/** Write the records as a Hub folder (data/train-…parquet) with the format-parquet writer, images embedded. */
+async function writeHubFolder(out: string): Promise<void> {
+  const context: WriteContext<ParquetOptions> = {
+    options: parquetOptionsSchema.parse({ rowGroupRows: 3 }),
+    file: out,
+    output: { path: out },
+    report: () => {},
+    count: () => {},
+    images: { rewrite: (p) => p, readBytes: async (p) => BYTES.get(p) },
+    accept: () => {},
+    reject: (_s, d) => {
+      throw new Error(`rejected: ${JSON.stringify(d)}`);
+    },
+  };
+  async function* source(): AsyncGenerator<SourceRecord> {
+    for (const [index, record] of RECORDS.entries()) yield { record, index, file: 'in.json' };
+  }
+  await writeParquet(source(), context);
+}
+
+function raw(port: number, path: string, headers: Record<string, string>) {
+  return new Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('the viewer on Parquet (a Hub folder, images embedded)', () => {
+  let dir: string;
+  let viewer: Viewer;
+  let token: string;
+  const get = (path: string) => raw(viewer.port, path, { 'x-llava-token': token });
+  const json = async (path: string) => {
+    const r = await get(path);
+    expect(r.status, path).toBe(200);
+    return JSON.parse(r.body.toString());
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'llava-view-parquet-'));
+    await writeHubFolder(join(dir, 'hub'));
+    viewer = await startViewer({ inputs: [join(dir, 'hub')], pageSize: 4 });
+    token = new URL(viewer.url).searchParams.get('token')!;
+    await viewer.tokensCounted;
+  });
+  afterAll(async () => {
+    await viewer?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('indexes every row by file, row group and row in typed arrays', async () => {
+    expect(await readdir(join(dir, 'hub', 'data'))).toEqual(['train-00000-of-00001.parquet']);
+    const index = viewer.index;
+    expect(index.count).toBe(7);
+    expect(index.files).toHaveLength(1);
+    expect(index.files[0]).toMatchObject({ name: 'train-00000-of-00001.parquet', format: 'parquet', records: 7 });
+    expect([...index.offsets]).toEqual([0, 0, 0, 1, 1, 1, 2]); // row group
+    expect([...index.lengths]).toEqual([0, 1, 2, 0, 1, 2, 0]); // row in the group
+    expect(index.offsets).toBeInstanceOf(Float64Array);
+  });
+
+  it('serves the rows with the same summary columns and diagnostics as JSON', async () => {
+    const page1 = await json('/api/rows?page=1');
+    expect(page1.total).toBe(7);
+    expect(page1.pages).toBe(2);
+    expect(page1.rows.map((r: { id: string }) => r.id)).toEqual(['a', 'b', 'text', 'c']);
+    expect(page1.rows.map((r: { source: string }) => r.source)).toEqual(['coco', 'gqa', 'text-only', 'coco']);
+    expect(page1.rows.map((r: { images: number }) => r.images)).toEqual([1, 1, 0, 1]);
+    expect(page1.rows.map((r: { turns: number }) => r.turns)).toEqual([2, 2, 2, 2]);
+    expect(page1.rows[0].tokens).toBeGreaterThan(3);
+    const page2 = await json('/api/rows?page=2');
+    expect(page2.rows.map((r: { index: number }) => r.index)).toEqual([4, 5, 6]);
+    expect(page2.rows[0].rules).toContain('roles/alternation');
+    expect(page2.rows[1].rules).toContain('id/duplicate');
+    const dup = await json('/api/rows?rule=id%2Fduplicate');
+    expect(dup.rows.map((r: { index: number }) => r.index)).toEqual([5]);
+  });
+
+  it('opens a record: its canonical record as JSON, diagnostics, images and a template rendering', async () => {
+    const view = await json('/api/record?n=4&template=v1');
+    expect(view.value).toEqual(RECORDS[4]);
+    expect(JSON.parse(view.text)).toEqual(RECORDS[4]);
+    expect(view.where).toBe('row group 1, row 1');
+    expect(view.diagnostics.map((d: { ruleId: string }) => d.ruleId)).toContain('roles/alternation');
+    expect(view.images).toEqual([
+      {
+        slot: 0,
+        ref: 'gqa/2.png',
+        status: 'found',
+        format: 'png',
+        width: 4,
+        height: 4,
+        bytes: png.length,
+        location: 'embedded',
+        diagnostics: [],
+      },
+    ]);
+    const first = await json('/api/record?n=0&template=v1');
+    expect(first.rendered).toContain('What is the cat doing?');
+    expect(first.rendered).toContain('ASSISTANT:');
+    const dup = await json('/api/record?n=5');
+    expect(dup.diagnostics.map((d: { ruleId: string }) => d.ruleId)).toContain('id/duplicate');
+  });
+
+  it('serves embedded images by record and slot, byte for byte, with the sniffed type; 404 out of range', async () => {
+    const a = await get('/api/image?n=0&slot=0');
+    expect(a.status).toBe(200);
+    expect(a.headers['content-type']).toBe('image/jpeg');
+    expect(a.headers['x-content-type-options']).toBe('nosniff');
+    expect(Buffer.compare(a.body, Buffer.from(jpeg))).toBe(0);
+    const b = await get('/api/image?n=6&slot=0'); // row group 2: another group than the last one read
+    expect(b.status).toBe(200);
+    expect(b.headers['content-type']).toBe('image/png');
+    expect(Buffer.compare(b.body, Buffer.from(png))).toBe(0);
+    expect((await get('/api/image?n=0&slot=1')).status).toBe(404);
+    expect((await get('/api/image?n=2&slot=0')).status).toBe(404); // text-only
+    expect((await get('/api/image?n=7&slot=0')).status).toBe(404); // no such record
+    expect((await raw(viewer.port, '/api/image?n=0&slot=0', {})).status).toBe(403); // no token
+  });
+
+  it('searches the canonical records', async () => {
+    const found = await json('/api/search?q=zebra%20crossing');
+    expect(found.rows.map((r: { id: string }) => r.id)).toEqual(['c']);
+    expect(found.done).toBe(true);
+  });
+
+  it('keeps at most one row group of rows in memory', async () => {
+    await get('/api/record?n=0');
+    await get('/api/record?n=6');
+    const cache = (viewer.index as unknown as { parquet: { cache?: { group: number } } }).parquet.cache;
+    expect(cache?.group).toBe(2);
+  });
+});
