@@ -13,11 +13,19 @@ export interface ParquetRecord {
   readonly embedded?: ReadonlyMap<string, Uint8Array>;
 }
 
-/** True when an input is read as Parquet: a folder (a Hub clone, `data/*.parquet`) or a file starting with `PAR1`. */
+/**
+ * True when an input is read as Parquet: a folder holding `.parquet` files (a Hub clone, `data/*.parquet`) or a file
+ * starting with `PAR1`. Anything else is read as JSON (and a folder without Parquet gets `input/is-directory`).
+ */
 export async function isParquetInput(path: string): Promise<boolean> {
   const info = await stat(path).catch(() => undefined);
   if (!info) return false;
-  if (info.isDirectory()) return true;
+  if (info.isDirectory()) {
+    return parquetFilesOf(path).then(
+      () => true,
+      () => false,
+    );
+  }
   const handle = await open(path, 'r').catch(() => undefined);
   if (!handle) return false;
   try {

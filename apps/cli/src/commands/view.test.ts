@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { binPath, repoRoot, runCli, tempDir } from '../test-utils.js';
 
 const RECORD = {
@@ -66,6 +66,23 @@ describe('llava view (real CLI process)', () => {
       await expect(fetch(`${origin}/api/meta`)).rejects.toThrow();
     });
   }
+
+  it('opens a Parquet Hub folder (as llava convert writes it) and reads its records by row group', async () => {
+    const other = await tempDir(); // not under `dir`: a folder holding Parquet anywhere below is read as Parquet
+    onTestFinished(() => other.cleanup());
+    const converted = await runCli(['convert', input, '--to', 'parquet', '-o', join(other.dir, 'hub')]);
+    expect(converted.code).toBe(0);
+    const run = startView([join(other.dir, 'hub')]);
+    const url = await run.url;
+    const { origin } = new URL(url);
+    const headers = { 'x-llava-token': new URL(url).searchParams.get('token')! };
+    const meta = (await (await fetch(`${origin}/api/meta`, { headers })).json()) as { records: number };
+    expect(meta.records).toBe(2);
+    const view = (await (await fetch(`${origin}/api/record?n=1`, { headers })).json()) as { value: unknown };
+    expect(view.value).toEqual({ ...RECORD, id: '2' });
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toEqual({ code: 0, signal: null });
+  });
 
   it('exits 1 for an input it cannot read, 2 for usage errors', async () => {
     const missing = await runCli(['view', join(dir, 'nope.json')]);

@@ -9,7 +9,7 @@ export default class View extends Command {
   static override summary = 'Browse LLaVA-family datasets in a local web page: records, images, diagnostics, stats.';
 
   static override description =
-    `Indexes the inputs once (record byte offsets and a compact summary per record, streamed in constant memory, with progress on the terminal), then serves a page on 127.0.0.1: a paged table with filters (rule, source, images, missing image, token length) and text search, each record as a chat with its images, diagnostics (the rules of validate and, with --images, the image audit) highlighted in its JSON, and its rendering with a LLaVA template; and a stats panel. Records are read back by offset: a 1 GB file opens in seconds.
+    `Indexes the inputs once (record byte offsets and a compact summary per record, streamed in constant memory, with progress on the terminal), then serves a page on 127.0.0.1: a paged table with filters (rule, source, images, missing image, token length) and text search, each record as a chat with its images, diagnostics (the rules of validate and, with --images, the image audit) highlighted in its JSON, and its rendering with a LLaVA template; and a stats panel. Records are read back by offset: a 1 GB file opens in seconds. Parquet files and Hub folders (data/*.parquet) are indexed by row group and row, each record shown as its canonical LLaVA record with its embedded images (one row group is kept in memory at a time).
 
 The first line of standard output is the URL to open (http://127.0.0.1:PORT/?token=…); every request needs its random token. The server only reads, and serves images only through the --images sources. It runs until interrupted: Ctrl-C (SIGINT) or SIGTERM closes it and exits 0.
 
@@ -22,6 +22,10 @@ Exit codes: 0 closed normally, 1 the inputs could not be indexed, 2 usage errors
       command: '<%= config.bin %> view chat.json --images /data/cc3m/images.zip --open',
     },
     {
+      description: 'A Hugging Face dataset clone (Parquet, images embedded)',
+      command: '<%= config.bin %> view ./LLaVA-Instruct-150K/',
+    },
+    {
       description: 'A fixed port',
       command: '<%= config.bin %> view data.jsonl --images coco/train2017=/data/coco --port 8765',
     },
@@ -30,7 +34,10 @@ Exit codes: 0 closed normally, 1 the inputs could not be indexed, 2 usage errors
   static override strict = false;
 
   static override args = {
-    inputs: Args.string({ description: 'Input files (JSON array or JSONL).', required: true }),
+    inputs: Args.string({
+      description: 'Input files: JSON array, JSONL, Parquet files or folders holding them (a Hub clone).',
+      required: true,
+    }),
   };
 
   static override flags = {
