@@ -5,6 +5,8 @@
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { LlavaRecord, SourceRecord, WriteContext } from '@llavakit/format';
+import { type ParquetOptions, parquetOptionsSchema, writeParquet } from '@llavakit/format-parquet';
 import { encodeTinyImage } from '@llavakit/images';
 import yazl from 'yazl';
 
@@ -157,4 +159,62 @@ export async function makeDataset(count = 120): Promise<TestDataset> {
     known,
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+const jpeg = encodeTinyImage('jpeg', { width: 16, height: 8 });
+const png = encodeTinyImage('png', { width: 4, height: 4, color: [10, 200, 30] });
+const chat = (q: string, a = `Answer about ${q}`) => [
+  { from: 'human', value: `<image>\n${q}` },
+  { from: 'gpt', value: a },
+];
+
+/** Seven records in row groups of 3: embedded JPEG and PNG, a text-only one, a duplicate id, a broken turn order. */
+export const PARQUET_RECORDS: LlavaRecord[] = [
+  { id: 'a', image: 'coco/1.jpg', conversations: chat('What is the cat doing?'), data_source: 'coco' },
+  { id: 'b', image: 'gqa/2.png', conversations: chat('Which colour is the bus?'), data_source: 'gqa' },
+  {
+    id: 'text',
+    conversations: [
+      { from: 'human', value: 'Say hello' },
+      { from: 'gpt', value: 'hello' },
+    ],
+  },
+  { id: 'c', image: 'coco/1.jpg', conversations: chat('Is there a ZEBRA crossing?'), data_source: 'coco' },
+  {
+    id: 'turns',
+    image: 'gqa/2.png',
+    conversations: [
+      { from: 'human', value: '<image>\nfirst' },
+      { from: 'human', value: 'second' },
+      { from: 'gpt', value: 'reply' },
+    ],
+    data_source: 'gqa',
+  },
+  { id: 'a', image: 'coco/1.jpg', conversations: chat('again a'), data_source: 'coco' },
+  { id: 'last', image: 'gqa/2.png', conversations: chat('the end'), data_source: 'gqa' },
+];
+/** The embedded images of {@link PARQUET_RECORDS}, by path. */
+export const PARQUET_BYTES: ReadonlyMap<string, Uint8Array> = new Map([
+  ['coco/1.jpg', jpeg],
+  ['gqa/2.png', png],
+]);
+
+/** Write the records as a Hub folder (data/train-…parquet) with the format-parquet writer, images embedded. */
+export async function writeParquetHub(out: string): Promise<void> {
+  const context: WriteContext<ParquetOptions> = {
+    options: parquetOptionsSchema.parse({ rowGroupRows: 3 }),
+    file: out,
+    output: { path: out },
+    report: () => {},
+    count: () => {},
+    images: { rewrite: (p) => p, readBytes: async (p) => PARQUET_BYTES.get(p) },
+    accept: () => {},
+    reject: (_s, d) => {
+      throw new Error(`rejected: ${JSON.stringify(d)}`);
+    },
+  };
+  async function* source(): AsyncGenerator<SourceRecord> {
+    for (const [index, record] of PARQUET_RECORDS.entries()) yield { record, index, file: 'in.json' };
+  }
+  await writeParquet(source(), context);
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeDataset, type TestDataset } from './_testing.js';
+import { makeDataset, type TestDataset, writeParquetHub } from './_testing.js';
 import { startViewer, type Viewer } from './server.js';
 
 // Debian's chromium package (CI installs it with apt when missing: see the "view: chromium" block of .ci/run).
@@ -198,6 +198,31 @@ describe.skipIf(!HAVE_CHROMIUM)(`the viewer page in a real browser (${CHROMIUM})
     expect(await third.textContent('#record h2')).toBe('Record 40');
     expect(await rowIndexes(third)).toEqual(indexes);
     await fresh.close();
+  });
+
+  it('shows a Parquet record with its embedded image decoded', async () => {
+    const hub = join(ds.dir, 'hub');
+    await writeParquetHub(hub);
+    const other = await startViewer({ inputs: [hub], countTokens: false });
+    const own = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const asked: string[] = [];
+    own.on('request', (r) => asked.push(r.url()));
+    const tab = await own.newPage();
+    try {
+      expect((await tab.goto(other.url))?.status()).toBe(200);
+      await settled(tab);
+      await go('r=1', tab);
+      const img = tab.locator('#record figure.image img');
+      await img.waitFor();
+      await expect.poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth)).toBe(4);
+      expect(await tab.textContent('#record figcaption')).toContain('PNG · 4×4');
+      expect(await tab.textContent('#record figcaption')).toContain('embedded');
+      expect(await tab.textContent('#record')).toContain('row group 0, row 1');
+      expect(asked.filter((u) => !u.startsWith(`http://127.0.0.1:${other.port}/`))).toEqual([]);
+    } finally {
+      await own.close();
+      await other.close();
+    }
   });
 
   it('asks nothing of any other server (no CDN: works offline)', () => {

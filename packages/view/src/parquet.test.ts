@@ -2,68 +2,9 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LlavaRecord, SourceRecord, WriteContext } from '@llavakit/format';
-import { type ParquetOptions, parquetOptionsSchema, writeParquet } from '@llavakit/format-parquet';
-import { encodeTinyImage } from '@llavakit/images';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PARQUET_BYTES, PARQUET_RECORDS as RECORDS, writeParquetHub } from './_testing.js';
 import { startViewer, type Viewer } from './server.js';
-
-const jpeg = encodeTinyImage('jpeg', { width: 16, height: 8 });
-const png = encodeTinyImage('png', { width: 4, height: 4, color: [10, 200, 30] });
-const chat = (q: string, a = `Answer about ${q}`) => [
-  { from: 'human', value: `<image>\n${q}` },
-  { from: 'gpt', value: a },
-];
-
-/** Seven records in row groups of 3: embedded JPEG and PNG, a text-only one, a duplicate id, a broken turn order. */
-const RECORDS: LlavaRecord[] = [
-  { id: 'a', image: 'coco/1.jpg', conversations: chat('What is the cat doing?'), data_source: 'coco' },
-  { id: 'b', image: 'gqa/2.png', conversations: chat('Which colour is the bus?'), data_source: 'gqa' },
-  {
-    id: 'text',
-    conversations: [
-      { from: 'human', value: 'Say hello' },
-      { from: 'gpt', value: 'hello' },
-    ],
-  },
-  { id: 'c', image: 'coco/1.jpg', conversations: chat('Is there a ZEBRA crossing?'), data_source: 'coco' },
-  {
-    id: 'turns',
-    image: 'gqa/2.png',
-    conversations: [
-      { from: 'human', value: '<image>\nfirst' },
-      { from: 'human', value: 'second' },
-      { from: 'gpt', value: 'reply' },
-    ],
-    data_source: 'gqa',
-  },
-  { id: 'a', image: 'coco/1.jpg', conversations: chat('again a'), data_source: 'coco' },
-  { id: 'last', image: 'gqa/2.png', conversations: chat('the end'), data_source: 'gqa' },
-];
-const BYTES = new Map([
-  ['coco/1.jpg', jpeg],
-  ['gqa/2.png', png],
-]);
-
-/** Write the records as a Hub folder (data/train-…parquet) with the format-parquet writer, images embedded. */
-async function writeHubFolder(out: string): Promise<void> {
-  const context: WriteContext<ParquetOptions> = {
-    options: parquetOptionsSchema.parse({ rowGroupRows: 3 }),
-    file: out,
-    output: { path: out },
-    report: () => {},
-    count: () => {},
-    images: { rewrite: (p) => p, readBytes: async (p) => BYTES.get(p) },
-    accept: () => {},
-    reject: (_s, d) => {
-      throw new Error(`rejected: ${JSON.stringify(d)}`);
-    },
-  };
-  async function* source(): AsyncGenerator<SourceRecord> {
-    for (const [index, record] of RECORDS.entries()) yield { record, index, file: 'in.json' };
-  }
-  await writeParquet(source(), context);
-}
 
 function raw(port: number, path: string, headers: Record<string, string>) {
   return new Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
@@ -78,6 +19,9 @@ function raw(port: number, path: string, headers: Record<string, string>) {
   });
 }
 
+const jpeg = PARQUET_BYTES.get('coco/1.jpg')!;
+const png = PARQUET_BYTES.get('gqa/2.png')!;
+
 describe('the viewer on Parquet (a Hub folder, images embedded)', () => {
   let dir: string;
   let viewer: Viewer;
@@ -91,7 +35,7 @@ describe('the viewer on Parquet (a Hub folder, images embedded)', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'llava-view-parquet-'));
-    await writeHubFolder(join(dir, 'hub'));
+    await writeParquetHub(join(dir, 'hub'));
     viewer = await startViewer({ inputs: [join(dir, 'hub')], pageSize: 4 });
     token = new URL(viewer.url).searchParams.get('token')!;
     await viewer.tokensCounted;
