@@ -32,6 +32,68 @@ export interface IndexOptions {
   readonly signal?: AbortSignal;
   /** Diagnostics that cannot be recomputed from the record alone (duplicate ids, broken JSON) kept, at most. */
   readonly maxKeptDiagnostics?: number;
+  /**
+   * A record-level format's `decode` for the JSON/JSONL inputs (e.g. a plugin's): every parsed value is decoded into
+   * a canonical record when indexed and again when read. A decode that throws or answers something else is caught
+   * and shown as the record's diagnostic (`view/decode-failed`).
+   */
+  readonly decode?: RecordDecoder;
+}
+
+/** A record-level `decode`, bound to its format and options: value and its index in its file → canonical record. */
+export type RecordDecoder = (
+  value: unknown,
+  index: number,
+  file: string,
+) =>
+  | { readonly ok: true; readonly record: unknown }
+  | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
+
+/** The rule of a decode that threw or answered something that is not a decode result. */
+export const DECODE_FAILED = 'view/decode-failed';
+
+/**
+ * Decode one value behind a wall: whatever `decode` does (throws, answers garbage), the result is a record or
+ * diagnostics.
+ */
+export function decodeSafely(
+  decode: RecordDecoder,
+  value: unknown,
+  index: number,
+  file: string,
+): { ok: true; record: Record<string, unknown> } | { ok: false; diagnostics: readonly Diagnostic[] } {
+  const failed = (why: string) => ({
+    ok: false as const,
+    diagnostics: [
+      {
+        ruleId: DECODE_FAILED,
+        severity: 'error' as const,
+        message: `The format's decode failed on record ${index}: ${why}`,
+        source: 'view',
+        file,
+        recordIndex: index,
+      },
+    ],
+  });
+  try {
+    const out = decode(value, index, file) as unknown;
+    const result = (out ?? {}) as { ok?: unknown; record?: unknown; diagnostics?: unknown };
+    if (result.ok === true && typeof result.record === 'object' && result.record && !Array.isArray(result.record)) {
+      return { ok: true, record: result.record as Record<string, unknown> };
+    }
+    if (result.ok === false && Array.isArray(result.diagnostics) && result.diagnostics.length > 0) {
+      return { ok: false, diagnostics: result.diagnostics as Diagnostic[] };
+    }
+    return failed('it answered something that is not { ok: true, record } or { ok: false, diagnostics }');
+  } catch (error) {
+    let why: string;
+    try {
+      why = error instanceof Error ? error.message : String(error);
+    } catch {
+      why = 'an unprintable error';
+    }
+    return failed(why);
+  }
 }
 
 /** One input file of the dataset. */
@@ -126,6 +188,8 @@ export class DatasetIndex {
   tokensCounted = 0;
   tokensDone = false;
   readonly imagesChecked: boolean;
+  /** The decode of a record-level format the JSON inputs are read with (see {@link IndexOptions.decode}). */
+  decode: RecordDecoder | undefined;
   private readonly handles: FileHandle[] = [];
   private readonly parquet = new ParquetRecords((file) => this.files[file]!.path);
   private readonly sourceCodes = new Map<string, number>();
@@ -137,6 +201,7 @@ export class DatasetIndex {
     imagesChecked: boolean,
   ) {
     this.imagesChecked = imagesChecked;
+    this.decode = undefined;
   }
 
   /** The code of a source label. */
@@ -311,7 +376,10 @@ export class DatasetIndex {
           for (const item of batch) {
             const at = file.first + item.place.index;
             if (at >= this.count) break;
-            if (this.tokens[at] === NO_TOKENS) this.tokens[at] = item.ok ? clamp32(metrics.tokens(item.value)) : 0;
+            if (this.tokens[at] === NO_TOKENS) {
+              const value = item.ok ? this.valueOf(item.value, item.place.index, file.name) : undefined;
+              this.tokens[at] = value !== undefined ? clamp32(metrics.tokens(value)) : 0;
+            }
             n = at + 1;
           }
           this.tokensCounted = n;
@@ -370,6 +438,16 @@ export class DatasetIndex {
       while (busy?.() && !signal?.aborted) await sleep(2);
     }
     return true;
+  }
+
+  /**
+   * The record a parsed JSON value stands for: the value itself, or with a record-level format its decoded record
+   * (`undefined` when it does not decode).
+   */
+  valueOf(value: unknown, index: number, file: string): unknown {
+    if (!this.decode) return value;
+    const decoded = decodeSafely(this.decode, value, index, file);
+    return decoded.ok ? decoded.record : undefined;
   }
 
   /** The tokens of a record, counting them now when the background pass has not reached it yet. */
@@ -526,7 +604,8 @@ export class DatasetIndex {
           bytesBefore += sizes[f]!;
           continue;
         }
-        const kind = options.kind ?? (await detectValidationKind(path));
+        // decoded records are canonical LLaVA records, whatever the file's own shape
+        const kind = options.kind ?? (options.decode ? 'llava' : await detectValidationKind(path));
         const validator = createValidator({ file: name, kind });
         try {
           const batches = readRecordBatches(path, {
@@ -544,12 +623,26 @@ export class DatasetIndex {
               cols.localIndex.set(n, place.index);
               cols.ruleMask.set(n, 0);
               cols.worst.set(n, 0);
-              if (item.ok) {
-                const summary = metrics.summarize(item.value);
+              const decoded =
+                item.ok && options.decode ? decodeSafely(options.decode, item.value, place.index, name) : undefined;
+              if (decoded && !decoded.ok) {
+                cols.sourceCode.set(n, index.codeOfSource('(not decoded)'));
+                cols.turns.set(n, 0);
+                cols.images.set(n, 0);
+                const seen = new Set<string>();
+                for (const d of decoded.diagnostics) {
+                  const placed = withPlace({ ...d, recordIndex: d.recordIndex ?? place.index }, place);
+                  note(n, placed, true);
+                  countRule(placed, seen);
+                }
+              } else if (item.ok) {
+                const value = decoded?.ok ? decoded.record : item.value;
+                const text = decoded?.ok ? undefined : item.text;
+                const summary = metrics.summarize(value);
                 cols.sourceCode.set(n, index.codeOfSource(summary.source));
                 cols.turns.set(n, Math.min(summary.turns, 0xffff));
                 cols.images.set(n, Math.min(summary.images, 0xff));
-                const found = validator.check(item.value, place, item.text);
+                const found = validator.check(value, place, text);
                 if (found.length > 0) {
                   const seen = new Set<string>();
                   for (const d of found) {
@@ -559,7 +652,7 @@ export class DatasetIndex {
                   }
                 }
                 if (checker) {
-                  for (const ref of imageRefsOfRecord(item, name, n)) {
+                  for (const ref of imageRefsOfRecord(decoded ? { ok: true, value, place } : item, name, n)) {
                     const wait = checker.add(ref);
                     if (wait) await wait;
                   }
@@ -603,6 +696,7 @@ export class DatasetIndex {
       throw error;
     }
     const out = new DatasetIndex(n, options.resolver !== undefined);
+    out.decode = options.decode;
     for (const c of Object.values(cols)) c.trim(n);
     out.fileOf = cols.fileOf.data;
     out.offsets = cols.offsets.data;

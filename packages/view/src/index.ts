@@ -1,8 +1,11 @@
 export {
   type DatasetFile,
   DatasetIndex,
+  DECODE_FAILED,
+  decodeSafely,
   type IndexOptions,
   type IndexProgress,
+  type RecordDecoder,
   type RuleCount,
 } from './dataset.js';
 export { createDefaultMetrics, type RecordMetrics, type RecordSummary, sourceOf } from './metrics.js';

@@ -2,7 +2,7 @@ import { type Diagnostic, DiagnosticError } from '@llavakit/diagnostics';
 import { checkImages, type ImageRef, type ImageResolver, sniffImage } from '@llavakit/images';
 import { conversationTemplates, renderConversation } from '@llavakit/prompts';
 import { checkRecord } from '@llavakit/schema';
-import type { DatasetIndex } from './dataset.js';
+import { type DatasetIndex, decodeSafely } from './dataset.js';
 import { imagePaths, type RecordMetrics } from './metrics.js';
 
 /** One row of the table. */
@@ -78,6 +78,43 @@ function parse(text: string): { ok: true; value: unknown } | { ok: false; error:
   }
 }
 
+/**
+ * A record as the viewer shows it, whatever its source (one code path for JSON, decoded formats and Parquet): the
+ * JSON text shown as its raw JSON, its value (the canonical record for Parquet and decoded formats), and its
+ * embedded images.
+ */
+interface Shown {
+  readonly text: string;
+  readonly parsed: { ok: true; value: unknown } | { ok: false; error: string };
+  /** True when the value is a canonical record made from the file's row or value (Parquet, a `decode`). */
+  readonly converted: boolean;
+  readonly embedded?: ReadonlyMap<string, Uint8Array>;
+}
+
+/** {@link Shown} of a JSON record from its text as in the file (decoded when the index has a `decode`). */
+function shownOfText(index: DatasetIndex, n: number, text: string): Shown {
+  const parsed = parse(text);
+  if (!parsed.ok || !index.decode) return { text, parsed, converted: false };
+  const place = index.placeOf(n);
+  const decoded = decodeSafely(index.decode, parsed.value, place.index, place.file.name);
+  if (!decoded.ok) {
+    return { text, parsed: { ok: false, error: decoded.diagnostics[0]!.message }, converted: false };
+  }
+  return { text: JSON.stringify(decoded.record), parsed: { ok: true, value: decoded.record }, converted: true };
+}
+
+/** {@link Shown} of any record. */
+async function shownRecord(index: DatasetIndex, n: number): Promise<Shown> {
+  if (!index.isParquet(n)) return shownOfText(index, n, await index.readText(n));
+  const one = await index.readParquet(n);
+  return {
+    text: one.text,
+    parsed: one.record ? { ok: true, value: one.record } : { ok: false, error: one.invalid?.message ?? 'not a record' },
+    converted: true,
+    ...(one.embedded ? { embedded: one.embedded } : {}),
+  };
+}
+
 function idOf(value: unknown): string | number | null {
   if (value === null || typeof value !== 'object') return null;
   const id = (value as { id?: unknown }).id;
@@ -104,7 +141,7 @@ export async function readRows(
   const texts = await index.readTexts(numbers);
   const rows: RecordRow[] = [];
   for (let k = 0; k < numbers.length; k++) {
-    const parsed = parse(texts[k]!);
+    const { parsed } = shownOfText(index, numbers[k]!, texts[k]!);
     rows.push(rowOf(index, metrics, numbers[k]!, parsed.ok ? parsed.value : undefined));
   }
   return rows;
@@ -139,22 +176,27 @@ export async function readRecordView(
   n: number,
   template: string,
 ): Promise<RecordView> {
-  const parquet = index.isParquet(n) ? await index.readParquet(n) : undefined;
-  const text = parquet ? parquet.text : await index.readText(n);
+  const shown = await shownRecord(index, n);
+  const parquet = index.isParquet(n);
+  const { text, parsed } = shown;
   const place = index.placeOf(n);
-  const parsed: ReturnType<typeof parse> = parquet
-    ? parquet.record
-      ? { ok: true, value: parquet.record }
-      : { ok: false, error: parquet.invalid?.message ?? 'not a LLaVA record' }
-    : parse(text);
   const value = parsed.ok ? parsed.value : undefined;
   const row = rowOf(index, metrics, n, value);
   const kept = index.kept.get(n) ?? [];
-  const validationPlace = parquet ? { index: place.index } : { index: place.index, offset: place.offset };
+  // a converted record's text is its canonical JSON, not the file's: no byte offsets into it
+  const validationPlace = shown.converted ? { index: place.index } : { index: place.index, offset: place.offset };
   const diagnostics: Diagnostic[] = parsed.ok
-    ? [...checkRecord(value, { file: place.file.name, kind: place.file.kind, place: validationPlace, text }), ...kept]
+    ? [
+        ...checkRecord(value, {
+          file: place.file.name,
+          kind: place.file.kind,
+          place: validationPlace,
+          ...(shown.converted ? {} : { text }),
+        }),
+        ...kept,
+      ]
     : [...kept];
-  const images = parsed.ok ? await imageViews(resolver, value, place.file.name, place.index, parquet?.embedded) : [];
+  const images = parsed.ok ? await imageViews(resolver, value, place.file.name, place.index, shown.embedded) : [];
   for (const image of images) diagnostics.push(...image.diagnostics);
   const chosen = conversationTemplates.includes(template) ? template : 'v1';
   let rendered: string | undefined;
@@ -287,18 +329,14 @@ export async function readImage(
   n: number,
   slot: number,
 ): Promise<{ ok: true; type: string; bytes: Uint8Array } | { ok: false; status: number; message: string }> {
-  const parquet = index.isParquet(n) ? await index.readParquet(n) : undefined;
-  const parsed: ReturnType<typeof parse> = parquet
-    ? parquet.record
-      ? { ok: true, value: parquet.record }
-      : { ok: false, error: 'invalid row' }
-    : parse(await index.readText(n));
+  const shown = await shownRecord(index, n);
+  const parsed = shown.parsed;
   if (!parsed.ok || parsed.value === null || typeof parsed.value !== 'object') {
     return { ok: false, status: 404, message: 'The record has no images.' };
   }
   const ref = imagePaths(parsed.value as Record<string, unknown>)[slot];
   if (ref === undefined) return { ok: false, status: 404, message: `The record has no image slot ${slot}.` };
-  const embedded = parquet?.embedded?.get(ref);
+  const embedded = shown.embedded?.get(ref);
   if (embedded) {
     if (embedded.length > MAX_IMAGE_BYTES) return { ok: false, status: 413, message: `${ref} is too large.` };
     const type = BROWSER_FORMATS[sniffImage(embedded).format];

@@ -14,7 +14,7 @@ import {
 import { conversationTemplates, promptRules } from '@llavakit/prompts';
 import { readerRules } from '@llavakit/reader';
 import { validationRules } from '@llavakit/schema';
-import { DatasetIndex, type IndexProgress } from './dataset.js';
+import { DatasetIndex, type IndexProgress, type RecordDecoder } from './dataset.js';
 import { createDefaultMetrics, type RecordMetrics } from './metrics.js';
 import { computeStats, filterKey, matchRecords, parseFilter, type RecordFilter } from './query.js';
 import { readImage, readRecordView, readRows } from './records.js';
@@ -42,6 +42,8 @@ export interface ViewerOptions {
   readonly signal?: AbortSignal;
   /** Count every record's tokens in the background once the server is up (default true). */
   readonly countTokens?: boolean;
+  /** A record-level format's `decode` for the JSON/JSONL inputs (see {@link IndexOptions.decode}). */
+  readonly decode?: RecordDecoder;
 }
 
 /** A running viewer. */
@@ -137,6 +139,7 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
       resolver,
       onProgress: options.onProgress,
       signal: options.signal,
+      ...(options.decode ? { decode: options.decode } : {}),
     });
   } catch (error) {
     await resolver?.close();
