@@ -84,6 +84,30 @@ describe('llava view (real CLI process)', () => {
     expect(await run.exited).toEqual({ code: 0, signal: null });
   });
 
+  it('reads a record-level format with --from (decoded when indexed and read), exit 2 for an unknown one', async () => {
+    const sharegpt = join(dir, 'sharegpt.json');
+    const conversations = [
+      { from: 'human', value: '<image>What is it?' },
+      { from: 'gpt', value: 'A cat.' },
+    ];
+    await writeFile(sharegpt, JSON.stringify([{ conversations, images: ['coco/a.jpg'] }]));
+    const run = startView([sharegpt, '--from', 'sharegpt']);
+    const url = await run.url;
+    const { origin } = new URL(url);
+    const headers = { 'x-llava-token': new URL(url).searchParams.get('token')! };
+    const view = (await (await fetch(`${origin}/api/record?n=0`, { headers })).json()) as {
+      value: { image?: unknown; conversations: unknown[] };
+      row: { images: number };
+    };
+    expect(view.value.image).toBe('coco/a.jpg'); // the canonical record, not the sharegpt row
+    expect(view.row.images).toBe(1);
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toEqual({ code: 0, signal: null });
+    const unknown = await runCli(['view', sharegpt, '--from', 'nope']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('Unknown format nope');
+  });
+
   it('exits 1 for an input it cannot read, 2 for usage errors', async () => {
     const missing = await runCli(['view', join(dir, 'nope.json')]);
     expect(missing.code).toBe(1);

@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { DiagnosticError, formatDiagnostic } from '@llavakit/diagnostics';
-import { startViewer } from '@llavakit/view';
+import { parseOptionArguments, resolveFormatOptions } from '@llavakit/format';
+import { type RecordDecoder, startViewer } from '@llavakit/view';
 import { Args, Command, Flags } from '@oclif/core';
+import { loadFormats, pluginFlag } from '../lib/formats.js';
 import { createProgress } from '../lib/progress.js';
 
 export default class View extends Command {
@@ -52,13 +54,26 @@ Exit codes: 0 closed normally, 1 the inputs could not be indexed, 2 usage errors
       summary: 'Interface to bind (default loopback only; anything else exposes the data to the network).',
     }),
     open: Flags.boolean({ summary: 'Open the page in the default browser.' }),
+    from: Flags.string({
+      char: 'f',
+      summary: 'Format of the JSON/JSONL inputs: a record-level format (built-in or plugin) decoded when read.',
+      description:
+        'Default llava. Parquet files and folders are read as Parquet whatever this says. Stream-level plugin formats (read) are not viewed yet.',
+    }),
+    'read-option': Flags.string({ multiple: true, summary: 'Option of the --from format as key=value (repeatable).' }),
+    plugin: pluginFlag,
   };
+
+  private decoderOf(flags: Parameters<typeof decoderOf>[1]): Promise<RecordDecoder | undefined> {
+    return decoderOf(this, flags);
+  }
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(View).catch((error: Error) => this.error(error.message, { exit: 2 }));
     const inputs = argv as string[];
     const unknown = inputs.find((a) => a.startsWith('-'));
     if (unknown) this.error(`Unknown flag ${unknown} (the viewer reads files, not standard input).`, { exit: 2 });
+    const decode = await this.decoderOf(flags);
     const progress = createProgress({ label: 'index' });
     let viewer: Awaited<ReturnType<typeof startViewer>>;
     try {
@@ -67,6 +82,7 @@ Exit codes: 0 closed normally, 1 the inputs could not be indexed, 2 usage errors
         images: flags.images ?? [],
         host: flags.host,
         port: flags.port,
+        ...(decode ? { decode } : {}),
         onProgress: (p) =>
           progress.update(
             p.bytes,
@@ -99,6 +115,34 @@ Exit codes: 0 closed normally, 1 the inputs could not be indexed, 2 usage errors
     await viewer.close();
     process.stderr.write(`llava view: ${signal === 'stop' ? 'stopped' : 'closed'}.\n`);
   }
+}
+
+/** The decode of the `--from` format (none for llava and parquet); exit 2 for a format the viewer cannot read. */
+async function decoderOf(
+  command: Command,
+  flags: { from?: string | undefined; plugin?: string[] | undefined; 'read-option'?: string[] | undefined },
+): Promise<RecordDecoder | undefined> {
+  if (!flags.from || flags.from === 'llava' || flags.from === 'parquet') return undefined;
+  const { registry, diagnostics } = await loadFormats(command.config, { plugins: flags.plugin ?? [] });
+  for (const d of diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+  const format = registry.get(flags.from)?.format;
+  if (!format) command.error(`Unknown format ${flags.from} (see llava formats).`, { exit: 2 });
+  if (!format.decode) {
+    command.error(
+      `${format.name} is ${format.read ? 'a stream-level format: the viewer reads only record-level formats (decode), JSON, JSONL and Parquet' : 'not readable'}.`,
+      { exit: 2 },
+    );
+  }
+  const resolved = resolveFormatOptions(format, { args: parseOptionArguments(flags['read-option'] ?? []) });
+  if (!resolved.ok) command.error(resolved.problem.message, { exit: 2 });
+  const decodeOne = format.decode.bind(format);
+  const base = {
+    options: resolved.options,
+    report: () => {},
+    count: () => {},
+    images: { rewrite: (path: string) => path, readBytes: async () => undefined },
+  };
+  return (value, index, file) => decodeOne(value, { ...base, file, index });
 }
 
 function openInBrowser(url: string): void {
