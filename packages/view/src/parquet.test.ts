@@ -1,7 +1,8 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PARQUET_BYTES, PARQUET_RECORDS as RECORDS, writeParquetHub } from './_testing.js';
 import { startViewer, type Viewer } from './server.js';
@@ -126,5 +127,66 @@ describe('the viewer on Parquet (a Hub folder, images embedded)', () => {
     await get('/api/record?n=6');
     const cache = (viewer.index as unknown as { parquet: { cache?: { group: number } } }).parquet.cache;
     expect(cache?.group).toBe(2);
+  });
+});
+
+/** Write a Parquet file with DuckDB (an independent writer): rows the format-parquet writer would never write. */
+async function duckCopy(sql: string): Promise<void> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    await connection.run(sql);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+describe('the viewer on bad Parquet', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'llava-view-badparquet-'));
+    const bad = join(dir, 'bad.parquet').replaceAll("'", "''");
+    await duckCopy(`COPY (SELECT * FROM (VALUES
+        ('ok', [{'from': 'human', 'value': 'hi'}, {'from': 'gpt', 'value': 'hello'}]),
+        ('none', NULL),
+        ('bad', [{'from': 'human', 'value': NULL}])
+      ) t(id, conversations)) TO '${bad}' (FORMAT parquet)`);
+    await writeParquetHub(join(dir, 'hub'));
+    const whole = await readFile(join(dir, 'hub', 'data', 'train-00000-of-00001.parquet'));
+    await writeFile(join(dir, 'cut.parquet'), whole.subarray(0, Math.floor(whole.length / 2)));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('lists rows that are not LLaVA records with parquet/invalid-row, and a truncated file with parquet/unreadable', async () => {
+    const viewer = await startViewer({
+      inputs: [join(dir, 'bad.parquet'), join(dir, 'cut.parquet'), join(dir, 'hub')],
+      countTokens: false,
+    });
+    try {
+      const { index } = viewer;
+      expect(index.files.map((f) => [f.name, f.records])).toEqual([
+        ['bad.parquet', 3],
+        ['cut.parquet', 0],
+        ['train-00000-of-00001.parquet', 7],
+      ]);
+      expect(index.fileDiagnostics.map((d) => d.ruleId)).toContain('parquet/unreadable');
+      expect([0, 1, 2].map((n) => index.rulesOf(n))).toEqual([[], ['parquet/invalid-row'], ['parquet/invalid-row']]);
+      expect(index.sources[index.sourceCode[1]!]).toBe('(invalid row)');
+      const token = new URL(viewer.url).searchParams.get('token')!;
+      const view = JSON.parse((await raw(viewer.port, '/api/record?n=2', { 'x-llava-token': token })).body.toString());
+      expect(view.value).toBeNull();
+      expect(view.text).toContain('"bad"');
+      expect(view.diagnostics.map((d: { ruleId: string }) => d.ruleId)).toEqual(['parquet/invalid-row']);
+      expect((await raw(viewer.port, '/api/record?n=9', { 'x-llava-token': token })).status).toBe(200); // the hub
+    } finally {
+      await viewer.close();
+    }
+  });
+
+  it('refuses to serve when the only input is an unreadable Parquet file, and says why', async () => {
+    await expect(startViewer({ inputs: [join(dir, 'cut.parquet')], countTokens: false })).rejects.toMatchObject({
+      diagnostic: { ruleId: 'parquet/unreadable' },
+    });
   });
 });
