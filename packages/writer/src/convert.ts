@@ -2,8 +2,6 @@ import { open } from 'node:fs/promises';
 import { type Diagnostic, DiagnosticError, diagnose, summarize } from '@llavakit/diagnostics';
 import {
   type Container,
-  canRead,
-  canWrite,
   type DetectProbe,
   type FormatContext,
   type FormatPlugin,
@@ -23,7 +21,7 @@ import { createImageExtractor, type ExtractImagesOptions, type ImageExtractor } 
 import { recordIdOf } from './formats/llava.js';
 import { checkInputPath, isStreamPath, peekInput, refuseWrappedRecords } from './input.js';
 import type { RunPath } from './paths.js';
-import { parseOptions, preflight } from './preflight.js';
+import { namedFormat, parseOptions, preflight } from './preflight.js';
 import { outputRules, writerRules } from './rules.js';
 import { openTextSink, type TextSink } from './sink.js';
 import {
@@ -186,21 +184,7 @@ const IDENTITY_IMAGES: ImageAccess = { rewrite: (path) => path, readBytes: async
  */
 export async function convert(options: ConvertOptions): Promise<ConvertSummary> {
   const started = performance.now();
-  const target = options.registry.get(options.to);
-  if (!target || !canWrite(target.format)) {
-    throw new DiagnosticError(
-      diagnose(formatRules.unknownFormat, {
-        message: target
-          ? `Format "${options.to}" cannot write.`
-          : `No format named "${options.to}". Known: ${options.registry
-              .list()
-              .filter((f) => canWrite(f.format))
-              .map((f) => f.format.name)
-              .join(', ')}.`,
-      }),
-    );
-  }
-  const targetFormat = target.format;
+  const targetFormat = namedFormat(options.registry, options.to, 'write');
   // Usage errors (an unknown --from, unknown -O names, bad values, colliding paths) come before anything is written.
   const targetOptions = await preflight(options, targetFormat);
   // A record-level format is written in a JSON container (array by default); a stream-level writer owns its
@@ -657,24 +641,7 @@ export async function chooseInputFormat(
   given?: DetectProbe,
 ): Promise<ChosenFormat> {
   const { registry } = options;
-  if (options.from) {
-    const entry = registry.get(options.from);
-    if (!entry || !canRead(entry.format)) {
-      const readable = registry
-        .list()
-        .filter((f) => canRead(f.format))
-        .map((f) => f.format.name);
-      throw new DiagnosticError(
-        diagnose(formatRules.unknownFormat, {
-          message: entry
-            ? `Format "${options.from}" cannot read.`
-            : `No format named "${options.from}". Readable: ${readable.join(', ')}.`,
-          file,
-        }),
-      );
-    }
-    return { format: entry.format, by: 'from', scores: [] };
-  }
+  if (options.from) return { format: namedFormat(registry, options.from, 'read', file), by: 'from', scores: [] };
   const llava = registry.get('llava');
   if (file === '-' && llava) return { format: llava.format, by: 'default', scores: [] };
   const probe = given ?? (await probeFile(file));

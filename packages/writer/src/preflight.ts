@@ -1,7 +1,9 @@
 import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import {
   canRead,
+  canWrite,
   type FormatPlugin,
+  type FormatRegistry,
   formatRules,
   type OptionArgument,
   resolveFormatOptions,
@@ -16,22 +18,7 @@ import { checkRunPaths } from './paths.js';
  * `DiagnosticError` (a usage error); returns the target's parsed options.
  */
 export async function preflight(options: ConvertOptions, targetFormat: FormatPlugin<object>): Promise<object> {
-  if (options.from !== undefined) {
-    const entry = options.registry.get(options.from);
-    if (!entry || !canRead(entry.format)) {
-      throw new DiagnosticError(
-        diagnose(formatRules.unknownFormat, {
-          message: entry
-            ? `Format "${options.from}" cannot read.`
-            : `No format named "${options.from}". Known: ${options.registry
-                .list()
-                .filter((f) => canRead(f.format))
-                .map((f) => f.format.name)
-                .join(', ')}.`,
-        }),
-      );
-    }
-  }
+  if (options.from !== undefined) namedFormat(options.registry, options.from, 'read');
   const optionArguments = options.optionArguments ?? [];
   if (optionArguments.length > 0) {
     // `-O` goes to the target only; a reader's options come with `readOptions` (`--read-option`).
@@ -58,6 +45,31 @@ export async function preflight(options: ConvertOptions, targetFormat: FormatPlu
     ...(options.allowInputOverwrite ? { allowInputOverwrite: true } : {}),
   });
   return parseOptions(targetFormat, options.formatOptions, optionArguments);
+}
+
+/**
+ * The format named by `--from` (`read`) or `--to` (`write`): a `format/unknown` usage error when the registry has no
+ * such format, or when it cannot read (or write), listing the formats that can.
+ */
+export function namedFormat(
+  registry: FormatRegistry,
+  name: string,
+  role: 'read' | 'write',
+  file?: string,
+): FormatPlugin<object> {
+  const can = role === 'read' ? canRead : canWrite;
+  const entry = registry.get(name);
+  if (entry && can(entry.format)) return entry.format;
+  const able = registry
+    .list()
+    .filter((f) => can(f.format))
+    .map((f) => f.format.name);
+  throw new DiagnosticError(
+    diagnose(formatRules.unknownFormat, {
+      message: entry ? `Format "${name}" cannot ${role}.` : `No format named "${name}". Known: ${able.join(', ')}.`,
+      ...(file !== undefined ? { file } : {}),
+    }),
+  );
 }
 
 /**
