@@ -246,22 +246,6 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
         this.logToStderr(`${error.diagnostic.message} [${error.diagnostic.ruleId}]`);
       }
     }
-    if (plan.output) {
-      // the --json result without its diagnostics list (counts bound its size; the list may hold 100,000s)
-      const shardSummary = {
-        inputs,
-        sources: sources.map(formatImageSource),
-        seconds: Math.round(seconds * 1000) / 1000,
-        ok: !failed && !listFailed,
-        total: summary.total,
-        byPrefix: summary.byPrefix,
-        problems: summary.problems,
-        counts,
-      };
-      await writeTextFile(plan.output, [`${JSON.stringify(shardSummary, null, 2)}\n`]);
-      // a failed shard is checked again on a rerun
-      if (shardSummary.ok) await finishShard(plan, shardSummary);
-    }
     const result: ImagesCheckResult = {
       inputs,
       sources: sources.map(formatImageSource),
@@ -273,6 +257,13 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
       counts,
       diagnostics,
     };
+    if (plan.output) {
+      // the --json result without its diagnostics list (counts bound its size; the list may hold 100,000s)
+      const { diagnostics: _listed, ...shardSummary } = result;
+      await writeTextFile(plan.output, [`${JSON.stringify(shardSummary, null, 2)}\n`]);
+      // a failed shard is checked again on a rerun
+      if (shardSummary.ok) await finishShard(plan, shardSummary);
+    }
     if (!json) {
       this.printReport(result, ruleCounts, maxPerRule, flags['list-missing']);
       return result;
