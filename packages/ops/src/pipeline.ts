@@ -125,6 +125,26 @@ export function emptySummary(): OpSummary {
 
 const NO_IMAGES: ImageAccess = { rewrite: (path) => path, readBytes: async () => undefined };
 
+/** The context an input format decodes records in: its parsed options, no image access, quiet notes. */
+function decodeContext(
+  format: FormatPlugin<object>,
+  options: {
+    readonly formatOptions?: Readonly<Record<string, unknown>> | undefined;
+    readonly signal?: AbortSignal | undefined;
+  },
+  file: string,
+): RecordContext<object> {
+  return {
+    options: parseFormatOptions(format, options.formatOptions),
+    file,
+    index: 0,
+    report: () => {},
+    count: () => {},
+    images: NO_IMAGES,
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+}
+
 /**
  * Read the records of one input in batches (one array per chunk read), with the format chosen by `from` or
  * detected, decoded to canonical records. Broken elements come as `ok: false` items; a fatal error (unreadable
@@ -139,15 +159,7 @@ export async function* readInputBatches(
     ...(options.from ? { from: options.from } : {}),
   });
   options.onFormat?.(format.name);
-  const context: RecordContext<object> = {
-    options: parseFormatOptions(format, options.formatOptions),
-    file,
-    index: 0,
-    report: () => {},
-    count: () => {},
-    images: NO_IMAGES,
-    ...(options.signal ? { signal: options.signal } : {}),
-  };
+  const context = decodeContext(format, options, file);
   const input: InputSource = file === '-' ? (options.stdin ?? process.stdin) : file;
   let records = 0;
   const pass = options.pass ?? 'read';
@@ -275,14 +287,7 @@ export async function openRecordAccess(
     ...(options.from ? { from: options.from } : {}),
   });
   if (format.read || !format.decode || file === '-') return undefined;
-  const context: RecordContext<object> = {
-    options: parseFormatOptions(format, options.formatOptions),
-    file,
-    index: 0,
-    report: () => {},
-    count: () => {},
-    images: NO_IMAGES,
-  };
+  const context = decodeContext(format, { formatOptions: options.formatOptions }, file);
   const handle = await open(file, 'r');
   let buffer = Buffer.allocUnsafe(64 * 1024);
   return {

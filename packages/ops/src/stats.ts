@@ -115,24 +115,7 @@ export async function computeStats(options: StatsOptions): Promise<StatsResult> 
   const overhead = new Histogram();
   const ids = new KeyTable(1 << 16, false);
   const conversations = new KeyTable(1 << 16, false);
-  const result: StatsResult = {
-    kind: 'llavakit-stats',
-    version: 1,
-    inputs: [],
-    records: 0,
-    invalid: 0,
-    invalidByRule: {},
-    textOnly: 0,
-    textOnlyShare: 0,
-    sources: {},
-    turns: turns.toJSON(),
-    imagesPerRecord: {},
-    images: 0,
-    imagePlacement: { start: 0, end: 0, middle: 0, none: 0, mismatch: 0 },
-    tokens: null,
-    duplicates: { ids: 0, conversations: 0, scope: 'all' },
-    durationMs: 0,
-  };
+  const result = emptyStats(turns, 'all');
   let unmeasurable = 0;
   let input: StatsResult['inputs'][number] | undefined;
   const measure = (record: LlavaRecord) => {
@@ -260,17 +243,9 @@ function countPlacement(
   if (tokens !== images && !(images > 0 && tokens === 0)) placement.mismatch++;
 }
 
-/**
- * Merge stats results of shards into one (counts add, histograms merge exactly, so percentiles stay exact).
- * Duplicates are summed within shards (`scope: 'per-shard'`): a duplicate across two shards is not seen.
- * Throws a `DiagnosticError` (`stats/merge`) for results of different models or templates.
- */
-export function mergeStats(results: readonly StatsResult[]): StatsResult {
-  if (results.length === 0) throw new DiagnosticError(diagnose(opsRules.statsMerge, { message: 'Nothing to merge.' }));
-  const turns = new Histogram();
-  const hs = { total: new Histogram(), text: new Histogram(), image: new Histogram(), overhead: new Histogram() };
-  const first = results[0]!;
-  const out: StatsResult = {
+/** A result with nothing counted yet (the start of {@link computeStats} and of {@link mergeStats}). */
+function emptyStats(turns: Histogram, scope: StatsResult['duplicates']['scope']): StatsResult {
+  return {
     kind: 'llavakit-stats',
     version: 1,
     inputs: [],
@@ -285,9 +260,22 @@ export function mergeStats(results: readonly StatsResult[]): StatsResult {
     images: 0,
     imagePlacement: { start: 0, end: 0, middle: 0, none: 0, mismatch: 0 },
     tokens: null,
-    duplicates: { ids: 0, conversations: 0, scope: results.length > 1 ? 'per-shard' : first.duplicates.scope },
+    duplicates: { ids: 0, conversations: 0, scope },
     durationMs: 0,
   };
+}
+
+/**
+ * Merge stats results of shards into one (counts add, histograms merge exactly, so percentiles stay exact).
+ * Duplicates are summed within shards (`scope: 'per-shard'`): a duplicate across two shards is not seen.
+ * Throws a `DiagnosticError` (`stats/merge`) for results of different models or templates.
+ */
+export function mergeStats(results: readonly StatsResult[]): StatsResult {
+  if (results.length === 0) throw new DiagnosticError(diagnose(opsRules.statsMerge, { message: 'Nothing to merge.' }));
+  const turns = new Histogram();
+  const hs = { total: new Histogram(), text: new Histogram(), image: new Histogram(), overhead: new Histogram() };
+  const first = results[0]!;
+  const out = emptyStats(turns, results.length > 1 ? 'per-shard' : first.duplicates.scope);
   let unmeasurable = 0;
   for (const r of results) {
     if (
