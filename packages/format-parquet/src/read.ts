@@ -2,7 +2,7 @@ import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DiagnosticError } from '@llavakit/diagnostics';
 import type { Diagnostic, FormatContext, InputSource, LlavaRecord, ReadResult, Turn } from '@llavakit/format';
-import { sniffImage } from '@llavakit/images';
+import { extensionOfFormat, sniffImage } from '@llavakit/images';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { IMAGE_SHAPE_KEY, LLAVAKIT_METADATA_KEY } from './layout.js';
 import { type ParquetOptions, parquetRules } from './options.js';
@@ -163,15 +163,6 @@ export function rowText(row: Record<string, unknown>): string {
   return text.length > 100_000 ? `${text.slice(0, 100_000)}…` : text;
 }
 
-const EXTENSIONS: Record<string, string> = {
-  jpeg: 'jpg',
-  png: 'png',
-  gif: 'gif',
-  webp: 'webp',
-  bmp: 'bmp',
-  tiff: 'tif',
-};
-
 interface ImageCell {
   readonly bytes?: Uint8Array;
   readonly path?: string;
@@ -268,7 +259,7 @@ export function rowToRecord(row: Record<string, unknown>, index: number, info: F
     }
     let path =
       cell.path ??
-      `${stem}${cells.length > 1 ? `-${i}` : ''}.${EXTENSIONS[sniffImage(cell.bytes.subarray(0, 65536)).format] ?? 'bin'}`;
+      `${stem}${cells.length > 1 ? `-${i}` : ''}.${extensionOfFormat(sniffImage(cell.bytes.subarray(0, 65536)).format) ?? 'bin'}`;
     for (let n = 1; embedded.has(path) || paths.includes(path); n++) path = `${cell.path ?? stem}#${n}`;
     embedded.set(path, cell.bytes);
     paths.push(path);

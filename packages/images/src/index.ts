@@ -38,6 +38,7 @@ export {
 } from './rewrite.js';
 export { imageRules } from './rules.js';
 export {
+  extensionOfFormat,
   formatOfExtension,
   type ImageFormat,
   type ImageInfo,

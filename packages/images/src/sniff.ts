@@ -89,6 +89,23 @@ export function formatOfExtension(path: string): Exclude<ImageFormat, 'unknown'>
   return EXTENSIONS[path.slice(dot + 1).toLowerCase()];
 }
 
+/**
+ * The usual file extension (without the dot) of an image format (`jpeg` → `jpg`): what to name a file whose bytes
+ * were sniffed. Undefined for `unknown`.
+ */
+export function extensionOfFormat(format: ImageFormat): string | undefined {
+  return format === 'unknown' ? undefined : EXTENSION_OF_FORMAT[format];
+}
+
+const EXTENSION_OF_FORMAT: Record<Exclude<ImageFormat, 'unknown'>, string> = {
+  jpeg: 'jpg',
+  png: 'png',
+  gif: 'gif',
+  webp: 'webp',
+  bmp: 'bmp',
+  tiff: 'tif',
+};
+
 const EXTENSIONS: Record<string, Exclude<ImageFormat, 'unknown'>> = {
   jpg: 'jpeg',
   jpeg: 'jpeg',

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { EmbeddedImages, SourceRecord } from '@llavakit/format';
-import { sniffImage } from '@llavakit/images';
+import { extensionOfFormat, sniffImage } from '@llavakit/images';
 
 /** Options of {@link createImageExtractor}. */
 export interface ExtractImagesOptions {
@@ -29,15 +29,6 @@ export interface ImageExtractor {
   /** Delete every written image: nothing appears in the folder. */
   abort(): Promise<void>;
 }
-
-const EXTENSION_OF_FORMAT: Record<string, string> = {
-  jpeg: 'jpg',
-  png: 'png',
-  gif: 'gif',
-  webp: 'webp',
-  bmp: 'bmp',
-  tiff: 'tif',
-};
 
 /**
  * A safe relative file name for an embedded image: the segments of its `path` without `..`, `.`, a root or a drive,
@@ -68,7 +59,7 @@ export function safeImageName(path: string, bytes: Uint8Array, fallback: string)
   const dot = last.lastIndexOf('.');
   const stem = dot > 0 ? last.slice(0, dot) : last;
   const own = dot > 0 ? last.slice(dot + 1).toLowerCase() : '';
-  const sniffed = EXTENSION_OF_FORMAT[sniffImage(bytes.subarray(0, 64 * 1024)).format];
+  const sniffed = extensionOfFormat(sniffImage(bytes.subarray(0, 64 * 1024)).format);
   const extension = sniffed ?? (/^[a-z0-9]{1,5}$/.test(own) ? own : 'bin');
   return [...segments, `${stem}.${extension}`].join('/');
 }
