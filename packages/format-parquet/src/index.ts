@@ -44,6 +44,8 @@ export const parquetFormat = defineFormat({
 });
 
 export default parquetFormat;
+export { datasetCard } from './card.js';
+export { parquetFilesOf } from './files.js';
 export {
   decideLayout,
   EXTRA_COLUMN,
@@ -55,13 +57,7 @@ export {
   LLAVAKIT_METADATA_KEY,
 } from './layout.js';
 export { type ParquetOptions, parquetOptionsSchema, parquetRules } from './options.js';
-export {
-  jsonSafe,
-  openParquetFile,
-  type ParquetFile,
-  parquetFilesOf,
-  readParquet,
-  rowText as parquetRowText,
-  rowToRecord,
-} from './read.js';
-export { datasetCard, parquetSchema, writeParquet } from './write.js';
+export { openParquetFile, type ParquetFile, readParquet } from './read.js';
+export { jsonSafe, rowText as parquetRowText, rowToRecord } from './record.js';
+export { parquetSchema } from './schema.js';
+export { writeParquet } from './write.js';

@@ -1,3 +1,4 @@
+import { DiagnosticError } from '@llavakit/diagnostics';
 import * as z from 'zod';
 
 /** Options of the Parquet format (`-O split=validation`, `-O row-group-rows=200`, …). */
@@ -51,3 +52,12 @@ export const parquetRules = {
   /** An input path, folder or glob that names no Parquet file. */
   noFiles: 'parquet/no-files',
 } as const;
+
+/** A fatal error of this format (rule id, message, hint, and the file when known). */
+export const parquetError = (
+  ruleId: string,
+  message: string,
+  file: string | undefined,
+  hint: string,
+): DiagnosticError =>
+  new DiagnosticError({ ruleId, severity: 'error', message, hint, source: 'parquet', ...(file ? { file } : {}) });

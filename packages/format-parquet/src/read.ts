@@ -1,296 +1,9 @@
-import { open, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { DiagnosticError } from '@llavakit/diagnostics';
-import type { Diagnostic, FormatContext, InputSource, LlavaRecord, ReadResult, Turn } from '@llavakit/format';
-import { extensionOfFormat, sniffImage } from '@llavakit/images';
+import type { FormatContext, InputSource, ReadResult } from '@llavakit/format';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
-import { IMAGE_SHAPE_KEY, LLAVAKIT_METADATA_KEY } from './layout.js';
-import { type ParquetOptions, parquetRules } from './options.js';
-
-const MAGIC = 'PAR1';
-const GLOB = /[*?[]/;
-
-const fail = (ruleId: string, message: string, file: string | undefined, hint: string): DiagnosticError =>
-  new DiagnosticError({ ruleId, severity: 'error', message, hint, source: 'parquet', ...(file ? { file } : {}) });
-
-/** Turn a glob segment into a regular expression (`*`, `?`, `[…]`). */
-function segmentRegExp(segment: string): RegExp {
-  let pattern = '';
-  for (let i = 0; i < segment.length; i++) {
-    const c = segment[i]!;
-    if (c === '*') pattern += '[^/]*';
-    else if (c === '?') pattern += '[^/]';
-    else if (c === '[') {
-      const end = segment.indexOf(']', i + 1);
-      if (end < 0) pattern += '\\[';
-      else {
-        pattern += `[${segment
-          .slice(i + 1, end)
-          .replace(/^!/, '^')
-          .replace(/\\/g, '\\\\')}]`;
-        i = end;
-      }
-    } else pattern += c.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  return new RegExp(`^${pattern}$`);
-}
-
-async function walk(dir: string, onFile: (path: string) => void): Promise<void> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    if (entry.name.startsWith('.')) continue;
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) await walk(path, onFile);
-    else if (entry.isFile()) onFile(path);
-  }
-}
-
-async function globFiles(pattern: string): Promise<string[]> {
-  const segments = pattern.split('/');
-  const firstMagic = segments.findIndex((s) => GLOB.test(s));
-  const base = segments.slice(0, firstMagic).join('/') || (pattern.startsWith('/') ? '/' : '.');
-  const rest = segments.slice(firstMagic);
-  const found: string[] = [];
-  const visit = async (dir: string, parts: string[]): Promise<void> => {
-    const [head, ...tail] = parts;
-    if (head === undefined) return;
-    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    if (head === '**') {
-      await visit(dir, tail);
-      for (const entry of entries) {
-        if (entry.isDirectory() && !entry.name.startsWith('.')) await visit(join(dir, entry.name), parts);
-      }
-      return;
-    }
-    const re = segmentRegExp(head);
-    for (const entry of entries) {
-      if (!re.test(entry.name)) continue;
-      const path = dir === '.' ? entry.name : join(dir, entry.name);
-      if (tail.length === 0 && entry.isFile()) found.push(path);
-      else if (tail.length > 0 && entry.isDirectory()) await visit(path, tail);
-    }
-  };
-  await visit(base, rest);
-  return [...new Set(found)];
-}
-
-/**
- * The Parquet files an input names: the file itself, every `*.parquet` under a folder (sorted, dot-folders
- * skipped), or the files a glob (`*`, `?`, `[…]`, `**`) matches. Throws `parquet/no-files` when there are none.
- */
-export async function parquetFilesOf(input: string): Promise<string[]> {
-  let files: string[];
-  if (GLOB.test(input)) files = await globFiles(input);
-  else {
-    const info = await stat(input).catch(() => undefined);
-    if (!info) throw fail(parquetRules.noFiles, `No such file or folder: ${input}.`, input, 'Check the path.');
-    if (info.isDirectory()) {
-      files = [];
-      await walk(input, (path) => {
-        if (path.toLowerCase().endsWith('.parquet')) files.push(path);
-      });
-    } else files = [input];
-  }
-  if (files.length === 0) {
-    throw fail(
-      parquetRules.noFiles,
-      `${input} names no Parquet file.`,
-      input,
-      'Name a .parquet file, a folder holding some (e.g. a Hub dataset clone), or a glob like data/train-*.parquet.',
-    );
-  }
-  return files;
-}
-
-async function checkMagic(file: string): Promise<void> {
-  const handle = await open(file, 'r').catch((error: Error) => {
-    throw fail(parquetRules.unreadable, `Cannot open ${file}: ${error.message}`, file, 'Check the path.');
-  });
-  try {
-    const { size } = await handle.stat();
-    const head = Buffer.alloc(4);
-    const tail = Buffer.alloc(4);
-    if (size >= 12) {
-      await handle.read(head, 0, 4, 0);
-      await handle.read(tail, 0, 4, size - 4);
-    }
-    if (head.toString('latin1') !== MAGIC || tail.toString('latin1') !== MAGIC) {
-      throw fail(
-        parquetRules.unreadable,
-        `${file} is not a Parquet file (no PAR1 magic at its start and end)${size >= 12 && head.toString('latin1') === MAGIC ? ': it looks truncated' : ''}.`,
-        file,
-        'Pass the Parquet files themselves (or --from llava for JSON input).',
-      );
-    }
-  } finally {
-    await handle.close();
-  }
-}
-
-/** A value as JSON can hold it: bigints become numbers (or strings past 2^53), bytes base64, dates ISO text. */
-export function jsonSafe(value: unknown): unknown {
-  if (value === null || value === undefined) return value;
-  if (typeof value === 'bigint') {
-    return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER)
-      ? Number(value)
-      : value.toString();
-  }
-  if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
-  if (value instanceof Uint8Array)
-    return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
-  if (Array.isArray(value)) return value.map(jsonSafe);
-  if (typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = jsonSafe(v);
-    return out;
-  }
-  return value;
-}
-
-/** A short JSON text of a row for the rejects file or a viewer (image bytes replaced by their size). */
-export function rowText(row: Record<string, unknown>): string {
-  const strip = (v: unknown): unknown => {
-    if (v instanceof Uint8Array) return `<${v.length} bytes>`;
-    if (Array.isArray(v)) return v.map(strip);
-    if (v && typeof v === 'object' && !(v instanceof Date)) {
-      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, strip(x)]));
-    }
-    return jsonSafe(v);
-  };
-  const text = JSON.stringify(strip(row));
-  return text.length > 100_000 ? `${text.slice(0, 100_000)}…` : text;
-}
-
-interface ImageCell {
-  readonly bytes?: Uint8Array;
-  readonly path?: string;
-}
-
-function imageCellOf(value: unknown): ImageCell | undefined {
-  if (value === null || value === undefined) return undefined;
-  if (value instanceof Uint8Array) return { bytes: value };
-  if (typeof value === 'string') return value ? { path: value } : undefined;
-  if (typeof value === 'object') {
-    const { bytes, path } = value as { bytes?: unknown; path?: unknown };
-    const cell: { bytes?: Uint8Array; path?: string } = {};
-    if (bytes instanceof Uint8Array) cell.bytes = bytes;
-    else if (typeof bytes === 'string' && bytes) cell.bytes = new TextEncoder().encode(bytes);
-    if (typeof path === 'string' && path) cell.path = path;
-    return cell.bytes || cell.path ? cell : undefined;
-  }
-  return undefined;
-}
-
-type Converted =
-  | { readonly ok: true; readonly record: LlavaRecord; readonly embedded?: Map<string, Uint8Array> }
-  | { readonly ok: false; readonly diagnostic: Omit<Diagnostic, 'ruleId' | 'severity' | 'source'> };
-
-interface FileInfo {
-  readonly jsonColumns: ReadonlySet<string>;
-  readonly overrides?: string;
-}
-
-/**
- * Convert one Parquet row (as hyparquet gives it, bytes kept binary) to a canonical LLaVA record, with the bytes of
- * its embedded images keyed by the paths the record names.
- */
-export function rowToRecord(row: Record<string, unknown>, index: number, info: FileInfo): Converted {
-  const overrides: Record<string, unknown> = {};
-  const overrideText = info.overrides ? row[info.overrides] : undefined;
-  if (typeof overrideText === 'string' && overrideText) {
-    try {
-      Object.assign(overrides, JSON.parse(overrideText));
-    } catch {
-      return { ok: false, diagnostic: { message: `Column ${info.overrides} is not valid JSON.`, pointer: '' } };
-    }
-  }
-  let conversations: unknown = row.conversations;
-  if (typeof conversations === 'string') {
-    try {
-      conversations = JSON.parse(conversations);
-    } catch {
-      return { ok: false, diagnostic: { message: 'Column conversations holds text that is not JSON.' } };
-    }
-  }
-  if ('conversations' in overrides) conversations = overrides.conversations;
-  if (!Array.isArray(conversations)) {
-    return {
-      ok: false,
-      diagnostic: {
-        message: conversations == null ? 'Row has no conversations.' : 'Column conversations is not a list.',
-        hint: 'LLaVA rows need `conversations`: a list of {from, value}.',
-      },
-    };
-  }
-  const turns: Turn[] = [];
-  for (const [i, raw] of conversations.entries()) {
-    const turn = raw as Record<string, unknown> | null;
-    if (!turn || typeof turn !== 'object' || typeof turn.from !== 'string' || typeof turn.value !== 'string') {
-      return {
-        ok: false,
-        diagnostic: { message: `Turn ${i} has no string from/value.`, pointer: `/conversations/${i}` },
-      };
-    }
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(turn)) if (v !== null && v !== undefined) out[k] = jsonSafe(v);
-    turns.push(out as Turn);
-  }
-
-  const record: Record<string, unknown> = {};
-  let id = jsonSafe(row.id);
-  if ('id' in overrides) id = overrides.id;
-  if (typeof id === 'string' || typeof id === 'number') record.id = id;
-
-  const cells: (ImageCell | undefined)[] = Array.isArray(row.images)
-    ? (row.images as unknown[]).map(imageCellOf)
-    : 'image' in row
-      ? [imageCellOf(row.image)]
-      : [];
-  const embedded = new Map<string, Uint8Array>();
-  const paths: string[] = [];
-  const stem = String(record.id ?? index);
-  for (const [i, cell] of cells.entries()) {
-    if (!cell) continue;
-    if (!cell.bytes) {
-      paths.push(cell.path!);
-      continue;
-    }
-    let path =
-      cell.path ??
-      `${stem}${cells.length > 1 ? `-${i}` : ''}.${extensionOfFormat(sniffImage(cell.bytes.subarray(0, 65536)).format) ?? 'bin'}`;
-    for (let n = 1; embedded.has(path) || paths.includes(path); n++) path = `${cell.path ?? stem}#${n}`;
-    embedded.set(path, cell.bytes);
-    paths.push(path);
-  }
-  const shape = overrides[IMAGE_SHAPE_KEY];
-  if (Array.isArray(row.images) || shape === 'list') {
-    // A list cell stays a list (even empty); llavakit marks the rows whose `image` was one path.
-    record.image = shape === 'string' && paths.length === 1 ? paths[0] : paths;
-  } else if (paths.length > 0) record.image = paths[0];
-
-  record.conversations = turns;
-  for (const [key, value] of Object.entries(row)) {
-    if (key === 'id' || key === 'conversations' || key === 'image' || key === 'images' || key === info.overrides)
-      continue;
-    if (value === null || value === undefined) continue;
-    if (info.jsonColumns.has(key) && typeof value === 'string') {
-      try {
-        record[key] = JSON.parse(value);
-        continue;
-      } catch {
-        // not JSON after all: keep the text
-      }
-    }
-    record[key] = jsonSafe(value);
-  }
-  for (const [key, value] of Object.entries(overrides)) {
-    if (key === IMAGE_SHAPE_KEY || key === 'id' || key === 'conversations') continue;
-    record[key] = value;
-  }
-  return { ok: true, record: record as LlavaRecord, ...(embedded.size > 0 ? { embedded } : {}) };
-}
+import { checkMagic, parquetFilesOf } from './files.js';
+import { LLAVAKIT_METADATA_KEY } from './layout.js';
+import { type ParquetOptions, parquetError, parquetRules } from './options.js';
+import { type FileInfo, jsonSafe, rowText, rowToRecord } from './record.js';
 
 function fileInfo(metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>, columns: ReadonlySet<string>): FileInfo {
   const entry = metadata.key_value_metadata?.find((kv) => kv.key === LLAVAKIT_METADATA_KEY);
@@ -331,7 +44,7 @@ export async function openParquetFile(file: string): Promise<ParquetFile> {
   try {
     metadata = await parquetMetadataAsync(buffer);
   } catch (error) {
-    throw fail(
+    throw parquetError(
       parquetRules.unreadable,
       `Cannot read the footer of ${file}: ${(error as Error).message}`,
       file,
@@ -357,7 +70,7 @@ export async function openParquetFile(file: string): Promise<ParquetFile> {
       try {
         return await parquetReadObjects({ file: buffer, metadata, rowStart, rowEnd, utf8: false });
       } catch (error) {
-        throw fail(
+        throw parquetError(
           parquetRules.unreadable,
           `Cannot read rows ${rowStart}–${rowEnd - 1} of ${file}: ${(error as Error).message}`,
           file,
@@ -381,7 +94,7 @@ export async function* readParquet(
   context: FormatContext<ParquetOptions>,
 ): AsyncGenerator<ReadResult> {
   if (typeof input !== 'string') {
-    throw fail(
+    throw parquetError(
       parquetRules.unreadable,
       'Parquet cannot be read from standard input.',
       undefined,

@@ -1,0 +1,150 @@
+import type { Diagnostic, LlavaRecord, SourceRecord, WriteContext } from '@llavakit/format';
+import { fits, IMAGE_SHAPE_KEY, type Layout } from './layout.js';
+import { type ParquetOptions, parquetRules } from './options.js';
+
+interface ImageCell {
+  bytes: Uint8Array | null;
+  path: string | null;
+}
+
+/** One row ready for the columns, with its estimated uncompressed size. */
+export interface Row {
+  readonly source: SourceRecord;
+  readonly cells: unknown[];
+  readonly bytes: number;
+}
+
+export type Built = { ok: true; row: Row } | { ok: false; diagnostics: Diagnostic[] };
+
+function imagePathsOf(record: LlavaRecord): string[] {
+  if (typeof record.image === 'string') return [record.image];
+  if (Array.isArray(record.image)) return record.image;
+  return [];
+}
+
+/** A record whose image reads have started (output paths rewritten while it was the current record). */
+export interface Fetched {
+  readonly source: SourceRecord;
+  readonly images: readonly {
+    readonly path: string;
+    readonly out: string;
+    readonly bytes: Promise<Uint8Array | undefined>;
+  }[];
+}
+
+/**
+ * Start reading a record's image bytes while it is the host's current record (the host answers its embedded images
+ * first), so reads overlap while earlier rows are built.
+ */
+export function fetchImages(source: SourceRecord, context: WriteContext<ParquetOptions>): Fetched {
+  return {
+    source,
+    images: imagePathsOf(source.record).map((path) => ({
+      path,
+      out: context.images.rewrite(path),
+      bytes: context.images.readBytes(path).then(
+        (bytes) => bytes ?? source.embedded?.get(path),
+        () => source.embedded?.get(path),
+      ),
+    })),
+  };
+}
+
+/** How many records may have image reads in flight ahead of the row being built. */
+export const READ_AHEAD = 32;
+
+export async function buildRow(
+  fetched: Fetched,
+  layout: Layout,
+  context: WriteContext<ParquetOptions>,
+): Promise<Built> {
+  const { source } = fetched;
+  const { record } = source;
+  const overrides: Record<string, unknown> = {};
+  const place = {
+    file: source.file,
+    recordIndex: source.index,
+    source: 'parquet',
+    ...(record.id !== undefined ? { recordId: record.id } : {}),
+  };
+  const paths = imagePathsOf(record);
+  if (layout.image === 'image' && paths.length > 1) {
+    return {
+      ok: false,
+      diagnostics: [
+        {
+          ruleId: parquetRules.imageLayout,
+          severity: 'error',
+          message: `Record has ${paths.length} images, but this file has one \`image\` column (decided from its first row group).`,
+          hint: 'Pass -O image-layout=images to write an `images` list column.',
+          pointer: '/image',
+          ...place,
+        },
+      ],
+    };
+  }
+  let imageBytes = 0;
+  const cells: ImageCell[] = [];
+  for (const [i, { path, out, bytes: reading }] of fetched.images.entries()) {
+    const bytes = await reading;
+    if (!bytes) {
+      context.report({
+        ruleId: parquetRules.imageNotEmbedded,
+        severity: 'warning',
+        message: `Image ${path} could not be read; the row names its path with no bytes.`,
+        hint: 'Point llava at the images (--images <folder|prefix=folder|zip>), or use --missing-images drop.',
+        pointer: Array.isArray(record.image) ? `/image/${i}` : '/image',
+        ...place,
+      });
+      context.count('parquet:images-path-only');
+    } else {
+      context.count('parquet:images-embedded');
+      imageBytes += bytes.length;
+    }
+    cells.push({ bytes: bytes ?? null, path: out });
+  }
+  let imageCell: unknown = null;
+  if (layout.image === 'image') {
+    imageCell = cells[0] ?? null;
+    if (Array.isArray(record.image)) overrides[IMAGE_SHAPE_KEY] = 'list';
+  } else {
+    imageCell = record.image === undefined ? null : cells;
+    if (typeof record.image === 'string') overrides[IMAGE_SHAPE_KEY] = 'string';
+  }
+
+  let id: string | null = null;
+  if (typeof record.id === 'string') id = record.id;
+  else if (record.id !== undefined) {
+    id = String(record.id);
+    overrides.id = record.id;
+  }
+  const turns = record.conversations.map((turn) => ({ from: turn.from, value: turn.value }));
+  if (record.conversations.some((turn) => Object.keys(turn).some((k) => k !== 'from' && k !== 'value'))) {
+    overrides.conversations = record.conversations;
+  }
+  const row: unknown[] = [id, turns, imageCell];
+  const inLayout = new Set<string>();
+  for (const extra of layout.extras) {
+    inLayout.add(extra.name);
+    const value = (record as Record<string, unknown>)[extra.name];
+    if (value === undefined) {
+      row.push(null);
+    } else if (fits(extra.kind, value)) {
+      row.push(
+        extra.kind === 'json' ? JSON.stringify(value) : extra.kind === 'int64' ? BigInt(value as number) : value,
+      );
+    } else {
+      row.push(null);
+      overrides[extra.name] = value;
+    }
+  }
+  for (const [key, value] of Object.entries(record)) {
+    if (key === 'id' || key === 'conversations' || key === 'image' || inLayout.has(key)) continue;
+    if (value !== undefined) overrides[key] = value;
+  }
+  const extraText = Object.keys(overrides).length > 0 ? JSON.stringify(overrides) : null;
+  row.push(extraText);
+  let textBytes = (id?.length ?? 0) + (extraText?.length ?? 0);
+  for (const turn of turns) textBytes += turn.from.length + turn.value.length;
+  return { ok: true, row: { source, cells: row, bytes: imageBytes + textBytes } };
+}
