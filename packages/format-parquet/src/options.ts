@@ -12,14 +12,22 @@ export const parquetOptionsSchema = z.object({
     .number()
     .int()
     .positive()
+    .default(1000)
+    .describe('Rows per row group at most (1,000: the `datasets` default for rows without images).'),
+  rowGroupImageRows: z
+    .number()
+    .int()
+    .positive()
     .default(100)
-    .describe('Rows per row group at most (the Hub writes image sets with 100).'),
+    .describe('Rows holding embedded image bytes per row group at most (100: what the Hub writes for image sets).'),
   rowGroupBytes: z
     .number()
     .int()
     .positive()
     .default(100_000_000)
-    .describe('Uncompressed bytes per row group at most (a row group ends before it would grow beyond this).'),
+    .describe(
+      'Uncompressed bytes per row group at most (a row group ends before it would grow beyond this; the viewer refuses row groups over 300 MB).',
+    ),
   shardBytes: z
     .number()
     .int()

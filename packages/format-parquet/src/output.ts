@@ -20,6 +20,13 @@ export class FileByteWriter extends ByteWriter {
     while (at < this.index) at += writeSync(this.fd, new Uint8Array(this.buffer, at, this.index - at));
     this.index = 0;
   }
+  /** Append bytes straight to the file (a copied row group), without growing the buffer to hold them. */
+  appendDirect(bytes: Uint8Array): void {
+    this.drain();
+    let at = 0;
+    while (at < bytes.length) at += writeSync(this.fd, bytes, at, bytes.length - at);
+    this.offset += bytes.length;
+  }
   override finish(): void {
     this.drain();
     closeSync(this.fd);

@@ -1,9 +1,13 @@
+import { stat } from 'node:fs/promises';
 import type { FormatContext, InputSource, ReadResult } from '@llavakit/format';
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
+import { parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { checkMagic, parquetFilesOf } from './files.js';
 import { LLAVAKIT_METADATA_KEY } from './layout.js';
 import { type ParquetOptions, parquetError, parquetRules } from './options.js';
+import { chunkBytes, copyable, noteOrigin, type SourceGroup } from './passthrough.js';
 import { type FileInfo, jsonSafe, rowText, rowToRecord } from './record.js';
+import { snappyUncompress } from './snappy.js';
+import { fileBuffer, groupSpan, readRange } from './source.js';
 
 function fileInfo(metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>, columns: ReadonlySet<string>): FileInfo {
   const entry = metadata.key_value_metadata?.find((kv) => kv.key === LLAVAKIT_METADATA_KEY);
@@ -20,6 +24,9 @@ function fileInfo(metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>, co
   }
   return { jsonColumns: new Set(jsonColumns), ...(overrides ? { overrides } : {}) };
 }
+
+/** The row group that `readGroup` read a rows array from, when it can be copied as is by a re-shard. */
+const sourceGroups = new WeakMap<object, SourceGroup>();
 
 /** One Parquet file opened for reading by row group (see {@link openParquetFile}). */
 export interface ParquetFile {
@@ -39,10 +46,12 @@ export interface ParquetFile {
  */
 export async function openParquetFile(file: string): Promise<ParquetFile> {
   await checkMagic(file);
-  const buffer = await asyncBufferFromFile(file);
+  const { size } = await stat(file);
+  const buffer = fileBuffer(file, size);
   let metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>;
   try {
-    metadata = await parquetMetadataAsync(buffer);
+    // Statistics stay raw bytes (nothing reads them but a re-shard copying them into its own footer).
+    metadata = await parquetMetadataAsync(buffer, { parsers: { stringFromBytes: (bytes: Uint8Array) => bytes } });
   } catch (error) {
     throw parquetError(
       parquetRules.unreadable,
@@ -53,6 +62,8 @@ export async function openParquetFile(file: string): Promise<ParquetFile> {
   }
   const columns = new Set(parquetSchema(metadata).children.map((c) => c.element.name));
   const info = fileInfo(metadata, columns);
+  // Row groups of a file written by llavakit can be copied by a re-shard (see passthrough.ts).
+  const ours = metadata.key_value_metadata?.some((kv) => kv.key === LLAVAKIT_METADATA_KEY) ?? false;
   const groups = metadata.row_groups.map((group) => Number(group.num_rows));
   const starts: number[] = [];
   let at = 0;
@@ -68,7 +79,22 @@ export async function openParquetFile(file: string): Promise<ParquetFile> {
       if (rowStart === undefined) throw new RangeError(`${file} has no row group ${g}`);
       const rowEnd = rowStart + groups[g]!;
       try {
-        return await parquetReadObjects({ file: buffer, metadata, rowStart, rowEnd, utf8: false });
+        // The row group's column chunks in one read, decoded from memory.
+        const span = groupSpan(metadata.row_groups[g]!);
+        const range = span.end > span.start ? readRange(file, span.start, span.end) : undefined;
+        const rows = await parquetReadObjects({
+          file: fileBuffer(file, size, range),
+          metadata,
+          rowStart,
+          rowEnd,
+          utf8: false,
+          compressors: { SNAPPY: snappyUncompress },
+        });
+        const rowGroup = metadata.row_groups[g]!;
+        if (ours && range && copyable(rowGroup) && chunkBytes(rowGroup) === range.bytes.length) {
+          sourceGroups.set(rows, { metadata, rowGroup, range, rows: rows.length });
+        }
+        return rows;
       } catch (error) {
         throw parquetError(
           parquetRules.unreadable,
@@ -110,9 +136,11 @@ export async function* readParquet(
     for (let g = 0; g < parquet.groups.length; g++) {
       if (context.signal?.aborted) return;
       const rows = await parquet.readGroup(g);
+      const group = sourceGroups.get(rows);
       for (const [i, row] of rows.entries()) {
         const converted = parquet.toRecord(row, index);
         if (converted.ok) {
+          if (group) noteOrigin(converted.record, { group, row: i, raw: row });
           yield {
             ok: true,
             record: converted.record,

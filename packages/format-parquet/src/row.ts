@@ -10,8 +10,11 @@ interface ImageCell {
 /** One row ready for the columns, with its estimated uncompressed size. */
 export interface Row {
   readonly source: SourceRecord;
+  /** The cells in column order: id, conversations, image(s), the extras, the overrides. */
   readonly cells: unknown[];
   readonly bytes: number;
+  /** Whether the row holds embedded image bytes (it counts against `rowGroupImageRows`). */
+  readonly withImages: boolean;
 }
 
 export type Built = { ok: true; row: Row } | { ok: false; diagnostics: Diagnostic[] };
@@ -48,6 +51,18 @@ export function fetchImages(source: SourceRecord, context: WriteContext<ParquetO
       ),
     })),
   };
+}
+
+const extraNamesOf = new WeakMap<Layout, ReadonlySet<string>>();
+
+/** The names of a layout's extra columns (computed once per layout). */
+function extraNames(layout: Layout): ReadonlySet<string> {
+  let names = extraNamesOf.get(layout);
+  if (!names) {
+    names = new Set(layout.extras.map((e) => e.name));
+    extraNamesOf.set(layout, names);
+  }
+  return names;
 }
 
 /** How many records may have image reads in flight ahead of the row being built. */
@@ -118,14 +133,17 @@ export async function buildRow(
     id = String(record.id);
     overrides.id = record.id;
   }
-  const turns = record.conversations.map((turn) => ({ from: turn.from, value: turn.value }));
-  if (record.conversations.some((turn) => Object.keys(turn).some((k) => k !== 'from' && k !== 'value'))) {
-    overrides.conversations = record.conversations;
+  // Turns go to the column as they are (the struct takes `from` and `value`); other keys go to the overrides.
+  let plainTurns = true;
+  for (const turn of record.conversations) {
+    for (const key in turn) if (key !== 'from' && key !== 'value') plainTurns = false;
   }
+  const turns = plainTurns
+    ? record.conversations
+    : record.conversations.map((turn) => ({ from: turn.from, value: turn.value }));
+  if (!plainTurns) overrides.conversations = record.conversations;
   const row: unknown[] = [id, turns, imageCell];
-  const inLayout = new Set<string>();
   for (const extra of layout.extras) {
-    inLayout.add(extra.name);
     const value = (record as Record<string, unknown>)[extra.name];
     if (value === undefined) {
       row.push(null);
@@ -138,13 +156,15 @@ export async function buildRow(
       overrides[extra.name] = value;
     }
   }
-  for (const [key, value] of Object.entries(record)) {
+  const inLayout = extraNames(layout);
+  for (const key in record) {
     if (key === 'id' || key === 'conversations' || key === 'image' || inLayout.has(key)) continue;
+    const value = (record as Record<string, unknown>)[key];
     if (value !== undefined) overrides[key] = value;
   }
   const extraText = Object.keys(overrides).length > 0 ? JSON.stringify(overrides) : null;
   row.push(extraText);
   let textBytes = (id?.length ?? 0) + (extraText?.length ?? 0);
   for (const turn of turns) textBytes += turn.from.length + turn.value.length;
-  return { ok: true, row: { source, cells: row, bytes: imageBytes + textBytes } };
+  return { ok: true, row: { source, cells: row, bytes: imageBytes + textBytes, withImages: imageBytes > 0 } };
 }

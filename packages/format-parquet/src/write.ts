@@ -6,8 +6,10 @@ import { datasetCard } from './card.js';
 import { decideLayout, EXTRA_COLUMN, featuresOf, type Layout, LLAVAKIT_METADATA_KEY } from './layout.js';
 import { type ParquetOptions, parquetError, parquetRules } from './options.js';
 import { checkFolder, FileByteWriter, isSingleFile, moveFolderIntoPlace } from './output.js';
+import { movedRowGroup, originOf, type RowOrigin, type SourceGroup, sameRow, sameSchema } from './passthrough.js';
 import { buildRow, type Fetched, fetchImages, READ_AHEAD, type Row } from './row.js';
 import { parquetSchema, type SchemaElement } from './schema.js';
+import { snappyCompress } from './snappy.js';
 
 interface Shard {
   readonly path: string;
@@ -46,54 +48,110 @@ export async function writeParquet(
 
   let layout: Layout | undefined;
   let schema: SchemaElement[] | undefined;
+  let names: string[] = [];
   let kvMetadata: { key: string; value: string }[] = [];
-  const shards: Shard[] = [];
+  /** Files written so far (the footer state of each is dropped when it is finished). */
+  const written: string[] = [];
   let shard: Shard | undefined;
+  let rowGroups = 0;
+  let copiedGroups = 0;
   let pending: Row[] = [];
   let pendingBytes = 0;
+  let pendingImageRows = 0;
+  /** The source row group whose rows, in order, `pending` holds so far (copied as is when complete). */
+  let copying: SourceGroup | undefined;
+  /** Whether a source file's schema is the one written (decided once per file). */
+  const schemaMatches = new WeakMap<object, boolean>();
   let head: Fetched[] = [];
+  let headImageRows = 0;
   let ahead: Fetched[] = [];
   let totalRows = 0;
   let totalBytes = 0;
 
   const openShard = (): Shard => {
-    const path = single ? join(staging, 'out.parquet') : join(dataDir, `.shard-${shards.length}.parquet`);
+    const path = single ? join(staging, 'out.parquet') : join(dataDir, `.shard-${written.length}.parquet`);
     const file = new FileByteWriter(path);
     const writer = new ParquetWriter({
       writer: file,
       schema: schema!,
       codec: 'SNAPPY',
+      compressors: { SNAPPY: snappyCompress },
       kvMetadata,
       createdBy: 'llavakit (hyparquet-writer)',
     });
-    const opened: Shard = { path, file, writer, rowGroups: 0, rows: 0 };
-    shards.push(opened);
-    return opened;
+    written.push(path);
+    return { path, file, writer, rowGroups: 0, rows: 0 };
   };
 
-  const flushRows = async () => {
-    if (pending.length === 0) return;
-    const rows = pending;
-    const bytes = pendingBytes;
-    pending = [];
-    pendingBytes = 0;
+  /** Finish the current shard if `bytes` more would take it past the shard size (never before its first group). */
+  const roomFor = async (bytes: number) => {
     if (shard && !single && shard.rowGroups > 0 && shard.file.offset + bytes > options.shardBytes) {
       await shard.writer.finish();
       shard = undefined;
     }
     shard ??= openShard();
-    const names = ['id', 'conversations', layout!.image, ...layout!.extras.map((e) => e.name), EXTRA_COLUMN];
-    const columnData = names.map((name, c) => ({
-      name,
-      data: rows.map((row) => row.cells[c]),
-      ...(c === 2 ? { statistics: false, encoding: 'PLAIN' as const } : {}),
-    }));
-    await shard.writer.write({ columnData, rowGroupSize: rows.length });
-    shard.rowGroups++;
-    shard.rows += rows.length;
+    return shard;
+  };
+
+  const taken = () => {
+    const rows = pending;
+    const bytes = pendingBytes;
+    pending = [];
+    pendingBytes = 0;
+    pendingImageRows = 0;
+    copying = undefined;
+    return { rows, bytes };
+  };
+
+  const done = (target: Shard, rows: readonly Row[], bytes: number) => {
+    target.rowGroups++;
+    target.rows += rows.length;
+    rowGroups++;
     totalRows += rows.length;
     totalBytes += bytes;
     for (const row of rows) context.accept(row.source);
+  };
+
+  /** Encode the pending rows as one row group. */
+  const flushRows = async () => {
+    if (pending.length === 0) return;
+    const { rows, bytes } = taken();
+    const target = await roomFor(bytes);
+    const columnData = names.map((name, c) => ({
+      name,
+      data: rows.map((row) => row.cells[c]),
+      // Image bytes: no statistics, no dictionary. Long texts: no min/max kept in the footer for every group.
+      ...(c === 2 ? { statistics: false, encoding: 'PLAIN' as const } : c === 1 ? { statistics: false } : {}),
+    }));
+    await target.writer.write({ columnData, rowGroupSize: rows.length });
+    done(target, rows, bytes);
+  };
+
+  /** Copy the source row group the pending rows are (all its rows, unchanged) byte for byte. */
+  const copyRows = async (group: SourceGroup) => {
+    const { rows, bytes } = taken();
+    const target = await roomFor(group.range.bytes.length);
+    const offset = target.file.offset;
+    target.file.appendDirect(group.range.bytes);
+    target.writer.row_groups.push(
+      movedRowGroup(group.rowGroup, group.range.start, offset) as (typeof target.writer.row_groups)[number],
+    );
+    target.writer.num_rows += BigInt(rows.length);
+    copiedGroups++;
+    done(target, rows, bytes);
+  };
+
+  /** The row's origin when its cells are exactly what its source row group holds (so the group can be copied). */
+  const copyableOrigin = (row: Row): RowOrigin | undefined => {
+    const origin = originOf(row.source.record);
+    if (!origin) return undefined;
+    const { metadata } = origin.group;
+    let same = schemaMatches.get(metadata);
+    if (same === undefined) {
+      same = sameSchema(metadata.schema, schema as typeof metadata.schema);
+      schemaMatches.set(metadata, same);
+    }
+    return same && sameRow(row.cells, names, origin.raw) ? origin : undefined;
   };
 
   const add = async (fetched: Fetched) => {
@@ -102,10 +160,25 @@ export async function writeParquet(
       context.reject(fetched.source, built.diagnostics);
       return;
     }
-    if (pending.length > 0 && pendingBytes + built.row.bytes > options.rowGroupBytes) await flushRows();
-    pending.push(built.row);
-    pendingBytes += built.row.bytes;
-    if (pending.length >= options.rowGroupRows) await flushRows();
+    const { row } = built;
+    const origin = copyableOrigin(row);
+    if (!(copying && origin?.group === copying && origin.row === pending.length)) {
+      // Not the next row of the group being collected: those rows are encoded with the others.
+      copying = undefined;
+      if (origin?.row === 0) {
+        // The first row of a source group: start it on a row group of its own, so it can be copied whole.
+        await flushRows();
+        copying = origin.group;
+      }
+    }
+    if (pending.length > 0 && pendingBytes + row.bytes > options.rowGroupBytes) await flushRows();
+    pending.push(row);
+    pendingBytes += row.bytes;
+    if (row.withImages) pendingImageRows++;
+    if (copying && pending.length === copying.rows) await copyRows(copying);
+    else if (pending.length >= options.rowGroupRows || pendingImageRows >= options.rowGroupImageRows) {
+      await flushRows();
+    }
   };
 
   const start = () => {
@@ -114,6 +187,7 @@ export async function writeParquet(
       options.imageLayout === 'auto' ? undefined : options.imageLayout,
     );
     schema = parquetSchema(layout);
+    names = ['id', 'conversations', layout.image, ...layout.extras.map((e) => e.name), EXTRA_COLUMN];
     kvMetadata = [
       { key: 'huggingface', value: JSON.stringify({ info: { features: featuresOf(layout) } }) },
       {
@@ -134,7 +208,8 @@ export async function writeParquet(
       if (!layout) {
         // Decide the columns from the first row group's records (held only until then).
         head.push(fetched);
-        if (head.length < options.rowGroupRows) continue;
+        if (fetched.images.length > 0) headImageRows++;
+        if (head.length < options.rowGroupRows && headImageRows < options.rowGroupImageRows) continue;
         start();
         const first = head;
         head = [];
@@ -158,18 +233,14 @@ export async function writeParquet(
     await shard.writer.finish();
     shard = undefined;
 
-    const count = shards.length;
-    const names: string[] = [];
-    for (const [i, s] of shards.entries()) {
+    const count = written.length;
+    for (const [i, path] of written.entries()) {
       const name = `${options.split}-${String(i).padStart(5, '0')}-of-${String(count).padStart(5, '0')}.parquet`;
-      if (!single) await rename(s.path, join(dataDir, name));
-      names.push(name);
+      if (!single) await rename(path, join(dataDir, name));
     }
     context.count('parquet:shards', count);
-    context.count(
-      'parquet:row-groups',
-      shards.reduce((n, s) => n + s.rowGroups, 0),
-    );
+    context.count('parquet:row-groups', rowGroups);
+    if (copiedGroups > 0) context.count('parquet:row-groups-copied', copiedGroups);
     if (single) {
       await rename(join(staging, 'out.parquet'), target);
       await rm(staging, { recursive: true, force: true });
