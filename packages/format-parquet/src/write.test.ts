@@ -143,6 +143,41 @@ describe('writeParquet, read back with DuckDB', () => {
     expect(card).toContain('  - split: validation\n    path: data/validation-*\n');
   });
 
+  it('sizes row groups like `datasets`: 1,000 rows, 100 with embedded images, 100 MB, whichever comes first', async () => {
+    const groups = async (file: string) =>
+      (
+        await duck(
+          `SELECT DISTINCT row_group_id::INT AS g, row_group_num_rows::INT AS n FROM parquet_metadata(${lit(file)}) ORDER BY g`,
+        )
+      ).map((g) => g.n);
+    // text-only rows (and rows whose image could not be read): 1,000 per row group
+    const text: LlavaRecord[] = [];
+    for (let i = 0; i < 2_500; i++) {
+      text.push({ id: String(i), ...(i % 2 ? { image: 'missing.jpg' } : {}), conversations: turns(String(i)) });
+    }
+    const textFile = join(dir, 'text.parquet');
+    const seen = await write(text, textFile);
+    expect(seen.accepted).toHaveLength(2_500);
+    expect(await groups(textFile)).toEqual([1000, 1000, 500]);
+    // rows with embedded images: 100 of them per row group; text rows in between do not count
+    const mixed: LlavaRecord[] = [];
+    for (let i = 0; i < 450; i++) {
+      mixed.push({ id: String(i), ...(i % 3 ? {} : { image: 'gqa/2.png' }), conversations: turns(String(i)) });
+    }
+    const mixedFile = join(dir, 'mixed.parquet');
+    await write(mixed, mixedFile, {}, images);
+    expect(await groups(mixedFile)).toEqual([298, 152]);
+    // the long texts keep no min/max per row group; ids do
+    const stats = await duck(
+      `SELECT DISTINCT path_in_schema AS p, stats_min_value IS NOT NULL AS has FROM parquet_metadata(${lit(textFile)}) ORDER BY p`,
+    );
+    expect(Object.fromEntries(stats.map((r) => [r.p, r.has]))).toMatchObject({
+      id: true,
+      'conversations, list, element, from': false,
+      'conversations, list, element, value': false,
+    });
+  });
+
   it('writes `images` (a list of Image) when records hold several, and keeps extra keys as typed or JSON columns', async () => {
     const records: LlavaRecord[] = [
       {
