@@ -3,13 +3,16 @@
  * The Parquet benchmark (root `pnpm bench:parquet`):
  *
  *   node tools/datagen/dist/bench-parquet.js [--size full|small] [--runs 1] [--data-dir .bench] [--seed 1] [--json]
+ *     [--only case,case] [--help]
  *
  * Two data sets — llava_instruct_150k.json (157,712 records) over its tree of tiny COCO images, and 10,000 records
  * each with its own ~100 KB JPEG — go to Parquet (`llava convert --to parquet`, the Hub folder layout) and back
  * (`llava convert --from parquet --to llava --extract-images`, one file per image; and `--to parquet`, a re-shard),
  * timed with peak RSS by the bench harness, side by side with DuckDB's `COPY … TO … (FORMAT parquet)` on the same
  * data (JSON + image files → Parquet, against the write; Parquet → Parquet, against the re-shard). Throughput is MB/s
- * of image bytes. `small` is 1/100 of the records.
+ * of image bytes. `small` is 1/100 of the records. A third set, llava_v1_5_mix665k.json (665,298 mostly small rows,
+ * no image files), goes to Parquet with its images as paths, against DuckDB's COPY of the same JSON: the case where
+ * row groups must be sized by rows and bytes, not by images, and memory must not grow with the row groups.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -152,10 +155,49 @@ function casesOf(
   ];
 }
 
+/** JSON with image paths only (no image files) → Parquet: llavakit and DuckDB. */
+function pathOnlyCases(out: (name: string) => string): BenchCase[] {
+  const hub = out('pq-mix665k');
+  return [
+    {
+      name: 'parquet-write-mix665k',
+      description: 'llava convert llava_v1_5_mix665k.json → Parquet (no image files: path-only Image cells)',
+      needs: [{ kind: 'mix665k' }],
+      command: (ctx) =>
+        sh(`rm -rf ${q(hub)} && node ${LLAVA} convert ${q(ctx.file('mix665k'))} --to parquet -o ${q(hub)} --quiet`),
+      targets: [
+        { metric: 'rss', max: PARQUET_RSS_LIMIT_MIB },
+        { metric: 'wall', max: PARQUET_DUCKDB_RATIO, relativeTo: 'duckdb-write-mix665k' },
+      ],
+    },
+    {
+      name: 'duckdb-write-mix665k',
+      description: 'baseline: DuckDB read_json → COPY … TO … (FORMAT parquet), images as {bytes: NULL, path}',
+      needs: [{ kind: 'mix665k' }],
+      command: (ctx) => ['node', DUCKDB, 'write-paths', ctx.file('mix665k'), out('duckdb-mix665k.parquet')],
+    },
+  ];
+}
+
+const HELP = `Usage: node tools/datagen/dist/bench-parquet.js [options]
+
+Times llavakit's Parquet conversions (write, read with --extract-images, re-shard) against DuckDB on the same data,
+once each, with peak RSS; writes <data-dir>/out/bench-parquet.json.
+
+  --size full|small   full-size data (default) or 1/100 of the records
+  --runs N            runs per case (median; default 1)
+  --data-dir DIR      where data is generated and outputs go (default .bench, git-ignored)
+  --seed N            data seed (default 1)
+  --only A,B          run only these cases (names as in the table, e.g. parquet-reshard-150k,duckdb-copy-150k)
+  --json              print the report as JSON
+  --help              this text
+`;
+
 function throughput(report: BenchReport, bytes: Record<string, number | null>): string[] {
   const lines = ['', 'image throughput (MB/s of image bytes; 1 MB = 10^6 bytes):'];
   for (const c of report.cases as CaseResult[]) {
     const label = c.name.replace(/^(parquet|duckdb)-(write|read|reshard|copy)-/, '');
+    if (label === 'mix665k') continue;
     const n = bytes[label];
     if (!n || !c.wallMs) continue;
     lines.push(
@@ -173,8 +215,14 @@ async function main(): Promise<void> {
       'data-dir': { type: 'string' },
       seed: { type: 'string', default: '1' },
       json: { type: 'boolean' },
+      only: { type: 'string' },
+      help: { type: 'boolean' },
     },
   });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
   if (values.size !== 'full' && values.size !== 'small') throw new Error('--size must be full or small');
   const size = values.size;
   const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -190,7 +238,9 @@ async function main(): Promise<void> {
     cases: [
       ...casesOf('150k', { kind: 'instruct150k' }, out),
       ...casesOf('big10k', { json: join(big, 'data.json'), images: join(big, 'images') }, out),
+      ...pathOnlyCases(out),
     ],
+    ...(values.only ? { only: values.only.split(',').map((name) => name.trim()) } : {}),
     root,
     dataDir,
     size,

@@ -5,6 +5,8 @@
  *   node tools/datagen/dist/duckdb-baseline.js write <data.json> <images-dir> <out.parquet>
  *     read the LLaVA JSON and every image file (read_blob), COPY … TO … (FORMAT parquet) with the image as
  *     {bytes, path} — the same data llavakit embeds;
+ *   node tools/datagen/dist/duckdb-baseline.js write-paths <data.json> <out.parquet>
+ *     the same without image files: the image as {bytes: NULL, path} (what llavakit writes when no --images);
  *   node tools/datagen/dist/duckdb-baseline.js copy '<glob.parquet>' <out.parquet>
  *     read Parquet (image bytes included) and COPY it to a new file;
  *   node tools/datagen/dist/duckdb-baseline.js json <data.json> <out.json>
@@ -30,6 +32,14 @@ async function main(): Promise<void> {
         columns = {id: 'VARCHAR', image: 'VARCHAR', conversations: 'STRUCT("from" VARCHAR, "value" VARCHAR)[]'}) j
       LEFT JOIN read_blob(${quote(`${root}/**`)}) b ON b.filename = ${quote(`${root}/`)} || j.image
     ) TO ${quote(out)} (FORMAT parquet)`;
+  } else if (mode === 'write-paths' && args.length === 2) {
+    const [json, out] = args as [string, string];
+    sql = `COPY (
+      SELECT id, conversations,
+        CASE WHEN image IS NULL THEN NULL ELSE {'bytes': NULL::BLOB, 'path': image} END AS image
+      FROM read_json(${quote(json)}, format = 'array', maximum_object_size = 104857600,
+        columns = {id: 'VARCHAR', image: 'VARCHAR', conversations: 'STRUCT("from" VARCHAR, "value" VARCHAR)[]'})
+    ) TO ${quote(out)} (FORMAT parquet)`;
   } else if (mode === 'copy' && args.length === 2) {
     const [glob, out] = args as [string, string];
     sql = `COPY (SELECT * FROM read_parquet(${quote(glob)})) TO ${quote(out)} (FORMAT parquet)`;
@@ -42,7 +52,7 @@ async function main(): Promise<void> {
     ) TO ${quote(out)} (FORMAT json, ARRAY true)`;
   } else {
     throw new Error(
-      'usage: duckdb-baseline write <data.json> <images-dir> <out.parquet> | copy <glob> <out.parquet> | json <data.json> <out.json>',
+      'usage: duckdb-baseline write <data.json> <images-dir> <out.parquet> | write-paths <data.json> <out.parquet> | copy <glob> <out.parquet> | json <data.json> <out.json>',
     );
   }
   await connection.run(sql);
