@@ -1,4 +1,4 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ByteWriter } from 'hyparquet-writer';
@@ -20,12 +20,23 @@ export class FileByteWriter extends ByteWriter {
     while (at < this.index) at += writeSync(this.fd, new Uint8Array(this.buffer, at, this.index - at));
     this.index = 0;
   }
-  /** Append bytes straight to the file (a copied row group), without growing the buffer to hold them. */
-  appendDirect(bytes: Uint8Array): void {
+  /** Append `length` bytes of another file from `start` (a copied row group), through a 1 MiB buffer. */
+  copyFrom(path: string, start: number, length: number): void {
     this.drain();
-    let at = 0;
-    while (at < bytes.length) at += writeSync(this.fd, bytes, at, bytes.length - at);
-    this.offset += bytes.length;
+    const source = openSync(path, 'r');
+    try {
+      const scratch = new Uint8Array(Math.min(length, 1 << 20));
+      for (let done = 0; done < length; ) {
+        const read = readSync(source, scratch, 0, Math.min(scratch.length, length - done), start + done);
+        if (read === 0) throw new Error(`${path} ended at byte ${start + done} while copying a row group`);
+        let at = 0;
+        while (at < read) at += writeSync(this.fd, scratch, at, read - at);
+        done += read;
+      }
+    } finally {
+      closeSync(source);
+    }
+    this.offset += length;
   }
   override finish(): void {
     this.drain();

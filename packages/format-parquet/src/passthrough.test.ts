@@ -99,7 +99,7 @@ const groupsOf = async (file: string) =>
     await duck(
       `SELECT DISTINCT row_group_id::INT AS g, row_group_num_rows::INT AS n FROM parquet_metadata(${lit(file)}) ORDER BY g`,
     )
-  ).map((r) => r.n);
+  ).map((r) => Number(r.n));
 
 /** Every row (all columns, image bytes as base64) in file order, as DuckDB reads them. */
 const rowsOf = (file: string) =>

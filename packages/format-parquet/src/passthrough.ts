@@ -6,7 +6,6 @@
  * encoding the rows.
  */
 import type { FileMetaData, RowGroup, SchemaElement } from 'hyparquet';
-import type { FileRange } from './source.js';
 
 /** A row group as read from its file, kept for copying while its records are in flight. */
 export interface SourceGroup {
@@ -14,8 +13,10 @@ export interface SourceGroup {
   readonly metadata: FileMetaData;
   /** The row group's footer entry (offsets in the source file). */
   readonly rowGroup: RowGroup;
-  /** Its column chunks, exactly: `range.start` is the first chunk's offset. */
-  readonly range: FileRange;
+  /** The source file, and where its column chunks lie in it, back to back (copied from there, not held). */
+  readonly file: string;
+  readonly start: number;
+  readonly length: number;
   readonly rows: number;
 }
 
@@ -40,7 +41,7 @@ export function originOf(record: object): RowOrigin | undefined {
 
 /**
  * Can this row group be copied as is? Only Snappy chunks (what the writer promises), with their metadata, laid out
- * back to back (the range holds nothing else: no page index or bloom filter between them).
+ * back to back (no page index or bloom filter between them).
  */
 export function copyable(rowGroup: RowGroup): boolean {
   let bytes = 0;
@@ -53,7 +54,7 @@ export function copyable(rowGroup: RowGroup): boolean {
   return rowGroup.columns.length > 0 && bytes > 0 && Number(rowGroup.num_rows) > 0;
 }
 
-/** The total of a row group's column chunk sizes (equal to its range's length when the chunks are contiguous). */
+/** The total of a row group's column chunk sizes (the span of its chunks when they lie back to back). */
 export function chunkBytes(rowGroup: RowGroup): number {
   let bytes = 0;
   for (const column of rowGroup.columns) bytes += Number(column.meta_data?.total_compressed_size ?? 0);

@@ -7,7 +7,7 @@ import { type ParquetOptions, parquetError, parquetRules } from './options.js';
 import { chunkBytes, copyable, noteOrigin, type SourceGroup } from './passthrough.js';
 import { type FileInfo, jsonSafe, rowText, rowToRecord } from './record.js';
 import { snappyUncompress } from './snappy.js';
-import { fileBuffer, groupSpan, readRange } from './source.js';
+import { fileBuffer, readGroupBytes } from './source.js';
 
 function fileInfo(metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>, columns: ReadonlySet<string>): FileInfo {
   const entry = metadata.key_value_metadata?.find((kv) => kv.key === LLAVAKIT_METADATA_KEY);
@@ -80,19 +80,25 @@ export async function openParquetFile(file: string): Promise<ParquetFile> {
       const rowEnd = rowStart + groups[g]!;
       try {
         // The row group's column chunks in one read, decoded from memory.
-        const span = groupSpan(metadata.row_groups[g]!);
-        const range = span.end > span.start ? readRange(file, span.start, span.end) : undefined;
+        const rowGroup = metadata.row_groups[g]!;
+        const bytes = readGroupBytes(file, rowGroup);
         const rows = await parquetReadObjects({
-          file: fileBuffer(file, size, range),
+          file: fileBuffer(file, size, bytes),
           metadata,
           rowStart,
           rowEnd,
           utf8: false,
           compressors: { SNAPPY: snappyUncompress },
         });
-        const rowGroup = metadata.row_groups[g]!;
-        if (ours && range && copyable(rowGroup) && chunkBytes(rowGroup) === range.bytes.length) {
-          sourceGroups.set(rows, { metadata, rowGroup, range, rows: rows.length });
+        if (ours && bytes.contiguous && copyable(rowGroup) && chunkBytes(rowGroup) === bytes.length) {
+          sourceGroups.set(rows, {
+            metadata,
+            rowGroup,
+            file,
+            start: bytes.start,
+            length: bytes.length,
+            rows: rows.length,
+          });
         }
         return rows;
       } catch (error) {

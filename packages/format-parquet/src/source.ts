@@ -7,6 +7,17 @@ export interface FileRange {
   readonly bytes: Uint8Array;
 }
 
+/** The column chunks of a row group, each read into a buffer of its own, in file order. */
+export interface GroupBytes {
+  /** Offset of the first chunk. */
+  readonly start: number;
+  /** Bytes from the first chunk's start to the last one's end. */
+  readonly length: number;
+  readonly chunks: readonly FileRange[];
+  /** Whether the chunks lie back to back (nothing between them). */
+  readonly contiguous: boolean;
+}
+
 /** Where a column chunk's pages start: its dictionary page, else its first data page. */
 export function chunkStart(meta: { dictionary_page_offset?: bigint; data_page_offset: bigint }): number {
   const data = Number(meta.data_page_offset);
@@ -14,50 +25,68 @@ export function chunkStart(meta: { dictionary_page_offset?: bigint; data_page_of
   return Math.min(data, dictionary);
 }
 
-/** The file offsets `[start, end)` spanning every column chunk of a row group. */
-export function groupSpan(group: RowGroup): { start: number; end: number } {
-  let start = Number.POSITIVE_INFINITY;
-  let end = 0;
+/**
+ * Read a row group's column chunks, each into a buffer of its own (hyparquet is handed those buffers as they are,
+ * with no copy), with one open.
+ */
+export function readGroupBytes(file: string, group: RowGroup): GroupBytes {
+  const spans: { start: number; end: number }[] = [];
   for (const column of group.columns) {
     if (!column.meta_data) continue;
-    const at = chunkStart(column.meta_data);
-    start = Math.min(start, at);
-    end = Math.max(end, at + Number(column.meta_data.total_compressed_size));
+    const start = chunkStart(column.meta_data);
+    spans.push({ start, end: start + Number(column.meta_data.total_compressed_size) });
   }
-  return start < end ? { start, end } : { start: 0, end: 0 };
+  spans.sort((a, b) => a.start - b.start);
+  const fd = openSync(file, 'r');
+  try {
+    const chunks = spans.map(({ start, end }) => ({ start, bytes: readAt(fd, start, end) }));
+    const first = spans[0]?.start ?? 0;
+    const last = spans.reduce((end, span) => Math.max(end, span.end), first);
+    const contiguous = spans.every((span, i) => i === 0 || span.start === spans[i - 1]!.end);
+    return { start: first, length: last - first, chunks, contiguous };
+  } finally {
+    closeSync(fd);
+  }
 }
 
-/**
- * Read the bytes `[start, end)` of a file: one open and positional reads, synchronous (a row group at a time, from
- * the page cache most often: cheaper than a promise round trip per call). Throws when the file is shorter.
- */
+function readAt(fd: number, start: number, end: number): Uint8Array {
+  const bytes = Buffer.allocUnsafeSlow(end - start);
+  let at = 0;
+  while (at < bytes.length) {
+    const read = readSync(fd, bytes, at, bytes.length - at, start + at);
+    if (read === 0) throw new Error(`unexpected end of file at byte ${start + at}`);
+    at += read;
+  }
+  return bytes;
+}
+
+/** Read the bytes `[start, end)` of a file (synchronous: one open, positional reads). */
 export function readRange(file: string, start: number, end: number): FileRange {
   const fd = openSync(file, 'r');
   try {
-    const bytes = Buffer.allocUnsafeSlow(end - start);
-    let at = 0;
-    while (at < bytes.length) {
-      const read = readSync(fd, bytes, at, bytes.length - at, start + at);
-      if (read === 0) throw new Error(`unexpected end of file at byte ${start + at}`);
-      at += read;
-    }
-    return { start, bytes };
+    return { start, bytes: readAt(fd, start, end) };
   } finally {
     closeSync(fd);
   }
 }
 
 /**
- * An `AsyncBuffer` of a file for hyparquet: slices inside `range` (a row group read at once) come from memory,
- * others are read from the file. One open per call instead of one read stream per column chunk.
+ * An `AsyncBuffer` of a file for hyparquet: a slice that is one of `group`'s chunks is that chunk's own buffer (no
+ * copy), a slice inside one is copied from it, others are read from the file.
  */
-export function fileBuffer(file: string, byteLength: number, range?: FileRange): AsyncBuffer {
+export function fileBuffer(file: string, byteLength: number, group?: GroupBytes): AsyncBuffer {
   return {
     byteLength,
-    slice(start: number, end = byteLength): ArrayBuffer | Promise<ArrayBuffer> {
-      if (range && start >= range.start && end <= range.start + range.bytes.length) {
-        const from = range.bytes.byteOffset + start - range.start;
-        return range.bytes.buffer.slice(from, from + end - start) as ArrayBuffer;
+    slice(start: number, end = byteLength): ArrayBuffer {
+      for (const chunk of group?.chunks ?? []) {
+        const { bytes } = chunk;
+        if (start === chunk.start && end === chunk.start + bytes.length && bytes.byteOffset === 0) {
+          if (bytes.buffer.byteLength === bytes.length) return bytes.buffer as ArrayBuffer;
+        }
+        if (start >= chunk.start && end <= chunk.start + bytes.length) {
+          const from = bytes.byteOffset + start - chunk.start;
+          return bytes.buffer.slice(from, from + end - start) as ArrayBuffer;
+        }
       }
       return readRange(file, start, end).bytes.buffer as ArrayBuffer;
     },

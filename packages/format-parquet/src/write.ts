@@ -130,11 +130,11 @@ export async function writeParquet(
   /** Copy the source row group the pending rows are (all its rows, unchanged) byte for byte. */
   const copyRows = async (group: SourceGroup) => {
     const { rows, bytes } = taken();
-    const target = await roomFor(group.range.bytes.length);
+    const target = await roomFor(group.length);
     const offset = target.file.offset;
-    target.file.appendDirect(group.range.bytes);
+    target.file.copyFrom(group.file, group.start, group.length);
     target.writer.row_groups.push(
-      movedRowGroup(group.rowGroup, group.range.start, offset) as (typeof target.writer.row_groups)[number],
+      movedRowGroup(group.rowGroup, group.start, offset) as (typeof target.writer.row_groups)[number],
     );
     target.writer.num_rows += BigInt(rows.length);
     copiedGroups++;
