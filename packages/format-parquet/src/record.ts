@@ -109,6 +109,13 @@ export function rowToRecord(row: Record<string, unknown>, index: number, info: F
         diagnostic: { message: `Turn ${i} has no string from/value.`, pointer: `/conversations/${i}` },
       };
     }
+    let plain = true;
+    for (const key in turn) if (key !== 'from' && key !== 'value') plain = false;
+    if (plain) {
+      // The Hub's shape (a fresh object: the decoded row stays as it was read)
+      turns.push({ from: turn.from, value: turn.value });
+      continue;
+    }
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(turn)) if (v !== null && v !== undefined) out[k] = jsonSafe(v);
     turns.push(out as Turn);
