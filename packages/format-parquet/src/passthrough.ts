@@ -138,9 +138,8 @@ export function movedRowGroup(rowGroup: RowGroup, from: number, offset: number):
       meta_data: {
         ...meta,
         data_page_offset: meta.data_page_offset + delta,
-        ...(meta.dictionary_page_offset !== undefined
-          ? { dictionary_page_offset: meta.dictionary_page_offset + delta }
-          : {}),
+        // (an offset of 0 means no dictionary page: it stays 0)
+        ...(meta.dictionary_page_offset ? { dictionary_page_offset: meta.dictionary_page_offset + delta } : {}),
         ...(meta.index_page_offset !== undefined ? { index_page_offset: meta.index_page_offset + delta } : {}),
         statistics: statistics && {
           ...statistics,

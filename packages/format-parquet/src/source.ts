@@ -18,11 +18,12 @@ export interface GroupBytes {
   readonly contiguous: boolean;
 }
 
-/** Where a column chunk's pages start: its dictionary page, else its first data page. */
+/**
+ * Where a column chunk's pages start: its dictionary page, else its first data page (as hyparquet plans its reads:
+ * an offset of 0 means no dictionary, as some writers leave it).
+ */
 export function chunkStart(meta: { dictionary_page_offset?: bigint; data_page_offset: bigint }): number {
-  const data = Number(meta.data_page_offset);
-  const dictionary = meta.dictionary_page_offset === undefined ? data : Number(meta.dictionary_page_offset);
-  return Math.min(data, dictionary);
+  return Number(meta.dictionary_page_offset || meta.data_page_offset);
 }
 
 /**
