@@ -4,6 +4,7 @@ import { DiagnosticError } from '@llavakit/diagnostics';
 import type { Diagnostic, FormatContext, InputSource, LlavaRecord, ReadResult, Turn } from '@llavakit/format';
 import { extensionOfFormat, sniffImage } from '@llavakit/images';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
+import { compactFooter } from './footer.js';
 import { IMAGE_SHAPE_KEY, LLAVAKIT_METADATA_KEY } from './layout.js';
 import { type ParquetOptions, parquetRules } from './options.js';
 
@@ -313,6 +314,8 @@ export interface ParquetFile {
   readonly file: string;
   /** Rows of each row group, in order. */
   readonly groups: readonly number[];
+  /** Uncompressed bytes of each row group, as the footer says (what decoding it roughly costs in memory). */
+  readonly groupBytes: readonly number[];
   /** The rows of row group `g` as hyparquet gives them (image bytes kept binary). Throws `parquet/unreadable`. */
   readGroup(g: number): Promise<Record<string, unknown>[]>;
   /** One row as a canonical LLaVA record (see {@link rowToRecord}); `index` names embedded images without an id. */
@@ -340,7 +343,9 @@ export async function openParquetFile(file: string): Promise<ParquetFile> {
   }
   const columns = new Set(parquetSchema(metadata).children.map((c) => c.element.name));
   const info = fileInfo(metadata, columns);
-  const groups = metadata.row_groups.map((group) => Number(group.num_rows));
+  // the parsed footer (kilobytes per row group) is dropped: each read gets a footer of its one row group
+  const footer = compactFooter(metadata);
+  const groups = footer.groups;
   const starts: number[] = [];
   let at = 0;
   for (const rows of groups) {
@@ -350,12 +355,19 @@ export async function openParquetFile(file: string): Promise<ParquetFile> {
   return {
     file,
     groups,
+    groupBytes: footer.groupBytes,
     async readGroup(g) {
       const rowStart = starts[g];
       if (rowStart === undefined) throw new RangeError(`${file} has no row group ${g}`);
       const rowEnd = rowStart + groups[g]!;
       try {
-        return await parquetReadObjects({ file: buffer, metadata, rowStart, rowEnd, utf8: false });
+        return await parquetReadObjects({
+          file: buffer,
+          metadata: footer.groupMetadata(g),
+          rowStart: 0,
+          rowEnd: groups[g]!,
+          utf8: false,
+        });
       } catch (error) {
         throw fail(
           parquetRules.unreadable,

@@ -200,9 +200,13 @@ export const PARQUET_BYTES: ReadonlyMap<string, Uint8Array> = new Map([
 ]);
 
 /** Write the records as a Hub folder (data/train-…parquet) with the format-parquet writer, images embedded. */
-export async function writeParquetHub(out: string): Promise<void> {
+export async function writeParquetHub(
+  out: string,
+  records: readonly LlavaRecord[] = PARQUET_RECORDS,
+  rowGroupRows = 3,
+): Promise<void> {
   const context: WriteContext<ParquetOptions> = {
-    options: parquetOptionsSchema.parse({ rowGroupRows: 3 }),
+    options: parquetOptionsSchema.parse({ rowGroupRows }),
     file: out,
     output: { path: out },
     report: () => {},
@@ -214,7 +218,7 @@ export async function writeParquetHub(out: string): Promise<void> {
     },
   };
   async function* source(): AsyncGenerator<SourceRecord> {
-    for (const [index, record] of PARQUET_RECORDS.entries()) yield { record, index, file: 'in.json' };
+    for (const [index, record] of records.entries()) yield { record, index, file: 'in.json' };
   }
   await writeParquet(source(), context);
 }

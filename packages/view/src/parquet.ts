@@ -51,15 +51,30 @@ export function parquetRecordOf(parquet: ParquetFile, row: Record<string, unknow
   };
 }
 
+/** Bytes of decoded row groups {@link ParquetRecords} keeps, by default (the last one read is always kept). */
+export const ROW_GROUP_CACHE_BYTES = 64 * 1024 * 1024;
+
+interface CachedGroup {
+  readonly key: string;
+  readonly rows: Promise<Record<string, unknown>[]>;
+  readonly bytes: number;
+}
+
 /**
- * Random access to the records of Parquet files by (file, row group, row), keeping at most one row group's rows in
- * memory (the last one read: a page of the table is usually one row group).
+ * Random access to the records of Parquet files by (file, row group, row): the files are opened once (their footers
+ * kept compact by `openParquetFile`) and the decoded row groups last read are kept, most recent first, while they
+ * fit in a byte budget (their uncompressed size as the footer says; the last one read is kept whatever its size). A
+ * page of the table is usually one row group, and a record view reads its row group and the one of the record whose
+ * id it repeats.
  */
 export class ParquetRecords {
-  private cache: { file: number; group: number; rows: Promise<Record<string, unknown>[]> } | undefined;
+  private cache: CachedGroup[] = [];
   private readonly opened = new Map<number, Promise<ParquetFile>>();
 
-  constructor(private readonly pathOf: (file: number) => string) {}
+  constructor(
+    private readonly pathOf: (file: number) => string,
+    private readonly budget = ROW_GROUP_CACHE_BYTES,
+  ) {}
 
   /** The opened file (footer read once). */
   file(file: number): Promise<ParquetFile> {
@@ -72,24 +87,46 @@ export class ParquetRecords {
     return p;
   }
 
+  /** The decoded rows of one row group, from the cache or read now. */
+  async rows(file: number, group: number): Promise<Record<string, unknown>[]> {
+    const parquet = await this.file(file);
+    const key = `${file}:${group}`;
+    const at = this.cache.findIndex((c) => c.key === key);
+    if (at >= 0) {
+      const [hit] = this.cache.splice(at, 1);
+      this.cache.unshift(hit!);
+      return hit!.rows;
+    }
+    const rows = parquet.readGroup(group);
+    const entry = { key, rows, bytes: Math.max(1, parquet.groupBytes[group] ?? 0) };
+    this.cache.unshift(entry);
+    rows.catch(() => {
+      this.cache = this.cache.filter((c) => c !== entry);
+    });
+    let used = 0;
+    this.cache = this.cache.filter((c, i) => {
+      used += c.bytes;
+      return i === 0 || (used <= this.budget && i < 16);
+    });
+    return rows;
+  }
+
+  /** Row groups in the cache now (most recent first), as `file:group`. */
+  get cached(): string[] {
+    return this.cache.map((c) => c.key);
+  }
+
   /** The record at row `row` of row group `group`; `index` is its number in its input (names id-less images). */
   async read(file: number, group: number, row: number, index: number): Promise<ParquetRecord> {
     const parquet = await this.file(file);
-    if (!this.cache || this.cache.file !== file || this.cache.group !== group) {
-      const rows = parquet.readGroup(group);
-      this.cache = { file, group, rows };
-      rows.catch(() => {
-        if (this.cache?.rows === rows) this.cache = undefined;
-      });
-    }
-    const raw = (await this.cache.rows)[row];
+    const raw = (await this.rows(file, group))[row];
     if (raw === undefined) throw new Error(`${parquet.file} changed since it was indexed`);
     return parquetRecordOf(parquet, raw, index);
   }
 
-  /** Forget the cached row group and the opened files. */
+  /** Forget the cached row groups and the opened files. */
   clear(): void {
-    this.cache = undefined;
+    this.cache = [];
     this.opened.clear();
   }
 }
