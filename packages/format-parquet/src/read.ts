@@ -7,8 +7,11 @@ import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetS
 import { compactFooter } from './footer.js';
 import { IMAGE_SHAPE_KEY, LLAVAKIT_METADATA_KEY } from './layout.js';
 import { type ParquetOptions, parquetRules } from './options.js';
+import { type GroupPages, groupPages, PAGED_CHUNK_BYTES } from './pages.js';
 
 const MAGIC = 'PAR1';
+/** Row groups larger than this (uncompressed, as the footer says) are read in slices of pages when they have several. */
+export const SLICE_GROUP_BYTES = 64 * 1024 * 1024;
 const GLOB = /[*?[]/;
 
 const fail = (ruleId: string, message: string, file: string | undefined, hint: string): DiagnosticError =>
@@ -318,6 +321,17 @@ export interface ParquetFile {
   readonly groupBytes: readonly number[];
   /** The rows of row group `g` as hyparquet gives them (image bytes kept binary). Throws `parquet/unreadable`. */
   readGroup(g: number): Promise<Record<string, unknown>[]>;
+  /**
+   * Where row group `g` is best read in slices: the first rows of its slices, `[0]` (one slice, the group) unless
+   * the group is larger than `sliceGroupBytes` and its large column chunks have several pages (then a slice per
+   * page of the largest chunk, found from the page headers). See {@link ParquetFile.readRows}.
+   */
+  slices(g: number): Promise<readonly number[]>;
+  /**
+   * Rows `start`…`end - 1` of row group `g`, reading only the pages of its large column chunks that hold them (the
+   * pages {@link ParquetFile.slices} found; the whole chunks otherwise). Throws `parquet/unreadable`.
+   */
+  readRows(g: number, start: number, end: number): Promise<Record<string, unknown>[]>;
   /** One row as a canonical LLaVA record (see {@link rowToRecord}); `index` names embedded images without an id. */
   toRecord(row: Record<string, unknown>, index: number): ReturnType<typeof rowToRecord>;
 }
@@ -327,7 +341,11 @@ export interface ParquetFile {
  * reads one row group on demand. {@link readParquet} streams with it; `@llavakit/view` reads records by
  * (file, row group, row) with it. Throws `parquet/unreadable` for a file that is not Parquet or is truncated.
  */
-export async function openParquetFile(file: string): Promise<ParquetFile> {
+export async function openParquetFile(
+  file: string,
+  options: { readonly sliceGroupBytes?: number } = {},
+): Promise<ParquetFile> {
+  const sliceGroupBytes = options.sliceGroupBytes ?? SLICE_GROUP_BYTES;
   await checkMagic(file);
   const buffer = await asyncBufferFromFile(file);
   let metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>;
@@ -352,30 +370,58 @@ export async function openParquetFile(file: string): Promise<ParquetFile> {
     starts.push(at);
     at += rows;
   }
+  const pages = new Map<number, Promise<GroupPages | undefined>>();
+  const pagesOf = (g: number): Promise<GroupPages | undefined> => {
+    let p = pages.get(g);
+    if (!p) {
+      p =
+        footer.groupBytes[g]! > sliceGroupBytes
+          ? groupPages(file, footer.groupMetadata(g), Math.min(PAGED_CHUNK_BYTES, sliceGroupBytes)).catch(
+              () => undefined,
+            )
+          : Promise.resolve(undefined);
+      pages.set(g, p);
+    }
+    return p;
+  };
+  const read = async (g: number, start: number, end: number, located?: GroupPages) => {
+    const rowStart = starts[g];
+    if (rowStart === undefined) throw new RangeError(`${file} has no row group ${g}`);
+    try {
+      return await parquetReadObjects({
+        file: buffer,
+        metadata: footer.groupMetadata(g),
+        rowStart: start,
+        rowEnd: end,
+        utf8: false,
+        // hyparquet's plan takes page locations (as an offset index gives them) for a narrowed read
+        ...(located ? { pageLocationsByGroup: [located.locations] } : {}),
+      } as Parameters<typeof parquetReadObjects>[0]);
+    } catch (error) {
+      throw fail(
+        parquetRules.unreadable,
+        `Cannot read rows ${rowStart + start}–${rowStart + end - 1} of ${file}: ${(error as Error).message}`,
+        file,
+        'Snappy-compressed and uncompressed files are read; re-encode others (e.g. DuckDB: COPY … TO … (FORMAT parquet)).',
+      );
+    }
+  };
   return {
     file,
     groups,
     groupBytes: footer.groupBytes,
-    async readGroup(g) {
-      const rowStart = starts[g];
-      if (rowStart === undefined) throw new RangeError(`${file} has no row group ${g}`);
-      const rowEnd = rowStart + groups[g]!;
-      try {
-        return await parquetReadObjects({
-          file: buffer,
-          metadata: footer.groupMetadata(g),
-          rowStart: 0,
-          rowEnd: groups[g]!,
-          utf8: false,
-        });
-      } catch (error) {
-        throw fail(
-          parquetRules.unreadable,
-          `Cannot read rows ${rowStart}–${rowEnd - 1} of ${file}: ${(error as Error).message}`,
-          file,
-          'Snappy-compressed and uncompressed files are read; re-encode others (e.g. DuckDB: COPY … TO … (FORMAT parquet)).',
-        );
-      }
+    readGroup: (g) => read(g, 0, groups[g] ?? 0),
+    async slices(g) {
+      if (groups[g] === undefined) throw new RangeError(`${file} has no row group ${g}`);
+      return (await pagesOf(g))?.rows ?? [0];
+    },
+    async readRows(g, start, end) {
+      const rows = groups[g];
+      if (rows === undefined) throw new RangeError(`${file} has no row group ${g}`);
+      const from = Math.max(0, Math.min(start, rows));
+      const to = Math.max(from, Math.min(end, rows));
+      const located = from > 0 || to < rows ? await pagesOf(g) : undefined;
+      return read(g, from, to, located);
     },
     toRecord: (row, index) => rowToRecord(row, index, info),
   };

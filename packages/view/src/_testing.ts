@@ -204,6 +204,7 @@ export async function writeParquetHub(
   out: string,
   records: readonly LlavaRecord[] = PARQUET_RECORDS,
   rowGroupRows = 3,
+  bytes: ReadonlyMap<string, Uint8Array> = PARQUET_BYTES,
 ): Promise<void> {
   const context: WriteContext<ParquetOptions> = {
     options: parquetOptionsSchema.parse({ rowGroupRows }),
@@ -211,7 +212,7 @@ export async function writeParquetHub(
     output: { path: out },
     report: () => {},
     count: () => {},
-    images: { rewrite: (p) => p, readBytes: async (p) => PARQUET_BYTES.get(p) },
+    images: { rewrite: (p) => p, readBytes: async (p) => bytes.get(p) },
     accept: () => {},
     reject: (_s, d) => {
       throw new Error(`rejected: ${JSON.stringify(d)}`);

@@ -15,7 +15,7 @@ import {
   type RuleRecords,
   SEVERITY_RANK,
 } from './model.js';
-import { isParquetInput, parquetFiles, parquetRecordOf } from './parquet.js';
+import { isParquetInput, parquetFiles, parquetRecordOf, sliceOption } from './parquet.js';
 
 /** The rule whose diagnostics are replayed when a record is opened instead of being kept (see `duplicates.ts`). */
 export const DUPLICATE_RULE = 'id/duplicate';
@@ -142,6 +142,7 @@ class Builder {
       count: n,
       imagesChecked: options.resolver !== undefined,
       decode: options.decode,
+      parquetSliceBytes: options.parquetSliceBytes,
       fileOf: this.fileOf.take(n),
       offsets: this.offsets.take(n),
       lengths: this.lengths.take(n),
@@ -292,56 +293,63 @@ async function indexParquetFile(
   const first = b.n;
   let kind: ValidationKind = options.kind ?? 'llava';
   try {
-    const parquet = await openParquetFile(path);
+    const parquet = await openParquetFile(path, sliceOption(options.parquetSliceBytes));
     let validator: Validator | undefined;
     let local = 0;
     for (let g = 0; g < parquet.groups.length; g++) {
-      options.signal?.throwIfAborted();
-      const rows = await parquet.readGroup(g);
-      const shown = rows.map((row, i) => parquetRecordOf(parquet, row, inputIndex + local + i));
-      rows.length = 0; // the raw rows (image bytes) go as soon as they are converted
-      if (!validator) {
-        // the kind from the first records, as for JSON
-        kind = options.kind ?? validationKindOf(detectKind(headOf(shown, local), path));
-        validator = createValidator({ file: name, kind });
-      }
-      for (let i = 0; i < shown.length; i++, local++, b.n++) {
-        const one = shown[i]!;
-        b.place(f, g, i, local);
-        if (one.record) {
-          const summary = options.metrics.summarize(one.record);
-          b.summary(summary.source, summary.turns, summary.images);
-          b.found(validator.check(one.record, { index: local }, one.text), first);
-          if (checker) {
-            const item = { ok: true as const, value: one.record, place: { index: local } };
-            for (const ref of imageRefsOfRecord(item, name, b.n)) {
-              if (one.embedded?.has(ref.ref)) continue; // embedded: nothing to look up
-              const wait = checker.add(ref);
-              if (wait) await wait;
-            }
-          }
-        } else {
-          b.summary('(invalid row)', 0, 0);
-          const d: Diagnostic = {
-            ruleId: parquetRules.invalidRow,
-            severity: 'error',
-            source: 'parquet',
-            file: name,
-            recordIndex: local,
-            hint: 'LLaVA rows need `conversations`: a list of {from, value} with string values.',
-            ...one.invalid,
-            message: `Row ${local} of ${name}: ${one.invalid?.message ?? 'not a LLaVA record'}`,
-          };
-          b.note(b.n, d, true);
-          b.countRule(d, new Set());
+      // a huge row group with several pages is read in slices of pages, the others whole
+      const slices = await parquet.slices(g);
+      for (let s = 0; s < slices.length; s++) {
+        options.signal?.throwIfAborted();
+        const start = slices[s]!;
+        const end = slices[s + 1] ?? parquet.groups[g]!;
+        const rows = slices.length > 1 ? await parquet.readRows(g, start, end) : await parquet.readGroup(g);
+        const shown = rows.map((row, i) => parquetRecordOf(parquet, row, inputIndex + local + i));
+        rows.length = 0; // the raw rows (image bytes) go as soon as they are converted
+        if (!validator) {
+          // the kind from the first records, as for JSON
+          kind = options.kind ?? validationKindOf(detectKind(headOf(shown, local), path));
+          validator = createValidator({ file: name, kind });
         }
+        for (let i = 0; i < shown.length; i++, local++, b.n++) {
+          const one = shown[i]!;
+          b.place(f, g, start + i, local);
+          if (one.record) {
+            const summary = options.metrics.summarize(one.record);
+            b.summary(summary.source, summary.turns, summary.images);
+            b.found(validator.check(one.record, { index: local }, one.text), first);
+            if (checker) {
+              const item = { ok: true as const, value: one.record, place: { index: local } };
+              for (const ref of imageRefsOfRecord(item, name, b.n)) {
+                if (one.embedded?.has(ref.ref)) continue; // embedded: nothing to look up
+                const wait = checker.add(ref);
+                if (wait) await wait;
+              }
+            }
+          } else {
+            b.summary('(invalid row)', 0, 0);
+            const d: Diagnostic = {
+              ruleId: parquetRules.invalidRow,
+              severity: 'error',
+              source: 'parquet',
+              file: name,
+              recordIndex: local,
+              hint: 'LLaVA rows need `conversations`: a list of {from, value} with string values.',
+              ...one.invalid,
+              message: `Row ${local} of ${name}: ${one.invalid?.message ?? 'not a LLaVA record'}`,
+            };
+            b.note(b.n, d, true);
+            b.countRule(d, new Set());
+          }
+        }
+        const done = g + end / Math.max(1, parquet.groups[g]!);
+        options.onProgress?.({
+          bytes: file.bytesBefore + Math.round((file.size * done) / parquet.groups.length),
+          totalBytes: file.totalBytes,
+          records: b.n,
+          phase: 'index',
+        });
       }
-      options.onProgress?.({
-        bytes: file.bytesBefore + Math.round((file.size * (g + 1)) / parquet.groups.length),
-        totalBytes: file.totalBytes,
-        records: b.n,
-        phase: 'index',
-      });
     }
     if (validator) b.fileDiagnostics.push(...validator.finish());
   } catch (error) {

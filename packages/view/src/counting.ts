@@ -74,32 +74,37 @@ async function countParquetTokens(
   let at = file.first;
   for (let g = 0; g < parquet.groups.length && at < end; g++) {
     if (signal?.aborted) return false;
+    const groupEnd = Math.min(end, at + parquet.groups[g]!);
     // only rows not counted yet are converted (the pages shown were counted on demand)
     let todo = false;
-    for (let k = at; k < Math.min(end, at + parquet.groups[g]!); k++) if (index.tokens[k] === NO_TOKENS) todo = true;
+    for (let k = at; k < groupEnd; k++) if (index.tokens[k] === NO_TOKENS) todo = true;
     if (!todo) {
-      at = Math.min(end, at + parquet.groups[g]!);
+      at = groupEnd;
       continue;
     }
-    let rows: Record<string, unknown>[];
     try {
-      rows = await parquet.readGroup(g);
+      // a huge row group is read in slices of pages (see ParquetFile.slices), the others whole
+      const slices = await parquet.slices(g);
+      for (let s = 0; s < slices.length && at < end; s++) {
+        if (signal?.aborted) return false;
+        const sliceEnd = slices[s + 1] ?? parquet.groups[g]!;
+        const rows = slices.length > 1 ? await parquet.readRows(g, slices[s]!, sliceEnd) : await parquet.readGroup(g);
+        for (let i = 0; i < rows.length && at < end; i++) {
+          if (index.tokens[at] === NO_TOKENS) {
+            const one = parquetRecordOf(parquet, rows[i]!, (file.inputIndex ?? 0) + at - file.first);
+            index.tokens[at] = one.record ? clamp32(metrics.tokens(one.record)) : 0;
+          }
+          rows[i] = undefined as never; // let the row (and its image bytes) go
+          at++;
+          if ((at & 255) === 0) {
+            index.tokensCounted = at;
+            await yieldToRequests(signal, busy);
+          }
+        }
+      }
     } catch (error) {
       if (DiagnosticError.is(error)) return true;
       throw error;
-    }
-    for (let i = 0; i < rows.length; i++) {
-      if (at >= end) break;
-      if (index.tokens[at] === NO_TOKENS) {
-        const one = parquetRecordOf(parquet, rows[i]!, (file.inputIndex ?? 0) + at - file.first);
-        index.tokens[at] = one.record ? clamp32(metrics.tokens(one.record)) : 0;
-      }
-      rows[i] = undefined as never; // let the row (and its image bytes) go
-      at++;
-      if ((at & 255) === 0) {
-        index.tokensCounted = at;
-        await yieldToRequests(signal, busy);
-      }
     }
     index.tokensCounted = at;
     await yieldToRequests(signal, busy);

@@ -76,11 +76,12 @@ export class DatasetIndex {
   /** The decode of a record-level format the JSON inputs are read with (see {@link IndexOptions.decode}). */
   decode: RecordDecoder | undefined;
   private readonly handles: FileHandle[] = [];
-  private readonly parquet = new ParquetRecords((file) => this.files[file]!.path);
+  private readonly parquet: ParquetRecords;
   private readonly sourceCodes = new Map<string, number>();
 
   private constructor(parts: IndexParts) {
     this.count = parts.count;
+    this.parquet = new ParquetRecords((file) => this.files[file]!.path, undefined, parts.parquetSliceBytes);
     this.imagesChecked = parts.imagesChecked;
     this.decode = parts.decode;
     this.fileOf = parts.fileOf;

@@ -32,6 +32,11 @@ export interface IndexOptions {
    * and shown as the record's diagnostic (`view/decode-failed`).
    */
   readonly decode?: RecordDecoder;
+  /**
+   * Parquet row groups larger than this (uncompressed, as the footer says) are read in slices of pages when their
+   * large column chunks have several pages (default 64 MiB: `SLICE_GROUP_BYTES` of `@llavakit/format-parquet`).
+   */
+  readonly parquetSliceBytes?: number;
 }
 
 /** One input file of the dataset. */
@@ -71,6 +76,7 @@ export interface IndexParts {
   readonly count: number;
   readonly imagesChecked: boolean;
   readonly decode: RecordDecoder | undefined;
+  readonly parquetSliceBytes: number | undefined;
   readonly fileOf: Uint16Array;
   readonly offsets: Float64Array;
   readonly lengths: Uint32Array;
