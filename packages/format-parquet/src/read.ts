@@ -2,8 +2,10 @@ import { stat } from 'node:fs/promises';
 import type { FormatContext, InputSource, ReadResult } from '@llavakit/format';
 import { parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { checkMagic, parquetFilesOf } from './files.js';
+import { compactFooter, wholeFooter } from './footer.js';
 import { LLAVAKIT_METADATA_KEY } from './layout.js';
 import { type ParquetOptions, parquetError, parquetRules } from './options.js';
+import { type GroupPages, groupPages, PAGED_CHUNK_BYTES } from './pages.js';
 import { chunkBytes, copyable, noteOrigin, type SourceGroup } from './passthrough.js';
 import { type FileInfo, jsonSafe, rowText, rowToRecord } from './record.js';
 import { snappyUncompress } from './snappy.js';
@@ -25,6 +27,9 @@ function fileInfo(metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>, co
   return { jsonColumns: new Set(jsonColumns), ...(overrides ? { overrides } : {}) };
 }
 
+/** Row groups larger than this (uncompressed, as the footer says) are read in slices of pages when they have several. */
+export const SLICE_GROUP_BYTES = 64 * 1024 * 1024;
+
 /** The row group that `readGroup` read a rows array from, when it can be copied as is by a re-shard. */
 const sourceGroups = new WeakMap<object, SourceGroup>();
 
@@ -33,18 +38,45 @@ export interface ParquetFile {
   readonly file: string;
   /** Rows of each row group, in order. */
   readonly groups: readonly number[];
+  /** Uncompressed bytes of each row group, as the footer says (what decoding it roughly costs in memory). */
+  readonly groupBytes: readonly number[];
   /** The rows of row group `g` as hyparquet gives them (image bytes kept binary). Throws `parquet/unreadable`. */
   readGroup(g: number): Promise<Record<string, unknown>[]>;
+  /**
+   * Where row group `g` is best read in slices: the first rows of its slices, `[0]` (one slice, the group) unless
+   * the group is larger than `sliceGroupBytes` and its large column chunks have several pages (then a slice per
+   * page of the largest chunk, found from the page headers). See {@link ParquetFile.readRows}.
+   */
+  slices(g: number): Promise<readonly number[]>;
+  /**
+   * Rows `start`…`end - 1` of row group `g`, reading only the pages of its large column chunks that hold them (the
+   * pages {@link ParquetFile.slices} found; the whole chunks otherwise). Throws `parquet/unreadable`.
+   */
+  readRows(g: number, start: number, end: number): Promise<Record<string, unknown>[]>;
   /** One row as a canonical LLaVA record (see {@link rowToRecord}); `index` names embedded images without an id. */
   toRecord(row: Record<string, unknown>, index: number): ReturnType<typeof rowToRecord>;
 }
 
+/** How {@link openParquetFile} keeps a file's footer and reads large row groups. */
+export interface OpenParquetOptions {
+  /** Row groups larger than this (uncompressed) are read in slices of pages by `readRows` (default 64 MiB). */
+  readonly sliceGroupBytes?: number;
+  /**
+   * `compact` (default) keeps per row group only what reading it needs (a few dozen bytes per column chunk — a
+   * viewer holding a file with thousands of row groups); `whole` keeps the parsed footer with its statistics, which
+   * a re-shard copies into its output with the row groups it passes through.
+   */
+  readonly footer?: 'compact' | 'whole';
+}
+
 /**
  * Open one Parquet file for random access by row group: checks its magic, reads its footer (not its rows), and
- * reads one row group on demand. {@link readParquet} streams with it; `@llavakit/view` reads records by
- * (file, row group, row) with it. Throws `parquet/unreadable` for a file that is not Parquet or is truncated.
+ * reads one row group (or a slice of one) on demand. {@link readParquet} streams with it; `@llavakit/view` reads
+ * records by (file, row group, row) with it. Throws `parquet/unreadable` for a file that is not Parquet or is
+ * truncated.
  */
-export async function openParquetFile(file: string): Promise<ParquetFile> {
+export async function openParquetFile(file: string, options: OpenParquetOptions = {}): Promise<ParquetFile> {
+  const sliceGroupBytes = options.sliceGroupBytes ?? SLICE_GROUP_BYTES;
   await checkMagic(file);
   const { size } = await stat(file);
   const buffer = fileBuffer(file, size);
@@ -62,52 +94,99 @@ export async function openParquetFile(file: string): Promise<ParquetFile> {
   }
   const columns = new Set(parquetSchema(metadata).children.map((c) => c.element.name));
   const info = fileInfo(metadata, columns);
-  // Row groups of a file written by llavakit can be copied by a re-shard (see passthrough.ts).
-  const ours = metadata.key_value_metadata?.some((kv) => kv.key === LLAVAKIT_METADATA_KEY) ?? false;
-  const groups = metadata.row_groups.map((group) => Number(group.num_rows));
+  // Row groups of a file written by llavakit can be copied by a re-shard (see passthrough.ts), from a whole footer.
+  const whole = options.footer === 'whole';
+  const ours = whole && (metadata.key_value_metadata?.some((kv) => kv.key === LLAVAKIT_METADATA_KEY) ?? false);
+  // a compact footer drops the parsed one (kilobytes per row group): each read gets a footer of its one row group
+  const footer = whole ? wholeFooter(metadata) : compactFooter(metadata);
+  const groups = footer.groups;
   const starts: number[] = [];
   let at = 0;
   for (const rows of groups) {
     starts.push(at);
     at += rows;
   }
+  const pages = new Map<number, Promise<GroupPages | undefined>>();
+  const pagesOf = (g: number): Promise<GroupPages | undefined> => {
+    let p = pages.get(g);
+    if (!p) {
+      p =
+        footer.groupBytes[g]! > sliceGroupBytes
+          ? groupPages(file, footer.groupMetadata(g), Math.min(PAGED_CHUNK_BYTES, sliceGroupBytes)).catch(
+              () => undefined,
+            )
+          : Promise.resolve(undefined);
+      pages.set(g, p);
+    }
+    return p;
+  };
+  const unreadable = (g: number, start: number, end: number, error: unknown) =>
+    parquetError(
+      parquetRules.unreadable,
+      `Cannot read rows ${starts[g]! + start}–${starts[g]! + end - 1} of ${file}: ${(error as Error).message}`,
+      file,
+      'Snappy-compressed and uncompressed files are read; re-encode others (e.g. DuckDB: COPY … TO … (FORMAT parquet)).',
+    );
+  const readGroup = async (g: number): Promise<Record<string, unknown>[]> => {
+    const rows = groups[g];
+    if (rows === undefined) throw new RangeError(`${file} has no row group ${g}`);
+    try {
+      // The row group's column chunks in one read, decoded from memory.
+      const groupFooter = footer.groupMetadata(g);
+      const rowGroup = groupFooter.row_groups[0]!;
+      const bytes = readGroupBytes(file, rowGroup);
+      const decoded = await parquetReadObjects({
+        file: fileBuffer(file, size, bytes),
+        metadata: groupFooter,
+        rowStart: 0,
+        rowEnd: rows,
+        utf8: false,
+        compressors: { SNAPPY: snappyUncompress },
+      });
+      if (ours && bytes.contiguous && copyable(rowGroup) && chunkBytes(rowGroup) === bytes.length) {
+        sourceGroups.set(decoded, {
+          metadata,
+          rowGroup,
+          file,
+          start: bytes.start,
+          length: bytes.length,
+          rows: decoded.length,
+        });
+      }
+      return decoded;
+    } catch (error) {
+      throw unreadable(g, 0, rows, error);
+    }
+  };
   return {
     file,
     groups,
-    async readGroup(g) {
-      const rowStart = starts[g];
-      if (rowStart === undefined) throw new RangeError(`${file} has no row group ${g}`);
-      const rowEnd = rowStart + groups[g]!;
+    groupBytes: footer.groupBytes,
+    readGroup,
+    async slices(g) {
+      if (groups[g] === undefined) throw new RangeError(`${file} has no row group ${g}`);
+      return (await pagesOf(g))?.rows ?? [0];
+    },
+    async readRows(g, start, end) {
+      const rows = groups[g];
+      if (rows === undefined) throw new RangeError(`${file} has no row group ${g}`);
+      const from = Math.max(0, Math.min(start, rows));
+      const to = Math.max(from, Math.min(end, rows));
+      if (from === 0 && to === rows) return readGroup(g);
+      const located = await pagesOf(g);
       try {
-        // The row group's column chunks in one read, decoded from memory.
-        const rowGroup = metadata.row_groups[g]!;
-        const bytes = readGroupBytes(file, rowGroup);
-        const rows = await parquetReadObjects({
-          file: fileBuffer(file, size, bytes),
-          metadata,
-          rowStart,
-          rowEnd,
+        return await parquetReadObjects({
+          file: buffer,
+          metadata: footer.groupMetadata(g),
+          rowStart: from,
+          rowEnd: to,
           utf8: false,
           compressors: { SNAPPY: snappyUncompress },
-        });
-        if (ours && bytes.contiguous && copyable(rowGroup) && chunkBytes(rowGroup) === bytes.length) {
-          sourceGroups.set(rows, {
-            metadata,
-            rowGroup,
-            file,
-            start: bytes.start,
-            length: bytes.length,
-            rows: rows.length,
-          });
-        }
-        return rows;
+          // hyparquet's plan takes page locations (as an offset index gives them) for a narrowed read
+          ...(located ? { pageLocationsByGroup: [located.locations] } : {}),
+        } as Parameters<typeof parquetReadObjects>[0]);
       } catch (error) {
-        throw parquetError(
-          parquetRules.unreadable,
-          `Cannot read rows ${rowStart}–${rowEnd - 1} of ${file}: ${(error as Error).message}`,
-          file,
-          'Snappy-compressed and uncompressed files are read; re-encode others (e.g. DuckDB: COPY … TO … (FORMAT parquet)).',
-        );
+        throw unreadable(g, from, to, error);
       }
     },
     toRecord: (row, index) => rowToRecord(row, index, info),
@@ -136,14 +215,21 @@ export async function* readParquet(
   const files = await parquetFilesOf(input);
   let index = 0;
   for (const file of files) {
-    const parquet = await openParquetFile(file);
+    const parquet = await openParquetFile(file, { footer: 'whole' });
     if (files.length > 1) context.count('parquet:files');
     let rowStart = 0;
     for (let g = 0; g < parquet.groups.length; g++) {
+      // a row group too large to decode at once is read in slices of pages (such a group is never copied)
+      const slices = await parquet.slices(g);
+      for (const [k, first] of slices.entries()) {
       if (context.signal?.aborted) return;
-      const rows = await parquet.readGroup(g);
+      const rows =
+        slices.length === 1
+          ? await parquet.readGroup(g)
+          : await parquet.readRows(g, first, slices[k + 1] ?? parquet.groups[g]!);
       const group = sourceGroups.get(rows);
-      for (const [i, row] of rows.entries()) {
+      for (const [j, row] of rows.entries()) {
+        const i = first + j;
         const converted = parquet.toRecord(row, index);
         if (converted.ok) {
           if (group) noteOrigin(converted.record, { group, row: i, raw: row });
@@ -175,6 +261,7 @@ export async function* readParquet(
           };
         }
         index++;
+      }
       }
       rowStart += parquet.groups[g]!;
     }

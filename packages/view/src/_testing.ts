@@ -200,21 +200,26 @@ export const PARQUET_BYTES: ReadonlyMap<string, Uint8Array> = new Map([
 ]);
 
 /** Write the records as a Hub folder (data/train-…parquet) with the format-parquet writer, images embedded. */
-export async function writeParquetHub(out: string): Promise<void> {
+export async function writeParquetHub(
+  out: string,
+  records: readonly LlavaRecord[] = PARQUET_RECORDS,
+  rowGroupRows = 3,
+  bytes: ReadonlyMap<string, Uint8Array> = PARQUET_BYTES,
+): Promise<void> {
   const context: WriteContext<ParquetOptions> = {
-    options: parquetOptionsSchema.parse({ rowGroupRows: 3 }),
+    options: parquetOptionsSchema.parse({ rowGroupRows }),
     file: out,
     output: { path: out },
     report: () => {},
     count: () => {},
-    images: { rewrite: (p) => p, readBytes: async (p) => PARQUET_BYTES.get(p) },
+    images: { rewrite: (p) => p, readBytes: async (p) => bytes.get(p) },
     accept: () => {},
     reject: (_s, d) => {
       throw new Error(`rejected: ${JSON.stringify(d)}`);
     },
   };
   async function* source(): AsyncGenerator<SourceRecord> {
-    for (const [index, record] of PARQUET_RECORDS.entries()) yield { record, index, file: 'in.json' };
+    for (const [index, record] of records.entries()) yield { record, index, file: 'in.json' };
   }
   await writeParquet(source(), context);
 }

@@ -200,10 +200,10 @@ describe.skipIf(!HAVE_CHROMIUM)(`the viewer page in a real browser (${CHROMIUM})
     await fresh.close();
   });
 
-  it('shows a Parquet record with its embedded image decoded', async () => {
+  it('pages through a Parquet dataset and shows its records with their embedded images decoded', async () => {
     const hub = join(ds.dir, 'hub');
     await writeParquetHub(hub);
-    const other = await startViewer({ inputs: [hub], countTokens: false });
+    const other = await startViewer({ inputs: [hub], countTokens: false, pageSize: 3 });
     const own = await browser.newContext({ viewport: { width: 1440, height: 900 } });
     const asked: string[] = [];
     own.on('request', (r) => asked.push(r.url()));
@@ -211,7 +211,20 @@ describe.skipIf(!HAVE_CHROMIUM)(`the viewer page in a real browser (${CHROMIUM})
     try {
       expect((await tab.goto(other.url))?.status()).toBe(200);
       await settled(tab);
-      await go('r=1', tab);
+      expect(await rowIndexes(tab)).toEqual([0, 1, 2]);
+      await act(() => tab.click('#pager .next-page'), tab);
+      expect(await rowIndexes(tab)).toEqual([3, 4, 5]);
+      // a record whose id repeats an earlier one: the duplicate is replayed from the index, with its message
+      await act(() => tab.click('#rows tr[data-n="5"]'), tab);
+      expect(await tab.textContent('#record h2')).toBe('Record 5');
+      expect(await tab.textContent('#record .diags')).toContain('id/duplicate');
+      expect(await tab.textContent('#record .diags')).toContain('repeats record #0');
+      await go('page=1&r=0', tab);
+      const jpeg = tab.locator('#record figure.image img');
+      await jpeg.waitFor();
+      await expect.poll(() => jpeg.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0)).toBe(true);
+      expect(await tab.textContent('#record figcaption')).toContain('JPEG');
+      await go('page=1&r=1', tab);
       const img = tab.locator('#record figure.image img');
       await img.waitFor();
       await expect.poll(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth)).toBe(4);

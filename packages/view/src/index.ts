@@ -18,5 +18,6 @@ export {
   type RecordFilter,
 } from './query.js';
 export type { ImageView, RecordRow, RecordView } from './records.js';
-export { type SearchResult, searchRecords, startViewer, type Viewer, type ViewerOptions } from './server.js';
+export { type SearchResult, searchRecords } from './search.js';
+export { startViewer, type Viewer, type ViewerOptions } from './server.js';
 export { createLlamaTokenCounter, type TokenCounter } from './tokens.js';

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PARQUET_BYTES, PARQUET_RECORDS as RECORDS, writeParquetHub } from './_testing.js';
+import { ParquetRecords } from './parquet.js';
 import { startViewer, type Viewer } from './server.js';
 
 function raw(port: number, path: string, headers: Record<string, string>) {
@@ -122,11 +123,29 @@ describe('the viewer on Parquet (a Hub folder, images embedded)', () => {
     expect(found.done).toBe(true);
   });
 
-  it('keeps at most one row group of rows in memory', async () => {
+  it('keeps the decoded row groups last read within a byte budget, most recent first (the last one always)', async () => {
+    const file = join(dir, 'hub', 'data', 'train-00000-of-00001.parquet');
+    const tiny = new ParquetRecords(() => file, 1); // smaller than any group: only the last one read stays
+    expect((await tiny.read(0, 0, 1, 1)).record?.id).toBe('b');
+    expect((await tiny.read(0, 2, 0, 6)).record).toEqual(RECORDS[6]);
+    expect(tiny.cached).toEqual(['0:2']);
+    const roomy = new ParquetRecords(() => file);
+    for (const [group, row] of [
+      [0, 0],
+      [1, 0],
+      [2, 0],
+      [1, 2],
+    ] as const)
+      await roomy.read(0, group, row, 0);
+    expect(roomy.cached).toEqual(['0:1', '0:2', '0:0']);
+    const bytes = (await roomy.file(0)).groupBytes;
+    expect(bytes).toHaveLength(3);
+    const budget = new ParquetRecords(() => file, bytes[1]! + bytes[2]!);
+    for (const group of [0, 1, 2]) await budget.rows(0, group);
+    expect(budget.cached).toEqual(['0:2', '0:1']);
     await get('/api/record?n=0');
     await get('/api/record?n=6');
-    const cache = (viewer.index as unknown as { parquet: { cache?: { group: number } } }).parquet.cache;
-    expect(cache?.group).toBe(2);
+    expect((viewer.index as unknown as { parquet: ParquetRecords }).parquet.cached[0]).toBe('0:2');
   });
 });
 

@@ -51,45 +51,113 @@ export function parquetRecordOf(parquet: ParquetFile, row: Record<string, unknow
   };
 }
 
+/** `openParquetFile`'s options for a slice size (none: its default). */
+export function sliceOption(sliceBytes: number | undefined): { sliceGroupBytes?: number } {
+  return sliceBytes === undefined ? {} : { sliceGroupBytes: sliceBytes };
+}
+
+/** Bytes of decoded row groups {@link ParquetRecords} keeps, by default (the last one read is always kept). */
+export const ROW_GROUP_CACHE_BYTES = 64 * 1024 * 1024;
+
+interface CachedGroup {
+  readonly key: string;
+  readonly rows: Promise<Record<string, unknown>[]>;
+  readonly bytes: number;
+}
+
 /**
- * Random access to the records of Parquet files by (file, row group, row), keeping at most one row group's rows in
- * memory (the last one read: a page of the table is usually one row group).
+ * Random access to the records of Parquet files by (file, row group, row): the files are opened once (their footers
+ * kept compact by `openParquetFile`) and the decoded row groups last read are kept, most recent first, while they
+ * fit in a byte budget (their uncompressed size as the footer says; the last one read is kept whatever its size). A
+ * row group larger than 64 MiB whose large column chunks have several pages is read and kept in slices of pages
+ * instead (`ParquetFile.slices`, `readRows`), so a file with a few huge row groups costs a page, not a group. A page
+ * of the table is usually one row group, and a record view reads its row group and the one of the record whose id it
+ * repeats.
  */
 export class ParquetRecords {
-  private cache: { file: number; group: number; rows: Promise<Record<string, unknown>[]> } | undefined;
+  private cache: CachedGroup[] = [];
   private readonly opened = new Map<number, Promise<ParquetFile>>();
 
-  constructor(private readonly pathOf: (file: number) => string) {}
+  constructor(
+    private readonly pathOf: (file: number) => string,
+    private readonly budget = ROW_GROUP_CACHE_BYTES,
+    /** Row groups larger than this are read in slices of pages (default: `openParquetFile`'s). */
+    private readonly sliceBytes?: number,
+  ) {}
 
   /** The opened file (footer read once). */
   file(file: number): Promise<ParquetFile> {
     let p = this.opened.get(file);
     if (!p) {
-      p = openParquetFile(this.pathOf(file));
+      p = openParquetFile(this.pathOf(file), sliceOption(this.sliceBytes));
       this.opened.set(file, p);
       p.catch(() => this.opened.delete(file));
     }
     return p;
   }
 
+  /**
+   * The decoded rows of the slice of row group `group` that holds row `row` (the whole group, unless it is large and
+   * has several pages: see `ParquetFile.slices`), from the cache or read now, with the slice's first row.
+   */
+  async slice(file: number, group: number, row = 0): Promise<{ rows: Record<string, unknown>[]; start: number }> {
+    const parquet = await this.file(file);
+    const starts = await parquet.slices(group);
+    let s = 0;
+    while (s + 1 < starts.length && starts[s + 1]! <= row) s++;
+    const start = starts[s]!;
+    const end = starts[s + 1] ?? parquet.groups[group]!;
+    const key = starts.length > 1 ? `${file}:${group}:${start}` : `${file}:${group}`;
+    const at = this.cache.findIndex((c) => c.key === key);
+    if (at >= 0) {
+      const [hit] = this.cache.splice(at, 1);
+      this.cache.unshift(hit!);
+      return { rows: await hit!.rows, start };
+    }
+    const rows = starts.length > 1 ? parquet.readRows(group, start, end) : parquet.readGroup(group);
+    const share = (end - start) / Math.max(1, parquet.groups[group]!);
+    const entry = { key, rows, bytes: Math.max(1, Math.round((parquet.groupBytes[group] ?? 0) * share)) };
+    this.cache.unshift(entry);
+    rows.catch(() => {
+      this.cache = this.cache.filter((c) => c !== entry);
+    });
+    let used = 0;
+    this.cache = this.cache.filter((c, i) => {
+      used += c.bytes;
+      return i === 0 || (used <= this.budget && i < 16);
+    });
+    return { rows: await rows, start };
+  }
+
+  /** The decoded rows of one row group (all its slices), from the cache or read now. */
+  async rows(file: number, group: number): Promise<Record<string, unknown>[]> {
+    const parquet = await this.file(file);
+    const out: Record<string, unknown>[] = [];
+    for (let row = 0; row < parquet.groups[group]!; ) {
+      const { rows } = await this.slice(file, group, row);
+      out.push(...rows);
+      row += Math.max(1, rows.length);
+    }
+    return out;
+  }
+
+  /** Row groups in the cache now (most recent first), as `file:group`. */
+  get cached(): string[] {
+    return this.cache.map((c) => c.key);
+  }
+
   /** The record at row `row` of row group `group`; `index` is its number in its input (names id-less images). */
   async read(file: number, group: number, row: number, index: number): Promise<ParquetRecord> {
     const parquet = await this.file(file);
-    if (!this.cache || this.cache.file !== file || this.cache.group !== group) {
-      const rows = parquet.readGroup(group);
-      this.cache = { file, group, rows };
-      rows.catch(() => {
-        if (this.cache?.rows === rows) this.cache = undefined;
-      });
-    }
-    const raw = (await this.cache.rows)[row];
+    const { rows, start } = await this.slice(file, group, row);
+    const raw = rows[row - start];
     if (raw === undefined) throw new Error(`${parquet.file} changed since it was indexed`);
     return parquetRecordOf(parquet, raw, index);
   }
 
-  /** Forget the cached row group and the opened files. */
+  /** Forget the cached row groups and the opened files. */
   clear(): void {
-    this.cache = undefined;
+    this.cache = [];
     this.opened.clear();
   }
 }

@@ -2,8 +2,9 @@ import { type Diagnostic, DiagnosticError } from '@llavakit/diagnostics';
 import { checkImages, type ImageRef, type ImageResolver, sniffImage } from '@llavakit/images';
 import { conversationTemplates, renderConversation } from '@llavakit/prompts';
 import { checkRecord } from '@llavakit/schema';
-import { type DatasetIndex, decodeSafely } from './dataset.js';
+import type { DatasetIndex } from './dataset.js';
 import { imagePaths, type RecordMetrics } from './metrics.js';
+import { duplicateDiagnostics, shownOfText, shownRecord, validationPlaceOf } from './shown.js';
 
 /** One row of the table. */
 export interface RecordRow {
@@ -69,51 +70,6 @@ export const BROWSER_FORMATS: Readonly<Record<string, string>> = {
 
 /** Largest image the viewer serves, in bytes. */
 export const MAX_IMAGE_BYTES = 64 * 1024 * 1024;
-
-function parse(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
-  try {
-    return { ok: true, value: JSON.parse(text) };
-  } catch (error) {
-    return { ok: false, error: (error as Error).message };
-  }
-}
-
-/**
- * A record as the viewer shows it, whatever its source (one code path for JSON, decoded formats and Parquet): the
- * JSON text shown as its raw JSON, its value (the canonical record for Parquet and decoded formats), and its
- * embedded images.
- */
-interface Shown {
-  readonly text: string;
-  readonly parsed: { ok: true; value: unknown } | { ok: false; error: string };
-  /** True when the value is a canonical record made from the file's row or value (Parquet, a `decode`). */
-  readonly converted: boolean;
-  readonly embedded?: ReadonlyMap<string, Uint8Array>;
-}
-
-/** {@link Shown} of a JSON record from its text as in the file (decoded when the index has a `decode`). */
-function shownOfText(index: DatasetIndex, n: number, text: string): Shown {
-  const parsed = parse(text);
-  if (!parsed.ok || !index.decode) return { text, parsed, converted: false };
-  const place = index.placeOf(n);
-  const decoded = decodeSafely(index.decode, parsed.value, place.index, place.file.name);
-  if (!decoded.ok) {
-    return { text, parsed: { ok: false, error: decoded.diagnostics[0]!.message }, converted: false };
-  }
-  return { text: JSON.stringify(decoded.record), parsed: { ok: true, value: decoded.record }, converted: true };
-}
-
-/** {@link Shown} of any record. */
-async function shownRecord(index: DatasetIndex, n: number): Promise<Shown> {
-  if (!index.isParquet(n)) return shownOfText(index, n, await index.readText(n));
-  const one = await index.readParquet(n);
-  return {
-    text: one.text,
-    parsed: one.record ? { ok: true, value: one.record } : { ok: false, error: one.invalid?.message ?? 'not a record' },
-    converted: true,
-    ...(one.embedded ? { embedded: one.embedded } : {}),
-  };
-}
 
 function idOf(value: unknown): string | number | null {
   if (value === null || typeof value !== 'object') return null;
@@ -182,9 +138,9 @@ export async function readRecordView(
   const place = index.placeOf(n);
   const value = parsed.ok ? parsed.value : undefined;
   const row = rowOf(index, metrics, n, value);
-  const kept = index.kept.get(n) ?? [];
+  const kept = [...(index.kept.get(n) ?? []), ...(await duplicateDiagnostics(index, n, shown))];
   // a converted record's text is its canonical JSON, not the file's: no byte offsets into it
-  const validationPlace = shown.converted ? { index: place.index } : { index: place.index, offset: place.offset };
+  const validationPlace = validationPlaceOf(index, n, shown);
   const diagnostics: Diagnostic[] = parsed.ok
     ? [
         ...checkRecord(value, {

@@ -50,6 +50,7 @@ describe('the viewer server', () => {
     for (const path of [
       '/',
       '/app.js',
+      '/state.js',
       '/style.css',
       '/api/meta',
       '/api/rows',
@@ -77,6 +78,32 @@ describe('the viewer server', () => {
     const again = await raw(viewer.port, '/', { headers: { cookie: `other=1; llava_view_${viewer.port}=${token}` } });
     expect(again.status).toBe(200);
     expect(again.body.toString()).toContain('<script type="module" src="/app.js">');
+  });
+
+  it('serves the page as ES modules of its own: every module app.js imports, as JavaScript', async () => {
+    const seen = new Set<string>();
+    const todo = ['/app.js'];
+    while (todo.length > 0) {
+      const path = todo.pop()!;
+      if (seen.has(path)) continue;
+      seen.add(path);
+      const r = await raw(viewer.port, path, { headers: auth() });
+      expect(r.status, path).toBe(200);
+      expect(r.headers['content-type'], path).toBe('text/javascript; charset=utf-8');
+      for (const [, name] of r.body.toString().matchAll(/from '\.\/([a-z-]+\.js)'/g)) todo.push(`/${name}`);
+    }
+    expect([...seen].sort()).toEqual(
+      [
+        '/app.js',
+        '/dom.js',
+        '/json-view.js',
+        '/record.js',
+        '/sidebar.js',
+        '/state.js',
+        '/stats.js',
+        '/table.js',
+      ].sort(),
+    );
   });
 
   it('sets strict headers on every response', async () => {

@@ -1,5 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ import { DatasetIndex, type IndexProgress, type RecordDecoder } from './dataset.
 import { createDefaultMetrics, type RecordMetrics } from './metrics.js';
 import { computeStats, filterKey, matchRecords, parseFilter, type RecordFilter } from './query.js';
 import { readImage, readRecordView, readRows } from './records.js';
+import { searchRecords } from './search.js';
 
 /** Options of {@link startViewer}. */
 export interface ViewerOptions {
@@ -60,11 +61,19 @@ export interface Viewer {
   close(): Promise<void>;
 }
 
-const PAGE_FILES: Readonly<Record<string, { file: string; type: string }>> = {
-  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
-  '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
-  '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
-};
+/** The page: its HTML, its style sheet and its ES modules (every `.js` file of the built page folder). */
+function pageFiles(folder: string): Record<string, { type: string; body: Buffer }> {
+  const files: Record<string, { type: string; body: Buffer }> = {
+    '/': { type: 'text/html; charset=utf-8', body: readFileSync(`${folder}index.html`) },
+    '/style.css': { type: 'text/css; charset=utf-8', body: readFileSync(`${folder}style.css`) },
+  };
+  for (const name of readdirSync(folder)) {
+    if (/^[a-z][a-z0-9-]*\.js$/.test(name)) {
+      files[`/${name}`] = { type: 'text/javascript; charset=utf-8', body: readFileSync(folder + name) };
+    }
+  }
+  return files;
+}
 
 /** The built page's folder: `dist/page` beside this module (or beside `src/`, when run from the sources). */
 function pageFolder(): string {
@@ -124,10 +133,7 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
   const host = options.host ?? '127.0.0.1';
   const pageSize = Math.max(1, Math.min(500, options.pageSize ?? 50));
   const metrics = options.metrics ?? createDefaultMetrics();
-  const folder = pageFolder();
-  const page = Object.fromEntries(
-    Object.entries(PAGE_FILES).map(([path, { file, type }]) => [path, { type, body: readFileSync(folder + file) }]),
-  );
+  const page = pageFiles(pageFolder());
   const resolver: ImageResolver | undefined =
     options.images && options.images.length > 0
       ? createImageResolver(options.images.map((s) => (typeof s === 'string' ? parseImageSourceSpec(s) : s)))
@@ -393,69 +399,4 @@ function lowerBound(list: Uint32Array, n: number): number {
     else hi = mid;
   }
   return lo;
-}
-
-/** What one search request found. */
-export interface SearchResult {
-  readonly matches: number[];
-  /** Where to continue (a position in the filtered list), and whether the whole list was scanned. */
-  readonly next: number;
-  readonly done: boolean;
-  readonly scanned: number;
-}
-
-const WINDOW = 4 * 1024 * 1024;
-
-/**
- * Case-insensitive text search over the raw JSON of the records of `list` from position `from`, reading the files in
- * windows of 4 MiB (one positional read for many records). Stops at `limit` matches or after `budgetMs`, and says
- * where to go on. A query is also looked for JSON-escaped (`"` as `\"`, a newline as `\n`).
- */
-export async function searchRecords(
-  index: DatasetIndex,
-  list: Uint32Array,
-  query: string,
-  from: number,
-  limit: number,
-  budgetMs: number,
-): Promise<SearchResult> {
-  const plain = query.toLowerCase();
-  const escaped = JSON.stringify(query).slice(1, -1).toLowerCase();
-  const started = performance.now();
-  const matches: number[] = [];
-  let window: { file: number; start: number; bytes: Buffer } | undefined;
-  let k = from;
-  for (; k < list.length; k++) {
-    if (matches.length >= limit) break;
-    if ((k - from) % 512 === 511 && performance.now() - started > budgetMs) break;
-    const n = list[k]!;
-    const file = index.fileOf[n]!;
-    if (index.files[file]!.format === 'parquet') {
-      // Parquet: the canonical record's JSON (one row group cached)
-      const text = (await index.readText(n)).toLowerCase();
-      if (text.includes(plain) || (escaped !== plain && text.includes(escaped))) matches.push(n);
-      continue;
-    }
-    const offset = index.offsets[n]!;
-    const length = index.lengths[n]!;
-    if (
-      !window ||
-      window.file !== file ||
-      offset < window.start ||
-      offset + length > window.start + window.bytes.length
-    ) {
-      // a big window when the next records follow closely (a scan), else just this record (a sparse filter)
-      const after = list[k + 1];
-      const dense =
-        after !== undefined && index.fileOf[after] === file && index.offsets[after]! - (offset + length) < 65536;
-      window = {
-        file,
-        start: offset,
-        bytes: await index.readRange(file, offset, dense ? Math.max(length, WINDOW) : length),
-      };
-    }
-    const text = window.bytes.toString('utf8', offset - window.start, offset - window.start + length).toLowerCase();
-    if (text.includes(plain) || (escaped !== plain && text.includes(escaped))) matches.push(n);
-  }
-  return { matches, next: k, done: k >= list.length, scanned: k - from };
 }
