@@ -1,3 +1,5 @@
+import { registerRules } from './rule-kind.js';
+
 /**
  * How serious a diagnostic is. `error` makes a command fail (exit 1); `warning` fails only under `--strict`;
  * `info` never fails.
@@ -46,6 +48,12 @@ export interface Diagnostic {
   readonly data?: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * Whose mistake a rule's diagnostic is when it stops a run: `usage` — the command line or a recipe/option the user
+ * wrote (a command exits 2), `data` — the data read (a command exits 1). See {@link ruleKindOf}.
+ */
+export type RuleKind = 'usage' | 'data';
+
 /** The static description of a rule: its id, default severity, title and fix hint. */
 export interface RuleMeta {
   /** Stable id, `group/name`. */
@@ -58,6 +66,8 @@ export interface RuleMeta {
   readonly hint: string;
   /** Longer explanation (why it matters for training), optional. */
   readonly description?: string;
+  /** Usage or data error (default `data`, except in the `usage/`, `format/` and `options/` families). */
+  readonly kind?: RuleKind;
 }
 
 /** The fields a caller fills in when it raises a diagnostic of a known rule. */
@@ -80,8 +90,12 @@ export function diagnose(rule: RuleMeta, fields: DiagnosticFields): Diagnostic {
   return stripUndefined({ ruleId: rule.id, severity: severity ?? rule.severity, hint: hint ?? rule.hint, ...rest });
 }
 
-/** Declare a rule catalog; an identity helper that keeps the literal types. */
+/**
+ * Declare a rule catalog: returns it unchanged (keeping the literal types) and records each rule's metadata, so that
+ * {@link ruleKindOf} can answer for the diagnostics of these rules.
+ */
 export function defineRules<const T extends Record<string, RuleMeta>>(rules: T): T {
+  registerRules(Object.values(rules));
   return rules;
 }
 

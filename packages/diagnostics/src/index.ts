@@ -6,6 +6,7 @@ export {
   diagnose,
   isFailing,
   type Place,
+  type RuleKind,
   type RuleMeta,
   type Severity,
   stripUndefined,
@@ -19,3 +20,5 @@ export {
   renderReport,
   summarize,
 } from './report.js';
+export { exitCodeOf, ruleKindOf } from './rule-kind.js';
+export { placeInText } from './place.js';

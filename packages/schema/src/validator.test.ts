@@ -3,9 +3,9 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fc, test } from '@fast-check/vitest';
-import { type Diagnostic, renderReport } from '@llavakit/diagnostics';
+import { type Diagnostic, placeInText, renderReport } from '@llavakit/diagnostics';
 import { describe, expect, it } from 'vitest';
-import { locatePointer, placeWithin } from './locate.js';
+import { locatePointer } from './locate.js';
 import { validationRules } from './rules.js';
 import { checkRecord, classifyPath, createRecordChecker, createValidator } from './validator.js';
 
@@ -21,7 +21,7 @@ function elements(
   return values.map((value, k) => {
     const start = starts[k]!;
     const end = k + 1 < starts.length ? text.lastIndexOf(',', starts[k + 1]!) : text.lastIndexOf(']');
-    const place = placeWithin(text, start, { offset: 0, line: 1, column: 1 });
+    const place = placeInText(text, start, { offset: 0, line: 1, column: 1 });
     return {
       value,
       text: text.slice(start, end).trimEnd(),

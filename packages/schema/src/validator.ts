@@ -1,5 +1,13 @@
-import { type Diagnostic, diagnose, excerpt, getAtPointer, type Place, type RuleMeta } from '@llavakit/diagnostics';
-import { locatePointer, placeWithin } from './locate.js';
+import {
+  type Diagnostic,
+  diagnose,
+  excerpt,
+  getAtPointer,
+  type Place,
+  placeInText,
+  type RuleMeta,
+} from '@llavakit/diagnostics';
+import { locatePointer } from './locate.js';
 import { IMAGE_TOKEN, type LlavaRecord, parseRecord, type RecordId, VIDEO_TOKEN } from './record.js';
 import { validationRules as R } from './rules.js';
 
@@ -562,7 +570,7 @@ function pointerPlace(place: ValidationPlace, pointer: string, text: string | un
   const base = recordPlace(place);
   if (text === undefined || base === undefined || pointer === '') return base;
   const index = locatePointer(text, pointer);
-  return index > 0 ? placeWithin(text, index, base) : base;
+  return index > 0 ? placeInText(text, index, base) : base;
 }
 
 function recordPlace(place: ValidationPlace): Place | undefined {

@@ -1,4 +1,4 @@
-import { type Diagnostic, DiagnosticError, formatDiagnostic } from '@llavakit/diagnostics';
+import { type Diagnostic, DiagnosticError, exitCodeOf, formatDiagnostic } from '@llavakit/diagnostics';
 import type { FormatRegistry } from '@llavakit/format';
 import type { OpProgress, OpSummary } from '@llavakit/ops';
 import { type Command, type Config, Flags } from '@oclif/core';
@@ -101,11 +101,9 @@ class InterruptedError extends Error {
   }
 }
 
-const USAGE_RULES = /^(usage|format|options|recipe\/(syntax|bad-strategy)|stats\/merge)\b/;
-
 /**
  * Run a library call: a thrown `DiagnosticError` is printed with its hint (and every recipe problem) and exits 2
- * for usage errors (bad flags, unknown format, bad recipe), 1 for data errors.
+ * for usage errors (bad flags, unknown format, bad recipe: the rule's `kind`, see `exitCodeOf`), 1 for data errors.
  */
 export async function runOp<T>(
   command: Command,
@@ -124,7 +122,7 @@ export async function runOp<T>(
     const problems = (error.diagnostic.data?.problems as Diagnostic[] | undefined) ?? [error.diagnostic];
     for (const d of problems) command.logToStderr(formatDiagnostic(d));
     if (error.diagnostic.hint) command.logToStderr(`  hint: ${error.diagnostic.hint}`);
-    command.exit(USAGE_RULES.test(error.diagnostic.ruleId) ? 2 : 1);
+    command.exit(exitCodeOf(error.diagnostic));
     throw error;
   } finally {
     context.progress.stop();
