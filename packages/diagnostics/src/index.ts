@@ -22,3 +22,4 @@ export {
 } from './report.js';
 export { exitCodeOf, ruleKindOf } from './rule-kind.js';
 export { placeInText } from './place.js';
+export { makeDirectory, type StagedFile, stageFile, temporaryPathFor } from './staged-file.js';
