@@ -1,12 +1,21 @@
 import { type Diagnostic, diagnose, type Place, type Severity } from '@llavakit/diagnostics';
-import { verdictAt } from './check-batch.js';
+import { decodeVerdict } from './check-batch.js';
 import { CheckPool } from './check-pool.js';
 import { StringIndex } from './name-table.js';
 import { type FoundResolution, type ImageResolver, type Resolution, resolverSetup } from './resolver.js';
 import { imageRules } from './rules.js';
-import { type ImageFormat, type ImageInfo, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, sniffImage } from './sniff.js';
+import { type ImageInfo, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, sniffImage } from './sniff.js';
 import { prefixOf } from './sources.js';
-import { countInfo, type Finding, judge, type Outcome, PlainMiss, readFailure, unfound } from './verdict.js';
+import { COUNT_KEY, type ImageCounts, type ImageProblem, type PrefixReport, zeroCounts } from './status.js';
+import {
+  countInfo,
+  type Finding,
+  verdictOfImage,
+  type Outcome,
+  DeferredMiss,
+  verdictOfReadError,
+  verdictOfUnfound,
+} from './verdict.js';
 
 /** One image reference of one record, as fed to {@link checkImages}. */
 export interface ImageRef {
@@ -22,59 +31,6 @@ export interface ImageRef {
   readonly place?: Place;
   /** JSON pointer of the path inside the record: `/image` or `/image/N`. Default `/image`. */
   readonly pointer?: string;
-}
-
-/** The verdict for one distinct image path. */
-export type ImageStatus = 'ok' | 'missing' | 'refused' | 'unreadable' | 'not-image' | 'truncated' | 'format-mismatch';
-
-/** Counts of references by verdict (a record referencing a missing image counts once per reference). */
-export interface ImageCounts {
-  references: number;
-  ok: number;
-  missing: number;
-  refused: number;
-  unreadable: number;
-  notImage: number;
-  truncated: number;
-  formatMismatch: number;
-}
-
-/** Per-prefix statistics: counts, real formats and the dimension range of distinct readable images. */
-export interface PrefixReport extends ImageCounts {
-  /** Distinct image paths under this prefix. */
-  distinct: number;
-  /** Distinct images by real format. */
-  formats: Partial<Record<ImageFormat, number>>;
-  /** Smallest and largest width/height seen (undefined when no dimensions were read). */
-  width?: { min: number; max: number };
-  height?: { min: number; max: number };
-}
-
-/** Counts that all start at zero. */
-function zeroCounts(): ImageCounts & { distinct: number } {
-  return {
-    references: 0,
-    distinct: 0,
-    ok: 0,
-    missing: 0,
-    refused: 0,
-    unreadable: 0,
-    notImage: 0,
-    truncated: 0,
-    formatMismatch: 0,
-  };
-}
-
-/** One distinct image with a problem, for `--list-missing`. */
-export interface ImageProblem {
-  readonly ref: string;
-  readonly status: Exclude<ImageStatus, 'ok'>;
-  /** Rule ids raised for this image. */
-  readonly ruleIds: readonly string[];
-  /** How many references point at it. */
-  references: number;
-  /** Index of the first record referencing it. */
-  readonly firstRecordIndex?: number;
 }
 
 /** What {@link checkImages} returns. */
@@ -135,16 +91,6 @@ class Pending {
     readonly seq: number,
   ) {}
 }
-
-const COUNT_KEY: Record<ImageStatus, keyof ImageCounts> = {
-  ok: 'ok',
-  missing: 'missing',
-  refused: 'refused',
-  unreadable: 'unreadable',
-  'not-image': 'notImage',
-  truncated: 'truncated',
-  'format-mismatch': 'formatMismatch',
-};
 
 /** References between two turns of the event loop (lets timers, signals and worker results in). */
 const TURN = 1024;
@@ -220,7 +166,7 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
   const groupBy = options.groupBy ?? prefixOf;
   const onProgress = options.onProgress;
   const setup = resolverSetup(resolver);
-  const quickLookup = resolver.io === 'sync' ? setup?.quickLookup : undefined;
+  const filePathNow = resolver.io === 'sync' ? setup?.filePathNow : undefined;
   const pool =
     setup && resolver.io === 'sync'
       ? CheckPool.create<Pending>(
@@ -232,7 +178,7 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
             const cursor = { next: 0 };
             for (let i = 0; i < tokens.length; i++) {
               const pending = tokens[i]!;
-              const verdict = verdictAt(batch, i, cursor);
+              const verdict = decodeVerdict(batch, i, cursor);
               if (verdict.info) countInfo(pending.report, verdict.info);
               settle(pending, verdict.outcome);
             }
@@ -326,12 +272,12 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
       const { head, tail, size } = await resolver.readHeadTail(resolution, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, buffer);
       info = sniffImage(head, { tail, size });
     } catch (error) {
-      return readFailure(resolution, error);
+      return verdictOfReadError(resolution, error);
     } finally {
       buffers.push(buffer);
     }
     countInfo(report, info);
-    return judge(resolution, info);
+    return verdictOfImage(resolution, info);
   };
 
   /** Read a found file in this thread, with blocking calls. */
@@ -341,9 +287,9 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
       const ht = resolver.readHeadTailSync(found, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, buffer)!;
       const info = sniffImage(ht.head, { tail: ht.tail, size: ht.size });
       countInfo(report, info);
-      return judge(found, info);
+      return verdictOfImage(found, info);
     } catch (error) {
-      return readFailure(found, error);
+      return verdictOfReadError(found, error);
     } finally {
       buffers.push(buffer);
     }
@@ -355,7 +301,7 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
    */
   const dispatch = (pending: Pending, resolution: Resolution): Promise<void> | undefined => {
     if (resolution.status !== 'found') {
-      settle(pending, unfound(resolution));
+      settle(pending, verdictOfUnfound(resolution));
       return undefined;
     }
     if (resolution.location.kind === 'file' && resolver.io === 'sync') {
@@ -385,14 +331,14 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
       return pool.add(ref, pending);
     }
     let resolution: Resolution | undefined;
-    if (quickLookup?.(ref) === null) {
-      // A miss: kept as a plain miss (explained only when a diagnostic is built) unless a listing adds a note.
-      resolution = resolver.tryResolve(ref);
-      if (setup!.isPlainMiss(ref, resolution)) return decided(item, report, seq, new PlainMiss());
+    if (filePathNow?.(ref) === null) {
+      // A miss: kept as a deferred miss (explained only when a diagnostic is built) unless a listing adds a note.
+      resolution = resolver.resolveNow(ref);
+      if (setup!.isDeferrableMiss(ref, resolution)) return decided(item, report, seq, new DeferredMiss());
     }
-    resolution ??= resolver.resolveSync(ref) ?? resolver.tryResolve(ref);
+    resolution ??= setup?.foundNow(ref) ?? resolver.resolveNow(ref);
     if (resolution !== undefined && resolution.status !== 'found') {
-      return decided(item, report, seq, unfound(resolution));
+      return decided(item, report, seq, verdictOfUnfound(resolution));
     }
     if (resolution !== undefined && resolution.location.kind === 'file' && resolver.io === 'sync') {
       return decided(item, report, seq, readHere(resolution, report));
@@ -407,12 +353,12 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
     return { slow: resolver.resolve(ref).then((r) => dispatch(pending, r)) };
   };
 
-  /** The findings of distinct ref `seq` (a plain miss is explained now). */
+  /** The findings of distinct ref `seq` (a deferred miss is explained now). */
   const findingsOf = (seq: number): readonly Finding[] => {
     const outcome = outcomes[seq] as Outcome;
-    if (!(outcome instanceof PlainMiss)) return outcome.findings;
+    if (!(outcome instanceof DeferredMiss)) return outcome.findings;
     const ref = seen.keyAt(seq);
-    return unfound({ status: 'missing', ref, looked: setup!.plainLooked(ref) }).findings;
+    return verdictOfUnfound({ status: 'missing', ref, looked: setup!.lookedFor(ref) }).findings;
   };
 
   const diagnosticOf = (item: ImageRef, finding: Finding): Diagnostic =>
@@ -539,7 +485,7 @@ const MISSING_RULES = [imageRules.missing] as const;
 
 /** The rules a verdict raises, one per finding. */
 function rulesOf(outcome: Outcome): readonly Finding['rule'][] {
-  if (outcome instanceof PlainMiss) return MISSING_RULES;
+  if (outcome instanceof DeferredMiss) return MISSING_RULES;
   return outcome.findings.map((f) => f.rule);
 }
 

@@ -5,13 +5,9 @@ export {
   createImageChecker,
   type ImageChecker,
   type ImageCheckSummary,
-  type ImageCounts,
-  type ImageProblem,
   type ImageRef,
-  type ImageStatus,
   imageRefsFromRecords,
   imageRefsOfRecord,
-  type PrefixReport,
   type RecordResultLike,
 } from './check.js';
 export { DEFAULT_MAX_IMAGE_BYTES } from './confined.js';
@@ -61,3 +57,10 @@ export {
   type ZipSource,
 } from './sources.js';
 export { type UnsafeZipEntry, type ZipEntryInfo, ZipIndex } from './zip.js';
+export {
+  IMAGE_STATUSES,
+  type ImageCounts,
+  type ImageProblem,
+  type ImageStatus,
+  type PrefixReport,
+} from './status.js';
