@@ -64,3 +64,14 @@ export {
   type ImageStatus,
   type PrefixReport,
 } from './status.js';
+export {
+  type CheckFilesProgress,
+  type CheckImageFilesOptions,
+  type CheckImageFilesResult,
+  checkImageFiles,
+  type ImagesReport,
+  missingListLines,
+  type RuleCounts,
+  withOutputFailure,
+} from './check-files.js';
+export { type RenderImagesReportOptions, renderImagesReport, writeImagesReportJson } from './check-report.js';
