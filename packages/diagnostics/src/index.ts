@@ -11,6 +11,7 @@ export {
   type Severity,
   stripUndefined,
 } from './diagnostic.js';
+export { placeInText } from './place.js';
 export { fromPointer, getAtPointer, toPointer } from './pointer.js';
 export {
   excerpt,
@@ -21,5 +22,4 @@ export {
   summarize,
 } from './report.js';
 export { exitCodeOf, ruleKindOf } from './rule-kind.js';
-export { placeInText } from './place.js';
 export { makeDirectory, type StagedFile, stageFile, temporaryPathFor } from './staged-file.js';

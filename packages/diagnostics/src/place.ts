@@ -13,7 +13,7 @@ import type { Place } from './diagnostic.js';
  */
 export function placeInText(text: string, index: number, base: Place): Place {
   if (base.line === undefined || base.line <= 0) return base;
-  const at = index > 0 ? index : 0;
+  const at = Math.max(index, 0);
   const before = text.slice(0, at);
   let newlines = 0;
   let last = -1;

@@ -36,8 +36,12 @@ describe('stageFile (atomic outputs)', () => {
 
   it('says why a folder cannot be made', async () => {
     await writeFile(join(dir, 'file'), 'x');
-    await expect(makeDirectory(join(dir, 'file', 'sub'))).rejects.toMatchObject({ code: expect.stringMatching(/ENOTDIR|EEXIST/) });
-    await expect(stageFile(join(dir, 'file', 'out.json'))).rejects.toMatchObject({ code: expect.stringMatching(/ENOTDIR|EEXIST/) });
+    await expect(makeDirectory(join(dir, 'file', 'sub'))).rejects.toMatchObject({
+      code: expect.stringMatching(/ENOTDIR|EEXIST/),
+    });
+    await expect(stageFile(join(dir, 'file', 'out.json'))).rejects.toMatchObject({
+      code: expect.stringMatching(/ENOTDIR|EEXIST/),
+    });
     expect(temporaryPathFor('/x/y.json')).toMatch(/^\/x\/\.y\.json\.llava-tmp-/);
   });
 

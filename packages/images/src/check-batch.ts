@@ -15,11 +15,11 @@ import {
 } from './sniff.js';
 import { IMAGE_STATUSES, type ImageStatus } from './status.js';
 import {
+  DeferredMiss,
   type Finding,
-  verdictOfImage,
   OK,
   type Outcome,
-  DeferredMiss,
+  verdictOfImage,
   verdictOfReadError,
   verdictOfUnfound,
 } from './verdict.js';

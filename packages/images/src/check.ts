@@ -9,10 +9,10 @@ import { prefixOf } from './sources.js';
 import { COUNT_KEY, type ImageCounts, type ImageProblem, type PrefixReport, zeroCounts } from './status.js';
 import {
   countInfo,
-  type Finding,
-  verdictOfImage,
-  type Outcome,
   DeferredMiss,
+  type Finding,
+  type Outcome,
+  verdictOfImage,
   verdictOfReadError,
   verdictOfUnfound,
 } from './verdict.js';

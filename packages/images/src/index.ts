@@ -10,8 +10,18 @@ export {
   imageRefsOfRecord,
   type RecordResultLike,
 } from './check.js';
+export {
+  type CheckFilesProgress,
+  type CheckImageFilesOptions,
+  type CheckImageFilesResult,
+  checkImageFiles,
+  type ImagesReport,
+  missingListLines,
+  type RuleCounts,
+  withOutputFailure,
+} from './check-files.js';
+export { type RenderImagesReportOptions, renderImagesReport, writeImagesReportJson } from './check-report.js';
 export { DEFAULT_MAX_IMAGE_BYTES } from './confined.js';
-export { encodeTinyImage, type TinyImageFormat, type TinyImageOptions } from './encode.js';
 export {
   createImageResolver,
   type FoundResolution,
@@ -56,7 +66,6 @@ export {
   prefixOf,
   type ZipSource,
 } from './sources.js';
-export { type UnsafeZipEntry, type ZipEntryInfo, ZipIndex } from './zip.js';
 export {
   IMAGE_STATUSES,
   type ImageCounts,
@@ -64,14 +73,4 @@ export {
   type ImageStatus,
   type PrefixReport,
 } from './status.js';
-export {
-  type CheckFilesProgress,
-  type CheckImageFilesOptions,
-  type CheckImageFilesResult,
-  checkImageFiles,
-  type ImagesReport,
-  missingListLines,
-  type RuleCounts,
-  withOutputFailure,
-} from './check-files.js';
-export { type RenderImagesReportOptions, renderImagesReport, writeImagesReportJson } from './check-report.js';
+export { type UnsafeZipEntry, type ZipEntryInfo, ZipIndex } from './zip.js';
