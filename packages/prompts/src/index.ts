@@ -72,8 +72,6 @@ export {
   splitQa,
   splitQaJsonl,
 } from './parse.js';
-export { pyFloatRepr, pyRound, pyStrip } from './py.js';
-export { seededUnit } from './random.js';
 export {
   type BuildChatRequestOptions,
   type BuiltRequest,
