@@ -298,3 +298,23 @@ describe('cross-record rules', () => {
     });
   });
 });
+
+describe('the rule lists', () => {
+  it('name every per-record rule of the catalog; the cross-record ones are the rest', async () => {
+    const { RECORD_RULES } = await import('./record-rules.js');
+    const perRecord = new Set(RECORD_RULES.flatMap((r) => r.raises.map((meta) => meta.id)));
+    const crossRecord = [validationRules.idDuplicate, validationRules.idMixedTypes, validationRules.imagePathForms];
+    const all = Object.values(validationRules).map((r) => r.id);
+    expect([...perRecord, ...crossRecord.map((r) => r.id)].sort()).toEqual([...all].sort());
+    expect(RECORD_RULES.map((r) => r.name)).toEqual([
+      'schemaShape',
+      'imagePaths',
+      'videoTokenCount',
+      'conversationsPresent',
+      'eachTurn',
+      'valueWhitespace',
+      'roleOrder',
+      'imageTokenCount',
+    ]);
+  });
+});
