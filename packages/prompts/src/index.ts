@@ -73,6 +73,15 @@ export {
   splitQaJsonl,
 } from './parse.js';
 export {
+  type ParseBatchRun,
+  type ParseBatchRunOptions,
+  type ParseOutputFile,
+  parseBatchRun,
+  parseOutputPaths,
+  renderParseReport,
+  serialiseRecords,
+} from './parse-run.js';
+export {
   type BuildChatRequestOptions,
   type BuiltRequest,
   buildChatRequest,
