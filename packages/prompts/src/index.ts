@@ -14,6 +14,14 @@ export {
   writeManifest,
 } from './batch.js';
 export {
+  type BuildReport,
+  loadPromptFolders,
+  type PlanPromptRequestsOptions,
+  type PromptRequestPlan,
+  planPromptRequests,
+  renderBuildReport,
+} from './build-run.js';
+export {
   type BoxFormatOptions,
   type BoxInstance,
   type BuildContextInput,
