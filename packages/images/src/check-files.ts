@@ -6,7 +6,9 @@
  */
 import { type Diagnostic, DiagnosticError, type Severity } from '@llavakit/diagnostics';
 import { readRecordBatches } from '@llavakit/reader';
-import { createImageChecker, type ImageCheckSummary, imageRefsOfRecord } from './check.js';
+import { createImageChecker } from './check.js';
+import type { ImageCheckSummary } from './check-summary.js';
+import { imageRefsOfRecord } from './refs.js';
 import { createImageResolver } from './resolver.js';
 import { formatImageSource, type ImageSource } from './sources.js';
 

@@ -4,11 +4,6 @@ export {
   checkImages,
   createImageChecker,
   type ImageChecker,
-  type ImageCheckSummary,
-  type ImageRef,
-  imageRefsFromRecords,
-  imageRefsOfRecord,
-  type RecordResultLike,
 } from './check.js';
 export {
   type CheckFilesProgress,
@@ -21,7 +16,9 @@ export {
   withOutputFailure,
 } from './check-files.js';
 export { type RenderImagesReportOptions, renderImagesReport, writeImagesReportJson } from './check-report.js';
+export type { ImageCheckSummary } from './check-summary.js';
 export { DEFAULT_MAX_IMAGE_BYTES } from './confined.js';
+export { type ImageRef, imageRefsFromRecords, imageRefsOfRecord, type RecordResultLike } from './refs.js';
 export {
   createImageResolver,
   type FoundResolution,
