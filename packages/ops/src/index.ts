@@ -18,8 +18,14 @@ export {
   readRecipe,
   strategyTake,
 } from './mix.js';
-export type { InputCount, InputOptions, OpProgress, OpSummary, OutputOptions } from './pipeline.js';
-export { renderStatsHtml, writeStatsHtml } from './report.js';
+export type {
+  InputCount,
+  InputOptions,
+  OpProgress,
+  OpSummary,
+  OutputOptions,
+} from './pipeline.js';
+export { renderStatsHtml, renderStatsSummary, writeStatsHtml } from './report.js';
 export { opsRules } from './rules.js';
 export { type SampleOptions, type SampleSummary, sampleRecords } from './sample.js';
 export { isTextOnly, sourceOf } from './source.js';
@@ -32,6 +38,7 @@ export {
   type StatsOptions,
   type StatsResult,
 } from './stats.js';
+export { type RenderOpSummaryOptions, renderOpSummary } from './summary-text.js';
 export {
   ANYRES_PINPOINTS,
   imageTokens,

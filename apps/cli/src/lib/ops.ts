@@ -1,6 +1,6 @@
 import { type Diagnostic, DiagnosticError, exitCodeOf, formatDiagnostic } from '@llavakit/diagnostics';
 import type { FormatRegistry } from '@llavakit/format';
-import type { OpProgress, OpSummary } from '@llavakit/ops';
+import { type OpProgress, type OpSummary, renderOpSummary } from '@llavakit/ops';
 import { type Command, type Config, Flags } from '@oclif/core';
 import { loadFormats, pluginFlag } from './formats.js';
 import { createProgress, type Progress } from './progress.js';
@@ -153,17 +153,7 @@ export function reportOp(
     if (summary.fatal.hint) command.logToStderr(`  hint: ${summary.fatal.hint}`);
   }
   if (flags.quiet) return;
-  const seconds = (summary.durationMs / 1000).toFixed(2);
-  const lines = summary.failed
-    ? ['Stopped', `  read ${summary.read} records before the error, in ${seconds}s`]
-    : [title, `  read ${summary.read}, written ${summary.written}, rejected ${summary.rejected} in ${seconds}s`];
-  for (const [rule, n] of Object.entries(summary.rejectedByRule)) lines.push(`  rejected by ${rule}: ${n}`);
-  if (!summary.failed) for (const [path, n] of Object.entries(summary.outputs)) lines.push(`  ${path}: ${n} records`);
-  lines.push(...extra);
-  if (summary.rejected > 0 && !flags.rejects && !summary.failed)
-    lines.push('  add --rejects <file> to keep the rejected records with their reasons');
-  if (summary.failed) lines.push('  nothing was written (every output was discarded)');
-  command.logToStderr(lines.join('\n'));
+  command.logToStderr(renderOpSummary(summary, { title, extra, rejectsFile: Boolean(flags.rejects) }));
 }
 
 function parseKeyValues(pairs: readonly string[]): Record<string, unknown> {
