@@ -1,5 +1,3 @@
-import { registerRules } from './rule-kind.js';
-
 /**
  * How serious a diagnostic is. `error` makes a command fail (exit 1); `warning` fails only under `--strict`;
  * `info` never fails.
@@ -88,15 +86,6 @@ export type DiagnosticFields = Omit<Diagnostic, 'ruleId' | 'severity' | 'hint' |
 export function diagnose(rule: RuleMeta, fields: DiagnosticFields): Diagnostic {
   const { severity, hint, ...rest } = fields;
   return stripUndefined({ ruleId: rule.id, severity: severity ?? rule.severity, hint: hint ?? rule.hint, ...rest });
-}
-
-/**
- * Declare a rule catalog: returns it unchanged (keeping the literal types) and records each rule's metadata, so that
- * {@link ruleKindOf} can answer for the diagnostics of these rules.
- */
-export function defineRules<const T extends Record<string, RuleMeta>>(rules: T): T {
-  registerRules(Object.values(rules));
-  return rules;
 }
 
 /** True when a diagnostic makes the run fail: errors always, warnings when `strict`. */

@@ -2,7 +2,6 @@ export {
   type Diagnostic,
   DiagnosticError,
   type DiagnosticFields,
-  defineRules,
   diagnose,
   isFailing,
   type Place,
@@ -21,5 +20,5 @@ export {
   renderReport,
   summarize,
 } from './report.js';
-export { exitCodeOf, ruleKindOf } from './rule-kind.js';
+export { defineRules, exitCodeOf, ruleKindOf } from './rule-catalog.js';
 export { makeDirectory, type StagedFile, stageFile, temporaryPathFor } from './staged-file.js';

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defineRules } from './diagnostic.js';
-import { exitCodeOf, ruleKindOf } from './rule-kind.js';
+import { defineRules, exitCodeOf, ruleKindOf } from './rule-catalog.js';
 
 describe('ruleKindOf / exitCodeOf (the exit-code policy from rule metadata)', () => {
   const rules = defineRules({

@@ -1,15 +1,17 @@
 import { readdir, readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const src = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+/** The packages below the pipeline: no module of theirs may import itself through others (type imports count). */
+const PACKAGES = ['diagnostics', 'schema', 'reader', 'images', 'prompts', 'ops'];
 
-/** The relative imports of every source module (type-only imports and re-exports included), tests left out. */
-async function importGraph(): Promise<Map<string, string[]>> {
+/** The relative imports of every source module of a folder (type-only imports and re-exports included). */
+async function importGraph(src: string): Promise<Map<string, string[]>> {
   const graph = new Map<string, string[]>();
   for (const name of (await readdir(src)).sort()) {
-    if (!name.endsWith('.ts') || name.endsWith('.test.ts') || name.startsWith('_')) continue;
+    if (!name.endsWith('.ts') || name.endsWith('.test.ts')) continue;
     const text = await readFile(join(src, name), 'utf8');
     const targets = [...text.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s+'\.\/([^']+)\.js'/gms)].map(
       (m) => `${m[1]}.ts`,
@@ -38,19 +40,21 @@ function cycles(graph: Map<string, string[]>): string[][] {
   return found;
 }
 
-describe('module imports of @llavakit/images', () => {
-  it('hold no cycle, type-only imports included', async () => {
-    const graph = await importGraph();
-    expect(graph.get('check.ts')).toContain('check-batch.ts');
-    expect(cycles(graph)).toEqual([]);
-  });
+describe('module imports of the lower packages', () => {
+  for (const name of PACKAGES) {
+    it(`@llavakit/${name} has no import cycle`, async () => {
+      const graph = await importGraph(join(repo, 'packages', name, 'src'));
+      expect(graph.size).toBeGreaterThan(1);
+      expect(cycles(graph)).toEqual([]);
+    });
+  }
 
-  it('the cycle finder finds a cycle', () => {
+  it('the cycle finder finds a type-only cycle', () => {
     const graph = new Map([
       ['a.ts', ['b.ts']],
-      ['b.ts', ['c.ts']],
-      ['c.ts', ['a.ts']],
+      ['b.ts', ['a.ts']],
+      ['c.ts', []],
     ]);
-    expect(cycles(graph)).toEqual([['a.ts', 'b.ts', 'c.ts', 'a.ts']]);
+    expect(cycles(graph)).toEqual([['a.ts', 'b.ts', 'a.ts']]);
   });
 });

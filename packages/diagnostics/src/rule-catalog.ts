@@ -1,6 +1,6 @@
 /**
- * The exit-code policy of llavakit's commands, from rule metadata: a run stopped by a diagnostic exits 2 when its
- * rule is a usage error (see {@link RuleMeta.kind}), 1 when it is a data error.
+ * Rule catalogs and the exit-code policy of llavakit's commands from their metadata: a run stopped by a diagnostic
+ * exits 2 when its rule is a usage error (see {@link RuleMeta.kind}), 1 when it is a data error.
  */
 import type { Diagnostic, RuleKind, RuleMeta } from './diagnostic.js';
 
@@ -17,8 +17,8 @@ function catalog(): Catalog {
   return holder[CATALOG_KEY];
 }
 
-/** Record rules' metadata (done by `defineRules`); a rule declared twice keeps a declared `kind`. */
-export function registerRules(rules: Iterable<RuleMeta>): void {
+/** Record rules' metadata (done by {@link defineRules}); a rule declared twice keeps a declared `kind`. */
+function registerRules(rules: Iterable<RuleMeta>): void {
   const known = catalog();
   for (const rule of rules) {
     const before = known.get(rule.id);
@@ -61,4 +61,13 @@ export function ruleKindOf(ruleId: string): RuleKind {
  */
 export function exitCodeOf(diagnostic: Pick<Diagnostic, 'ruleId'>): 1 | 2 {
   return ruleKindOf(diagnostic.ruleId) === 'usage' ? 2 : 1;
+}
+
+/**
+ * Declare a rule catalog: returns it unchanged (keeping the literal types) and records each rule's metadata, so that
+ * {@link ruleKindOf} can answer for the diagnostics of these rules.
+ */
+export function defineRules<const T extends Record<string, RuleMeta>>(rules: T): T {
+  registerRules(Object.values(rules));
+  return rules;
 }
