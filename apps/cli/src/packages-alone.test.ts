@@ -27,7 +27,7 @@ const esmUses: Record<string, string> = {
   '@llavakit/images': `
     out['@llavakit/images'] = images.sniffImage(new Uint8Array(await readFile('images/000000100001.jpg'))).format;`,
   '@llavakit/prompts': `
-    out['@llavakit/prompts'] = prompts.pyRound(2.675, 2);`,
+    out['@llavakit/prompts'] = prompts.splitCustomId('detail:000000033471').kind;`,
   '@llavakit/format': `
     out['@llavakit/format'] = format.checkFormatPlugin(
       { specVersion: 1, name: 'tiny', encode: (r) => ({ ok: true, value: r }) }, 'consumer').ok;`,
@@ -58,7 +58,7 @@ const expected: Record<string, unknown> = {
   '@llavakit/schema': true,
   '@llavakit/reader': 6,
   '@llavakit/images': 'jpeg',
-  '@llavakit/prompts': 2.67,
+  '@llavakit/prompts': 'detail',
   '@llavakit/format': true,
   '@llavakit/writer': 6,
   '@llavakit/view': [6, 200, true],
@@ -159,7 +159,7 @@ describe('every publishable package, packed and installed alone with npm', { tim
       `assert.strictEqual(typeof diagnostics.diagnose, 'function');`,
       `assert.strictEqual(typeof reader.readRecords, 'function');`,
       `assert.strictEqual(images.sniffImage(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 13, 10, 26, 10])).format, 'png');`,
-      `assert.strictEqual(prompts.pyRound(0.125, 2), 0.12);`,
+      `assert.strictEqual(prompts.splitCustomId('detail:7').id, '7');`,
       `assert.strictEqual(format.SPEC_VERSION, 1);`,
       `assert.ok(writer.createBuiltinRegistry().get('sharegpt'));`,
       `assert.strictEqual(view.createLlamaTokenCounter().count('Hello, my dog is cute'), 7);`,
@@ -195,7 +195,7 @@ import { readRecords } from '@llavakit/reader';
 import { type LlavaRecord, parseRecord } from '@llavakit/schema';
 import { convert, createBuiltinRegistry, type ConvertSummary } from '@llavakit/writer';
 import { sniffImage } from '@llavakit/images';
-import { pyRound } from '@llavakit/prompts';
+import { splitCustomId } from '@llavakit/prompts';
 import { type StatsResult, computeStats } from '@llavakit/ops';
 import * as z from 'zod';
 
@@ -214,11 +214,11 @@ const summary: ConvertSummary = await convert({ inputs: ['sample.json'], to: 'up
 const notes: Diagnostic[] = [];
 for await (const item of readRecords('sample.json')) if (!item.ok) notes.push(item.diagnostic);
 const parsed = parseRecord({ conversations: [] });
-const rounded: number = pyRound(1.005, 2);
+const requestKind: string | undefined = splitCustomId('conversation:1')?.kind;
 const kind: string = sniffImage(new Uint8Array(8)).format;
 const stats: StatsResult = await computeStats({ inputs: ['sample.json'], registry });
 const p99: number | null | undefined = stats.tokens?.p99;
-console.log(summary.written, notes.length, parsed.ok, rounded, kind, p99, describeOptions(upper.optionsSchema)[0]?.flag);
+console.log(summary.written, notes.length, parsed.ok, requestKind, kind, p99, describeOptions(upper.optionsSchema)[0]?.flag);
 // @ts-expect-error the reader takes an input, so the declarations really are checked
 readRecords();
 `,

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { DiagnosticError, defineRules, diagnose, isFailing } from './diagnostic.js';
+import { DiagnosticError, diagnose, isFailing } from './diagnostic.js';
 import { fromPointer, getAtPointer, toPointer } from './pointer.js';
 import { excerpt, formatDiagnostic, formatLocation, renderReport, summarize } from './report.js';
+import { defineRules } from './rule-catalog.js';
 
 const rules = defineRules({
   a: { id: 'roles/alternation', severity: 'error', title: 'Roles alternate', hint: 'Make turns alternate.' },

@@ -46,6 +46,12 @@ export interface Diagnostic {
   readonly data?: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * Whose mistake a rule's diagnostic is when it stops a run: `usage` — the command line or a recipe/option the user
+ * wrote (a command exits 2), `data` — the data read (a command exits 1). See {@link ruleKindOf}.
+ */
+export type RuleKind = 'usage' | 'data';
+
 /** The static description of a rule: its id, default severity, title and fix hint. */
 export interface RuleMeta {
   /** Stable id, `group/name`. */
@@ -58,6 +64,8 @@ export interface RuleMeta {
   readonly hint: string;
   /** Longer explanation (why it matters for training), optional. */
   readonly description?: string;
+  /** Usage or data error (default `data`, except in the `usage/`, `format/` and `options/` families). */
+  readonly kind?: RuleKind;
 }
 
 /** The fields a caller fills in when it raises a diagnostic of a known rule. */
@@ -78,11 +86,6 @@ export type DiagnosticFields = Omit<Diagnostic, 'ruleId' | 'severity' | 'hint' |
 export function diagnose(rule: RuleMeta, fields: DiagnosticFields): Diagnostic {
   const { severity, hint, ...rest } = fields;
   return stripUndefined({ ruleId: rule.id, severity: severity ?? rule.severity, hint: hint ?? rule.hint, ...rest });
-}
-
-/** Declare a rule catalog; an identity helper that keeps the literal types. */
-export function defineRules<const T extends Record<string, RuleMeta>>(rules: T): T {
-  return rules;
 }
 
 /** True when a diagnostic makes the run fail: errors always, warnings when `strict`. */

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeTinyImage } from '@llavakit/images';
+import { encodeTinyImage } from '@llavakit/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { b64, blob, duck, lit, read, tempDir } from './__fixtures__/helpers.js';
 import { parquetFormat } from './index.js';

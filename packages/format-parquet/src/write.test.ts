@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LlavaRecord, SourceRecord } from '@llavakit/format';
-import { encodeTinyImage } from '@llavakit/images';
+import { encodeTinyImage } from '@llavakit/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { b64, duck, lit, tempDir, write } from './__fixtures__/helpers.js';
 

@@ -15,9 +15,10 @@ import { parseArgs } from 'node:util';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../../..');
-const { checkImages, createImageResolver, encodeTinyImage, imageRefsFromRecords, parseImageSourceSpec } = await import(
+const { checkImages, createImageResolver, imageRefsFromRecords, parseImageSourceSpec } = await import(
   join(repo, 'packages/images/dist/index.js')
 );
+const { encodeTinyImage } = await import(join(repo, 'tools/testkit/dist/index.js'));
 const { readRecords } = await import(join(repo, 'packages/reader/dist/index.js'));
 
 const { values } = parseArgs({

@@ -6,8 +6,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { encodeTinyImage, pngChunk } from '@llavakit/testkit';
 import yazl from 'yazl';
-import { encodeTinyImage, pngChunk } from './encode.js';
 
 /** The byte content of every fixture kind used by the tests. */
 export const fixtures = {

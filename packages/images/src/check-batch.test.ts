@@ -2,12 +2,13 @@ import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtures, makeTemp, removeTemp, writeTree } from './_testing.js';
-import { createImageChecker, type ImageRef, imageRefsOfRecord } from './check.js';
-import { checkBatch, verdictAt } from './check-batch.js';
+import { createImageChecker } from './check.js';
+import { checkBatch, decodeVerdict } from './check-batch.js';
 import { CheckPool } from './check-pool.js';
+import { type ImageRef, imageRefsOfRecord } from './refs.js';
 import { createImageResolver, type ImageResolver, resolverSetup } from './resolver.js';
 import { parseImageSourceSpec } from './sources.js';
-import { PlainMiss } from './verdict.js';
+import { DeferredMiss } from './verdict.js';
 
 let tmp: string;
 const refs = [
@@ -54,7 +55,7 @@ describe('checkBatch', () => {
     const batch = await checkBatch(folder(), refs);
     expect(batch.values).toHaveLength(refs.length * 4);
     const cursor = { next: 0 };
-    const verdicts = refs.map((_, i) => verdictAt(batch, i, cursor));
+    const verdicts = refs.map((_, i) => decodeVerdict(batch, i, cursor));
     expect(verdicts.map((v) => v.outcome.status)).toEqual([
       'ok',
       'truncated',
@@ -71,22 +72,22 @@ describe('checkBatch', () => {
     expect(verdicts[3]!.info).toMatchObject({ format: 'gif' });
     expect(verdicts[5]!.info).toBeUndefined(); // no known format: not counted
 
-    // coco/ is listed by then, and nothing there comes close to nope.jpg: a plain miss, sent as a bare code
-    expect(verdicts[2]!.outcome).toBeInstanceOf(PlainMiss);
+    // coco/ is listed by then, and nothing there comes close to nope.jpg: a deferred miss, sent as a bare code
+    expect(verdicts[2]!.outcome).toBeInstanceOf(DeferredMiss);
 
     const summary = await inThread(folder(), refs);
     const byRef = new Map(summary.problems.map((p) => [p.ref, p]));
     for (const [i, ref] of refs.entries()) {
       const { outcome } = verdicts[i]!;
       expect(outcome.status).toBe(byRef.get(ref)?.status ?? 'ok');
-      if (outcome instanceof PlainMiss) continue;
+      if (outcome instanceof DeferredMiss) continue;
       expect(outcome.findings.map((f) => f.rule.id)).toEqual(byRef.get(ref)?.ruleIds ?? []);
     }
     // the messages and data a worker sends back are the ones the in-thread check writes
     const sent = verdicts.flatMap((v) => v.outcome.findings.map((f) => [f.message, f.data]));
     const written = summary.diagnostics.filter((d) => d.data?.ref !== 'coco/nope.jpg').map((d) => [d.message, d.data]);
     expect(sent).toEqual(written);
-    // the plain miss is explained when its diagnostic is built, as the resolver explains it
+    // the deferred miss is explained when its diagnostic is built, as the resolver explains it
     const nope = await folder().resolve('coco/nope.jpg');
     expect(summary.diagnostics.find((d) => d.data?.ref === 'coco/nope.jpg')).toMatchObject({
       ruleId: 'images/missing',
@@ -100,17 +101,17 @@ describe('checkBatch', () => {
     await resolver.resolve('coco/1.jpg'); // list coco/
     const batch = await checkBatch(resolver, ['coco/1.JPG', 'coco/zzz.jpg']);
     const cursor = { next: 0 };
-    const [near, plain] = [verdictAt(batch, 0, cursor), verdictAt(batch, 1, cursor)];
-    expect(near.outcome).not.toBeInstanceOf(PlainMiss);
+    const [near, plain] = [decodeVerdict(batch, 0, cursor), decodeVerdict(batch, 1, cursor)];
+    expect(near.outcome).not.toBeInstanceOf(DeferredMiss);
     expect(near.outcome.findings[0]!.message).toContain('differing only in letter case');
-    expect(plain.outcome).toBeInstanceOf(PlainMiss);
+    expect(plain.outcome).toBeInstanceOf(DeferredMiss);
   });
 
   it('explains misses of a folder that is not listed yet', async () => {
     const resolver = createImageResolver([parseImageSourceSpec(join(tmp, 'empty'))]);
     const batch = await checkBatch(resolver, ['a.jpg', 'b/c.jpg']);
     const cursor = { next: 0 };
-    const [a, c] = [verdictAt(batch, 0, cursor), verdictAt(batch, 1, cursor)];
+    const [a, c] = [decodeVerdict(batch, 0, cursor), decodeVerdict(batch, 1, cursor)];
     expect(a.outcome.findings[0]!.data).toEqual({ ref: 'a.jpg', looked: [join(tmp, 'empty', 'a.jpg')] });
     expect(c.outcome.findings[0]!.message).toContain('does not exist');
   });
@@ -164,23 +165,23 @@ describe('imageRefsOfRecord', () => {
   });
 });
 
-describe('tryResolve', () => {
+describe('resolveNow', () => {
   it('answers without waiting once the listing is loaded, misses and refusals included', async () => {
     const resolver = folder();
-    expect(resolver.tryResolve('coco/1.jpg')).toBeUndefined(); // starts listing coco/
-    expect(resolver.tryResolve('../x.jpg')).toMatchObject({ status: 'refused' });
+    expect(resolver.resolveNow('coco/1.jpg')).toBeUndefined(); // starts listing coco/
+    expect(resolver.resolveNow('../x.jpg')).toMatchObject({ status: 'refused' });
     expect(await resolver.resolve('coco/1.jpg')).toMatchObject({ status: 'found' });
-    expect(resolver.tryResolve('coco/1.jpg')).toMatchObject({
+    expect(resolver.resolveNow('coco/1.jpg')).toMatchObject({
       status: 'found',
       location: { kind: 'file', path: join(tmp, 'root', 'coco', '1.jpg') },
     });
-    expect(resolver.tryResolve('coco/none.jpg')).toMatchObject({
+    expect(resolver.resolveNow('coco/none.jpg')).toMatchObject({
       status: 'missing',
       looked: [join(tmp, 'root', 'coco', 'none.jpg')],
     });
-    expect(resolver.tryResolve('gqa/inside.jpg')).toBeUndefined(); // gqa/ not listed yet
+    expect(resolver.resolveNow('gqa/inside.jpg')).toBeUndefined(); // gqa/ not listed yet
     expect(await resolver.resolve('gqa/inside.jpg')).toMatchObject({ location: { viaSymlink: true } });
-    expect(resolver.tryResolve('gqa/inside.jpg')).toMatchObject({ location: { viaSymlink: true } }); // cached
+    expect(resolver.resolveNow('gqa/inside.jpg')).toMatchObject({ location: { viaSymlink: true } }); // cached
     expect(resolverSetup(resolver)).toMatchObject({ options: { io: 'sync', bareNamesInPrefixedSources: true } });
     expect(resolverSetup({ ...resolver })).toBeUndefined();
   });

@@ -2,7 +2,6 @@
  * Checking a batch of refs in one go, with compact, transferable results: the work a check worker thread does (see
  * `check-pool.ts`), also callable in-thread. Internal; not exported from the package index.
  */
-import type { ImageStatus } from './check.js';
 import { readFileHeadTailSync } from './headtail.js';
 import { type ImageResolver, type Resolution, resolverSetup } from './resolver.js';
 import { imageRules } from './rules.js';
@@ -14,20 +13,21 @@ import {
   SNIFF_TAIL_BYTES,
   sniffImage,
 } from './sniff.js';
-import { type Finding, judge, OK, type Outcome, PlainMiss, readFailure, unfound } from './verdict.js';
+import { IMAGE_STATUSES, type ImageStatus } from './status.js';
+import {
+  DeferredMiss,
+  type Finding,
+  OK,
+  type Outcome,
+  verdictOfImage,
+  verdictOfReadError,
+  verdictOfUnfound,
+} from './verdict.js';
 
-const STATUSES: readonly ImageStatus[] = [
-  'ok',
-  'missing',
-  'refused',
-  'unreadable',
-  'not-image',
-  'truncated',
-  'format-mismatch',
-];
+const STATUSES = IMAGE_STATUSES;
 const STATUS_CODE = new Map<ImageStatus, number>(STATUSES.map((s, i) => [s, i]));
-/** Status code of a {@link PlainMiss}: missing, explained by the checking thread when needed. */
-const PLAIN_MISS = STATUSES.length;
+/** Status code of a {@link DeferredMiss}: missing, explained by the checking thread when needed. */
+const DEFERRED_MISS = STATUSES.length;
 const FORMATS: readonly ImageFormat[] = ['unknown', 'jpeg', 'png', 'gif', 'webp', 'bmp', 'tiff'];
 const FORMAT_CODE = new Map<ImageFormat, number>(FORMATS.map((f, i) => [f, i]));
 const RULES = new Map<string, Finding['rule']>(Object.values(imageRules).map((rule) => [rule.id, rule]));
@@ -44,9 +44,9 @@ interface WireFinding {
 /** The verdicts for a batch of refs: four numbers per ref, plus the findings of refs with a problem. */
 export interface CheckBatch {
   readonly values: Float64Array;
-  /** `[index, findings]` for every ref with a problem other than a plain miss, in index order. */
+  /** `[index, findings]` for every ref with a problem other than a deferred miss, in index order. */
   readonly problems: [number, WireFinding[]][];
-  /** The top folders of the zip sources the checking resolver has loaded (to explain plain misses in zips). */
+  /** The top folders of the zip sources the checking resolver has loaded (to explain deferred misses in zips). */
   zipTops?: Record<number, string | null>;
 }
 
@@ -58,7 +58,7 @@ export interface BatchVerdict {
 }
 
 /**
- * Resolve, read and judge each ref (each once: the caller sends distinct refs). Clean refs in listed folders take a
+ * Resolve, read and verdictOfImage each ref (each once: the caller sends distinct refs). Clean refs in listed folders take a
  * lean path: a found file is read at once, and a miss with nothing to note is sent as a bare code.
  */
 export async function checkBatch(
@@ -69,7 +69,7 @@ export async function checkBatch(
   const values = new Float64Array(refs.length * FIELDS);
   const problems: CheckBatch['problems'] = [];
   const setup = resolverSetup(resolver);
-  const quick = resolver.io === 'sync' ? setup?.quickLookup : undefined;
+  const quick = resolver.io === 'sync' ? setup?.filePathNow : undefined;
   for (let i = 0; i < refs.length; i++) {
     const ref = refs[i]!;
     const at = i * FIELDS;
@@ -86,7 +86,7 @@ export async function checkBatch(
         const ht = readFileHeadTailSync(file, buffer, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, setup!.anyRoot);
         info = sniffImage(ht.head, { tail: ht.tail, size: ht.size });
       } catch {
-        resolution = resolver.resolveSync(ref); // read again below, to report the error in full
+        resolution = setup?.foundNow(ref); // read again below, to report the error in full
       }
       if (info) {
         setInfo(values, at, info);
@@ -99,23 +99,23 @@ export async function checkBatch(
           values[at] = 0; // ok
           continue;
         }
-        resolution = resolver.resolveSync(ref) ?? resolver.tryResolve(ref);
+        resolution = setup?.foundNow(ref) ?? resolver.resolveNow(ref);
         if (resolution?.status === 'found') {
-          outcome = judge(resolution, info);
+          outcome = verdictOfImage(resolution, info);
           values[at] = STATUS_CODE.get(outcome.status) ?? 0;
           if (outcome !== OK) problems.push([i, wire(outcome)]);
           continue;
         }
       }
     } else if (file === null) {
-      resolution = resolver.tryResolve(ref);
-      if (setup!.isPlainMiss(ref, resolution)) {
-        values[at] = PLAIN_MISS;
+      resolution = resolver.resolveNow(ref);
+      if (setup!.isDeferrableMiss(ref, resolution)) {
+        values[at] = DEFERRED_MISS;
         continue;
       }
     }
-    resolution ??= resolver.tryResolve(ref) ?? (await resolver.resolve(ref));
-    if (resolution.status !== 'found') outcome = unfound(resolution);
+    resolution ??= resolver.resolveNow(ref) ?? (await resolver.resolve(ref));
+    if (resolution.status !== 'found') outcome = verdictOfUnfound(resolution);
     else {
       let info: ImageInfo | undefined;
       try {
@@ -124,10 +124,10 @@ export async function checkBatch(
           (await resolver.readHeadTail(resolution, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, buffer));
         info = sniffImage(ht.head, { tail: ht.tail, size: ht.size });
       } catch (error) {
-        outcome = readFailure(resolution, error);
+        outcome = verdictOfReadError(resolution, error);
       }
       if (info) {
-        outcome = judge(resolution, info);
+        outcome = verdictOfImage(resolution, info);
         setInfo(values, at, info);
       }
     }
@@ -157,10 +157,10 @@ function wire(outcome: Outcome): WireFinding[] {
  * Decode the verdict of ref `index` of a batch. `problemAt` walks `batch.problems` in order: pass the same cursor
  * object for the refs of one batch, visited in index order.
  */
-export function verdictAt(batch: CheckBatch, index: number, cursor: { next: number }): BatchVerdict {
+export function decodeVerdict(batch: CheckBatch, index: number, cursor: { next: number }): BatchVerdict {
   const at = index * FIELDS;
   const code = batch.values[at]!;
-  if (code === PLAIN_MISS) return { outcome: new PlainMiss() };
+  if (code === DEFERRED_MISS) return { outcome: new DeferredMiss() };
   const status = STATUSES[code] ?? 'ok';
   const format = batch.values[at + 1]!;
   let info: ImageInfo | undefined;
@@ -181,9 +181,4 @@ export function verdictAt(batch: CheckBatch, index: number, cursor: { next: numb
   }));
   const outcome: Outcome = { status, findings };
   return info ? { outcome, info } : { outcome };
-}
-
-/** What a read error is called in diagnostics: its code (`EACCES`), else its message. */
-export function errorWhy(error: unknown): string {
-  return (error as NodeJS.ErrnoException)?.code ?? (error instanceof Error ? error.message : String(error));
 }

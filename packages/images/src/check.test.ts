@@ -2,7 +2,8 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildZip, fixtures, makeTemp, removeTemp, writeTree } from './_testing.js';
-import { checkImages, type ImageRef, imageRefsFromRecords } from './check.js';
+import { checkImages } from './check.js';
+import { type ImageRef, imageRefsFromRecords } from './refs.js';
 import { createImageResolver } from './resolver.js';
 import { parseImageSourceSpec } from './sources.js';
 

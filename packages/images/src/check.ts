@@ -1,104 +1,15 @@
-import { type Diagnostic, diagnose, type Place, type Severity } from '@llavakit/diagnostics';
-import { verdictAt } from './check-batch.js';
+import { type Diagnostic, diagnose, type Severity } from '@llavakit/diagnostics';
+import { decodeVerdict } from './check-batch.js';
 import { CheckPool } from './check-pool.js';
+import { readVerdict, readVerdictSync } from './check-read.js';
+import { type ImageCheckSummary, summarize } from './check-summary.js';
 import { StringIndex } from './name-table.js';
+import type { ImageRef } from './refs.js';
 import { type FoundResolution, type ImageResolver, type Resolution, resolverSetup } from './resolver.js';
 import { imageRules } from './rules.js';
-import { type ImageFormat, type ImageInfo, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, sniffImage } from './sniff.js';
 import { prefixOf } from './sources.js';
-import { countInfo, type Finding, judge, type Outcome, PlainMiss, readFailure, unfound } from './verdict.js';
-
-/** One image reference of one record, as fed to {@link checkImages}. */
-export interface ImageRef {
-  /** The path as written in the record. */
-  readonly ref: string;
-  /** 0-based index of the record in its file. */
-  readonly recordIndex?: number;
-  /** The record's `id`. */
-  readonly recordId?: string | number;
-  /** The data file, as the user named it. */
-  readonly file?: string;
-  /** Where the record starts in the file. */
-  readonly place?: Place;
-  /** JSON pointer of the path inside the record: `/image` or `/image/N`. Default `/image`. */
-  readonly pointer?: string;
-}
-
-/** The verdict for one distinct image path. */
-export type ImageStatus = 'ok' | 'missing' | 'refused' | 'unreadable' | 'not-image' | 'truncated' | 'format-mismatch';
-
-/** Counts of references by verdict (a record referencing a missing image counts once per reference). */
-export interface ImageCounts {
-  references: number;
-  ok: number;
-  missing: number;
-  refused: number;
-  unreadable: number;
-  notImage: number;
-  truncated: number;
-  formatMismatch: number;
-}
-
-/** Per-prefix statistics: counts, real formats and the dimension range of distinct readable images. */
-export interface PrefixReport extends ImageCounts {
-  /** Distinct image paths under this prefix. */
-  distinct: number;
-  /** Distinct images by real format. */
-  formats: Partial<Record<ImageFormat, number>>;
-  /** Smallest and largest width/height seen (undefined when no dimensions were read). */
-  width?: { min: number; max: number };
-  height?: { min: number; max: number };
-}
-
-/** Counts that all start at zero. */
-function zeroCounts(): ImageCounts & { distinct: number } {
-  return {
-    references: 0,
-    distinct: 0,
-    ok: 0,
-    missing: 0,
-    refused: 0,
-    unreadable: 0,
-    notImage: 0,
-    truncated: 0,
-    formatMismatch: 0,
-  };
-}
-
-/** One distinct image with a problem, for `--list-missing`. */
-export interface ImageProblem {
-  readonly ref: string;
-  readonly status: Exclude<ImageStatus, 'ok'>;
-  /** Rule ids raised for this image. */
-  readonly ruleIds: readonly string[];
-  /** How many references point at it. */
-  references: number;
-  /** Index of the first record referencing it. */
-  readonly firstRecordIndex?: number;
-}
-
-/** What {@link checkImages} returns. */
-export interface ImageCheckSummary {
-  /** Totals over every prefix. */
-  readonly total: ImageCounts & { distinct: number };
-  /** Per prefix (`coco/`, `gqa/`, `(bare)`, …), sorted by name. */
-  readonly byPrefix: Readonly<Record<string, PrefixReport>>;
-  /** Distinct problem images, in order of first reference. */
-  readonly problems: readonly ImageProblem[];
-  /**
-   * Source problems first, then one diagnostic per problem per reference, sorted by file, record and pointer. Built
-   * on first access: with hundreds of thousands of missing images this is a large array, so a report that shows only
-   * some of them should use {@link ImageCheckSummary.ruleCounts} and {@link ImageCheckSummary.firstDiagnostics}.
-   */
-  readonly diagnostics: readonly Diagnostic[];
-  /** How many diagnostics each rule raised, by severity: the counts of {@link ImageCheckSummary.diagnostics}. */
-  readonly ruleCounts: Readonly<Record<string, Partial<Record<Severity, number>>>>;
-  /**
-   * The first `maxPerRule` diagnostics of each rule, in the order of {@link ImageCheckSummary.diagnostics}, built
-   * without building the others (with `renderReport(…, { maxPerRule, counts: ruleCounts })`, the same report).
-   */
-  firstDiagnostics(maxPerRule: number): Diagnostic[];
-}
+import { COUNT_KEY, type ImageProblem, type PrefixReport, zeroCounts } from './status.js';
+import { countInfo, DeferredMiss, type Finding, type Outcome, verdictOfUnfound } from './verdict.js';
 
 /** Progress of {@link checkImages}. */
 export interface CheckProgress {
@@ -135,16 +46,6 @@ class Pending {
     readonly seq: number,
   ) {}
 }
-
-const COUNT_KEY: Record<ImageStatus, keyof ImageCounts> = {
-  ok: 'ok',
-  missing: 'missing',
-  refused: 'refused',
-  unreadable: 'unreadable',
-  'not-image': 'notImage',
-  truncated: 'truncated',
-  'format-mismatch': 'formatMismatch',
-};
 
 /** References between two turns of the event loop (lets timers, signals and worker results in). */
 const TURN = 1024;
@@ -220,7 +121,7 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
   const groupBy = options.groupBy ?? prefixOf;
   const onProgress = options.onProgress;
   const setup = resolverSetup(resolver);
-  const quickLookup = resolver.io === 'sync' ? setup?.quickLookup : undefined;
+  const filePathNow = resolver.io === 'sync' ? setup?.filePathNow : undefined;
   const pool =
     setup && resolver.io === 'sync'
       ? CheckPool.create<Pending>(
@@ -232,7 +133,7 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
             const cursor = { next: 0 };
             for (let i = 0; i < tokens.length; i++) {
               const pending = tokens[i]!;
-              const verdict = verdictAt(batch, i, cursor);
+              const verdict = decodeVerdict(batch, i, cursor);
               if (verdict.info) countInfo(pending.report, verdict.info);
               settle(pending, verdict.outcome);
             }
@@ -318,36 +219,10 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
     return undefined;
   };
 
-  /** The slow path: read through the resolver's asynchronous reads (zip entries, `io: 'async'`). */
-  const examine = async (resolution: FoundResolution, report: PrefixReport): Promise<Outcome> => {
-    const buffer = buffers.pop() ?? new Uint8Array(SNIFF_HEAD_BYTES);
-    let info: ImageInfo;
-    try {
-      const { head, tail, size } = await resolver.readHeadTail(resolution, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, buffer);
-      info = sniffImage(head, { tail, size });
-    } catch (error) {
-      return readFailure(resolution, error);
-    } finally {
-      buffers.push(buffer);
-    }
-    countInfo(report, info);
-    return judge(resolution, info);
-  };
-
-  /** Read a found file in this thread, with blocking calls. */
-  const readHere = (found: FoundResolution, report: PrefixReport): Outcome => {
-    const buffer = buffers.pop() ?? new Uint8Array(SNIFF_HEAD_BYTES);
-    try {
-      const ht = resolver.readHeadTailSync(found, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, buffer)!;
-      const info = sniffImage(ht.head, { tail: ht.tail, size: ht.size });
-      countInfo(report, info);
-      return judge(found, info);
-    } catch (error) {
-      return readFailure(found, error);
-    } finally {
-      buffers.push(buffer);
-    }
-  };
+  const examine = (found: FoundResolution, report: PrefixReport): Promise<Outcome> =>
+    readVerdict(resolver, buffers, found, report);
+  const readHere = (found: FoundResolution, report: PrefixReport): Outcome =>
+    readVerdictSync(resolver, buffers, found, report);
 
   /**
    * Go on with a resolved distinct ref: settle it now (missing, refused, or read in this thread), queue its file for
@@ -355,7 +230,7 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
    */
   const dispatch = (pending: Pending, resolution: Resolution): Promise<void> | undefined => {
     if (resolution.status !== 'found') {
-      settle(pending, unfound(resolution));
+      settle(pending, verdictOfUnfound(resolution));
       return undefined;
     }
     if (resolution.location.kind === 'file' && resolver.io === 'sync') {
@@ -385,14 +260,14 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
       return pool.add(ref, pending);
     }
     let resolution: Resolution | undefined;
-    if (quickLookup?.(ref) === null) {
-      // A miss: kept as a plain miss (explained only when a diagnostic is built) unless a listing adds a note.
-      resolution = resolver.tryResolve(ref);
-      if (setup!.isPlainMiss(ref, resolution)) return decided(item, report, seq, new PlainMiss());
+    if (filePathNow?.(ref) === null) {
+      // A miss: kept as a deferred miss (explained only when a diagnostic is built) unless a listing adds a note.
+      resolution = resolver.resolveNow(ref);
+      if (setup!.isDeferrableMiss(ref, resolution)) return decided(item, report, seq, new DeferredMiss());
     }
-    resolution ??= resolver.resolveSync(ref) ?? resolver.tryResolve(ref);
+    resolution ??= setup?.foundNow(ref) ?? resolver.resolveNow(ref);
     if (resolution !== undefined && resolution.status !== 'found') {
-      return decided(item, report, seq, unfound(resolution));
+      return decided(item, report, seq, verdictOfUnfound(resolution));
     }
     if (resolution !== undefined && resolution.location.kind === 'file' && resolver.io === 'sync') {
       return decided(item, report, seq, readHere(resolution, report));
@@ -407,12 +282,12 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
     return { slow: resolver.resolve(ref).then((r) => dispatch(pending, r)) };
   };
 
-  /** The findings of distinct ref `seq` (a plain miss is explained now). */
+  /** The findings of distinct ref `seq` (a deferred miss is explained now). */
   const findingsOf = (seq: number): readonly Finding[] => {
     const outcome = outcomes[seq] as Outcome;
-    if (!(outcome instanceof PlainMiss)) return outcome.findings;
+    if (!(outcome instanceof DeferredMiss)) return outcome.findings;
     const ref = seen.keyAt(seq);
-    return unfound({ status: 'missing', ref, looked: setup!.plainLooked(ref) }).findings;
+    return verdictOfUnfound({ status: 'missing', ref, looked: setup!.lookedFor(ref) }).findings;
   };
 
   const diagnosticOf = (item: ImageRef, finding: Finding): Diagnostic =>
@@ -473,57 +348,17 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
         await pool?.drain();
         onProgress?.({ checked, problems: problemCount });
 
-        // Problems in order of first reference; diagnostics by file, record and pointer.
-        problems.sort((a, b) => (a.problem.firstRecordIndex ?? 0) - (b.problem.firstRecordIndex ?? 0) || a.seq - b.seq);
-        const order = sortedOrder(problemRefs);
-        const total = zeroCounts();
-        const sorted: Record<string, PrefixReport> = {};
-        for (const key of [...byPrefix.keys()].sort()) {
-          const report = byPrefix.get(key)!;
-          sorted[key] = report;
-          for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += report[k];
-        }
-        const sourceProblems = await sourceCheck;
-        for (const d of sourceProblems) {
-          const counts = (ruleCounts[d.ruleId] ??= {});
-          counts[d.severity] = (counts[d.severity] ?? 0) + 1;
-        }
-        let all: Diagnostic[] | undefined;
-        return {
-          total,
-          byPrefix: sorted,
-          problems: problems.map((p) => p.problem),
+        return summarize({
+          byPrefix,
+          problems,
+          problemRefs,
+          problemSeqs,
           ruleCounts,
-          get diagnostics(): readonly Diagnostic[] {
-            if (!all) {
-              all = [...sourceProblems];
-              for (const i of order) {
-                for (const finding of findingsOf(problemSeqs[i]!)) all.push(diagnosticOf(problemRefs[i]!, finding));
-              }
-            }
-            return all;
-          },
-          firstDiagnostics(maxPerRule: number): Diagnostic[] {
-            const shown = new Map<string, number>();
-            const out: Diagnostic[] = [];
-            const take = (ruleId: string): boolean => {
-              const n = shown.get(ruleId) ?? 0;
-              if (n >= maxPerRule) return false;
-              shown.set(ruleId, n + 1);
-              return true;
-            };
-            for (const d of sourceProblems) if (take(d.ruleId)) out.push(d);
-            for (const i of order) {
-              const seq = problemSeqs[i]!;
-              const outcome = outcomes[seq] as Outcome;
-              // Skip without explaining when every rule of this verdict has shown enough.
-              if (rulesOf(outcome).every((rule) => (shown.get(rule.id) ?? 0) >= maxPerRule)) continue;
-              for (const finding of findingsOf(seq))
-                if (take(finding.rule.id)) out.push(diagnosticOf(problemRefs[i]!, finding));
-            }
-            return out;
-          },
-        };
+          sourceProblems: await sourceCheck,
+          rulesOf: (seq) => rulesOf(outcomes[seq] as Outcome),
+          findingsOf,
+          diagnosticOf,
+        });
       } finally {
         await pool?.close();
       }
@@ -539,107 +374,6 @@ const MISSING_RULES = [imageRules.missing] as const;
 
 /** The rules a verdict raises, one per finding. */
 function rulesOf(outcome: Outcome): readonly Finding['rule'][] {
-  if (outcome instanceof PlainMiss) return MISSING_RULES;
+  if (outcome instanceof DeferredMiss) return MISSING_RULES;
   return outcome.findings.map((f) => f.rule);
-}
-
-/** Indices of `refs` sorted by file name, record index and pointer (numeric parts compared as numbers); stable. */
-function sortedOrder(refs: readonly ImageRef[]): number[] {
-  const names = [...new Set(refs.map((r) => r.file ?? ''))].sort((a, b) => a.localeCompare(b));
-  const rank = new Map<string, number>();
-  for (let i = 0; i < names.length; i++) {
-    const same = i > 0 && names[i - 1]!.localeCompare(names[i]!) === 0; // collation-equal names keep their order
-    rank.set(names[i]!, same ? rank.get(names[i - 1]!)! : i);
-  }
-  const order = Array.from(refs.keys());
-  order.sort((x, y) => {
-    const a = refs[x]!;
-    const b = refs[y]!;
-    const pa = a.pointer ?? '/image';
-    const pb = b.pointer ?? '/image';
-    return (
-      rank.get(a.file ?? '')! - rank.get(b.file ?? '')! ||
-      (a.recordIndex ?? 0) - (b.recordIndex ?? 0) ||
-      (pa === pb ? 0 : pa.localeCompare(pb, 'en', { numeric: true })) ||
-      x - y
-    );
-  });
-  return order;
-}
-
-/** A record as produced by `readRecords` from `@llavakit/reader` (only the fields used here). */
-export interface RecordResultLike {
-  readonly ok: boolean;
-  readonly value?: unknown;
-  readonly place?: {
-    readonly index?: number;
-    readonly offset?: number;
-    readonly line?: number;
-    readonly column?: number;
-  };
-}
-
-/**
- * Turn read records into image refs: a string `image` gives one ref at `/image`, an array gives one per string item
- * at `/image/N`. Records that failed to parse or have no image are skipped (other commands report those).
- *
- * @example
- * ```ts
- * for await (const ref of imageRefsFromRecords(readRecords('data.json', { file: 'data.json' }), 'data.json')) …
- * ```
- */
-export async function* imageRefsFromRecords(
-  records: AsyncIterable<RecordResultLike> | Iterable<RecordResultLike>,
-  file?: string,
-): AsyncGenerator<ImageRef> {
-  let index = 0;
-  for await (const result of records) {
-    const recordIndex = result.place?.index ?? index;
-    index = recordIndex + 1;
-    for (const ref of imageRefsOfRecord(result, file, recordIndex)) yield ref;
-  }
-}
-
-/**
- * The image refs of one read record (see {@link imageRefsFromRecords}); `[]` when it failed to parse or has no
- * image. `recordIndex` defaults to the record's place index, else 0.
- *
- * @example
- * ```ts
- * imageRefsOfRecord({ ok: true, value: { image: ['a.jpg', 'b.jpg'] }, place: { index: 4 } }, 'data.json');
- * // [{ ref: 'a.jpg', pointer: '/image/0', recordIndex: 4, file: 'data.json' }, { ref: 'b.jpg', pointer: '/image/1', … }]
- * ```
- */
-export function imageRefsOfRecord(
-  result: RecordResultLike,
-  file?: string,
-  recordIndex: number = result.place?.index ?? 0,
-): ImageRef[] {
-  if (!result.ok || typeof result.value !== 'object' || result.value === null) return [];
-  const image = (result.value as { image?: unknown }).image;
-  if (typeof image !== 'string' && !Array.isArray(image)) return [];
-  const id = (result.value as { id?: unknown }).id;
-  const recordId = typeof id === 'string' || typeof id === 'number' ? id : undefined;
-  const at = result.place;
-  let place: { offset?: number; line?: number; column?: number } | undefined;
-  if (at) {
-    place = {};
-    if (at.offset !== undefined) place.offset = at.offset;
-    if (at.line !== undefined) place.line = at.line;
-    if (at.column !== undefined) place.column = at.column;
-  }
-  const make = (ref: string, pointer: string): ImageRef => {
-    const item: { -readonly [K in keyof ImageRef]: ImageRef[K] } = { ref, pointer, recordIndex };
-    if (recordId !== undefined) item.recordId = recordId;
-    if (file !== undefined) item.file = file;
-    if (place) item.place = place;
-    return item;
-  };
-  if (typeof image === 'string') return [make(image, '/image')];
-  const refs: ImageRef[] = [];
-  for (let i = 0; i < image.length; i++) {
-    const item: unknown = image[i];
-    if (typeof item === 'string') refs.push(make(item, `/image/${i}`));
-  }
-  return refs;
 }

@@ -11,7 +11,7 @@ import { DiagnosticError } from '@llavakit/diagnostics';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildZip, fixtures, makeTemp, removeTemp, writeTree } from './_testing.js';
 import { checkImages } from './check.js';
-import { checkBatch, verdictAt } from './check-batch.js';
+import { checkBatch, decodeVerdict } from './check-batch.js';
 import { ImageReadRefused } from './confined.js';
 import { createImageResolver, type FoundResolution, type ImageResolver } from './resolver.js';
 import { rewriteImagePath, rewriteUnderRoot } from './rewrite.js';
@@ -96,7 +96,7 @@ describe('image reads are confined at the moment of reading (swaps after listing
       // images check: the worker's batch (lean path for listed regular files) and the in-thread checker.
       const batch = await checkBatch(resolver, refs);
       const cursor = { next: 0 };
-      const verdicts = refs.map((_, i) => verdictAt(batch, i, cursor).outcome);
+      const verdicts = refs.map((_, i) => decodeVerdict(batch, i, cursor).outcome);
       expect(verdicts.map((v) => v.status)).toEqual(['refused', 'refused', 'refused', 'ok']);
       for (const v of verdicts.slice(0, 3)) expect(v.findings[0]?.rule.id).toBe('images/outside-root');
       const summary = await checkImages(
@@ -303,7 +303,7 @@ describe('absurd header dimensions are reported, never counted ok', () => {
     await Promise.all(refs.map((ref) => resolver.resolve(ref)));
     const batch = await checkBatch(resolver, refs);
     const cursor = { next: 0 };
-    const outcomes = refs.map((_, i) => verdictAt(batch, i, cursor).outcome);
+    const outcomes = refs.map((_, i) => decodeVerdict(batch, i, cursor).outcome);
     expect(outcomes.map((o) => o.findings[0]?.rule.id ?? 'ok')).toEqual([
       ...Array(5).fill('images/bad-dimensions'),
       'ok',

@@ -89,7 +89,7 @@ export class FolderIndex {
    * lookup in the listing: the file path when its folder is listed and holds a regular file of that name, `null` when
    * it is listed and holds no entry of that name at all, `undefined` otherwise (ask {@link lookup}).
    */
-  quickFind(rel: string): string | null | undefined {
+  filePathNow(rel: string): string | null | undefined {
     const slash = rel.lastIndexOf('/');
     const listing = this.ready.get(slash < 0 ? '' : rel.slice(0, slash));
     if (listing === undefined || !listing.ok) return undefined;

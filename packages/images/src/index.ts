@@ -4,18 +4,21 @@ export {
   checkImages,
   createImageChecker,
   type ImageChecker,
-  type ImageCheckSummary,
-  type ImageCounts,
-  type ImageProblem,
-  type ImageRef,
-  type ImageStatus,
-  imageRefsFromRecords,
-  imageRefsOfRecord,
-  type PrefixReport,
-  type RecordResultLike,
 } from './check.js';
+export {
+  type CheckFilesProgress,
+  type CheckImageFilesOptions,
+  type CheckImageFilesResult,
+  checkImageFiles,
+  type ImagesReport,
+  missingListLines,
+  type RuleCounts,
+  withOutputFailure,
+} from './check-files.js';
+export { type RenderImagesReportOptions, renderImagesReport, writeImagesReportJson } from './check-report.js';
+export type { ImageCheckSummary } from './check-summary.js';
 export { DEFAULT_MAX_IMAGE_BYTES } from './confined.js';
-export { encodeTinyImage, type TinyImageFormat, type TinyImageOptions } from './encode.js';
+export { type ImageRef, imageRefsFromRecords, imageRefsOfRecord, type RecordResultLike } from './refs.js';
 export {
   createImageResolver,
   type FoundResolution,
@@ -60,4 +63,11 @@ export {
   prefixOf,
   type ZipSource,
 } from './sources.js';
+export {
+  IMAGE_STATUSES,
+  type ImageCounts,
+  type ImageProblem,
+  type ImageStatus,
+  type PrefixReport,
+} from './status.js';
 export { type UnsafeZipEntry, type ZipEntryInfo, ZipIndex } from './zip.js';

@@ -80,15 +80,10 @@ export interface ImageResolver {
   /** Find an image; never throws for bad refs (they become `refused`). */
   resolve(ref: string): Promise<Resolution>;
   /**
-   * Fast synchronous path of {@link resolve}: the resolution when it is a found image whose folder listings or zip
-   * index are already loaded, otherwise `undefined` (then call {@link resolve}, which also explains misses).
-   */
-  resolveSync(ref: string): FoundResolution | undefined;
-  /**
    * {@link resolve} without waiting: the resolution (found, missing or refused) when every folder listing, zip index
    * and symlink check it needs is already loaded, otherwise `undefined` (then await {@link resolve}, which loads them).
    */
-  tryResolve(ref: string): Resolution | undefined;
+  resolveNow(ref: string): Resolution | undefined;
   /** How files are read (see {@link ImageResolverOptions.io}). */
   readonly io: 'sync' | 'async';
   /** Synchronous {@link readHeadTail} for files when the resolver reads with `io: 'sync'`; `undefined` otherwise. */
@@ -177,7 +172,7 @@ export function createImageResolver(
     }
     return c;
   };
-  /** For the lean path (a path found by quickLookup, source not named): inside any folder source's real root. */
+  /** For the lean path (a path found by filePathNow, source not named): inside any folder source's real root. */
   const anyRoot: Confinement = {
     roots: () => backends.flatMap((_, i) => rootOf(i)),
     follow: false,
@@ -190,25 +185,25 @@ export function createImageResolver(
   const learnedTops = new Map<number, string | null>();
 
   /**
-   * {@link quickLookup} in one source: the file path of a regular file in a listed folder, `null` when the loaded
-   * listing or zip index holds no entry of that name, `undefined` when only {@link tryResolve} can tell (not loaded
+   * {@link filePathNow} in one source: the file path of a regular file in a listed folder, `null` when the loaded
+   * listing or zip index holds no entry of that name, `undefined` when only {@link resolveNow} can tell (not loaded
    * yet, unreadable, a symlink, a folder, or a zip entry, found).
    */
   function probe(i: number, rel: string): string | null | undefined {
     const backend = backends[i]!;
-    if (backend.kind === 'folder') return backend.index.quickFind(rel);
+    if (backend.kind === 'folder') return backend.index.filePathNow(rel);
     const zip = backend.ready;
     if (!(zip instanceof ZipIndex)) return undefined;
     return zip.find(rel) === undefined ? null : undefined;
   }
 
   /**
-   * The leanest lookup, for the image checker's hot loop, answering like {@link tryResolve} for clean relative refs
+   * The leanest lookup, for the image checker's hot loop, answering like {@link resolveNow} for clean relative refs
    * (no character that needs normalising) once the listings and zip indexes involved are loaded: the file path of a
-   * regular file in a folder, `null` when no source holds an entry of that name (missing; {@link tryResolve} explains
-   * it), `undefined` when only {@link tryResolve} can tell (zip entries that exist included).
+   * regular file in a folder, `null` when no source holds an entry of that name (missing; {@link resolveNow} explains
+   * it), `undefined` when only {@link resolveNow} can tell (zip entries that exist included).
    */
-  function quickLookup(ref: string): string | null | undefined {
+  function filePathNow(ref: string): string | null | undefined {
     if (SUSPICIOUS_REF.test(ref)) return undefined;
     let served = false;
     for (let i = 0; i < sources.length; i++) {
@@ -234,7 +229,7 @@ export function createImageResolver(
    * to add (no near miss in a folder): the `looked` list of such a miss, built without folder listings. A zip source
    * adds its single top folder, known from its index or learned from another thread.
    */
-  function plainLooked(ref: string): string[] {
+  function lookedFor(ref: string): string[] {
     const looked: string[] = [];
     const at = (i: number, rel: string) => {
       const source = sources[i]!;
@@ -271,9 +266,9 @@ export function createImageResolver(
     return tops;
   }
 
-  function isPlainMiss(ref: string, resolution: Resolution | undefined): boolean {
+  function isDeferrableMiss(ref: string, resolution: Resolution | undefined): boolean {
     if (resolution?.status !== 'missing') return false;
-    const plain = plainLooked(ref);
+    const plain = lookedFor(ref);
     return plain.length === resolution.looked.length && plain.every((place, i) => place === resolution.looked[i]);
   }
 
@@ -281,7 +276,7 @@ export function createImageResolver(
     for (const [i, top] of Object.entries(tops)) learnedTops.set(Number(i), top);
   }
 
-  function resolveSync(ref: string): FoundResolution | undefined {
+  function foundNow(ref: string): FoundResolution | undefined {
     const normalized = normalizeRef(ref);
     if (!normalized.ok) return undefined;
     const { path, segments } = normalized;
@@ -396,7 +391,7 @@ export function createImageResolver(
     return { status: 'missing', ref, looked };
   }
 
-  function tryResolve(ref: string): Resolution | undefined {
+  function resolveNow(ref: string): Resolution | undefined {
     const r = attempt(ref);
     return r instanceof Promise ? undefined : r;
   }
@@ -427,8 +422,7 @@ export function createImageResolver(
     sources,
     io,
     resolve,
-    resolveSync,
-    tryResolve,
+    resolveNow,
     readHeadTailSync(found, headBytes, tailBytes, buffer) {
       if (io !== 'sync') return undefined;
       const head = buffer && buffer.length >= headBytes ? buffer : new Uint8Array(headBytes);
@@ -535,9 +529,10 @@ export function createImageResolver(
     sources,
     options: { bareNamesInPrefixedSources: bareFallback, io, maxImageBytes },
     anyRoot,
-    quickLookup,
-    plainLooked,
-    isPlainMiss,
+    foundNow,
+    filePathNow,
+    lookedFor,
+    isDeferrableMiss,
     zipTops,
     learnZipTops,
   });
@@ -548,20 +543,25 @@ export function createImageResolver(
 export interface ResolverSetup {
   readonly sources: readonly ImageSource[];
   readonly options: ImageResolverOptions;
-  /** The confinement of a file found by {@link ResolverSetup.quickLookup}: inside any folder source's real root. */
+  /** The confinement of a file found by {@link ResolverSetup.filePathNow}: inside any folder source's real root. */
   readonly anyRoot: Confinement;
-  /** The file path of a clean ref found as a regular file, `null` when missing, `undefined` to ask `tryResolve`. */
-  readonly quickLookup: (ref: string) => string | null | undefined;
-  /** Where a plain miss of a clean ref was looked for (what `tryResolve` says of it when no listing adds a note). */
-  readonly plainLooked: (ref: string) => string[];
   /**
-   * Whether `resolution` (what `tryResolve` said of a clean ref `quickLookup` found in no source) is a plain miss:
-   * missing, and looked for exactly where {@link ResolverSetup.plainLooked} says, so it can be explained later.
+   * The found image when its folder listings or zip index are already loaded (no symlink, nothing to load), else
+   * `undefined` (then ask `resolveNow`, which also explains misses).
    */
-  readonly isPlainMiss: (ref: string, resolution: Resolution | undefined) => boolean;
+  readonly foundNow: (ref: string) => FoundResolution | undefined;
+  /** The file path of a clean ref found as a regular file, `null` when missing, `undefined` to ask `resolveNow`. */
+  readonly filePathNow: (ref: string) => string | null | undefined;
+  /** Where a deferred miss of a clean ref was looked for (what `resolveNow` says of it when no listing adds a note). */
+  readonly lookedFor: (ref: string) => string[];
+  /**
+   * Whether `resolution` (what `resolveNow` said of a clean ref `filePathNow` found in no source) is a deferred miss:
+   * missing, and looked for exactly where {@link ResolverSetup.lookedFor} says, so it can be explained later.
+   */
+  readonly isDeferrableMiss: (ref: string, resolution: Resolution | undefined) => boolean;
   /** The top folders of the loaded zip sources, by source number (sent along by check workers). */
   readonly zipTops: () => Record<number, string | null> | undefined;
-  /** Adopt zip top folders from a worker's resolver, so that {@link plainLooked} can explain zip misses here. */
+  /** Adopt zip top folders from a worker's resolver, so that {@link lookedFor} can explain zip misses here. */
   readonly learnZipTops: (tops: Readonly<Record<number, string | null>>) => void;
 }
 

@@ -1,9 +1,9 @@
 import { inflateSync } from 'node:zlib';
 import { fc, test } from '@fast-check/vitest';
+import { crc32, encodeTinyImage } from '@llavakit/testkit';
 import jpeg from 'jpeg-js';
 import { describe, expect, it } from 'vitest';
 import { fixtures } from './_testing.js';
-import { crc32, encodeTinyImage } from './encode.js';
 import { formatOfExtension, sniffImage } from './sniff.js';
 
 /** Minimal GIF LZW decoder, to prove the encoder's output decodes to the right pixel count. */

@@ -2,7 +2,6 @@
  * Verdicts on one distinct image path (internal): what `checkImages` records for every reference to it. Shared by
  * the checking thread and the worker threads.
  */
-import type { ImageProblem, ImageStatus, PrefixReport } from './check.js';
 import { isReadRefused } from './confined.js';
 import {
   type FoundResolution,
@@ -14,6 +13,7 @@ import {
 } from './resolver.js';
 import { imageRules } from './rules.js';
 import { formatOfExtension, type ImageInfo } from './sniff.js';
+import type { ImageProblem, ImageStatus, PrefixReport } from './status.js';
 
 export interface Finding {
   readonly rule: (typeof imageRules)[keyof typeof imageRules];
@@ -30,11 +30,11 @@ export interface Outcome {
 export const OK: Outcome = { status: 'ok', findings: [] };
 
 /**
- * A plain miss: a clean ref that no serving folder holds, with nothing to note (no near miss). Its one finding
+ * A deferred miss: a clean ref that no serving folder holds, with nothing to note (no near miss). Its one finding
  * (`images/missing`, where the resolver looked) is written only when a diagnostic is built; until then it costs one
  * small object per distinct missing image.
  */
-export class PlainMiss implements Outcome {
+export class DeferredMiss implements Outcome {
   readonly status = 'missing' as const;
   readonly findings: readonly Finding[] = [];
   problem?: ImageProblem;
@@ -50,7 +50,7 @@ export function countInfo(report: PrefixReport, info: ImageInfo): void {
   }
 }
 
-export function unfound(resolution: MissingResolution | RefusedResolution): Outcome {
+export function verdictOfUnfound(resolution: MissingResolution | RefusedResolution): Outcome {
   if (resolution.status === 'refused') {
     const d = resolution.diagnostic;
     const rule = d.ruleId === imageRules.invalidPath.id ? imageRules.invalidPath : imageRules.outsideRoot;
@@ -60,7 +60,7 @@ export function unfound(resolution: MissingResolution | RefusedResolution): Outc
   return { status: 'missing', findings: [{ rule: imageRules.missing, message: d.message, data: { ...d.data } }] };
 }
 
-export function unreadable(found: FoundResolution, why: string): Outcome {
+function unreadableVerdict(found: FoundResolution, why: string): Outcome {
   const d = unreadableDiagnostic(found, { code: why });
   return { status: 'unreadable', findings: [{ rule: imageRules.unreadable, message: d.message, data: { ...d.data } }] };
 }
@@ -69,9 +69,9 @@ export function unreadable(found: FoundResolution, why: string): Outcome {
  * The verdict for a found image whose read failed: refused (`images/outside-root`) when the opened file lay outside
  * the sources, `images/too-large` over the size limit, else `images/unreadable` with the error's code.
  */
-export function readFailure(found: FoundResolution, error: unknown): Outcome {
+export function verdictOfReadError(found: FoundResolution, error: unknown): Outcome {
   if (!isReadRefused(error) || error.reason === 'not-a-file') {
-    return unreadable(found, isReadRefused(error) ? error.message : errorCode(error));
+    return unreadableVerdict(found, isReadRefused(error) ? error.message : errorCode(error));
   }
   const d = readErrorDiagnostic(found, error);
   const rule = error.reason === 'outside' ? imageRules.outsideRoot : imageRules.tooLarge;
@@ -85,7 +85,7 @@ function errorCode(error: unknown): string {
   return (error as NodeJS.ErrnoException)?.code ?? (error instanceof Error ? error.message : String(error));
 }
 
-export function judge(found: FoundResolution, info: ImageInfo): Outcome {
+export function verdictOfImage(found: FoundResolution, info: ImageInfo): Outcome {
   const ref = found.ref;
   const where =
     found.location.kind === 'file' ? found.location.path : `${found.location.archive}!${found.location.entry}`;

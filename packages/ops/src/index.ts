@@ -1,8 +1,8 @@
 export { type DedupBy, type DedupOptions, type DedupSummary, type DuplicateGroup, dedupRecords } from './dedup.js';
 export { type FilterOptions, filterRecords } from './filter.js';
-export { conversationKey, type Key64, KeyTable, key64, keyHex, normalizedConversation, textKey } from './hash.js';
+export { normalizedConversation } from './hash.js';
 export { Histogram, type HistogramBucket, type HistogramJson } from './histogram.js';
-export { ImageHasher, type ImageKey, ImageSizer, type ImageSourceOptions, openResolver } from './images.js';
+export type { ImageSourceOptions } from './images.js';
 export { type LengthOptions, measureRecord, promptTokens, type RecordLength, type Unmeasurable } from './length.js';
 export {
   type ManifestEntry,
@@ -18,23 +18,14 @@ export {
   readRecipe,
   strategyTake,
 } from './mix.js';
-export {
-  Accounting,
-  emptySummary,
-  forEachItem,
-  type InputCount,
-  type InputOptions,
-  locate,
-  type OpItem,
-  type OpProgress,
-  type OpSummary,
-  type OutputOptions,
-  RecordOutput,
-  RejectsOutput,
-  readInputBatches,
+export type {
+  InputCount,
+  InputOptions,
+  OpProgress,
+  OpSummary,
+  OutputOptions,
 } from './pipeline.js';
-export { chooseIndices, SeededRandom, seededUnit } from './random.js';
-export { renderStatsHtml, writeStatsHtml } from './report.js';
+export { renderStatsHtml, renderStatsSummary, writeStatsHtml } from './report.js';
 export { opsRules } from './rules.js';
 export { type SampleOptions, type SampleSummary, sampleRecords } from './sample.js';
 export { isTextOnly, sourceOf } from './source.js';
@@ -47,6 +38,7 @@ export {
   type StatsOptions,
   type StatsResult,
 } from './stats.js';
+export { type RenderOpSummaryOptions, renderOpSummary } from './summary-text.js';
 export {
   ANYRES_PINPOINTS,
   imageTokens,

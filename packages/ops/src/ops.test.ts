@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fc, test } from '@fast-check/vitest';
 import { DiagnosticError } from '@llavakit/diagnostics';
-import { encodeTinyImage } from '@llavakit/images';
+import { encodeTinyImage } from '@llavakit/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dedupRecords } from './dedup.js';
 import { filterRecords } from './filter.js';

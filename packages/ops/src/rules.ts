@@ -67,12 +67,14 @@ export const opsRules = defineRules({
     severity: 'error',
     title: 'Recipe is not valid YAML or has not the recipe shape',
     hint: 'A recipe is `datasets: [{json_path, sampling_strategy}]` with an optional top-level `seed`.',
+    kind: 'usage',
   },
   recipeStrategy: {
     id: 'recipe/bad-strategy',
     severity: 'error',
     title: 'Unknown or invalid sampling strategy',
     hint: 'Use all, first:N, end:N, random:N, or a percentage (N% or first:N%, end:N%, random:N%) up to 100%.',
+    kind: 'usage',
   },
   recipeMissingFile: {
     id: 'recipe/missing-file',
@@ -91,11 +93,13 @@ export const opsRules = defineRules({
     severity: 'error',
     title: 'Invalid options',
     hint: 'See the command help (`llava <command> --help`).',
+    kind: 'usage',
   },
   statsMerge: {
     id: 'stats/merge',
     severity: 'error',
     title: 'File is not a stats result',
     hint: 'Merge only the outputs of `llava stats --json`.',
+    kind: 'usage',
   },
 });

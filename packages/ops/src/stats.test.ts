@@ -3,9 +3,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DiagnosticError } from '@llavakit/diagnostics';
-import { encodeTinyImage } from '@llavakit/images';
+import { encodeTinyImage } from '@llavakit/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeStatsHtml } from './report.js';
+import { renderStatsSummary, writeStatsHtml } from './report.js';
 import { computeStats, mergeStats } from './stats.js';
 import { rec, registry, tempDir, writeJson } from './test-helpers.js';
 import { LlamaTokenCounter } from './tokens.js';
@@ -58,6 +58,10 @@ describe('computeStats', () => {
     const textOnly = 1 + counter.count('Tell me a story.') + counter.count('Yes.');
     expect(s.tokens?.total.min).toBe(textOnly);
     expect(s.tokens?.max).toBeGreaterThan(576);
+    const text = renderStatsSummary(s, 'report.html');
+    expect(text.split('\n')[0]).toBe('5 records, 1 text-only (20.0%), 4 images');
+    expect(text).toContain('\n  duplicates: 1 ids, 1 conversations\n');
+    expect(text.endsWith('\n  report: report.html')).toBe(true);
     expect(s.tokens?.total.count).toBe(5);
     expect(s.tokens?.p50).not.toBeNull();
     expect(Object.keys(s)).toEqual(

@@ -1,7 +1,13 @@
-import { randomBytes } from 'node:crypto';
-import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { type Diagnostic, DiagnosticError, diagnose, excerpt } from '@llavakit/diagnostics';
+import { join } from 'node:path';
+import {
+  type Diagnostic,
+  DiagnosticError,
+  diagnose,
+  excerpt,
+  makeDirectory,
+  type StagedFile,
+  stageFile,
+} from '@llavakit/diagnostics';
 import { overlongLineDiagnostic, readLines } from './jsonl.js';
 import type { ChatRequest, ManifestEntry } from './request.js';
 import { promptRules } from './rules.js';
@@ -11,63 +17,22 @@ export const BATCH_MAX_REQUESTS = 50_000;
 /** OpenAI Batch limits: at most 200 MB per input file. */
 export const BATCH_MAX_BYTES = 200 * 1024 * 1024;
 
-/** A file written beside its target under a temporary name, renamed into place by `commit`. */
-interface StagedFile {
-  readonly path: string;
-  readonly handle: FileHandle;
-  commit(): Promise<void>;
-  discard(): Promise<void>;
-}
-
-/** `mkdir -p`, reporting the real cause: recursive mkdir says ENOENT where the folder cannot be made (EROFS, …). */
-async function makeDir(path: string): Promise<void> {
-  try {
-    await mkdir(path, { recursive: true });
-  } catch (error) {
-    const again = await mkdir(path).then(
-      () => undefined,
-      (plain: NodeJS.ErrnoException) => plain,
-    );
-    if (again && again.code !== 'ENOENT' && again.code !== 'EEXIST') throw again;
-    throw error;
-  }
-}
-
+/** Start writing `path` atomically (see `stageFile`); failures are `output/write-failed` naming `path`. */
 async function stage(path: string): Promise<StagedFile> {
-  const temporary = join(
-    dirname(path),
-    `.${basename(path)}.llava-tmp-${process.pid}-${randomBytes(4).toString('hex')}`,
-  );
-  let handle: FileHandle;
   try {
-    await makeDir(dirname(path));
-    handle = await open(temporary, 'wx');
+    return await stageFile(path);
   } catch (error) {
     throw writeFailure(path, error);
   }
-  let open_ = true;
-  const closeHandle = async () => {
-    if (!open_) return;
-    open_ = false;
-    await handle.close();
-  };
-  return {
-    path,
-    handle,
-    commit: async () => {
-      try {
-        await closeHandle();
-        await rename(temporary, path);
-      } catch (error) {
-        await rm(temporary, { force: true }).catch(() => undefined);
-        throw writeFailure(path, error);
-      }
-    },
-    discard: async () => {
-      await closeHandle().catch(() => undefined);
-      await rm(temporary, { force: true }).catch(() => undefined);
-    },
-  };
+}
+
+/** Commit a staged file; a failure is `output/write-failed` naming its target. */
+async function commit(file: StagedFile): Promise<void> {
+  try {
+    await file.commit();
+  } catch (error) {
+    throw writeFailure(file.path, error);
+  }
 }
 
 /** An `output/write-failed` error naming the target (never the temporary file). */
@@ -101,7 +66,7 @@ function writeFailure(path: string, error: unknown): DiagnosticError {
 
 async function writeAll(file: StagedFile, data: Buffer | string): Promise<void> {
   try {
-    await file.handle.write(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    await file.write(data);
   } catch (error) {
     throw writeFailure(file.path, error);
   }
@@ -155,7 +120,7 @@ export async function writeBatchFiles(
   const maxBytes = options.maxBytes ?? BATCH_MAX_BYTES;
   const prefix = options.prefix ?? 'batch';
   try {
-    await makeDir(options.outDir);
+    await makeDirectory(options.outDir);
   } catch (error) {
     throw writeFailure(options.outDir, error);
   }
@@ -222,7 +187,7 @@ export async function writeBatchFiles(
       options.onProgress?.(total);
     }
     await close();
-    for (const file of staged) await file.commit();
+    for (const file of staged) await commit(file);
   } catch (error) {
     for (const file of staged) await file.discard();
     throw error;
@@ -248,7 +213,7 @@ export async function writeManifest(path: string, entries: Iterable<ManifestEntr
       }
     }
     if (chunk.length > 0) await writeAll(file, `${chunk.join('\n')}\n`);
-    await file.commit();
+    await commit(file);
   } catch (error) {
     await file.discard();
     throw error;

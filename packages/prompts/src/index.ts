@@ -14,6 +14,14 @@ export {
   writeManifest,
 } from './batch.js';
 export {
+  type BuildReport,
+  loadPromptFolders,
+  type PlanPromptRequestsOptions,
+  type PromptRequestPlan,
+  planPromptRequests,
+  renderBuildReport,
+} from './build-run.js';
+export {
   type BoxFormatOptions,
   type BoxInstance,
   type BuildContextInput,
@@ -72,8 +80,15 @@ export {
   splitQa,
   splitQaJsonl,
 } from './parse.js';
-export { pyFloatRepr, pyRound, pyStrip } from './py.js';
-export { seededUnit } from './random.js';
+export {
+  type ParseBatchRun,
+  type ParseBatchRunOptions,
+  type ParseOutputFile,
+  parseBatchRun,
+  parseOutputPaths,
+  renderParseReport,
+  serialiseRecords,
+} from './parse-run.js';
 export {
   type BuildChatRequestOptions,
   type BuiltRequest,

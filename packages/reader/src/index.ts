@@ -6,7 +6,6 @@ export { type ReaderRuleName, readerRules } from './rules.js';
 export {
   DEFAULT_MAX_DEPTH,
   DEFAULT_MAX_RECORD_BYTES,
-  placeInElement,
   RecordScanner,
   type ScannerOptions,
 } from './scanner.js';

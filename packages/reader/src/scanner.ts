@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { type Diagnostic, DiagnosticError, diagnose, excerpt, type RuleMeta } from '@llavakit/diagnostics';
+import { type Diagnostic, DiagnosticError, diagnose, excerpt, placeInText, type RuleMeta } from '@llavakit/diagnostics';
 import { locateJsonError } from './locate.js';
 import { readerRules } from './rules.js';
 import type { ReadItem, RecordPlace } from './types.js';
@@ -74,29 +74,6 @@ export function scanDepth(buf: Uint8Array, maxDepth: number): { tooDeepAt: numbe
     i++;
   }
   return { tooDeepAt: -1, depth };
-}
-
-/**
- * Map a UTF-16 index inside an element's text to its place in the file (byte offset, line, column), given where the
- * element starts.
- */
-export function placeInElement(
-  start: Pick<RecordPlace, 'offset' | 'line' | 'column'>,
-  text: string,
-  index: number,
-): { offset: number; line: number; column: number } {
-  const before = text.slice(0, index);
-  let lines = 0;
-  let last = -1;
-  for (let j = before.indexOf('\n'); j !== -1; j = before.indexOf('\n', j + 1)) {
-    lines++;
-    last = j;
-  }
-  return {
-    offset: start.offset + Buffer.byteLength(before),
-    line: start.line + lines,
-    column: lines ? index - last : start.column + index,
-  };
 }
 
 /**
@@ -458,7 +435,7 @@ export class RecordScanner {
     this.fatal(
       readerRules.jsonTooDeep,
       `Record #${this.index} nests deeper than ${this.maxDepth} levels.`,
-      placeInElement({ offset: this.elemStart, line: this.elemLine, column: this.elemCol }, text, text.length),
+      placeInText(text, text.length, { offset: this.elemStart, line: this.elemLine, column: this.elemCol }),
       { recordIndex: this.index, data: { maxDepth: this.maxDepth } },
     );
   }
@@ -496,7 +473,7 @@ export class RecordScanner {
       this.fatal(
         readerRules.encodingInvalidUtf8,
         `Invalid UTF-8 byte 0x${bytes[bad]!.toString(16).padStart(2, '0')} in record #${place.index}.`,
-        placeInElement(place, text, text.length),
+        placeInText(text, text.length, place),
         { recordIndex: place.index, data: { byte: bytes[bad] } },
       );
     }
@@ -522,7 +499,7 @@ export class RecordScanner {
       message: `Record #${place.index} is not valid JSON: ${spot.message}.`,
       file: this.file,
       recordIndex: place.index,
-      place: placeInElement(place, text, spot.index),
+      place: placeInText(text, spot.index, place),
       excerpt: excerpt(text, 80, spot.index),
       source: 'reader',
       data: { recordOffset: place.offset, recordLine: place.line },
@@ -614,7 +591,7 @@ export class RecordScanner {
       this.fatal(
         readerRules.jsonTooDeep,
         `Record #${place.index} nests deeper than ${this.maxDepth} levels.`,
-        placeInElement(place, text, text.length),
+        placeInText(text, text.length, place),
         { recordIndex: place.index, data: { maxDepth: this.maxDepth } },
       );
     }

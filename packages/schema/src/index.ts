@@ -1,5 +1,5 @@
 export { llavaRecordJsonSchema } from './json-schema.js';
-export { locatePointer, placeWithin } from './locate.js';
+export { locatePointer } from './locate.js';
 export {
   countImageTokens,
   IMAGE_TOKEN,

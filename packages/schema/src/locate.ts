@@ -1,5 +1,3 @@
-import type { Place } from '@llavakit/diagnostics';
-
 /**
  * Find where the value a JSON pointer designates starts inside a JSON text: its character index, or `-1` when the
  * pointer does not exist or the text is not valid JSON there. Meant for the rare diagnostic, not the hot path: it
@@ -56,25 +54,6 @@ export function locatePointer(text: string, pointer: string): number {
   }
 }
 
-/**
- * The place of a character of a record's text in its file, from the place of the record's first byte: line and
- * column count the newlines before it, the byte offset its UTF-8 length.
- */
-export function placeWithin(text: string, index: number, base: Place): Place {
-  if (base.line === undefined || base.line <= 0 || index <= 0) return base;
-  const before = text.slice(0, index);
-  let newlines = 0;
-  let last = -1;
-  for (let i = before.indexOf('\n'); i !== -1; i = before.indexOf('\n', i + 1)) {
-    newlines++;
-    last = i;
-  }
-  const line = base.line + newlines;
-  const column = newlines === 0 ? (base.column ?? 1) + index : index - last;
-  const offset = base.offset !== undefined && base.offset >= 0 ? base.offset + utf8Length(before) : undefined;
-  return offset === undefined ? { line, column } : { offset, line, column };
-}
-
 function skipWs(text: string, i: number): number {
   for (;;) {
     const c = text.charCodeAt(i);
@@ -118,21 +97,4 @@ function skipValue(text: string, i: number): number {
   }
   if (j === i) throw new SyntaxError('no value');
   return j;
-}
-
-function utf8Length(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n += 4;
-        i++;
-      } else n += 3;
-    } else n += 3;
-  }
-  return n;
 }

@@ -3,9 +3,9 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fc, test } from '@fast-check/vitest';
-import { type Diagnostic, renderReport } from '@llavakit/diagnostics';
+import { type Diagnostic, placeInText, renderReport } from '@llavakit/diagnostics';
 import { describe, expect, it } from 'vitest';
-import { locatePointer, placeWithin } from './locate.js';
+import { locatePointer } from './locate.js';
 import { validationRules } from './rules.js';
 import { checkRecord, classifyPath, createRecordChecker, createValidator } from './validator.js';
 
@@ -21,7 +21,7 @@ function elements(
   return values.map((value, k) => {
     const start = starts[k]!;
     const end = k + 1 < starts.length ? text.lastIndexOf(',', starts[k + 1]!) : text.lastIndexOf(']');
-    const place = placeWithin(text, start, { offset: 0, line: 1, column: 1 });
+    const place = placeInText(text, start, { offset: 0, line: 1, column: 1 });
     return {
       value,
       text: text.slice(start, end).trimEnd(),
@@ -296,5 +296,25 @@ describe('cross-record rules', () => {
       pointer: '/image',
       data: { counts: { bare: 1, prefixed: 4 } },
     });
+  });
+});
+
+describe('the rule lists', () => {
+  it('name every per-record rule of the catalog; the cross-record ones are the rest', async () => {
+    const { RECORD_RULES } = await import('./record-rules.js');
+    const perRecord = new Set(RECORD_RULES.flatMap((r) => r.raises.map((meta) => meta.id)));
+    const crossRecord = [validationRules.idDuplicate, validationRules.idMixedTypes, validationRules.imagePathForms];
+    const all = Object.values(validationRules).map((r) => r.id);
+    expect([...perRecord, ...crossRecord.map((r) => r.id)].sort()).toEqual([...all].sort());
+    expect(RECORD_RULES.map((r) => r.name)).toEqual([
+      'schemaShape',
+      'imagePaths',
+      'videoTokenCount',
+      'conversationsPresent',
+      'eachTurn',
+      'valueWhitespace',
+      'roleOrder',
+      'imageTokenCount',
+    ]);
   });
 });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { LlavaRecord, SourceRecord, WriteContext } from '@llavakit/format';
 import { type ParquetOptions, parquetOptionsSchema, writeParquet } from '@llavakit/format-parquet';
-import { encodeTinyImage } from '@llavakit/images';
+import { encodeTinyImage } from '@llavakit/testkit';
 import yazl from 'yazl';
 
 /** What {@link makeDataset} wrote. */

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeTinyImage } from '@llavakit/images';
+import { encodeTinyImage } from '@llavakit/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordDecoder } from './dataset.js';
 import { startViewer, type Viewer } from './server.js';

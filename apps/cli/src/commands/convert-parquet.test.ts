@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FormatContext, LlavaRecord, SourceRecord, WriteContext } from '@llavakit/format';
 import { type ParquetOptions, parquetOptionsSchema, readParquet, writeParquet } from '@llavakit/format-parquet';
-import { encodeTinyImage } from '@llavakit/images';
+import { encodeTinyImage } from '@llavakit/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from '../test-utils.js';
 

@@ -1,4 +1,4 @@
-import { computeStats, mergeStats, readStatsFiles, type StatsResult, writeStatsHtml } from '@llavakit/ops';
+import { computeStats, mergeStats, readStatsFiles, renderStatsSummary, writeStatsHtml } from '@llavakit/ops';
 import { conversationTemplates } from '@llavakit/prompts';
 import { Args, Command, Flags } from '@oclif/core';
 import { imagesFlag, modelFlag, opsContext, opsFlags, runOp } from '../lib/ops.js';
@@ -68,49 +68,6 @@ Exit codes: 0 success, 1 data errors (an input cannot be read, or holds elements
     if (flags.html) await writeStatsHtml(flags.html, stats, `llavakit stats: ${inputs.join(', ')}`);
     if (stats.invalid > 0) process.exitCode = 1;
     if (flags.json) this.log(JSON.stringify(stats, null, 2));
-    else if (!flags.quiet) this.logToStderr(renderStats(stats, flags.html));
+    else if (!flags.quiet) this.logToStderr(renderStatsSummary(stats, flags.html));
   }
-}
-
-function renderStats(s: StatsResult, html: string | undefined): string {
-  const n = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toLocaleString('en'));
-  const pct = (part: number) => (s.records ? `${((part / s.records) * 100).toFixed(1)}%` : '–');
-  const lines = [
-    `${n(s.records)} records${
-      s.invalid
-        ? `, ${n(s.invalid)} invalid (${Object.entries(s.invalidByRule)
-            .map(([r, c]) => `${r}: ${c}`)
-            .join(', ')})`
-        : ''
-    }, ${n(s.textOnly)} text-only (${pct(s.textOnly)}), ${n(s.images)} images`,
-    '  sources:',
-  ];
-  const width = Math.max(8, ...Object.keys(s.sources).map((k) => k.length));
-  for (const [name, src] of Object.entries(s.sources).sort((a, b) => b[1].records - a[1].records)) {
-    lines.push(`    ${name.padEnd(width)}  ${n(src.records).padStart(10)}  ${pct(src.records).padStart(6)}`);
-  }
-  lines.push(`  turns: p50 ${n(s.turns.p50)}, max ${n(s.turns.max)}, mean ${n(s.turns.mean)}`);
-  lines.push(
-    `  images per record: ${Object.entries(s.imagesPerRecord)
-      .map(([k, c]) => `${k}: ${n(c)}`)
-      .join(', ')}`,
-  );
-  const p = s.imagePlacement;
-  lines.push(
-    `  <image> placement: start ${n(p.start)}, end ${n(p.end)}, middle ${n(p.middle)}, missing ${n(p.none)}, count mismatch ${n(p.mismatch)}`,
-  );
-  lines.push(
-    `  duplicates: ${n(s.duplicates.ids)} ids, ${n(s.duplicates.conversations)} conversations${s.duplicates.scope === 'per-shard' ? ' (within shards)' : ''}`,
-  );
-  if (s.tokens) {
-    const t = s.tokens;
-    lines.push(
-      `  tokens (${t.model}${t.template ? `, template ${t.template}` : ''}): p50 ${n(t.p50)}, p90 ${n(t.p90)}, p99 ${n(t.p99)}, max ${n(t.max)}${t.unmeasurable ? `, ${n(t.unmeasurable)} unmeasurable` : ''}`,
-    );
-    lines.push(
-      `    text p50 ${n(t.text.p50)}, image p50 ${n(t.image.p50)}, template overhead p50 ${n(t.overhead.p50)}`,
-    );
-  }
-  if (html) lines.push(`  report: ${html}`);
-  return lines.join('\n');
 }

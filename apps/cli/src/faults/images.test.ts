@@ -7,7 +7,7 @@
 import { mkdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants, deflateRawSync } from 'node:zlib';
-import { encodeTinyImage } from '@llavakit/images';
+import { encodeTinyImage } from '@llavakit/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunResult, runCli, tempDir } from '../test-utils.js';
 

@@ -1,6 +1,6 @@
-import { type Diagnostic, DiagnosticError, formatDiagnostic } from '@llavakit/diagnostics';
+import { type Diagnostic, DiagnosticError, exitCodeOf, formatDiagnostic } from '@llavakit/diagnostics';
 import type { FormatRegistry } from '@llavakit/format';
-import type { OpProgress, OpSummary } from '@llavakit/ops';
+import { type OpProgress, type OpSummary, renderOpSummary } from '@llavakit/ops';
 import { type Command, type Config, Flags } from '@oclif/core';
 import { loadFormats, pluginFlag } from './formats.js';
 import { createProgress, type Progress } from './progress.js';
@@ -101,11 +101,9 @@ class InterruptedError extends Error {
   }
 }
 
-const USAGE_RULES = /^(usage|format|options|recipe\/(syntax|bad-strategy)|stats\/merge)\b/;
-
 /**
  * Run a library call: a thrown `DiagnosticError` is printed with its hint (and every recipe problem) and exits 2
- * for usage errors (bad flags, unknown format, bad recipe), 1 for data errors.
+ * for usage errors (bad flags, unknown format, bad recipe: the rule's `kind`, see `exitCodeOf`), 1 for data errors.
  */
 export async function runOp<T>(
   command: Command,
@@ -124,7 +122,7 @@ export async function runOp<T>(
     const problems = (error.diagnostic.data?.problems as Diagnostic[] | undefined) ?? [error.diagnostic];
     for (const d of problems) command.logToStderr(formatDiagnostic(d));
     if (error.diagnostic.hint) command.logToStderr(`  hint: ${error.diagnostic.hint}`);
-    command.exit(USAGE_RULES.test(error.diagnostic.ruleId) ? 2 : 1);
+    command.exit(exitCodeOf(error.diagnostic));
     throw error;
   } finally {
     context.progress.stop();
@@ -155,17 +153,7 @@ export function reportOp(
     if (summary.fatal.hint) command.logToStderr(`  hint: ${summary.fatal.hint}`);
   }
   if (flags.quiet) return;
-  const seconds = (summary.durationMs / 1000).toFixed(2);
-  const lines = summary.failed
-    ? ['Stopped', `  read ${summary.read} records before the error, in ${seconds}s`]
-    : [title, `  read ${summary.read}, written ${summary.written}, rejected ${summary.rejected} in ${seconds}s`];
-  for (const [rule, n] of Object.entries(summary.rejectedByRule)) lines.push(`  rejected by ${rule}: ${n}`);
-  if (!summary.failed) for (const [path, n] of Object.entries(summary.outputs)) lines.push(`  ${path}: ${n} records`);
-  lines.push(...extra);
-  if (summary.rejected > 0 && !flags.rejects && !summary.failed)
-    lines.push('  add --rejects <file> to keep the rejected records with their reasons');
-  if (summary.failed) lines.push('  nothing was written (every output was discarded)');
-  command.logToStderr(lines.join('\n'));
+  command.logToStderr(renderOpSummary(summary, { title, extra, rejectsFile: Boolean(flags.rejects) }));
 }
 
 function parseKeyValues(pairs: readonly string[]): Record<string, unknown> {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Diagnostic } from '@llavakit/diagnostics';
 import { formatDiagnostic } from '@llavakit/diagnostics';
 import type { FormatPlugin, ImageAccess } from '@llavakit/format';
-import { encodeTinyImage } from '@llavakit/images';
+import { encodeTinyImage } from '@llavakit/testkit';
 import { describe, expect, it } from 'vitest';
 import { builtinFormats } from '../builtins.js';
 import { NO_IMAGES, testContext } from './__fixtures__/harness.js';

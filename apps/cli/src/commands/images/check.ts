@@ -1,36 +1,22 @@
 import { readFile } from 'node:fs/promises';
-import { type Diagnostic, DiagnosticError, renderReport, type Severity } from '@llavakit/diagnostics';
+import { DiagnosticError } from '@llavakit/diagnostics';
 import {
-  createImageChecker,
-  createImageResolver,
-  formatImageSource,
-  type ImageCheckSummary,
+  checkImageFiles,
   type ImageSource,
-  imageRefsOfRecord,
-  type PrefixReport,
+  type ImagesReport,
+  missingListLines,
   parseImageSourceSpec,
+  renderImagesReport,
+  withOutputFailure,
+  writeImagesReportJson,
 } from '@llavakit/images';
-import { readRecordBatches } from '@llavakit/reader';
 import { checkRunPaths, writeTextFile } from '@llavakit/writer';
 import { Args, Command, Flags } from '@oclif/core';
 import { createProgress } from '../../lib/progress.js';
 import { finishShard, planShard, shardFlag, skipFinishedShard } from '../../lib/shard-flags.js';
 
-/** Read the data in small chunks: fewer parsed records alive at once, so they die young (less GC work). */
-const CHUNK_BYTES = 64 * 1024;
-
-/** What `llava images check --json` prints. */
-export interface ImagesCheckResult {
-  readonly inputs: readonly string[];
-  readonly sources: readonly string[];
-  readonly seconds: number;
-  readonly ok: boolean;
-  readonly total: ImageCheckSummary['total'];
-  readonly byPrefix: ImageCheckSummary['byPrefix'];
-  readonly problems: ImageCheckSummary['problems'];
-  readonly counts: Record<'error' | 'warning' | 'info', number>;
-  readonly diagnostics: readonly Diagnostic[];
-}
+/** What `llava images check --json` prints (the report of `checkImageFiles`). */
+export type ImagesCheckResult = ImagesReport;
 
 export default class ImagesCheck extends Command {
   static override summary = 'Check that every image a dataset references exists and is a sound image.';
@@ -129,134 +115,62 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
       // the finished shard's summary (its diagnostics were counted, not kept)
       return { ...(JSON.parse(await readFile(plan.output!, 'utf8')) as ImagesCheckResult), diagnostics: [] };
     }
-    const inputs = plan.inputs;
-    // --list-missing names this shard's file ({shard} expanded): the code below reads the flag
-    if (flags['list-missing']) flags['list-missing'] = plan.other(flags['list-missing']);
+    // --list-missing names this shard's file ({shard} expanded)
+    const listFile = flags['list-missing'] ? plan.other(flags['list-missing']) : undefined;
     let sources: ImageSource[];
     try {
       sources = flags.images.map((spec) => parseImageSourceSpec(spec));
     } catch (error) {
       this.error((error as Error).message, { exit: 2 });
     }
-    if (flags['list-missing']) {
+    if (listFile) {
       try {
         await checkRunPaths({
-          inputs: inputs.map((path) => ({ flag: 'input', path })),
-          outputs: [{ flag: '--list-missing', path: flags['list-missing'] }],
+          inputs: plan.inputs.map((path) => ({ flag: 'input', path })),
+          outputs: [{ flag: '--list-missing', path: listFile }],
         });
       } catch (error) {
         if (!DiagnosticError.is(error)) throw error;
         this.error(error.diagnostic.message, { exit: 2 });
       }
     }
-    const resolver = createImageResolver(sources, {
-      io: flags.io,
-      ...(flags['max-image-bytes'] ? { maxImageBytes: flags['max-image-bytes'] } : {}),
-    });
     const json = this.jsonEnabled();
+    const maxPerRule = flags['max-per-rule'];
     const progress = createProgress({ label: 'images', enabled: json ? false : undefined });
-    const readProblems: Diagnostic[] = [];
-    let bytes = 0;
-    let totalBytes: number | undefined;
-    let current = '';
-
-    const started = performance.now();
-    const checker = createImageChecker(resolver, {
-      concurrency: flags.concurrency,
-      workers: flags.workers,
-      onProgress: (p) => {
-        progress.update(
-          bytes,
-          totalBytes,
-          `${current} · ${p.checked.toLocaleString('en-US')} images, ${p.problems} problems`,
-        );
-      },
-    });
-    let summary: ImageCheckSummary;
+    let checked: Awaited<ReturnType<typeof checkImageFiles>>;
     try {
-      for (const input of inputs) {
-        current = input;
-        const batches = readRecordBatches(input, {
-          file: input,
-          chunkSize: CHUNK_BYTES,
-          onProgress: (done, total) => {
-            bytes = done;
-            totalBytes = total;
-          },
-        });
-        let index = 0;
-        try {
-          for await (const batch of batches) {
-            for (const record of batch) {
-              const recordIndex = record.place?.index ?? index;
-              index = recordIndex + 1;
-              if (plan.keepRecord && !plan.keepRecord(recordIndex)) continue;
-              if (!record.ok) readProblems.push(record.diagnostic);
-              for (const ref of imageRefsOfRecord(record, input, recordIndex)) {
-                const wait = checker.add(ref);
-                if (wait) await wait;
-              }
-            }
-          }
-        } catch (error) {
-          if (!DiagnosticError.is(error)) throw error;
-          readProblems.push(error.diagnostic);
-        }
-      }
-      summary = await checker.finish();
+      checked = await checkImageFiles({
+        inputs: plan.inputs,
+        sources,
+        ...(plan.keepRecord ? { keepRecord: plan.keepRecord } : {}),
+        io: flags.io,
+        ...(flags['max-image-bytes'] ? { maxImageBytes: flags['max-image-bytes'] } : {}),
+        concurrency: flags.concurrency,
+        workers: flags.workers,
+        strict: flags.strict,
+        // a text report shows only the first diagnostics of each rule
+        maxPerRule: json ? 0 : maxPerRule,
+        onProgress: (p) =>
+          progress.update(
+            p.bytesRead,
+            p.totalBytes,
+            `${p.input} · ${p.checked.toLocaleString('en-US')} images, ${p.problems} problems`,
+          ),
+      });
     } finally {
       progress.stop();
-      await checker.close();
-      await resolver.close();
     }
-    const seconds = (performance.now() - started) / 1000;
-    // Counts per rule without building every diagnostic: a text report shows only the first few of each rule.
-    const ruleCounts: Record<string, Partial<Record<Severity, number>>> = {};
-    for (const [ruleId, counts] of Object.entries(summary.ruleCounts)) ruleCounts[ruleId] = { ...counts };
-    for (const d of readProblems) {
-      const counts = (ruleCounts[d.ruleId] ??= {});
-      counts[d.severity] = (counts[d.severity] ?? 0) + 1;
-    }
-    const counts: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
-    for (const byRule of Object.values(ruleCounts)) {
-      for (const [severity, n] of Object.entries(byRule) as [Severity, number][]) counts[severity] += n;
-    }
-    const failed = counts.error > 0 || (flags.strict && counts.warning > 0);
-    if (failed) process.exitCode = 1;
-    const maxPerRule = flags['max-per-rule'];
-    // A text report shows only the first diagnostics of each rule (renderReport cuts each rule's list there).
-    const diagnostics = [
-      ...readProblems,
-      ...(json || maxPerRule === 0 ? summary.diagnostics : summary.firstDiagnostics(maxPerRule)),
-    ];
-
-    let listFailed = false;
-    if (flags['list-missing']) {
+    let result = checked.report;
+    if (listFile) {
       try {
-        await writeTextFile(
-          flags['list-missing'],
-          summary.problems.map((p) => `${p.ref}\t${p.status}\t${p.references}\n`),
-        );
+        await writeTextFile(listFile, missingListLines(result));
       } catch (error) {
         if (!DiagnosticError.is(error)) throw error;
-        diagnostics.push(error.diagnostic);
-        counts.error++;
-        listFailed = true;
-        process.exitCode = 1;
+        result = withOutputFailure(result, error.diagnostic);
         this.logToStderr(`${error.diagnostic.message} [${error.diagnostic.ruleId}]`);
       }
     }
-    const result: ImagesCheckResult = {
-      inputs,
-      sources: sources.map(formatImageSource),
-      seconds: Math.round(seconds * 1000) / 1000,
-      ok: !failed && !listFailed,
-      total: summary.total,
-      byPrefix: summary.byPrefix,
-      problems: summary.problems,
-      counts,
-      diagnostics,
-    };
+    if (!result.ok) process.exitCode = 1;
     if (plan.output) {
       // the --json result without its diagnostics list (counts bound its size; the list may hold 100,000s)
       const { diagnostics: _listed, ...shardSummary } = result;
@@ -265,116 +179,16 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
       if (shardSummary.ok) await finishShard(plan, shardSummary);
     }
     if (!json) {
-      this.printReport(result, ruleCounts, maxPerRule, flags['list-missing']);
+      const text = renderImagesReport(result, {
+        ruleCounts: checked.ruleCounts,
+        maxPerRule,
+        ...(listFile ? { listFile } : {}),
+      });
+      this.log(text.slice(0, -1));
       return result;
     }
     // Streamed, not handed to oclif: one JSON text of hundreds of thousands of diagnostics would not fit in a string.
-    await writeJsonStreamed(result);
+    await writeImagesReportJson(result, process.stdout);
     return undefined;
   }
-
-  private printReport(
-    result: ImagesCheckResult,
-    ruleCounts: Record<string, Partial<Record<Severity, number>>>,
-    maxPerRule: number,
-    listFile: string | undefined,
-  ): void {
-    const { total } = result;
-    const n = (v: number) => v.toLocaleString('en-US');
-    this.log(
-      `Checked ${n(total.references)} image references (${n(total.distinct)} distinct) from ${result.inputs.length} file${result.inputs.length === 1 ? '' : 's'} in ${result.seconds.toFixed(1)} s.`,
-    );
-    this.log('');
-    const header = [
-      'prefix',
-      'refs',
-      'distinct',
-      'ok',
-      'missing',
-      'not-image',
-      'mismatch',
-      'truncated',
-      'refused',
-      'unreadable',
-      'formats',
-      'width',
-      'height',
-    ];
-    const rows: string[][] = [header];
-    const row = (name: string, r: PrefixReport | (typeof total & Partial<PrefixReport>)) => [
-      name,
-      n(r.references),
-      n(r.distinct),
-      n(r.ok),
-      n(r.missing),
-      n(r.notImage),
-      n(r.formatMismatch),
-      n(r.truncated),
-      n(r.refused),
-      n(r.unreadable),
-      r.formats
-        ? Object.entries(r.formats)
-            .map(([f, c]) => `${f} ${n(c ?? 0)}`)
-            .join(', ')
-        : '',
-      range(r.width),
-      range(r.height),
-    ];
-    for (const [name, report] of Object.entries(result.byPrefix)) rows.push(row(name, report));
-    if (Object.keys(result.byPrefix).length !== 1) rows.push(row('total', total));
-    const widths = header.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-    for (const r of rows) {
-      this.log(
-        r
-          .map((cell, c) => (c === 0 || c >= 10 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
-          .join('  ')
-          .trimEnd(),
-      );
-    }
-    this.log('');
-    if (result.diagnostics.length > 0) {
-      this.log(renderReport(result.diagnostics, maxPerRule > 0 ? { maxPerRule, counts: ruleCounts } : {}).trimEnd());
-      this.log('');
-    }
-    const { error, warning } = result.counts;
-    this.log(
-      result.diagnostics.length === 0
-        ? 'All images found and sound.'
-        : `${n(error)} error${error === 1 ? '' : 's'}, ${n(warning)} warning${warning === 1 ? '' : 's'} in ${n(result.problems.length)} image${result.problems.length === 1 ? '' : 's'}.${listFile ? ` List written to ${listFile}.` : ''}`,
-    );
-  }
-}
-
-function range(r: { min: number; max: number } | undefined): string {
-  if (!r) return '';
-  return r.min === r.max ? String(r.min) : `${r.min}–${r.max}`;
-}
-
-/**
- * Print the `--json` result on standard output as pretty JSON, the `diagnostics` list one element at a time with
- * back-pressure, so that its size is bounded by the objects, never by one string (a `JSON.stringify` of 300,000
- * diagnostics runs out of memory).
- */
-async function writeJsonStreamed(result: ImagesCheckResult): Promise<void> {
-  const { diagnostics, ...rest } = result;
-  let pending = '';
-  const flush = async () => {
-    const text = pending;
-    pending = '';
-    if (text && !process.stdout.write(text)) await new Promise((resolve) => process.stdout.once('drain', resolve));
-  };
-  const push = async (text: string) => {
-    pending += text;
-    if (pending.length >= 1 << 16) await flush();
-  };
-  await push('{\n');
-  for (const [key, value] of Object.entries(rest)) {
-    await push(`  ${JSON.stringify(key)}: ${JSON.stringify(value, null, 2).replaceAll('\n', '\n  ')},\n`);
-  }
-  await push('  "diagnostics": [');
-  for (let i = 0; i < diagnostics.length; i++) {
-    await push(`${i === 0 ? '' : ','}\n    ${JSON.stringify(diagnostics[i], null, 2).replaceAll('\n', '\n    ')}`);
-  }
-  await push(diagnostics.length > 0 ? '\n  ]\n}\n' : ']\n}\n');
-  await flush();
 }

@@ -1,24 +1,17 @@
-import { mkdir, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type Diagnostic, DiagnosticError, formatDiagnostic, isFailing } from '@llavakit/diagnostics';
 import {
   BATCH_MAX_BYTES,
   BATCH_MAX_REQUESTS,
-  buildChatRequests,
   type CallChatEndpointResult,
-  type ChatRequest,
   callChatEndpoint,
-  cocoContexts,
-  type ImageContext,
-  loadPromptFolder,
-  loadPromptSet,
-  type ManifestEntry,
-  type PromptFolder,
+  loadPromptFolders,
   PromptFolderError,
   type PromptKind,
+  planPromptRequests,
   promptKinds,
-  readCapsBoxesJsonl,
-  toPromptKind,
+  renderBuildReport,
   writeBatchFiles,
   writeManifest,
 } from '@llavakit/prompts';
@@ -117,37 +110,26 @@ Exit codes: 0 success, 1 data errors (bad prompt folder, bad input lines, failed
 
   async run(): Promise<BuildSummary> {
     const { flags } = await this.parse(PromptsBuild);
-    const diagnostics: Diagnostic[] = [];
-    const folders = await this.loadFolders(flags.prompts, flags.kind as PromptKind[] | undefined);
-
-    let contexts: ImageContext[];
-    if (flags['caps-boxes']) {
-      const result = await readCapsBoxesJsonl(flags['caps-boxes']);
-      contexts = result.contexts;
-      diagnostics.push(...result.diagnostics);
-    } else {
-      const result = await cocoContexts({
-        captionsFile: flags['coco-captions']!,
-        ...(flags['coco-instances'] ? { instancesFile: flags['coco-instances'] } : {}),
-      }).catch((error: unknown) => this.error((error as Error).message, { exit: 1 }));
-      contexts = result.contexts;
-      diagnostics.push(...result.diagnostics);
-    }
-    if (flags.limit !== undefined) contexts = contexts.slice(0, flags.limit);
-
+    const folders = await loadPromptFolders(flags.prompts, flags.kind as PromptKind[] | undefined).catch(
+      (error: unknown) => this.failFolders(error),
+    );
     const temperature = flags.temperature === undefined ? undefined : Number(flags.temperature);
-    if (temperature !== undefined && !Number.isFinite(temperature))
-      this.error('--temperature must be a number', { exit: 2 });
     const parameters = {
       ...(temperature !== undefined ? { temperature } : {}),
       ...(flags['max-tokens'] ? { max_tokens: flags['max-tokens'] } : {}),
     };
-    const manifest: ManifestEntry[] = [];
-    const requests: ChatRequest[] = [];
-    for (const built of buildChatRequests(folders, contexts, { model: flags.model, parameters })) {
-      manifest.push(built.manifest);
-      requests.push(built.request);
-    }
+    const plan = await planPromptRequests({
+      folders,
+      ...(flags['caps-boxes'] ? { capsBoxes: flags['caps-boxes'] } : {}),
+      ...(flags['coco-captions'] ? { cocoCaptions: flags['coco-captions'] } : {}),
+      ...(flags['coco-instances'] ? { cocoInstances: flags['coco-instances'] } : {}),
+      ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
+      model: flags.model,
+      parameters,
+    }).catch((error: unknown) => this.error((error as Error).message, { exit: 1 }));
+    if (temperature !== undefined && !Number.isFinite(temperature))
+      this.error('--temperature must be a number', { exit: 2 });
+    const { contexts, requests, manifest, diagnostics } = plan;
     const outDir = flags['out-dir'];
     const progress = createProgress({ label: 'prompts', enabled: flags.json ? false : undefined });
     let files: BuildSummary['files'] = [];
@@ -218,46 +200,19 @@ Exit codes: 0 success, 1 data errors (bad prompt folder, bad input lines, failed
       ...(endpoint ? { endpoint } : {}),
       diagnostics,
     };
-    if (!this.jsonEnabled()) {
-      for (const d of diagnostics.slice(0, 50)) this.logToStderr(formatDiagnostic(d));
-      if (diagnostics.length > 50) this.logToStderr(`… and ${diagnostics.length - 50} more diagnostics`);
-      const lines = [`Built ${requests.length} requests (${summary.kinds.join(', ')}) for ${contexts.length} images`];
-      for (const f of files) lines.push(`  ${f.path}: ${f.requests} requests, ${f.bytes} bytes`);
-      if (endpoint) {
-        lines.push(`  ${endpoint.succeeded} answered, ${endpoint.failed} failed, ${endpoint.skipped} already done`);
-        lines.push(`  results: ${endpoint.outputFile}, failures: ${endpoint.errorFile}`);
-      }
-      lines.push(`  manifest: ${manifestPath}`);
-      this.logToStderr(lines.join('\n'));
-    }
+    if (!this.jsonEnabled()) for (const line of renderBuildReport(summary)) this.logToStderr(line);
     if (diagnostics.some((d) => isFailing(d))) process.exitCode = 1;
     return summary;
   }
 
-  private async loadFolders(path: string, kinds: readonly PromptKind[] | undefined): Promise<PromptFolder[]> {
-    try {
-      const single = toPromptKind(basename(path.replace(/[\\/]+$/, '')));
-      const isDir = await stat(path).then(
-        (s) => s.isDirectory(),
-        () => false,
-      );
-      if (!isDir) this.error(`Prompt folder not found: ${path}`, { exit: 1 });
-      let folders: PromptFolder[];
-      if (single) folders = [await loadPromptFolder(path)];
-      else folders = Object.values(await loadPromptSet(path));
-      if (kinds && kinds.length > 0) {
-        const missing = kinds.filter((k) => !folders.some((f) => f.kind === k));
-        if (missing.length > 0) this.error(`No prompt folder for: ${missing.join(', ')}`, { exit: 1 });
-        folders = folders.filter((f) => kinds.includes(f.kind));
-      }
-      return folders;
-    } catch (error) {
-      if (error instanceof PromptFolderError || DiagnosticError.is(error)) {
-        const list = error instanceof PromptFolderError ? error.diagnostics : [error.diagnostic];
-        for (const d of list) this.logToStderr(formatDiagnostic(d));
-        this.exit(1);
-      }
-      throw error;
+  /** A prompt folder that is missing or broken: its diagnostics, exit 1. */
+  private failFolders(error: unknown): never {
+    if (error instanceof PromptFolderError || DiagnosticError.is(error)) {
+      const list = error instanceof PromptFolderError ? error.diagnostics : [error.diagnostic];
+      for (const d of list) this.logToStderr(formatDiagnostic(d));
+      this.exit(1);
     }
+    if (error instanceof Error) this.error(error.message, { exit: 1 });
+    throw error;
   }
 }

@@ -1,15 +1,12 @@
-import { join } from 'node:path';
-import { type Diagnostic, DiagnosticError, formatDiagnostic, isFailing } from '@llavakit/diagnostics';
+import { type Diagnostic, DiagnosticError, isFailing } from '@llavakit/diagnostics';
 import {
   type ImagePlacement,
-  joinBatchOutput,
-  type ManifestEntry,
   type PromptKind,
-  parseResults,
-  promptFolderNames,
-  readManifest,
+  parseBatchRun,
+  parseOutputPaths,
+  renderParseReport,
+  serialiseRecords,
 } from '@llavakit/prompts';
-import type { LlavaRecord } from '@llavakit/schema';
 import { checkRunPaths, writeTextFile } from '@llavakit/writer';
 import { Args, Command, Flags } from '@oclif/core';
 import { oneOf } from '../../lib/one-of.js';
@@ -80,10 +77,6 @@ Exit codes: 0 success, 1 data errors (malformed responses, failed or missing req
 
   async run(): Promise<ParseSummary> {
     const { args, flags } = await this.parse(PromptsParse);
-    const diagnostics: Diagnostic[] = [];
-    const planned = flags['by-kind']
-      ? Object.values(promptFolderNames).map((name) => join(flags.out, `${name}.json`))
-      : [flags.out];
     try {
       await checkRunPaths({
         inputs: [
@@ -91,77 +84,37 @@ Exit codes: 0 success, 1 data errors (malformed responses, failed or missing req
           ...(flags.errors ? [{ flag: '--errors', path: flags.errors }] : []),
           ...(flags.manifest ? [{ flag: '--manifest', path: flags.manifest }] : []),
         ],
-        outputs: planned.map((path) => ({ flag: '-o', path })),
+        outputs: parseOutputPaths(flags.out, flags['by-kind']).map((path) => ({ flag: '-o', path })),
       });
     } catch (error) {
       if (!DiagnosticError.is(error)) throw error;
       this.error(error.diagnostic.message, { exit: 2 });
     }
-    let manifest: ManifestEntry[] | undefined;
-    if (flags.manifest) {
-      const read = await readManifest(flags.manifest);
-      manifest = read.entries;
-      diagnostics.push(...read.diagnostics);
-    }
-    const joined = await joinBatchOutput({
+    const run = await parseBatchRun({
       outputFile: args.output,
       ...(flags.errors ? { errorFile: flags.errors } : {}),
-      ...(manifest ? { expected: manifest.map((e) => e.custom_id) } : {}),
-    }).catch((error: unknown) => this.error((error as Error).message, { exit: 1 }));
-    diagnostics.push(...joined.diagnostics);
-    const parsed = parseResults(joined.results, {
-      ...(manifest ? { manifest } : {}),
+      ...(flags.manifest ? { manifestFile: flags.manifest } : {}),
+      out: flags.out,
+      byKind: flags['by-kind'],
       imagePlacement: flags['image-placement'] as ImagePlacement,
       seed: flags.seed,
       format: flags.format as 'qa' | 'jsonl',
-      file: args.output,
-    });
-    diagnostics.push(...parsed.diagnostics);
-
-    const byKind: Partial<Record<PromptKind, LlavaRecord[]>> = {};
-    for (const r of parsed.records) (byKind[r.kind] ??= []).push(r.record);
+    }).catch((error: unknown) => this.error((error as Error).message, { exit: 1 }));
+    const diagnostics = run.diagnostics;
     const outputs: string[] = [];
-    const files: [string, readonly LlavaRecord[]][] = flags['by-kind']
-      ? (Object.entries(byKind) as [PromptKind, LlavaRecord[]][]).map(([kind, records]) => [
-          join(flags.out, `${promptFolderNames[kind]}.json`),
-          records,
-        ])
-      : [[flags.out, parsed.records.map((r) => r.record)]];
-    for (const [path, records] of files) {
+    for (const file of run.files) {
       try {
-        await writeTextFile(path, serialise(records, path));
-        outputs.push(path);
+        await writeTextFile(file.path, serialiseRecords(file.records, file.path));
+        outputs.push(file.path);
       } catch (error) {
         if (!DiagnosticError.is(error)) throw error;
         diagnostics.push(error.diagnostic);
       }
     }
-
-    const summary: ParseSummary = {
-      results: joined.results.length,
-      failed: joined.results.filter((r) => !r.ok).length,
-      records: parsed.records.length,
-      rejected: parsed.rejected,
-      byKind: Object.fromEntries(Object.entries(byKind).map(([k, v]) => [k, v.length])),
-      outputs,
-      diagnostics,
-    };
-    if (!this.jsonEnabled()) {
-      for (const d of diagnostics.slice(0, 50)) this.logToStderr(formatDiagnostic(d));
-      if (diagnostics.length > 50) this.logToStderr(`… and ${diagnostics.length - 50} more diagnostics`);
-      const kinds = Object.entries(summary.byKind)
-        .map(([k, n]) => `${k} ${n}`)
-        .join(', ');
-      this.logToStderr(
-        `Parsed ${summary.results} results: ${summary.records} records${kinds ? ` (${kinds})` : ''}, ${summary.rejected} malformed, ${summary.failed} failed requests\n  written: ${outputs.join(', ')}`,
-      );
-    }
+    const { results, failed, records, rejected, byKind } = run;
+    const summary: ParseSummary = { results, failed, records, rejected, byKind, outputs, diagnostics };
+    if (!this.jsonEnabled()) for (const line of renderParseReport(run, diagnostics, outputs)) this.logToStderr(line);
     if (diagnostics.some((d) => isFailing(d))) process.exitCode = 1;
     return summary;
   }
-}
-
-function serialise(records: readonly LlavaRecord[], path: string): string {
-  if (path.endsWith('.jsonl')) return records.map((r) => `${JSON.stringify(r)}\n`).join('');
-  return `${JSON.stringify(records, null, 2)}\n`;
 }

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import * as api from './index.js';
+
+describe('the public exports of @llavakit/prompts', () => {
+  it('are exactly these names (a change here is a change of the public API: add a changeset)', () => {
+    expect(Object.keys(api).sort()).toEqual([
+      'BATCH_MAX_BYTES',
+      'BATCH_MAX_REQUESTS',
+      'DEFAULT_MAX_LINE_BYTES',
+      'PromptFolderError',
+      'buildChatRequest',
+      'buildChatRequests',
+      'buildContext',
+      'buildMessages',
+      'callChatEndpoint',
+      'checkPromptFolder',
+      'cocoBoxToNormalised',
+      'cocoContexts',
+      'conversationTemplates',
+      'detailInstructions',
+      'formatBox',
+      'getConversationTemplate',
+      'joinBatchOutput',
+      'loadPromptFolder',
+      'loadPromptFolders',
+      'loadPromptSet',
+      'makeCustomId',
+      'overlongLineDiagnostic',
+      'parseBatchRun',
+      'parseOutputPaths',
+      'parseResponse',
+      'parseResults',
+      'planPromptRequests',
+      'promptFolderNames',
+      'promptKinds',
+      'promptRules',
+      'readCapsBoxesJsonl',
+      'readLines',
+      'readManifest',
+      'renderBuildReport',
+      'renderConversation',
+      'renderParseReport',
+      'serialiseRecords',
+      'splitCustomId',
+      'splitQa',
+      'splitQaJsonl',
+      'toPromptKind',
+      'usesBoxes',
+      'writeBatchFiles',
+      'writeManifest',
+    ]);
+  });
+});

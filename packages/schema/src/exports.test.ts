@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import * as api from './index.js';
+
+describe('the public exports of @llavakit/schema', () => {
+  it('are exactly these names (a change here is a change of the public API: add a changeset)', () => {
+    expect(Object.keys(api).sort()).toEqual([
+      'IMAGE_TOKEN',
+      'VIDEO_TOKEN',
+      'checkRecord',
+      'classifyPath',
+      'countImageTokens',
+      'createRecordChecker',
+      'createValidator',
+      'imagesOf',
+      'isLlavaRecord',
+      'llavaRecordJsonSchema',
+      'llavaRecordSchema',
+      'locatePointer',
+      'parseRecord',
+      'recordIdSchema',
+      'renderRulesMarkdown',
+      'turnSchema',
+      'validationKinds',
+      'validationRules',
+      'videosOf',
+    ]);
+  });
+});

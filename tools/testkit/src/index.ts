@@ -1,0 +1,1 @@
+export { crc32, encodeTinyImage, pngChunk, type TinyImageFormat, type TinyImageOptions } from './encode.js';
