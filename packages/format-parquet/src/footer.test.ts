@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { LlavaRecord } from '@llavakit/format';
-import { encodeTinyImage } from '@llavakit/images';
+import { encodeTinyImage } from '@llavakit/testkit';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blob, duck, lit, tempDir, write } from './__fixtures__/helpers.js';

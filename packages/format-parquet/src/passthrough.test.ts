@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Diagnostic, FormatContext, LlavaRecord, SourceRecord, WriteContext } from '@llavakit/format';
-import { encodeTinyImage } from '@llavakit/images';
+import { encodeTinyImage } from '@llavakit/testkit';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { b64, duck, lit, options, read, type Seen, tempDir, write } from './__fixtures__/helpers.js';

@@ -222,46 +222,46 @@ export async function* readParquet(
       // a row group too large to decode at once is read in slices of pages (such a group is never copied)
       const slices = await parquet.slices(g);
       for (const [k, first] of slices.entries()) {
-      if (context.signal?.aborted) return;
-      const rows =
-        slices.length === 1
-          ? await parquet.readGroup(g)
-          : await parquet.readRows(g, first, slices[k + 1] ?? parquet.groups[g]!);
-      const group = sourceGroups.get(rows);
-      for (const [j, row] of rows.entries()) {
-        const i = first + j;
-        const converted = parquet.toRecord(row, index);
-        if (converted.ok) {
-          if (group) noteOrigin(converted.record, { group, row: i, raw: row });
-          yield {
-            ok: true,
-            record: converted.record,
-            index,
-            ...(converted.embedded ? { embedded: converted.embedded } : {}),
-          };
-        } else {
-          const id = jsonSafe(row.id);
-          yield {
-            ok: false,
-            index,
-            text: rowText(row),
-            diagnostics: [
-              {
-                ruleId: parquetRules.invalidRow,
-                severity: 'error',
-                source: 'parquet',
-                file,
-                recordIndex: index,
-                hint: 'LLaVA rows need `conversations`: a list of {from, value} with string values.',
-                ...converted.diagnostic,
-                message: `Row ${rowStart + i} of ${file}: ${converted.diagnostic.message}`,
-                ...(typeof id === 'string' || typeof id === 'number' ? { recordId: id } : {}),
-              },
-            ],
-          };
+        if (context.signal?.aborted) return;
+        const rows =
+          slices.length === 1
+            ? await parquet.readGroup(g)
+            : await parquet.readRows(g, first, slices[k + 1] ?? parquet.groups[g]!);
+        const group = sourceGroups.get(rows);
+        for (const [j, row] of rows.entries()) {
+          const i = first + j;
+          const converted = parquet.toRecord(row, index);
+          if (converted.ok) {
+            if (group) noteOrigin(converted.record, { group, row: i, raw: row });
+            yield {
+              ok: true,
+              record: converted.record,
+              index,
+              ...(converted.embedded ? { embedded: converted.embedded } : {}),
+            };
+          } else {
+            const id = jsonSafe(row.id);
+            yield {
+              ok: false,
+              index,
+              text: rowText(row),
+              diagnostics: [
+                {
+                  ruleId: parquetRules.invalidRow,
+                  severity: 'error',
+                  source: 'parquet',
+                  file,
+                  recordIndex: index,
+                  hint: 'LLaVA rows need `conversations`: a list of {from, value} with string values.',
+                  ...converted.diagnostic,
+                  message: `Row ${rowStart + i} of ${file}: ${converted.diagnostic.message}`,
+                  ...(typeof id === 'string' || typeof id === 'number' ? { recordId: id } : {}),
+                },
+              ],
+            };
+          }
+          index++;
         }
-        index++;
-      }
       }
       rowStart += parquet.groups[g]!;
     }

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LlavaRecord } from '@llavakit/format';
-import { encodeTinyImage } from '@llavakit/images';
+import { encodeTinyImage } from '@llavakit/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeParquetHub } from './_testing.js';
 import { DatasetIndex } from './dataset.js';
