@@ -31,10 +31,10 @@ const esmUses: Record<string, string> = {
   '@llavakit/format': `
     out['@llavakit/format'] = format.checkFormatPlugin(
       { specVersion: 1, name: 'tiny', encode: (r) => ({ ok: true, value: r }) }, 'consumer').ok;`,
-  '@llavakit/writer': `
+  '@llavakit/convert': `
     const summary = await writer.convert({
       inputs: ['sample.json'], to: 'sharegpt', output: 'out.json', registry: writer.createBuiltinRegistry() });
-    out['@llavakit/writer'] = summary.written;`,
+    out['@llavakit/convert'] = summary.written;`,
   '@llavakit/view': `
     const viewer = await view.startViewer({ inputs: ['sample.json'], countTokens: false });
     const token = new URL(viewer.url).searchParams.get('token');
@@ -60,7 +60,7 @@ const expected: Record<string, unknown> = {
   '@llavakit/images': 'jpeg',
   '@llavakit/prompts': 2.67,
   '@llavakit/format': true,
-  '@llavakit/writer': 6,
+  '@llavakit/convert': 6,
   '@llavakit/view': [6, 200, true],
   '@llavakit/ops': [6, true],
   '@llavakit/format-parquet': 6,
@@ -190,10 +190,11 @@ describe('every publishable package, packed and installed alone with npm', { tim
     await writeFile(
       join(project, 'consumer.ts'),
       `import type { Diagnostic } from '@llavakit/diagnostics';
-import { type FormatPlugin, defineFormat, describeOptions } from '@llavakit/format';
+import { type FormatPlugin, defineFormat } from '@llavakit/format';
+import { describeOptions } from '@llavakit/convert';
 import { readRecords } from '@llavakit/reader';
 import { type LlavaRecord, parseRecord } from '@llavakit/schema';
-import { convert, createBuiltinRegistry, type ConvertSummary } from '@llavakit/writer';
+import { convert, createBuiltinRegistry, type ConvertSummary } from '@llavakit/convert';
 import { sniffImage } from '@llavakit/images';
 import { pyRound } from '@llavakit/prompts';
 import { type StatsResult, computeStats } from '@llavakit/ops';

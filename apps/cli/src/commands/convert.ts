@@ -1,7 +1,6 @@
+import { type ConvertSummary, convert, parseOptionArguments, trapInterrupts } from '@llavakit/convert';
 import { type Diagnostic, DiagnosticError, formatDiagnostic } from '@llavakit/diagnostics';
-import { parseOptionArguments } from '@llavakit/format';
 import { createRecordChecker } from '@llavakit/schema';
-import { type ConvertSummary, convert, trapInterrupts } from '@llavakit/writer';
 import { Args, Command, Flags } from '@oclif/core';
 import { afterConvert, applyFormatFlags, formatFlags } from '../lib/format-flags.js';
 import { builtinFormatOptionsHelp, loadFormats, pluginFlag, pluginTimeoutMs } from '../lib/formats.js';

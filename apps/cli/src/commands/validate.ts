@@ -1,8 +1,6 @@
 import { once } from 'node:events';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { type Diagnostic, DiagnosticError, renderReport, type Severity } from '@llavakit/diagnostics';
-import { createValidator, validationKinds } from '@llavakit/schema';
 import {
   builtinFormats,
   chooseValidation,
@@ -11,7 +9,9 @@ import {
   readForValidation,
   sourcePointer,
   type ValidationPlan,
-} from '@llavakit/writer';
+} from '@llavakit/convert';
+import { type Diagnostic, DiagnosticError, renderReport, type Severity } from '@llavakit/diagnostics';
+import { createValidator, validationKinds } from '@llavakit/schema';
 import { Args, Command, Flags } from '@oclif/core';
 import { loadFormats, pluginFlag } from '../lib/formats.js';
 import { createProgress } from '../lib/progress.js';

@@ -183,7 +183,17 @@ function cases(): Case[] {
     },
     {
       name: 'convert-mix-to-messages-shard',
-      args: ['convert', '{in}/mix.json', '--to', 'messages', '--shard', '1/3', '-o', '{out}/part-{shard}-of-{shards}.jsonl', '--json'],
+      args: [
+        'convert',
+        '{in}/mix.json',
+        '--to',
+        'messages',
+        '--shard',
+        '1/3',
+        '-o',
+        '{out}/part-{shard}-of-{shards}.jsonl',
+        '--json',
+      ],
     },
     {
       name: 'convert-mix-to-swift-fail',

@@ -1,13 +1,13 @@
 import { dirname, relative, resolve } from 'node:path';
-import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
-import { parseOptionArguments } from '@llavakit/format';
 import {
   type ConvertOptions,
   type ConvertSummary,
   datasetInfoRules,
   IMAGE_TOKEN_POLICIES,
+  parseOptionArguments,
   writeDatasetInfo,
-} from '@llavakit/writer';
+} from '@llavakit/convert';
+import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import { Flags } from '@oclif/core';
 
 /**

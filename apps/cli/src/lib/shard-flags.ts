@@ -1,4 +1,3 @@
-import { DiagnosticError, formatDiagnostic } from '@llavakit/diagnostics';
 import {
   expandInputs,
   formatShard,
@@ -10,7 +9,8 @@ import {
   shardOutput,
   shardResultPaths,
   writeShardResult,
-} from '@llavakit/writer';
+} from '@llavakit/convert';
+import { DiagnosticError, formatDiagnostic } from '@llavakit/diagnostics';
 import { type Command, Flags } from '@oclif/core';
 
 /** How a user picks a shard; shared by every command with `--shard`. */

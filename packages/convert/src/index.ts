@@ -1,0 +1,141 @@
+export { builtinFormats, createBuiltinRegistry } from './formats/index.js';
+export { decodeLlava, type LlavaOptions, llavaFormat, llavaOptionsSchema } from './formats/llava/index.js';
+export { llavaQaFormat } from './formats/llava-qa/index.js';
+export {
+  type MessagePart,
+  type MessagesOptions,
+  messagesFormat,
+  messagesOptionsSchema,
+  plainMessages,
+} from './formats/messages/index.js';
+export {
+  OPENAI_LIMITS,
+  type OpenAiOptions,
+  type OpenAiPart,
+  openAiFormat,
+  openAiOptionsSchema,
+  pathOfImageUrl,
+  plainOpenAi,
+} from './formats/openai/index.js';
+export {
+  applyPatch,
+  diffRecord,
+  type LlavaPatch,
+  META_FIELD,
+  moveSystem,
+  readPatch,
+  sameJson,
+} from './formats/shared/meta.js';
+export { datasetInfoRules, formatWriterRules } from './formats/shared/rules.js';
+export {
+  type ShareGptOptions,
+  type ShareGptRecord,
+  shareGptFormat,
+  shareGptOptionsSchema,
+} from './formats/sharegpt/index.js';
+export { plainSwift, type SwiftOptions, swiftFormat, swiftOptionsSchema } from './formats/swift/index.js';
+export { containerFromPath, JsonValueWriter } from './pipeline/container.js';
+export {
+  type ChosenFormat,
+  type ConvertOptions,
+  type ConvertProgress,
+  type ConvertSummary,
+  chooseInputFormat,
+  convert,
+  type FormatScore,
+  type InputSummary,
+  type OnInvalid,
+  probeFile,
+} from './pipeline/convert.js';
+export {
+  type DatasetColumns,
+  type DatasetInfoEntry,
+  type DatasetInfoOptions,
+  datasetColumnsOf,
+  datasetInfoEntry,
+  writeDatasetInfo,
+} from './pipeline/dataset-info.js';
+export {
+  createImageExtractor,
+  type ExtractImagesOptions,
+  type ImageExtractor,
+  safeImageName,
+} from './pipeline/extract-images.js';
+export {
+  IMAGE_POLICY_EVENTS,
+  IMAGE_TOKEN_POLICIES,
+  type ImageTokenPolicy,
+  imageTokenOption,
+  type Placement,
+  type PlacementMismatch,
+  type PlaceOptions,
+  type PlaceTurn,
+  placeImages,
+  type Segment,
+  segmentsOf,
+} from './pipeline/image-policy.js';
+export { checkInputPath, isStreamPath, peekInput, refuseWrappedRecords } from './pipeline/input.js';
+export { type InterruptTrap, signalExitCode, trapInterrupts } from './pipeline/interrupt.js';
+export { type CheckRunPathsOptions, checkRunPaths, type RunPath } from './pipeline/paths.js';
+export { outputRules, writerRules } from './pipeline/rules.js';
+export {
+  expandInputs,
+  expandShardName,
+  formatShard,
+  hasShardPlaceholder,
+  hubShardName,
+  isShardDone,
+  type MergedSummary,
+  mergeSummaries,
+  mergeSummaryFiles,
+  parseShard,
+  type Shard,
+  type ShardMarker,
+  type ShardOutputOptions,
+  type ShardSelection,
+  selectShard,
+  shardOutput,
+  shardResultPaths,
+  shardRules,
+  writeShardResult,
+} from './pipeline/shard.js';
+export {
+  openTextSink,
+  removeTemporaryFiles,
+  type SinkOptions,
+  type TextSink,
+  writeFailure,
+  writeTextFile,
+} from './pipeline/sink.js';
+export { findLoneSurrogate, hasEscapedLoneSurrogate, hasLoneSurrogate } from './pipeline/text.js';
+export {
+  chooseValidation,
+  readForValidation,
+  sourcePointer,
+  type ValidationItem,
+  type ValidationPlan,
+} from './pipeline/validate-input.js';
+export {
+  formatsOfExport,
+  type LoadedPlugin,
+  type LoadPluginOptions,
+  loadFormatPlugin,
+  loadFormatPlugins,
+  PLUGIN_PREFIX,
+  pluginCandidates,
+} from './plugins/load.js';
+export {
+  describeFormat,
+  describeOptions,
+  type FormatInfo,
+  formatOptionsHelp,
+  type OptionArgument,
+  type OptionInfo,
+  type OptionProblem,
+  optionSummary,
+  parseOptionArguments,
+  resolveFormatOptions,
+  unknownOptionArguments,
+} from './plugins/options.js';
+export { type FormatOrigin, FormatRegistry, type RegisteredFormat } from './plugins/registry.js';
+export { PLUGIN_TIMEOUT_MS, type ProbeResult, probeImport, withDeadline } from './plugins/wall.js';
