@@ -1,7 +1,7 @@
 import { defineFormat } from '@llavakit/format';
 import { IMAGE_TOKEN, type LlavaRecord } from '@llavakit/schema';
 import { writerRules } from '../../pipeline/rules.js';
-import { fail, recordDiagnostic, scoreRecords } from '../shared/common.js';
+import { fail, recordDiagnostic, scoreRecords } from '../shared/index.js';
 
 const QA_KEYS = new Set(['id', 'image', 'instruction', 'output']);
 

@@ -3,7 +3,7 @@ import { defineFormat } from '@llavakit/format';
 import { type LlavaRecord, parseRecord, type Turn } from '@llavakit/schema';
 import * as z from 'zod';
 import { writerRules } from '../../pipeline/rules.js';
-import { isFromValueList, place, scoreRecords } from '../shared/common.js';
+import { isFromValueList, placeImageTokens, scoreRecords } from '../shared/index.js';
 import { META_FIELD } from '../shared/meta.js';
 
 /** Check a parsed value against the canonical record schema, as a `decode` result with located diagnostics. */
@@ -86,7 +86,7 @@ export const llavaFormat = defineFormat({
     let turns: readonly Turn[] = record.conversations;
     let image = record.image;
     if (policy !== 'keep') {
-      const placed = place(record, turns, policy, context, 'llava', false);
+      const placed = placeImageTokens(record, turns, policy, context, 'llava', false);
       if (!placed.ok) return placed;
       const { texts, changed, images } = placed.placement;
       if (changed.includes(true)) turns = turns.map((turn, i) => (changed[i] ? { ...turn, value: texts[i]! } : turn));

@@ -2,28 +2,23 @@ import { defineFormat } from '@llavakit/format';
 import { IMAGE_TOKEN, type LlavaRecord, type Turn, VIDEO_TOKEN } from '@llavakit/schema';
 import * as z from 'zod';
 import { imageTokenOption } from '../../pipeline/image-policy.js';
+import { beginChat, FROM_CHAT_ROLE, finishChat } from '../chat/index.js';
 import {
   asObject,
   badPart,
-  chatRolesOf,
   chatTurns,
   copyExtras,
+  type DecodedWithoutMeta,
+  decodedOrThrow,
   decodeWithMeta,
-  FROM_CHAT_ROLE,
   imageValue,
   missingList,
-  outputWithId,
-  type Plain,
   partTypes,
-  place,
-  placeVideos,
   plainId,
-  plainOrThrow,
   scoreRecords,
   stringList,
   videoValue,
-  withMeta,
-} from '../shared/common.js';
+} from '../shared/index.js';
 
 /** Options of the TRL / transformers `messages` format. */
 export const messagesOptionsSchema = z.object({
@@ -77,24 +72,22 @@ export const messagesFormat = defineFormat({
     }),
   encode(record, context) {
     const options = context.options;
-    const turns = record.conversations;
-    const mapped = chatRolesOf(
-      record,
-      CHAT_ROLES,
-      context,
-      'messages',
-      'chat templates take human/user, gpt/assistant, system and tool',
-      false,
-    );
-    if (!mapped.ok) return mapped;
-    const roles = mapped.roles;
     const policy = options.imageToken;
     const asParts = policy !== 'keep' && policy !== 'strip';
-    const video = placeVideos(record, turns, context, 'messages');
-    if (!video.ok) return video;
-    const placed = place(record, video.turns, policy, context, 'messages', true, asParts);
-    if (!placed.ok) return placed;
-    const { texts, images } = placed.placement;
+    const begun = beginChat(record, context, {
+      source: 'messages',
+      roles: {
+        allowed: CHAT_ROLES,
+        takes: 'chat templates take human/user, gpt/assistant, system and tool',
+        systemFirstOnly: false,
+      },
+      videos: 'slots',
+      imageToken: policy,
+      parts: asParts,
+    });
+    if (!begun.ok) return begun;
+    const { turns, roles, placement } = begun.draft;
+    const texts = placement.texts;
     const messages: { role: string; content: string | MessagePart[] }[] = [];
     if (typeof record.system === 'string' && roles[0] !== 'system') {
       messages.push({ role: 'system', content: asParts ? [{ type: 'text', text: record.system }] : record.system });
@@ -117,20 +110,17 @@ export const messagesFormat = defineFormat({
       }
       messages.push({ role: roles[i]!, content: parts });
     }
-    const out = outputWithId(record, options.idField);
-    out.messages = messages;
-    out.images = images.map((path) => context.images.rewrite(path));
-    if (video.videos.length > 0) out.videos = video.videos.map((path) => context.images.rewrite(path));
-    return withMeta(
-      record,
-      out,
-      (v) => plainOrThrow(plainMessages(v)),
-      'turn',
-      options.meta,
-      context,
-      placed.placement,
-      options.idField,
-    );
+    return finishChat(begun.draft, context, {
+      idField: options.idField,
+      fields: { messages },
+      mediaColumns: 'always',
+      meta: {
+        decodeWithoutMeta: (v) => decodedOrThrow(plainMessages(v)),
+        naturalSystem: 'turn',
+        enabled: options.meta,
+        skipPlain: true,
+      },
+    });
   },
   decode: (value, context) => decodeWithMeta(value, context, 'messages', plainMessages),
 });
@@ -141,7 +131,7 @@ export const messagesFormat = defineFormat({
  * `image`/`video`) when a column is absent. A part the reader cannot take whole (a text part without a string
  * `text`, a part of another type) rejects the record.
  */
-export function plainMessages(v: Record<string, unknown>): Plain {
+export function plainMessages(v: Record<string, unknown>): DecodedWithoutMeta {
   if (!Array.isArray(v.messages)) {
     return missingList('messages', '/messages', 'A messages record needs a `messages` list.');
   }

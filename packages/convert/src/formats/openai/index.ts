@@ -1,32 +1,29 @@
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { diagnose } from '@llavakit/diagnostics';
-import { defineFormat } from '@llavakit/format';
+import { defineFormat, type RecordContext } from '@llavakit/format';
 import { formatOfExtension, sniffImage } from '@llavakit/images';
 import { IMAGE_TOKEN, type LlavaRecord, type Turn, VIDEO_TOKEN } from '@llavakit/schema';
 import * as z from 'zod';
 import { imageTokenOption, segmentsOf } from '../../pipeline/image-policy.js';
 import { writerRules } from '../../pipeline/rules.js';
+import { beginChat, FROM_CHAT_ROLE, finishChat, type VideosResult } from '../chat/index.js';
 import {
   asObject,
   badPart,
-  chatRolesOf,
   chatTurns,
   copyExtras,
+  type DecodedWithoutMeta,
+  decodedOrThrow,
   decodeWithMeta,
-  FROM_CHAT_ROLE,
   fail,
   imageValue,
   joinParts,
   missingList,
-  type Plain,
   partTypes,
-  place,
-  plainOrThrow,
   recordDiagnostic,
   scoreRecords,
-  withMeta,
-} from '../shared/common.js';
+} from '../shared/index.js';
 import { formatWriterRules } from '../shared/rules.js';
 
 /** OpenAI's fine-tuning limits for images (vision fine-tuning guide). */
@@ -107,30 +104,21 @@ export const openAiFormat = defineFormat({
     }),
   async encode(record, context) {
     const options = context.options;
-    const turns = record.conversations;
-    const mapped = chatRolesOf(
-      record,
-      ROLES,
-      context,
-      'openai',
-      'OpenAI takes human/user, gpt/assistant, tool and a leading system',
-      true,
-    );
-    if (!mapped.ok) return mapped;
-    const roles = mapped.roles;
-    if (record.video !== undefined || turns.some((t) => t.value.includes(VIDEO_TOKEN))) {
-      return fail(
-        recordDiagnostic(formatWriterRules.video, context, 'openai', {
-          message: 'The record holds a video (or a <video> token); OpenAI chat fine-tuning has no place for video.',
-          pointer: record.video !== undefined ? '/video' : '/conversations',
-          recordId: record.id,
-        }),
-      );
-    }
     const policy = options.imageToken;
-    const placed = place(record, turns, policy, context, 'openai', true, true);
-    if (!placed.ok) return placed;
-    const { texts, images } = placed.placement;
+    const begun = beginChat(record, context, {
+      source: 'openai',
+      roles: {
+        allowed: ROLES,
+        takes: 'OpenAI takes human/user, gpt/assistant, tool and a leading system',
+        systemFirstOnly: true,
+      },
+      videos: refuseVideo,
+      imageToken: policy,
+      parts: true,
+    });
+    if (!begun.ok) return begun;
+    const { turns, roles, placement } = begun.draft;
+    const { texts, images } = placement;
     for (let i = 0; i < turns.length; i++) {
       if (roles[i] !== 'user' && texts[i]!.includes(IMAGE_TOKEN)) {
         return fail(
@@ -228,10 +216,33 @@ export const openAiFormat = defineFormat({
         );
       }
     }
-    return withMeta(record, { messages }, (v) => plainOrThrow(plainOpenAi(v)), 'turn', options.meta, context);
+    return finishChat(begun.draft, context, {
+      fields: { messages },
+      mediaColumns: 'none',
+      meta: {
+        decodeWithoutMeta: (v) => decodedOrThrow(plainOpenAi(v)),
+        naturalSystem: 'turn',
+        enabled: options.meta,
+        skipPlain: false,
+      },
+    });
   },
   decode: (value, context) => decodeWithMeta(value, context, 'openai', plainOpenAi),
 });
+
+/** The videos step of OpenAI: chat fine-tuning has no place for video, so a record with one is refused. */
+function refuseVideo(record: LlavaRecord, turns: readonly Turn[], context: RecordContext<object>): VideosResult {
+  if (record.video !== undefined || turns.some((t) => t.value.includes(VIDEO_TOKEN))) {
+    return fail(
+      recordDiagnostic(formatWriterRules.video, context, 'openai', {
+        message: 'The record holds a video (or a <video> token); OpenAI chat fine-tuning has no place for video.',
+        pointer: record.video !== undefined ? '/video' : '/conversations',
+        recordId: record.id,
+      }),
+    );
+  }
+  return { ok: true, turns, videos: [] };
+}
 
 type UrlProblem = { rule: (typeof formatWriterRules)[keyof typeof formatWriterRules]; message: string };
 
@@ -296,7 +307,7 @@ export function pathOfImageUrl(url: string): string {
 }
 
 /** Decode an OpenAI fine-tuning example without its metadata. */
-export function plainOpenAi(v: Record<string, unknown>): Plain {
+export function plainOpenAi(v: Record<string, unknown>): DecodedWithoutMeta {
   if (!Array.isArray(v.messages)) {
     return missingList('openai', '/messages', 'An OpenAI example needs a `messages` list.');
   }

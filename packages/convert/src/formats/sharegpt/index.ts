@@ -1,34 +1,28 @@
-import { defineFormat } from '@llavakit/format';
+import { defineFormat, type RecordContext } from '@llavakit/format';
 import { IMAGE_TOKEN, type LlavaRecord, type Turn, VIDEO_TOKEN } from '@llavakit/schema';
 import * as z from 'zod';
 import { imageTokenOption } from '../../pipeline/image-policy.js';
 import { writerRules } from '../../pipeline/rules.js';
+import { beginChat, FROM_CHAT_ROLE, finishChat, type RolesResult, splitSystem, TO_CHAT_ROLE } from '../chat/index.js';
 import {
   asObject,
   badPart,
   chatTurns,
   copyExtras,
+  type DecodedWithoutMeta,
+  decodedOrThrow,
   decodeWithMeta,
-  FROM_CHAT_ROLE,
   fail,
   imageValue,
   isFromValueList,
   missingList,
-  outputWithId,
-  type Plain,
   partTypes,
-  place,
-  placeVideos,
   plainId,
-  plainOrThrow,
   recordDiagnostic,
   scoreRecords,
-  splitSystem,
   stringList,
-  TO_CHAT_ROLE,
   videoValue,
-  withMeta,
-} from '../shared/common.js';
+} from '../shared/index.js';
 import { META_FIELD } from '../shared/meta.js';
 import { formatWriterRules } from '../shared/rules.js';
 
@@ -104,57 +98,70 @@ export const shareGptFormat = defineFormat({
     const options = context.options;
     const messages = options.layout === 'messages';
     const { system, turns, offset } = splitSystem(record);
-    for (let i = 0; i < turns.length; i++) {
-      const from = turns[i]!.from;
-      if (!SHAREGPT_ROLES.has(from)) {
-        return fail(
-          recordDiagnostic(writerRules.unsupportedRole, context, 'sharegpt', {
-            message: `Turn ${i + offset} has role "${from}"; ShareGPT (LLaMA-Factory tags) takes human, gpt, observation and function_call.`,
-            pointer: `/conversations/${i + offset}/from`,
-            recordId: record.id,
-          }),
-        );
-      }
-    }
-    // LLaMA-Factory's converter skips (with a log line only) an example whose roles are out of order or odd in number
-    const order = roleOrderProblem(turns);
-    if (order !== undefined) {
-      return fail(
-        recordDiagnostic(formatWriterRules.roleOrder, context, 'sharegpt', {
-          message: order.message,
-          pointer: order.turn === undefined ? '/conversations' : `/conversations/${order.turn + offset}/from`,
-          recordId: record.id,
-        }),
-      );
-    }
-    const video = placeVideos(record, turns, context, 'sharegpt');
-    if (!video.ok) return video;
-    const placed = place(record, video.turns, options.imageToken, context, 'sharegpt');
-    if (!placed.ok) return placed;
-    const { texts, images } = placed.placement;
+    const begun = beginChat(record, context, {
+      source: 'sharegpt',
+      roles: () => shareGptRoles(record, turns, offset, context),
+      videos: 'slots',
+      imageToken: options.imageToken,
+    });
+    if (!begun.ok) return begun;
+    const texts = begun.draft.placement.texts;
     const list = new Array(turns.length);
     for (let i = 0; i < turns.length; i++) {
       const from = turns[i]!.from;
       list[i] = messages ? { role: TO_CHAT_ROLE[from] ?? from, content: texts[i]! } : { from, value: texts[i]! };
     }
-    const out = outputWithId(record, options.idField);
-    out[messages ? 'messages' : 'conversations'] = list;
-    if (system !== undefined) out.system = system;
-    if (images.length > 0) out.images = images.map((path) => context.images.rewrite(path));
-    if (video.videos.length > 0) out.videos = video.videos.map((path) => context.images.rewrite(path));
-    return withMeta(
-      record,
-      out,
-      (v) => plainOrThrow(plainShareGpt(v)),
-      'key',
-      options.meta,
-      context,
-      placed.placement,
-      options.idField,
-    );
+    const fields: Record<string, unknown> = { [messages ? 'messages' : 'conversations']: list };
+    if (system !== undefined) fields.system = system;
+    return finishChat(begun.draft, context, {
+      idField: options.idField,
+      fields,
+      mediaColumns: 'when-present',
+      meta: {
+        decodeWithoutMeta: (v) => decodedOrThrow(plainShareGpt(v)),
+        naturalSystem: 'key',
+        enabled: options.meta,
+        skipPlain: true,
+      },
+    });
   },
   decode: (value, context) => decodeWithMeta(value, context, 'sharegpt', plainShareGpt),
 });
+
+/**
+ * The roles step of ShareGPT: LLaVA roles are kept (LLaMA-Factory's tags), those it has no tag for are refused, and
+ * so is an order its converter would skip (with a log line only).
+ */
+function shareGptRoles(
+  record: LlavaRecord,
+  turns: readonly Turn[],
+  offset: number,
+  context: RecordContext<object>,
+): RolesResult {
+  for (let i = 0; i < turns.length; i++) {
+    const from = turns[i]!.from;
+    if (!SHAREGPT_ROLES.has(from)) {
+      return fail(
+        recordDiagnostic(writerRules.unsupportedRole, context, 'sharegpt', {
+          message: `Turn ${i + offset} has role "${from}"; ShareGPT (LLaMA-Factory tags) takes human, gpt, observation and function_call.`,
+          pointer: `/conversations/${i + offset}/from`,
+          recordId: record.id,
+        }),
+      );
+    }
+  }
+  const order = roleOrderProblem(turns);
+  if (order !== undefined) {
+    return fail(
+      recordDiagnostic(formatWriterRules.roleOrder, context, 'sharegpt', {
+        message: order.message,
+        pointer: order.turn === undefined ? '/conversations' : `/conversations/${order.turn + offset}/from`,
+        recordId: record.id,
+      }),
+    );
+  }
+  return { ok: true, turns, roles: turns.map((turn) => turn.from) };
+}
 
 const ODD = new Set(['human', 'observation']);
 const EVEN = new Set(['gpt', 'function_call']);
@@ -185,7 +192,7 @@ function roleOrderProblem(turns: readonly Turn[]): { message: string; turn?: num
  * take whole (a text block without a string `value`, a media block without a path, audio or tool calls) rejects
  * the record: nothing is dropped.
  */
-function plainShareGpt(v: Record<string, unknown>): Plain {
+function plainShareGpt(v: Record<string, unknown>): DecodedWithoutMeta {
   const list = Array.isArray(v.conversations) ? v.conversations : Array.isArray(v.messages) ? v.messages : undefined;
   if (!list) {
     return missingList('sharegpt', '/conversations', 'A ShareGPT record needs a `conversations` (or `messages`) list.');
@@ -224,7 +231,12 @@ function plainShareGpt(v: Record<string, unknown>): Plain {
 }
 
 /** Join LLaMA-Factory v1 content blocks into one LLaVA text; media paths are appended to `images`/`videos`. */
-function joinBlocks(blocks: readonly unknown[], pointer: string, images: string[], videos: string[]): string | Plain {
+function joinBlocks(
+  blocks: readonly unknown[],
+  pointer: string,
+  images: string[],
+  videos: string[],
+): string | DecodedWithoutMeta {
   let text = '';
   for (let j = 0; j < blocks.length; j++) {
     const block = asObject(blocks[j]);
@@ -251,7 +263,7 @@ function joinBlocks(blocks: readonly unknown[], pointer: string, images: string[
   return text;
 }
 
-function badBlock(pointer: string, message: string): Plain {
+function badBlock(pointer: string, message: string): DecodedWithoutMeta {
   return badPart('sharegpt', pointer, message);
 }
 

@@ -2,28 +2,23 @@ import { defineFormat } from '@llavakit/format';
 import type { LlavaRecord, Turn } from '@llavakit/schema';
 import * as z from 'zod';
 import { imageTokenOption } from '../../pipeline/image-policy.js';
+import { beginChat, FROM_CHAT_ROLE, finishChat } from '../chat/index.js';
 import {
   asObject,
   badPart,
-  chatRolesOf,
   chatTurns,
   copyExtras,
+  type DecodedWithoutMeta,
+  decodedOrThrow,
   decodeWithMeta,
-  FROM_CHAT_ROLE,
   imageValue,
   missingList,
-  outputWithId,
-  type Plain,
   partTypes,
-  place,
-  placeVideos,
   plainId,
-  plainOrThrow,
   scoreRecords,
   stringList,
   videoValue,
-  withMeta,
-} from '../shared/common.js';
+} from '../shared/index.js';
 import { META_FIELD } from '../shared/meta.js';
 
 /** Options of the ms-swift format. */
@@ -69,46 +64,39 @@ export const swiftFormat = defineFormat({
     }),
   encode(record, context) {
     const options = context.options;
-    const turns = record.conversations;
-    const mapped = chatRolesOf(
-      record,
-      SWIFT_ROLES,
-      context,
-      'swift',
-      'ms-swift takes human/user, gpt/assistant, a leading system, and tool roles',
-      true,
-    );
-    if (!mapped.ok) return mapped;
-    const roles = mapped.roles;
-    const video = placeVideos(record, turns, context, 'swift');
-    if (!video.ok) return video;
-    const placed = place(record, video.turns, options.imageToken, context, 'swift');
-    if (!placed.ok) return placed;
-    const { texts, images } = placed.placement;
+    const begun = beginChat(record, context, {
+      source: 'swift',
+      roles: {
+        allowed: SWIFT_ROLES,
+        takes: 'ms-swift takes human/user, gpt/assistant, a leading system, and tool roles',
+        systemFirstOnly: true,
+      },
+      videos: 'slots',
+      imageToken: options.imageToken,
+    });
+    if (!begun.ok) return begun;
+    const { turns, roles, placement } = begun.draft;
     const messages: { role: string; content: string }[] = [];
     if (typeof record.system === 'string' && roles[0] !== 'system')
       messages.push({ role: 'system', content: record.system });
-    for (let i = 0; i < turns.length; i++) messages.push({ role: roles[i]!, content: texts[i]! });
-    const out = outputWithId(record, options.idField);
-    out.messages = messages;
-    out.images = images.map((path) => context.images.rewrite(path));
-    if (video.videos.length > 0) out.videos = video.videos.map((path) => context.images.rewrite(path));
-    return withMeta(
-      record,
-      out,
-      (v) => plainOrThrow(plainSwift(v)),
-      'turn',
-      options.meta,
-      context,
-      placed.placement,
-      options.idField,
-    );
+    for (let i = 0; i < turns.length; i++) messages.push({ role: roles[i]!, content: placement.texts[i]! });
+    return finishChat(begun.draft, context, {
+      idField: options.idField,
+      fields: { messages },
+      mediaColumns: 'always',
+      meta: {
+        decodeWithoutMeta: (v) => decodedOrThrow(plainSwift(v)),
+        naturalSystem: 'turn',
+        enabled: options.meta,
+        skipPlain: true,
+      },
+    });
   },
   decode: (value, context) => decodeWithMeta(value, context, 'swift', plainSwift),
 });
 
 /** Decode a ms-swift record without its metadata. */
-export function plainSwift(v: Record<string, unknown>): Plain {
+export function plainSwift(v: Record<string, unknown>): DecodedWithoutMeta {
   if (!Array.isArray(v.messages)) {
     return missingList('swift', '/messages', 'A ms-swift record needs a `messages` list.');
   }
