@@ -1,21 +1,24 @@
 import { createRequire } from 'node:module';
 import type { FormatPlugin } from '@llavakit/format';
 import { FormatRegistry } from '../plugins/registry.js';
-import { llavaFormat } from './llava/index.js';
-import { llavaQaFormat } from './llava-qa/index.js';
-import { messagesFormat } from './messages/index.js';
-import { openAiFormat } from './openai/index.js';
-import { shareGptFormat } from './sharegpt/index.js';
-import { swiftFormat } from './swift/index.js';
+import llava from './llava/index.js';
+import llavaQa from './llava-qa/index.js';
+import messages from './messages/index.js';
+import openai from './openai/index.js';
+import sharegpt from './sharegpt/index.js';
+import swift from './swift/index.js';
 
-/** The formats that ship with llavakit, defined with the same contract as third-party plugins. */
+/**
+ * The formats that ship with llavakit: each a folder default-exporting `defineFormat(...)`, the contract third-party
+ * plugins use. Adding a built-in format is one folder and one line here (the order is `llava formats`' order).
+ */
 export const builtinFormats: readonly FormatPlugin<object>[] = [
-  llavaFormat,
-  shareGptFormat,
-  openAiFormat,
-  messagesFormat,
-  swiftFormat,
-  llavaQaFormat,
+  llava,
+  sharegpt,
+  openai,
+  messages,
+  swift,
+  llavaQa,
 ] as FormatPlugin<object>[];
 
 /** The version of this package: the version of every built-in format (`llava formats` shows it). */
@@ -24,6 +27,11 @@ const { version } = createRequire(import.meta.url)('../../package.json') as { ve
 /** A registry holding the built-in formats, ready for plugins to be added on top. */
 export function createBuiltinRegistry(): FormatRegistry {
   const registry = new FormatRegistry();
-  for (const format of builtinFormats) registry.add(format, { plugin: 'builtin', version, via: 'builtin' });
+  // Registered as a plugin is: checked by checkFormatPlugin (a frozen snapshot), then added with its origin.
+  for (const format of builtinFormats) {
+    if (!registry.addCandidate(format, { plugin: 'builtin', version, via: 'builtin' })) {
+      throw new Error(`built-in format ${format.name}: ${registry.diagnostics.at(-1)?.message}`);
+    }
+  }
   return registry;
 }

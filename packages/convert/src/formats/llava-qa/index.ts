@@ -62,3 +62,5 @@ export const llavaQaFormat = defineFormat({
     return { ok: true, record: record as LlavaRecord };
   },
 });
+
+export default llavaQaFormat;

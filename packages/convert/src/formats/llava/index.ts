@@ -105,3 +105,5 @@ export const llavaFormat = defineFormat({
     return { ok: true, value: out };
   },
 });
+
+export default llavaFormat;

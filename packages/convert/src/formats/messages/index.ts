@@ -200,3 +200,5 @@ function mediaPieces(text: string): string[] {
   if (start < text.length || out.length === 0) out.push(text.slice(start));
   return out;
 }
+
+export default messagesFormat;

@@ -357,3 +357,5 @@ export function plainOpenAi(v: Record<string, unknown>): DecodedWithoutMeta {
   copyExtras(v, record, KNOWN);
   return { record: record as LlavaRecord };
 }
+
+export default openAiFormat;

@@ -268,3 +268,5 @@ function badBlock(pointer: string, message: string): DecodedWithoutMeta {
 }
 
 const TURN_KEYS = new Set(['from', 'value', 'role', 'content']);
+
+export default shareGptFormat;

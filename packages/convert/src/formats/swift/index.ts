@@ -129,3 +129,5 @@ export function plainSwift(v: Record<string, unknown>): DecodedWithoutMeta {
   copyExtras(v, record, KNOWN);
   return { record: record as LlavaRecord };
 }
+
+export default swiftFormat;
