@@ -1,301 +1,176 @@
-import { open } from 'node:fs/promises';
 import { type Diagnostic, DiagnosticError, diagnose, summarize } from '@llavakit/diagnostics';
-import {
-  type Container,
-  type DetectProbe,
-  type FormatContext,
-  type FormatPlugin,
-  formatRules,
-  type ImageAccess,
-  type ReadResult,
-  type RecordContext,
-  type SourceRecord,
+import type {
+  Container,
+  DetectProbe,
+  FormatContext,
+  FormatPlugin,
+  ImageAccess,
+  InputSource,
+  RecordContext,
+  SourceRecord,
 } from '@llavakit/format';
-import { type InputSource, joinMetadata, type ReadItem, readRecords } from '@llavakit/reader';
-import type { LlavaRecord } from '@llavakit/schema';
-import { recordIdOf } from '../formats/llava/index.js';
-import { type OptionArgument, unknownOptionArguments } from '../plugins/options.js';
-import type { FormatRegistry } from '../plugins/registry.js';
 import { containerFromPath, JsonValueWriter } from './container.js';
-import { createImageExtractor, type ExtractImagesOptions, type ImageExtractor } from './extract-images.js';
-import { checkInputPath, isStreamPath, peekInput, refuseWrappedRecords } from './input.js';
-import type { RunPath } from './paths.js';
-import { namedFormat, parseOptions, preflight } from './preflight.js';
+import type { ConvertOptions, ConvertSummary, InputSummary } from './convert-options.js';
+import { chooseInputFormat, claimedAsContainer } from './detect.js';
+import { createImageExtractor, type ImageExtractor } from './extract-images.js';
+import { checkInputPath, isStreamPath, peekInput } from './input.js';
+import { namedFormat, preflight } from './preflight.js';
+import { readerOptions, readInput } from './read.js';
+import { RejectsFile } from './rejects.js';
 import { outputRules, writerRules } from './rules.js';
-import { openTextSink, type TextSink } from './sink.js';
-import {
-  callPlugin,
-  checkResult,
-  type DecodeOutcome,
-  decodeFailure,
-  EncodeWatch,
-  encodeOne,
-  messageOf,
-  StopConversion,
-  withPlace,
-} from './walls.js';
+import { openTextSink } from './sink.js';
+import { callPlugin, EncodeWatch, encodeOne, StopConversion, withPlace } from './walls.js';
 
-/** What to do with a record that cannot be converted. */
-export type OnInvalid = 'skip' | 'fail';
-
-/** Options of {@link convert}. */
-export interface ConvertOptions {
-  /** Input paths (`-` for standard input). Records of all inputs go to one output, in order. */
-  readonly inputs: readonly string[];
-  /** Input format name; detected per input when absent. */
-  readonly from?: string;
-  /** Output format name. */
-  readonly to: string;
-  /** Output path, or `-` for standard output. */
-  readonly output: string;
-  /** JSON array or JSON Lines; default from the output extension, else the format's default, else `json`. */
-  readonly container?: Container;
-  /** The formats to choose from. */
-  readonly registry: FormatRegistry;
-  /**
-   * Raw option values for the target format (parsed by its `optionsSchema`; unknown keys ignored). Input formats
-   * never see them: a writer's option (`imageToken: 'strip'`) is not checked against a reader's schema.
-   */
-  readonly formatOptions?: Readonly<Record<string, unknown>>;
-  /** Raw option values for the input formats, parsed and validated by each input format's own `optionsSchema`. */
-  readonly readOptions?: Readonly<Record<string, unknown>>;
-  /** `--read-option key=value` arguments as typed (see `parseOptionArguments`), for the input formats only. */
-  readonly readOptionArguments?: readonly OptionArgument[];
-  /**
-   * `-O key=value` arguments as the user typed them (see `parseOptionArguments`): coerced to each option's type, a
-   * name no format of the run knows is a usage error (`options/unknown`) listing the options; `formatOptions` win.
-   */
-  readonly optionArguments?: readonly OptionArgument[];
-  /**
-   * Further files the run writes besides `output` and `rejects` (e.g. `--dataset-info`): checked, with them, to be
-   * distinct files that are not inputs, before anything is written.
-   */
-  readonly otherOutputs?: readonly RunPath[];
-  /** Allow `output` to be one of the inputs (it replaces it once the run is complete). Default false. */
-  readonly allowInputOverwrite?: boolean;
-  /**
-   * Time limit of one asynchronous `encode` of the target format, in ms (default 60000): a record whose encode has
-   * not settled by then is rejected (`format/encode-failed`), and the run goes on.
-   */
-  readonly encodeTimeoutMs?: number;
-  /** `skip` (default): reject the record and go on; `fail`: stop at the first rejected record, write nothing. */
-  readonly onInvalid?: OnInvalid;
-  /** Path of a JSONL file receiving every rejected record with its diagnostics. */
-  readonly rejects?: string;
-  /** Image access for path rewriting and embedding. Default: identity rewrite, no bytes. */
-  readonly images?: ImageAccess;
-  /**
-   * Extra record checks run before encoding (e.g. the validation rules, image lookups): an `error` rejects the record,
-   * other findings are reported as notes. Throwing a `DiagnosticError` rejects the record and stops the conversion
-   * (nothing is written).
-   */
-  readonly check?: (source: SourceRecord) => readonly Diagnostic[] | Promise<readonly Diagnostic[]>;
-  /** Called for each rejected record, with its reasons (they also go to the rejects file). */
-  readonly onReject?: (rejection: { file: string; index: number; diagnostics: readonly Diagnostic[] }) => void;
-  /** Called for each diagnostic that does not reject a record. */
-  readonly onDiagnostic?: (diagnostic: Diagnostic) => void;
-  /** Progress: bytes read of the current input, its size, and records read so far. */
-  readonly onProgress?: (progress: ConvertProgress) => void;
-  /**
-   * Attach metadata records (CC-3M `metadata.json`, `blip_laion_cc_sbu_558k_meta.json`) to the input records,
-   * matched by image (and id when both have one), under `key` (default `metadata`). Records without metadata are
-   * counted (`metadata:missing`) and reported as info diagnostics.
-   */
-  readonly metadata?: { readonly path: string; readonly key?: string; readonly matchIds?: boolean };
-  /**
-   * Write the images that come embedded in the input (e.g. Hugging Face Parquet) into this folder and point the
-   * records at them (names made safe and unique); the folder's new files appear only when the conversion succeeds.
-   * Without it, embedded images still reach writers that read bytes (`openai` with embedding, `parquet`).
-   */
-  readonly extractImages?: ExtractImagesOptions;
-  /** Standard input, when an input is `-` (default `process.stdin`). */
-  readonly stdin?: InputSource;
-  /**
-   * Read only the records whose 0-based index in their input passes (a shard, see `selectShard`); the others belong
-   * to other runs and are neither read, written nor rejected here. Default: every record.
-   */
-  readonly keepRecord?: (index: number) => boolean;
-  /**
-   * Aborts the conversion (e.g. on SIGINT): no output is created or replaced, temporary files are removed, and the
-   * summary fails with `run/interrupted`.
-   */
-  readonly signal?: AbortSignal;
-}
-
-/** Progress of a conversion. */
-export interface ConvertProgress {
-  readonly file: string;
-  readonly bytesRead: number;
-  readonly totalBytes?: number;
-  readonly records: number;
-}
-
-/** Per-input part of a {@link ConvertSummary}. */
-export interface InputSummary {
-  readonly file: string;
-  readonly format: string;
-  read: number;
-  written: number;
-  rejected: number;
-}
-
-/**
- * What a conversion did. `read === written + rejected + discarded` always holds; `discarded` is 0 unless the run
- * failed, and a failed run reports nothing as written (its output was not created).
- */
-export interface ConvertSummary {
-  readonly from: string[];
-  readonly to: string;
-  readonly output: string;
-  readonly container: Container | undefined;
-  readonly inputs: InputSummary[];
-  read: number;
-  written: number;
-  rejected: number;
-  /** Records that were converted but not written because the run stopped (a failed run writes no output). */
-  discarded: number;
-  /** Named event counts reported by the formats (e.g. `images:repeated-per-token`). */
-  readonly counts: Record<string, number>;
-  /** What the target format cannot hold. */
-  readonly limitations: readonly string[];
-  /** Diagnostics by severity (rejections and notes). */
-  readonly diagnostics: { error: number; warning: number; info: number };
-  /** Rejected records by rule id. */
-  readonly rejectedByRule: Record<string, number>;
-  /** True when the conversion stopped (fatal input error, or `onInvalid: 'fail'`); the output was not written. */
-  failed: boolean;
-  /** The diagnostic that stopped the conversion. */
-  fatal?: Diagnostic;
-  durationMs: number;
-}
+export type {
+  ConvertOptions,
+  ConvertProgress,
+  ConvertSummary,
+  InputSummary,
+  OnInvalid,
+} from './convert-options.js';
+export { type ChosenFormat, chooseInputFormat, type FormatScore, probeFile } from './detect.js';
 
 const IDENTITY_IMAGES: ImageAccess = { rewrite: (path) => path, readBytes: async () => undefined };
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * Convert records from one format to another, streaming in constant memory. Every input record is either written or
  * rejected (to the rejects file, with its diagnostics); the output appears atomically when complete.
  *
+ * The steps, in order: {@link Conversion.start} (target format, preflight, container), then for each input
+ * {@link Conversion.sources} (open → choose its format → read → check), {@link Conversion.encodeRecords} or
+ * {@link Conversion.writeStream} (the target writes), {@link Conversion.complete} (extracted images, rejects, every
+ * output put in place together) — or {@link Conversion.abandon} when the run stops.
+ *
  * @example
  * ```ts
- * const summary = await convert({ inputs: ['llava_instruct_150k.json'], to: 'sharegpt', output: 'out.json', registry: builtinRegistry() });
+ * const summary = await convert({ inputs: ['llava_instruct_150k.json'], to: 'sharegpt', output: 'out.json', registry: createBuiltinRegistry() });
  * console.log(summary.read, summary.written, summary.rejected);
  * ```
  */
 export async function convert(options: ConvertOptions): Promise<ConvertSummary> {
-  const started = performance.now();
-  const targetFormat = namedFormat(options.registry, options.to, 'write');
-  // Usage errors (an unknown --from, unknown -O names, bad values, colliding paths) come before anything is written.
-  const targetOptions = await preflight(options, targetFormat);
-  // A record-level format is written in a JSON container (array by default); a stream-level writer owns its
-  // container (tar shards, Parquet, …): it gets one only when it declares a default or one is asked for.
-  const container =
-    options.container ??
-    containerFromPath(options.output) ??
-    targetFormat.defaultContainer ??
-    (targetFormat.encode ? ('json' as Container) : undefined);
-  const counts: Record<string, number> = {};
-  const diagnosticCounts = { error: 0, warning: 0, info: 0 };
-  const rejectedByRule: Record<string, number> = {};
-  const summary: ConvertSummary = {
-    from: [],
-    to: targetFormat.name,
-    output: options.output,
-    container,
-    inputs: [],
-    read: 0,
-    written: 0,
-    rejected: 0,
-    discarded: 0,
-    counts,
-    limitations: limitationsOf(targetFormat, targetOptions),
-    diagnostics: diagnosticCounts,
-    rejectedByRule,
-    failed: false,
-    durationMs: 0,
+  const run = await Conversion.start(options);
+  try {
+    if (run.target.encode) await run.encodeRecords();
+    else await run.writeStream();
+    run.stopIfFailed();
+    await run.complete();
+  } catch (caught) {
+    return run.abandon(caught);
+  }
+  return run.finish();
+}
+
+/** One conversion run: its summary and tallies, and the steps of {@link convert}. */
+class Conversion {
+  readonly summary: ConvertSummary;
+  readonly #started = performance.now();
+  readonly #images: ImageAccess;
+  readonly #extractor: ImageExtractor | undefined;
+  readonly #rejects: RejectsFile;
+  readonly #watch: EncodeWatch;
+  #writer: JsonValueWriter | undefined;
+  /** The input being read, and the embedded images of the record being converted (answered before the sources). */
+  #currentInput: InputSummary | undefined;
+  #currentEmbedded: SourceRecord['embedded'];
+  #embeddedRecords = 0;
+  #embeddedReads = 0;
+
+  private constructor(
+    readonly options: ConvertOptions,
+    readonly target: FormatPlugin<object>,
+    readonly targetOptions: object,
+    readonly container: Container | undefined,
+  ) {
+    this.summary = {
+      from: [],
+      to: target.name,
+      output: options.output,
+      container,
+      inputs: [],
+      read: 0,
+      written: 0,
+      rejected: 0,
+      discarded: 0,
+      counts: {},
+      limitations: limitationsOf(target, targetOptions),
+      diagnostics: { error: 0, warning: 0, info: 0 },
+      rejectedByRule: {},
+      failed: false,
+      durationMs: 0,
+    };
+    const hostImages = options.images ?? IDENTITY_IMAGES;
+    this.#images = {
+      rewrite: (path) => hostImages.rewrite(path),
+      readBytes: async (path) => {
+        const bytes = this.#currentEmbedded?.get(path);
+        if (bytes) {
+          this.#embeddedReads++;
+          return bytes;
+        }
+        return hostImages.readBytes(path);
+      },
+    };
+    this.#extractor = options.extractImages ? createImageExtractor(options.extractImages) : undefined;
+    this.#rejects = new RejectsFile(options.rejects);
+    this.#watch = new EncodeWatch(options.encodeTimeoutMs ?? 60_000, options.signal);
+  }
+
+  /**
+   * Step 1: the target format, the usage checks (an unknown --from, unknown -O names, bad values, colliding paths)
+   * before anything is written, and the container. A record-level format is written in a JSON container (array by
+   * default); a stream-level writer owns its container (tar shards, Parquet, …): it gets one only when it declares
+   * a default or one is asked for.
+   */
+  static async start(options: ConvertOptions): Promise<Conversion> {
+    const target = namedFormat(options.registry, options.to, 'write');
+    const targetOptions = await preflight(options, target);
+    const container =
+      options.container ??
+      containerFromPath(options.output) ??
+      target.defaultContainer ??
+      (target.encode ? ('json' as Container) : undefined);
+    return new Conversion(options, target, targetOptions, container);
+  }
+
+  readonly note = (d: Diagnostic): void => {
+    this.summary.diagnostics[d.severity]++;
+    this.options.onDiagnostic?.(d);
   };
-  const note = (d: Diagnostic) => {
-    diagnosticCounts[d.severity]++;
-    options.onDiagnostic?.(d);
-  };
-  const count = (event: string, by = 1) => {
+
+  readonly count = (event: string, by = 1): void => {
+    const counts = this.summary.counts;
     counts[event] = (counts[event] ?? 0) + by;
   };
-  const hostImages = options.images ?? IDENTITY_IMAGES;
-  // The embedded images of the record being converted are answered first (then the configured sources).
-  let currentEmbedded: SourceRecord['embedded'];
-  let embeddedRecords = 0;
-  let embeddedReads = 0;
-  const images: ImageAccess = {
-    rewrite: (path) => hostImages.rewrite(path),
-    readBytes: async (path) => {
-      const bytes = currentEmbedded?.get(path);
-      if (bytes) {
-        embeddedReads++;
-        return bytes;
-      }
-      return hostImages.readBytes(path);
-    },
-  };
-  const extractor: ImageExtractor | undefined = options.extractImages
-    ? createImageExtractor(options.extractImages)
-    : undefined;
 
-  let rejectsSink: TextSink | undefined;
-  let rejectsCount = 0;
-  let rejectsChain: Promise<void> = Promise.resolve();
-  const rejectRecord = (
-    input: InputSummary,
-    index: number,
-    diagnostics: readonly Diagnostic[],
-    value: unknown,
-    text?: string,
-  ) => {
+  /** A record rejected: counted, reported, appended to the rejects file; with `--on-invalid fail` the run stops. */
+  reject(input: InputSummary, index: number, diagnostics: readonly Diagnostic[], value: unknown, text?: string) {
+    const { summary, options } = this;
     summary.rejected++;
     input.rejected++;
     options.onReject?.({ file: input.file, index, diagnostics });
     for (const d of diagnostics) {
-      diagnosticCounts[d.severity]++;
-      if (d.severity === 'error') rejectedByRule[d.ruleId] = (rejectedByRule[d.ruleId] ?? 0) + 1;
+      summary.diagnostics[d.severity]++;
+      if (d.severity === 'error') summary.rejectedByRule[d.ruleId] = (summary.rejectedByRule[d.ruleId] ?? 0) + 1;
     }
-    if (options.rejects) {
-      const rejectsPath = options.rejects;
-      const line = JSON.stringify({
-        file: input.file,
-        index,
-        diagnostics,
-        ...(value !== undefined ? { record: value } : { text }),
-      });
-      rejectsCount++;
-      rejectsChain = rejectsChain.then(async () => {
-        rejectsSink ??= await openTextSink(rejectsPath, { what: 'rejects file' });
-        await rejectsSink.write(`${line}\n`);
-      });
-    }
+    const written = this.#rejects.add({ file: input.file, index, diagnostics, value, text });
     if (options.onInvalid === 'fail' && !summary.failed) {
       summary.failed = true;
       summary.fatal = diagnostics.find((d) => d.severity === 'error') ?? diagnostics[0];
     }
-    return rejectsChain;
-  };
-  const stopIfFailed = () => {
-    if (summary.failed) throw new StopConversion();
-  };
+    return written;
+  }
 
-  // Record-level targets are written by the host; stream-level targets pull records from this generator.
-  const sources = async function* (): AsyncGenerator<SourceRecord> {
+  stopIfFailed(): void {
+    if (this.summary.failed) throw new StopConversion();
+  }
+
+  /** Step 2, per input: open it, choose its format, read its records, run the checks; yields the records to write. */
+  async *sources(): AsyncGenerator<SourceRecord> {
+    const { options, summary } = this;
     for (const file of options.inputs) {
-      let stream: InputSource = file === '-' ? (options.stdin ?? process.stdin) : file;
-      // A FIFO or `<(…)` can be read once: detect the format from its buffered head, then read on from there.
-      let probe: DetectProbe | undefined;
-      await checkInputPath(file).catch(async (error: unknown) => {
-        // A folder or a glob is an input only for a format that reads its own container (a Parquet folder).
-        if (!(await claimedAsContainer(file, options))) throw error;
-      });
-      if (file !== '-' && !options.from && (await isStreamPath(file))) {
-        const peeked = await peekInput(file, file);
-        probe = peeked.probe;
-        stream = peeked.input;
-      }
+      const { stream, probe } = await this.#openInput(file);
       const { format: sourceFormat } = await chooseInputFormat(file, options, probe);
       summary.from.push(sourceFormat.name);
       const input: InputSummary = { file, format: sourceFormat.name, read: 0, written: 0, rejected: 0 };
@@ -303,18 +178,18 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
       const context: FormatContext<object> = {
         options: readerOptions(sourceFormat, options),
         file,
-        report: note,
-        count,
-        images,
+        report: this.note,
+        count: this.count,
+        images: this.#images,
         ...(options.signal ? { signal: options.signal } : {}),
       };
-      for await (const result of readWith(sourceFormat, stream, context, options)) {
+      for await (const result of readInput(sourceFormat, stream, context, options)) {
         if (options.keepRecord && !options.keepRecord(result.index)) continue;
         summary.read++;
         input.read++;
         if (!result.ok) {
-          await rejectRecord(input, result.index, result.diagnostics, undefined, result.text);
-          stopIfFailed();
+          await this.reject(input, result.index, result.diagnostics, undefined, result.text);
+          this.stopIfFailed();
           continue;
         }
         let source: SourceRecord = {
@@ -324,120 +199,155 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
           ...(result.place ? { place: result.place } : {}),
           ...(result.embedded && result.embedded.size > 0 ? { embedded: result.embedded } : {}),
         };
-        if (options.check) {
-          let found: readonly Diagnostic[];
-          try {
-            const checked = options.check(source);
-            found = Array.isArray(checked) ? (checked as readonly Diagnostic[]) : await checked;
-          } catch (error) {
-            if (!DiagnosticError.is(error)) throw error;
-            summary.failed = true;
-            summary.fatal = error.diagnostic;
-            await rejectRecord(input, result.index, [error.diagnostic], result.record);
-            throw new StopConversion();
-          }
-          if (found.some((d) => d.severity === 'error')) {
-            await rejectRecord(input, result.index, found, result.record);
-            stopIfFailed();
-            continue;
-          }
-          for (const d of found) note(d);
-        }
+        if (options.check && !(await this.#check(input, source))) continue;
         if (source.embedded) {
-          embeddedRecords++;
-          if (extractor) source = await extractor.extract(source);
+          this.#embeddedRecords++;
+          if (this.#extractor) source = await this.#extractor.extract(source);
         }
-        currentInput = input;
-        currentEmbedded = source.embedded;
+        this.#currentInput = input;
+        this.#currentEmbedded = source.embedded;
         yield source;
       }
     }
-  };
-  let currentInput: InputSummary | undefined;
-  // A stream-level writer may hold records back (a Parquet row group): count each against the input it came from.
-  const inputOf = (source?: SourceRecord) =>
-    (source && summary.inputs.findLast((input) => input.file === source.file)) ?? currentInput;
+  }
 
-  const accept = (source?: SourceRecord) => {
-    summary.written++;
-    const input = inputOf(source);
+  /** An input path checked; a FIFO or `<(…)` (read once) is peeked: its format is detected from the buffered head. */
+  async #openInput(file: string): Promise<{ stream: InputSource; probe?: DetectProbe }> {
+    const options = this.options;
+    let stream: InputSource = file === '-' ? (options.stdin ?? process.stdin) : file;
+    let probe: DetectProbe | undefined;
+    await checkInputPath(file).catch(async (error: unknown) => {
+      // A folder or a glob is an input only for a format that reads its own container (a Parquet folder).
+      if (!(await claimedAsContainer(file, options))) throw error;
+    });
+    if (file !== '-' && !options.from && (await isStreamPath(file))) {
+      const peeked = await peekInput(file, file);
+      probe = peeked.probe;
+      stream = peeked.input;
+    }
+    return probe ? { stream, probe } : { stream };
+  }
+
+  /**
+   * The extra checks of a record (validation rules, image lookups): an error rejects it (false), other findings are
+   * notes; a thrown `DiagnosticError` rejects it and stops the run.
+   */
+  async #check(input: InputSummary, source: SourceRecord): Promise<boolean> {
+    let found: readonly Diagnostic[];
+    try {
+      const checked = this.options.check!(source);
+      found = Array.isArray(checked) ? (checked as readonly Diagnostic[]) : await checked;
+    } catch (error) {
+      if (!DiagnosticError.is(error)) throw error;
+      this.summary.failed = true;
+      this.summary.fatal = error.diagnostic;
+      await this.reject(input, source.index, [error.diagnostic], source.record);
+      throw new StopConversion();
+    }
+    if (found.some((d) => d.severity === 'error')) {
+      await this.reject(input, source.index, found, source.record);
+      this.stopIfFailed();
+      return false;
+    }
+    for (const d of found) this.note(d);
+    return true;
+  }
+
+  /** A stream-level writer may hold records back (a Parquet row group): each counts against the input it came from. */
+  #inputOf(source?: SourceRecord): InputSummary | undefined {
+    return (source && this.summary.inputs.findLast((input) => input.file === source.file)) ?? this.#currentInput;
+  }
+
+  readonly #accept = (source?: SourceRecord): void => {
+    this.summary.written++;
+    const input = this.#inputOf(source);
     if (input) input.written++;
   };
 
-  let writer: JsonValueWriter | undefined;
-  const encodeContext: Mutable<RecordContext<object>> = {
-    options: targetOptions,
-    file: '',
-    index: 0,
-    report: note,
-    count,
-    images,
-    ...(options.signal ? { signal: options.signal } : {}),
-  };
-  const watch = new EncodeWatch(options.encodeTimeoutMs ?? 60_000, options.signal);
-  try {
-    if (targetFormat.encode) {
-      writer = new JsonValueWriter(await openTextSink(options.output), container ?? 'json');
-      for await (const source of sources()) {
-        options.signal?.throwIfAborted();
-        // One context object per conversion, updated per record (encode is awaited before the next record).
-        const context = encodeContext;
-        context.file = source.file;
-        context.index = source.index;
-        const encoding = encodeOne(targetFormat, source, context, watch);
-        const outcome = encoding instanceof Promise ? await encoding : encoding;
-        // An interruption abandons the record in flight: it is neither written nor rejected.
-        if (encoding instanceof Promise) options.signal?.throwIfAborted();
-        if (outcome.ok) {
-          const written = writer.writeJson(outcome.json);
-          if (written) await written;
-          accept();
-        } else {
-          await rejectRecord(currentInput!, source.index, withPlace(outcome.diagnostics, source), source.record);
-          stopIfFailed();
-        }
+  /** Step 3 (record-level targets): encode each record behind the wall and write it, or reject it. */
+  async encodeRecords(): Promise<void> {
+    const { options, target } = this;
+    const writer = new JsonValueWriter(await openTextSink(options.output), this.container ?? 'json');
+    this.#writer = writer;
+    // One context object per conversion, updated per record (encode is awaited before the next record).
+    const context: Mutable<RecordContext<object>> = {
+      options: this.targetOptions,
+      file: '',
+      index: 0,
+      report: this.note,
+      count: this.count,
+      images: this.#images,
+      ...(options.signal ? { signal: options.signal } : {}),
+    };
+    for await (const source of this.sources()) {
+      options.signal?.throwIfAborted();
+      context.file = source.file;
+      context.index = source.index;
+      const encoding = encodeOne(target, source, context, this.#watch);
+      const outcome = encoding instanceof Promise ? await encoding : encoding;
+      // An interruption abandons the record in flight: it is neither written nor rejected.
+      if (encoding instanceof Promise) options.signal?.throwIfAborted();
+      if (outcome.ok) {
+        const written = writer.writeJson(outcome.json);
+        if (written) await written;
+        this.#accept();
+      } else {
+        await this.reject(this.#currentInput!, source.index, withPlace(outcome.diagnostics, source), source.record);
+        this.stopIfFailed();
       }
-      await writer.finish();
-    } else {
-      await callPlugin(targetFormat.name, 'write', () =>
-        targetFormat.write!(sources(), {
-          options: targetOptions,
-          file: options.output,
-          output: { path: options.output, container },
-          report: note,
-          count,
-          images,
-          accept,
-          reject: (source, diagnostics) => {
-            void rejectRecord(inputOf(source)!, source.index, withPlace(diagnostics, source), source.record);
-          },
-          ...(options.signal ? { signal: options.signal } : {}),
-        }),
-      );
     }
-    stopIfFailed();
+    await writer.finish();
+  }
+
+  /** Step 3 (stream-level targets): the format's `write` pulls the records and writes its own container. */
+  async writeStream(): Promise<void> {
+    const { options, target } = this;
+    await callPlugin(target.name, 'write', () =>
+      target.write!(this.sources(), {
+        options: this.targetOptions,
+        file: options.output,
+        output: { path: options.output, container: this.container },
+        report: this.note,
+        count: this.count,
+        images: this.#images,
+        accept: this.#accept,
+        reject: (source, diagnostics) => {
+          void this.reject(this.#inputOf(source)!, source.index, withPlace(diagnostics, source), source.record);
+        },
+        ...(options.signal ? { signal: options.signal } : {}),
+      }),
+    );
+  }
+
+  /** Step 4: extracted images committed, the rejects file finished, then every output put in place together. */
+  async complete(): Promise<void> {
+    const extractor = this.#extractor;
     if (extractor) {
       await extractor.commit();
-      if (extractor.written > 0) count('images:extracted', extractor.written);
-    } else if (targetFormat.encode && embeddedRecords > 0 && embeddedReads === 0) {
+      if (extractor.written > 0) this.count('images:extracted', extractor.written);
+    } else if (this.target.encode && this.#embeddedRecords > 0 && this.#embeddedReads === 0) {
       // (A record-level target that read no embedded bytes only wrote their paths; stream-level targets get the
       // bytes on each source record and decide themselves.)
-      note(
+      this.note(
         diagnose(writerRules.embeddedImagesUnused, {
-          message: `${embeddedRecords} record(s) carried embedded images that ${targetFormat.name} did not use; their paths name files that were not written.`,
+          message: `${this.#embeddedRecords} record(s) carried embedded images that ${this.target.name} did not use; their paths name files that were not written.`,
         }),
       );
     }
-    await rejectsChain;
-    if (options.rejects) {
-      rejectsSink ??= await openTextSink(options.rejects, { what: 'rejects file' });
-      await rejectsSink.finish();
-    }
+    await this.#rejects.finish();
     // Every output is complete (all bytes written, every write error seen): put them in place together.
-    await writer?.close();
-    await rejectsSink?.close();
-  } catch (caught) {
-    watch.stop();
+    await this.#writer?.close();
+    await this.#rejects.close();
+  }
+
+  /**
+   * The run stopped (by the data, an interruption, a failed write): no output appears. The rejects of a run stopped
+   * by the data (--on-invalid fail, a fatal input error) are kept, to show why; an interrupted run or a failed write
+   * leaves no output at all. A diagnostic error becomes the summary's `fatal`; anything else is rethrown.
+   */
+  async abandon(caught: unknown): Promise<ConvertSummary> {
+    const { options, summary } = this;
+    this.#watch.stop();
     let error = caught;
     if (options.signal?.aborted) {
       error = new DiagnosticError(
@@ -447,35 +357,28 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
         }),
       );
     }
-    await writer?.abort();
-    await extractor?.abort().catch(() => undefined);
-    await rejectsChain.catch(() => undefined);
-    // The rejects of a run stopped by the data (--on-invalid fail, a fatal input error) are kept, to show why;
-    // an interrupted run or a failed write leaves no output at all.
+    await this.#writer?.abort();
+    await this.#extractor?.abort().catch(() => undefined);
     const keepRejects =
-      rejectsCount > 0 &&
-      (error instanceof StopConversion ||
-        (DiagnosticError.is(error) && !/^(output|run)\//.test(error.diagnostic.ruleId)));
-    if (rejectsSink) {
-      if (keepRejects) {
-        try {
-          await rejectsSink.close();
-        } catch (closeError) {
-          error = closeError;
-        }
-      } else await rejectsSink.abort();
-    }
-    if (error instanceof StopConversion) return finish(summary, started);
+      error instanceof StopConversion ||
+      (DiagnosticError.is(error) && !/^(output|run)\//.test(error.diagnostic.ruleId));
+    const closeError = await this.#rejects.settle(keepRejects);
+    if (closeError !== undefined) error = closeError;
+    if (error instanceof StopConversion) return this.finish();
     if (DiagnosticError.is(error)) {
       summary.failed = true;
       summary.fatal = error.diagnostic;
-      diagnosticCounts[error.diagnostic.severity]++;
-      return finish(summary, started);
+      summary.diagnostics[error.diagnostic.severity]++;
+      return this.finish();
     }
     throw error;
   }
-  watch.stop();
-  return finish(summary, started);
+
+  /** Close the summary: its duration, and for a failed run nothing counted as written (no output was created). */
+  finish(): ConvertSummary {
+    this.#watch.stop();
+    return finish(this.summary, this.#started);
+  }
 }
 
 /** Close a summary: its duration, and for a failed run nothing counted as written (no output was created). */
@@ -490,278 +393,6 @@ function finish(summary: ConvertSummary, started: number): ConvertSummary {
   return summary;
 }
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-async function* readWith(
-  format: FormatPlugin<object>,
-  input: InputSource,
-  context: FormatContext<object>,
-  options: ConvertOptions,
-): AsyncGenerator<ReadResult> {
-  if (format.read) {
-    const iterator = format.read(input, context)[Symbol.asyncIterator]();
-    for (;;) {
-      const step = await callPlugin(format.name, 'read', () => iterator.next());
-      if (step.done) return;
-      yield step.value;
-    }
-  }
-  const decode = format.decode!;
-  const decodeContext: Mutable<RecordContext<object>> = { ...context, index: 0 };
-  let records = 0;
-  const items = readRecords(input, {
-    file: context.file,
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.onProgress
-      ? {
-          onProgress: (bytesRead: number, totalBytes?: number) =>
-            options.onProgress?.({
-              file: context.file,
-              bytesRead,
-              records,
-              ...(totalBytes !== undefined ? { totalBytes } : {}),
-            }),
-        }
-      : {}),
-  });
-  for await (const item of options.metadata ? withMetadata(items, options.metadata, context) : items) {
-    records++;
-    if (records === 1 && item.ok) refuseWrappedRecords(item.value, context.file, item.place);
-    if (!item.ok) {
-      yield { ok: false, index: item.place.index, place: item.place, diagnostics: [item.diagnostic], text: item.text };
-      continue;
-    }
-    decodeContext.index = item.place.index;
-    // Behind the wall: a decode that throws or returns a non-result rejects the record. The common case (a plain
-    // `{ ok: true, record }`) is read once into locals, with no object made per record.
-    let record: LlavaRecord | undefined;
-    let decoded: DecodeOutcome | undefined;
-    try {
-      const raw = decode(item.value, decodeContext) as unknown;
-      const ok = typeof raw === 'object' && raw !== null ? (raw as { ok?: unknown }).ok : undefined;
-      const candidate = ok === true ? (raw as { record?: unknown }).record : undefined;
-      if (typeof candidate === 'object' && candidate !== null && !Array.isArray(candidate)) {
-        record = candidate as LlavaRecord;
-      } else {
-        const checked = checkResult(raw, 'record');
-        decoded = checked.ok
-          ? checked.result
-          : { ok: false, diagnostics: [decodeFailure(format.name, context.file, item.place.index, checked.reason)] };
-      }
-    } catch (error) {
-      decoded = {
-        ok: false,
-        diagnostics: [decodeFailure(format.name, context.file, item.place.index, messageOf(error))],
-      };
-    }
-    if (record) yield { ok: true, record, index: item.place.index, place: item.place };
-    else if (decoded?.ok) yield { ok: true, record: decoded.record, index: item.place.index, place: item.place };
-    else if (decoded) {
-      const id = recordIdOf(item.value);
-      yield {
-        ok: false,
-        index: item.place.index,
-        place: item.place,
-        diagnostics: decoded.diagnostics.map((d) => ({
-          ...d,
-          place: d.place ?? { offset: item.place.offset, line: item.place.line, column: item.place.column },
-          ...(id !== undefined && d.recordId === undefined ? { recordId: id } : {}),
-        })),
-        text: item.text,
-      };
-    }
-  }
-}
-
-async function* withMetadata(
-  items: AsyncIterable<ReadItem>,
-  metadata: NonNullable<ConvertOptions['metadata']>,
-  context: FormatContext<object>,
-): AsyncGenerator<ReadItem> {
-  const key = metadata.key ?? 'metadata';
-  for await (const { item, meta } of joinMetadata(items, metadata.path, {
-    file: context.file,
-    ...(metadata.matchIds !== undefined ? { matchIds: metadata.matchIds } : {}),
-    onDiagnostic: (d) => context.report(d),
-    ...(context.signal ? { signal: context.signal } : {}),
-  })) {
-    if (!item.ok || typeof item.value !== 'object' || item.value === null || Array.isArray(item.value)) {
-      yield item;
-      continue;
-    }
-    if (meta) {
-      context.count('metadata:attached');
-      yield { ...item, value: { ...(item.value as Record<string, unknown>), [key]: meta } };
-    } else {
-      context.count('metadata:missing');
-      yield item;
-    }
-  }
-}
-
-/**
- * True when a stream-level format reads this path itself although it is not a plain file (a Hub folder of Parquet
- * shards, a glob): the format named by `from`, or the one that detection picks from the path alone.
- */
-async function claimedAsContainer(file: string, options: Pick<ConvertOptions, 'from' | 'registry'>): Promise<boolean> {
-  if (file === '-') return false;
-  const byName = options.from ? options.registry.get(options.from)?.format : undefined;
-  if (byName) return typeof byName.read === 'function';
-  const ranked = options.registry.scores({ path: file, head: '', values: [] });
-  const best = ranked[0];
-  return best !== undefined && best.score > 0 && typeof best.entry.format.read === 'function';
-}
-
-/** A format's detection score for an input. */
-export interface FormatScore {
-  readonly format: string;
-  readonly score: number;
-}
-
-/** How an input format was chosen. */
-export interface ChosenFormat {
-  readonly format: FormatPlugin<object>;
-  /** `from`: named by `--from`; `detected`: the only best score; `default`: standard input or an input with no records. */
-  readonly by: 'from' | 'detected' | 'default';
-  /** Every readable format's score, highest first (when detected). */
-  readonly scores: readonly FormatScore[];
-}
-
-/**
- * Choose the format of an input: `--from` when given, else the formats' `detect()` scores over its first records
- * (never its name). Standard input and inputs without records default to `llava`. When no format scores above 0, or
- * two share the best score, the choice is the user's: a `format/ambiguous` error names the first record and every
- * candidate with its score. A pretraining metadata file (CC-3M `metadata.json`, `_meta.json`: `image` with
- * captions or URLs, no conversations) that no format claims is an `input/metadata-file` error saying how to attach it.
- */
-export async function chooseInputFormat(
-  file: string,
-  options: Pick<ConvertOptions, 'from' | 'registry'>,
-  given?: DetectProbe,
-): Promise<ChosenFormat> {
-  const { registry } = options;
-  if (options.from) return { format: namedFormat(registry, options.from, 'read', file), by: 'from', scores: [] };
-  const llava = registry.get('llava');
-  if (file === '-' && llava) return { format: llava.format, by: 'default', scores: [] };
-  const probe = given ?? (await probeFile(file));
-  const ranked = registry.scores(probe);
-  const scores = ranked.map((r) => ({ format: r.entry.format.name, score: r.score }));
-  const best = ranked[0];
-  if (best && best.score > 0 && !(ranked[1] && ranked[1].score === best.score)) {
-    return { format: best.entry.format, by: 'detected', scores };
-  }
-  // No records could be parsed and no format claims the bytes (a container such as Parquet would): the LLaVA
-  // reader reads it and reports exactly what is wrong (empty, not JSON, cut off…).
-  if (probe.values.length === 0 && llava) return { format: llava.format, by: 'default', scores: [] };
-  const first = probe.values[0];
-  // Records wrapped in one object (`{"data": […]}`) say so, rather than "no format recognises them".
-  if (!best || best.score === 0) refuseWrappedRecords(first, file, firstValuePlace(probe.head));
-  const shown = excerptOf(first);
-  if ((!best || best.score === 0) && isMetadataRecord(first)) {
-    throw new DiagnosticError(
-      diagnose(writerRules.metadataInput, {
-        message: `${file} holds metadata records (image, captions, URL; no conversations), e.g. ${shown}. It is not a dataset to convert.`,
-        hint: `Attach it to its chat file: llava convert chat.json --metadata ${file} --to <format> -o out.json (library: convert({ metadata: { path } })).`,
-        file,
-        recordIndex: 0,
-      }),
-    );
-  }
-  const list = scores.map((s) => `${s.format} ${s.score.toFixed(2)}`).join(', ');
-  const tie = best && best.score > 0;
-  throw new DiagnosticError(
-    diagnose(formatRules.ambiguousFormat, {
-      message: `${
-        tie
-          ? `The records look equally like ${ranked
-              .filter((r) => r.score === best.score)
-              .map((r) => r.entry.format.name)
-              .join(' and ')}`
-          : 'No known format recognises these records'
-      }. First record: ${shown}. Scores: ${list}.`,
-      hint: `Name the input format with --from (${scores.map((s) => s.format).join(', ')}).`,
-      file,
-      recordIndex: 0,
-      data: { scores },
-    }),
-  );
-}
-
-/** A record of a pretraining metadata file: an `image` path with captions or a URL, and no turns. */
-function isMetadataRecord(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const v = value as Record<string, unknown>;
-  if ('conversations' in v || 'messages' in v) return false;
-  return typeof v.image === 'string' && ['caption', 'blip_caption', 'url'].some((k) => k in v);
-}
-
-/** A short JSON excerpt of a value for a message (at most 160 characters). */
-function excerptOf(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 160 ? `${text.slice(0, 159)}…` : text;
-}
-
-/** Read the head of a file and its first records, for format detection. */
-export async function probeFile(file: string): Promise<DetectProbe> {
-  let head = '';
-  try {
-    const handle = await open(file, 'r');
-    try {
-      const buffer = Buffer.alloc(64 * 1024);
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-      head = buffer.toString('utf8', 0, bytesRead);
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // The reader reports unreadable inputs with a proper diagnostic later.
-    return { path: file, head: '', values: [] };
-  }
-  const values: unknown[] = [];
-  try {
-    for await (const item of readRecords(file, { file })) {
-      if (item.ok) values.push(item.value);
-      if (values.length >= 5 || item.place.index >= 20) break;
-    }
-  } catch {
-    // Syntax errors are reported when the input is actually read.
-  }
-  return { path: file, head, values };
-}
-
-/**
- * The options of an input format: `readOptions` values and `--read-option` arguments, parsed by the reader's own
- * schema. A read-option name the reader does not know is a usage error (`options/unknown`), as `-O` is for the target.
- */
-function readerOptions(format: FormatPlugin<object>, options: ConvertOptions): object {
-  const args = options.readOptionArguments ?? [];
-  const unknown = args.length > 0 ? unknownOptionArguments(args, [format]) : undefined;
-  if (unknown) {
-    throw new DiagnosticError(
-      diagnose(formatRules.unknownOption, {
-        message: `${unknown} (the input format is "${format.name}"; its options go in --read-option)`,
-        hint: `Run \`llava formats ${format.name}\` to see its options.`,
-      }),
-    );
-  }
-  return parseOptions(format, options.readOptions, args, 'input');
-}
-
-/** Where the first JSON value of a probed head starts (the first character that is not white space or a BOM). */
-function firstValuePlace(head: string): {
-  index: number;
-  offset: number;
-  line: number;
-  column: number;
-  length: number;
-} {
-  const at = head.search(/[^\s\uFEFF]/);
-  const before = at === -1 ? '' : head.slice(0, at);
-  const line = before.split('\n').length;
-  const column = at - (before.lastIndexOf('\n') + 1) + 1;
-  return { index: 0, offset: Buffer.byteLength(before, 'utf8'), line, column, length: -1 };
-}
-
 /** The limitations a format notes for a run with these options. */
 function limitationsOf(format: FormatPlugin<object>, options: object): readonly string[] {
   if (!format.limitationsFor) return format.limitations ?? [];
@@ -772,6 +403,5 @@ function limitationsOf(format: FormatPlugin<object>, options: object): readonly 
   }
 }
 
-export type { LlavaRecord };
 /** Count diagnostics by severity (re-exported for CLI summaries). */
 export { summarize };

@@ -3,6 +3,7 @@ import { access, stat } from 'node:fs/promises';
 import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import type { DetectProbe } from '@llavakit/format';
 import { type InputSource, type RecordPlace, readerRules, readRecords } from '@llavakit/reader';
+import { diagnosticPlace } from './place.js';
 
 /** Bytes of a stream input kept for format detection. */
 const HEAD_BYTES = 64 * 1024;
@@ -95,7 +96,7 @@ export function refuseWrappedRecords(value: unknown, file: string, place: Record
     diagnose(readerRules.jsonNotArray, {
       message: `The file is one JSON object with ${count(record[key] as unknown[])} under "${key}", not an array of records or JSON Lines. Extract them first, e.g. \`jq '.${/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : `["${key}"]`}' ${file}\`.`,
       file,
-      place: { offset: place.offset, line: place.line, column: place.column },
+      place: diagnosticPlace(place),
       pointer: `/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`,
       source: 'reader',
     }),

@@ -1,6 +1,7 @@
 import { type Diagnostic, DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import type { FormatPlugin, RecordContext, SourceRecord } from '@llavakit/format';
 import type { LlavaRecord } from '@llavakit/schema';
+import { diagnosticPlace } from './place.js';
 import { writerRules } from './rules.js';
 import { findLoneSurrogate, hasEscapedLoneSurrogate, hasLoneSurrogate } from './text.js';
 
@@ -19,9 +20,7 @@ export function withPlace(diagnostics: readonly Diagnostic[], source: SourceReco
     file: d.file ?? source.file,
     recordIndex: d.recordIndex ?? source.index,
     ...(id !== undefined && d.recordId === undefined ? { recordId: id } : {}),
-    ...(d.place === undefined && source.place
-      ? { place: { offset: source.place.offset, line: source.place.line, column: source.place.column } }
-      : {}),
+    ...(d.place === undefined && source.place ? { place: diagnosticPlace(source.place) } : {}),
   }));
 }
 
