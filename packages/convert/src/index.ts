@@ -62,6 +62,12 @@ export {
   safeImageName,
 } from './pipeline/extract-images.js';
 export {
+  type ImageAccessOptions,
+  type ImageAccessSetup,
+  type MissingImagesMode,
+  openImageAccess,
+} from './pipeline/image-access.js';
+export {
   IMAGE_POLICY_EVENTS,
   IMAGE_TOKEN_POLICIES,
   type ImageTokenPolicy,
@@ -78,6 +84,7 @@ export { checkInputPath, isStreamPath, peekInput, refuseWrappedRecords } from '.
 export { type InterruptTrap, signalExitCode, trapInterrupts } from './pipeline/interrupt.js';
 export { type CheckRunPathsOptions, checkRunPaths, type RunPath } from './pipeline/paths.js';
 export { outputRules, writerRules } from './pipeline/rules.js';
+export { type ConvertRun, type ConvertRunOptions, isUsageError, runConvert } from './pipeline/run-convert.js';
 export {
   expandInputs,
   expandShardName,
@@ -99,6 +106,7 @@ export {
   shardRules,
   writeShardResult,
 } from './pipeline/shard.js';
+export { planShardRun, type ShardRunPlan } from './pipeline/shard-plan.js';
 export {
   openTextSink,
   removeTemporaryFiles,

@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { chmod, lstat, mkdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
-import { outputRules } from './rules.js';
+import type { DiagnosticError } from '@llavakit/diagnostics';
+import { liveTemporaries, track } from './temporaries.js';
+import { writeFailure } from './write-failure.js';
+
+export { removeTemporaryFiles } from './temporaries.js';
+export { writeFailure } from './write-failure.js';
 
 /**
  * A text output that streams with backpressure and appears atomically: for regular files, the bytes go to a
@@ -47,86 +51,6 @@ export interface SinkOptions {
 
 /** Set on `process.stdout` while a sink writes to it (`Symbol.for('llavakit.sink')`). */
 export const SINK_MARK = Symbol.for('llavakit.sink');
-
-/** Temporary files not yet renamed or removed; removed synchronously if the process exits first. */
-const liveTemporaries = new Set<string>();
-let exitHookInstalled = false;
-
-function track(temporary: string): void {
-  liveTemporaries.add(temporary);
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', removeTemporaryFiles);
-  }
-}
-
-/**
- * Remove, synchronously, every temporary file of a sink that is still open (for signal handlers and `exit` hooks:
- * a run that ends early leaves no `.llava-tmp-` file behind). Installed on `process.on('exit')` automatically.
- */
-export function removeTemporaryFiles(): void {
-  for (const temporary of liveTemporaries) {
-    try {
-      rmSync(temporary, { force: true });
-    } catch {
-      // best effort: the exit goes on
-    }
-  }
-  liveTemporaries.clear();
-}
-
-const REASONS: Record<string, string> = {
-  ENOSPC: 'no space left on the device',
-  EDQUOT: 'disk quota exceeded',
-  EROFS: 'the file system is read-only',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EISDIR: 'it is a directory',
-  ENOTDIR: 'a parent of it is not a directory',
-  ENOENT: 'a folder on its path does not exist',
-  EEXIST: 'a file is in the way',
-  EPIPE: 'the reading end of the pipe was closed',
-  ECONNRESET: 'the reading end was closed',
-  EIO: 'input/output error',
-  EFBIG: 'the file is too large for the file system',
-  ENAMETOOLONG: 'the name is too long',
-  ELOOP: 'too many levels of symbolic links',
-  EXDEV: 'the temporary file and the target are on different devices',
-};
-
-/**
- * The `output/write-failed` error for a target: names the target as given (or "standard output"), with the cause
- * in words and its errno code, and never the temporary file.
- */
-export function writeFailure(target: string, error: unknown, what = 'output'): DiagnosticError {
-  if (DiagnosticError.is(error)) return error;
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  const message = error instanceof Error ? error.message : String(error);
-  // System errors read "ENOSPC: no space left on device, write"; the sink's own say what happened in words.
-  const system = code !== undefined && message.startsWith(code);
-  const reason = code
-    ? `${
-        system
-          ? (REASONS[code] ??
-            message
-              .split(',')[0]
-              ?.slice(code.length + 1)
-              .trim() ??
-            code)
-          : message
-      } (${code})`
-    : message;
-  const name = target === '-' ? 'standard output' : target;
-  return new DiagnosticError(
-    diagnose(outputRules.writeFailed, {
-      message: `Cannot write the ${what} ${name}: ${reason}.`,
-      ...(target !== '-' ? { file: target } : {}),
-      source: 'writer',
-      ...(code ? { data: { code } } : {}),
-    }),
-    { cause: error },
-  );
-}
 
 /** `mkdir -p`, reporting the real cause: recursive mkdir says ENOENT where the folder cannot be made (EROFS, …). */
 async function makeDir(path: string): Promise<void> {
