@@ -117,6 +117,15 @@ export {
 } from './pipeline/sink.js';
 export { findLoneSurrogate, hasEscapedLoneSurrogate, hasLoneSurrogate } from './pipeline/text.js';
 export {
+  type RuleTally,
+  unknownValidationSource,
+  type ValidatedFile,
+  type ValidateFilesOptions,
+  type ValidateFilesResult,
+  type ValidationSummary,
+  validateFiles,
+} from './pipeline/validate-files.js';
+export {
   chooseValidation,
   readForValidation,
   sourcePointer,
