@@ -1,12 +1,22 @@
-export { builtinFormats, createBuiltinRegistry } from './formats/index.js';
-export { decodeLlava, type LlavaOptions, llavaFormat, llavaOptionsSchema } from './formats/llava/index.js';
+/**
+ * @llavakit/convert — the conversion pipeline (convert, runConvert, validateFiles), the format-plugin loader and
+ * registry, and the built-in formats. The list of names is asserted by exports.test.ts.
+ */
+export {
+  builtinFormats,
+  createBuiltinRegistry,
+} from './formats/index.js';
+export {
+  type LlavaOptions,
+  llavaFormat,
+  llavaOptionsSchema,
+} from './formats/llava/index.js';
 export { llavaQaFormat } from './formats/llava-qa/index.js';
 export {
   type MessagePart,
   type MessagesOptions,
   messagesFormat,
   messagesOptionsSchema,
-  plainMessages,
 } from './formats/messages/index.js';
 export {
   OPENAI_LIMITS,
@@ -14,27 +24,27 @@ export {
   type OpenAiPart,
   openAiFormat,
   openAiOptionsSchema,
-  pathOfImageUrl,
-  plainOpenAi,
 } from './formats/openai/index.js';
+
 export {
-  applyPatch,
-  diffRecord,
-  type LlavaPatch,
-  META_FIELD,
-  moveSystem,
-  readPatch,
-  sameJson,
-} from './formats/shared/meta.js';
-export { datasetInfoRules, formatWriterRules } from './formats/shared/rules.js';
+  datasetInfoRules,
+  formatWriterRules,
+} from './formats/shared/rules.js';
 export {
   type ShareGptOptions,
   type ShareGptRecord,
   shareGptFormat,
   shareGptOptionsSchema,
 } from './formats/sharegpt/index.js';
-export { plainSwift, type SwiftOptions, swiftFormat, swiftOptionsSchema } from './formats/swift/index.js';
-export { containerFromPath, JsonValueWriter } from './pipeline/container.js';
+export {
+  type SwiftOptions,
+  swiftFormat,
+  swiftOptionsSchema,
+} from './formats/swift/index.js';
+export {
+  containerFromPath,
+  JsonValueWriter,
+} from './pipeline/container.js';
 export {
   type ChosenFormat,
   type ConvertOptions,
@@ -68,28 +78,35 @@ export {
   openImageAccess,
 } from './pipeline/image-access.js';
 export {
-  IMAGE_POLICY_EVENTS,
   IMAGE_TOKEN_POLICIES,
   type ImageTokenPolicy,
-  imageTokenOption,
   type Placement,
-  type PlacementMismatch,
-  type PlaceOptions,
-  type PlaceTurn,
   placeImages,
-  type Segment,
-  segmentsOf,
 } from './pipeline/image-policy.js';
-export { checkInputPath, isStreamPath, peekInput, refuseWrappedRecords } from './pipeline/input.js';
-export { type InterruptTrap, signalExitCode, trapInterrupts } from './pipeline/interrupt.js';
-export { type CheckRunPathsOptions, checkRunPaths, type RunPath } from './pipeline/paths.js';
-export { outputRules, writerRules } from './pipeline/rules.js';
-export { type ConvertRun, type ConvertRunOptions, isUsageError, runConvert } from './pipeline/run-convert.js';
+export { refuseWrappedRecords } from './pipeline/input.js';
+export {
+  type InterruptTrap,
+  signalExitCode,
+  trapInterrupts,
+} from './pipeline/interrupt.js';
+export {
+  type CheckRunPathsOptions,
+  checkRunPaths,
+  type RunPath,
+} from './pipeline/paths.js';
+export {
+  outputRules,
+  writerRules,
+} from './pipeline/rules.js';
+export {
+  type ConvertRun,
+  type ConvertRunOptions,
+  isUsageError,
+  runConvert,
+} from './pipeline/run-convert.js';
 export {
   expandInputs,
-  expandShardName,
   formatShard,
-  hasShardPlaceholder,
   hubShardName,
   isShardDone,
   type MergedSummary,
@@ -106,7 +123,10 @@ export {
   shardRules,
   writeShardResult,
 } from './pipeline/shard.js';
-export { planShardRun, type ShardRunPlan } from './pipeline/shard-plan.js';
+export {
+  planShardRun,
+  type ShardRunPlan,
+} from './pipeline/shard-plan.js';
 export {
   openTextSink,
   removeTemporaryFiles,
@@ -115,7 +135,7 @@ export {
   writeFailure,
   writeTextFile,
 } from './pipeline/sink.js';
-export { findLoneSurrogate, hasEscapedLoneSurrogate, hasLoneSurrogate } from './pipeline/text.js';
+
 export {
   type RuleTally,
   unknownValidationSource,
@@ -125,13 +145,7 @@ export {
   type ValidationSummary,
   validateFiles,
 } from './pipeline/validate-files.js';
-export {
-  chooseValidation,
-  readForValidation,
-  sourcePointer,
-  type ValidationItem,
-  type ValidationPlan,
-} from './pipeline/validate-input.js';
+export type { ValidationPlan } from './pipeline/validate-input.js';
 export {
   formatsOfExport,
   type LoadedPlugin,
@@ -154,5 +168,14 @@ export {
   resolveFormatOptions,
   unknownOptionArguments,
 } from './plugins/options.js';
-export { type FormatOrigin, FormatRegistry, type RegisteredFormat } from './plugins/registry.js';
-export { PLUGIN_TIMEOUT_MS, type ProbeResult, probeImport, withDeadline } from './plugins/wall.js';
+export {
+  type FormatOrigin,
+  FormatRegistry,
+  type RegisteredFormat,
+} from './plugins/registry.js';
+export {
+  PLUGIN_TIMEOUT_MS,
+  type ProbeResult,
+  probeImport,
+  withDeadline,
+} from './plugins/wall.js';
