@@ -10,12 +10,13 @@ import { NO_IMAGES, testContext } from './__fixtures__/harness.js';
 import { builtinFormats } from './index.js';
 
 /**
- * One folder per format under __fixtures__; one folder per case: `input.json` (a list of records), optional
+ * One folder per case under each format's `<name>/__fixtures__/`: `input.json` (a list of records), optional
  * `options.json`, and `expected.json` (the list of outputs). Cases named `decode-*` read the format and expect LLaVA
  * records. `_errors_/<case>/` holds inputs that are rejected, with `expected.txt` the rendered diagnostics.
  * Run with UPDATE_FIXTURES=1 to rewrite the expected files (then review the diff).
  */
-const root = fileURLToPath(new URL('./__fixtures__/', import.meta.url));
+/** Each built-in format keeps its cases in its own folder: `<name>/__fixtures__/`. */
+const root = fileURLToPath(new URL('./', import.meta.url));
 const update = process.env.UPDATE_FIXTURES === '1';
 
 /** Images the fixtures may embed: `tiny.png`, `tiny.jpg`, `tiny.gif`, `big.png` (11 MB). */
@@ -59,20 +60,21 @@ function check(path: string, actual: string) {
   expect(actual).toBe(readFileSync(path, 'utf8'));
 }
 
-for (const name of dirs(root)) {
-  const format = builtinFormats.find((f) => f.name === name);
+for (const format of builtinFormats) {
+  const name = format.name;
+  const cases = join(root, name, '__fixtures__');
   describe(`fixtures: ${name}`, () => {
-    it('names a built-in format', () => expect(format).toBeDefined());
-    if (!format) return;
-    for (const kase of dirs(join(root, name)).filter((c) => c !== '_errors_')) {
+    it('has its folder of cases', () => expect(existsSync(cases)).toBe(true));
+    if (!existsSync(cases)) return;
+    for (const kase of dirs(cases).filter((c) => c !== '_errors_')) {
       it(kase, async () => {
-        const folder = join(root, name, kase);
+        const folder = join(cases, kase);
         const { outputs, diagnostics, counts } = await run(format, folder, kase.startsWith('decode-'));
         expect(diagnostics.map((d) => formatDiagnostic(d, { color: false }))).toEqual([]);
         check(join(folder, 'expected.json'), `${JSON.stringify({ outputs, counts }, null, 2)}\n`);
       });
     }
-    const errors = join(root, name, '_errors_');
+    const errors = join(cases, '_errors_');
     if (!existsSync(errors)) return;
     for (const kase of dirs(errors)) {
       it(`_errors_/${kase}`, async () => {
