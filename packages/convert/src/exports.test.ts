@@ -22,6 +22,7 @@ const EXPECTED = [
   'datasetInfoRules',
   'describeFormat',
   'describeOptions',
+  'diagnosticPlace',
   'expandInputs',
   'formatOptionsHelp',
   'formatShard',

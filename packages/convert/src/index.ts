@@ -94,6 +94,7 @@ export {
   checkRunPaths,
   type RunPath,
 } from './pipeline/paths.js';
+export { diagnosticPlace } from './pipeline/place.js';
 export {
   outputRules,
   writerRules,
@@ -135,7 +136,6 @@ export {
   writeFailure,
   writeTextFile,
 } from './pipeline/sink.js';
-
 export {
   type RuleTally,
   unknownValidationSource,
