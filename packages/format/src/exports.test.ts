@@ -33,12 +33,10 @@ describe('@llavakit/format is the spec only', () => {
     ]);
   });
 
-  it('has no runtime dependency: zod is a peer, other llavakit packages are optional peers for their types', () => {
+  it('has no dependency: zod is its one peer (the llavakit packages it names types of are devDependencies)', () => {
     expect(manifest.dependencies ?? {}).toEqual({});
-    expect(manifest.peerDependencies?.zod).toBeDefined();
-    for (const name of Object.keys(manifest.peerDependencies ?? {})) {
-      if (name.startsWith('@llavakit/')) expect(manifest.peerDependenciesMeta?.[name]?.optional).toBe(true);
-    }
+    expect(Object.keys(manifest.peerDependencies ?? {})).toEqual(['zod']);
+    expect(manifest.peerDependenciesMeta).toBeUndefined();
   });
 
   it('its sources import other llavakit packages and zod for types only', () => {
