@@ -8,6 +8,8 @@
  *
  * Re-record (only when an output is meant to change, and say so in the commit):
  *   LLAVA_GOLDEN_RECORD=1 npx vitest run apps/cli/src/golden/golden.test.ts
+ * New cases are recorded from the code before a change: LLAVA_GOLDEN_CLI_ROOT=<another checkout>/apps/cli runs that
+ * checkout's built CLI instead (its outputs, with this checkout's inputs).
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -23,6 +25,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const goldenFile = join(here, 'golden.json');
 const sampleCopies = join(here, '__fixtures__', 'sample');
 const RECORD = process.env.LLAVA_GOLDEN_RECORD === '1';
+const CLI_ROOT = process.env.LLAVA_GOLDEN_CLI_ROOT ?? cliRoot;
 
 /** One recorded run: the arguments (with `{in}` = the inputs folder), and whether its files are kept whole. */
 interface Case {
@@ -65,6 +68,77 @@ const INPUTS: { name: string; path: string; images?: string; extra?: string[]; w
   { name: 'blip', path: 'blip-chat.json', images: 'blip-images' },
   { name: 'next', path: 'next.jsonl' },
   { name: 'parquet', path: 'instruct.parquet' },
+  { name: 'edge', path: 'edge.json', whole: true },
+];
+
+/** Hand-written records the generators do not make: system prompts (turn and key), integer ids, extra keys, image
+ * lists, `<image>` at the end, tool roles, an empty conversation. */
+const EDGE_RECORDS = [
+  {
+    id: 1,
+    image: 'a.jpg',
+    conversations: [
+      { from: 'system', value: 'Be brief.' },
+      { from: 'human', value: '<image>\nWhat is it?' },
+      { from: 'gpt', value: 'A cat.' },
+    ],
+  },
+  {
+    id: 'k',
+    system: 'You are a helpful assistant.',
+    conversations: [
+      { from: 'human', value: 'Hi' },
+      { from: 'gpt', value: 'Hello.' },
+    ],
+  },
+  {
+    id: 'm',
+    image: ['a.jpg', 'b.png'],
+    conversations: [
+      { from: 'human', value: 'Compare <image> and <image>.' },
+      { from: 'gpt', value: 'Same.' },
+    ],
+    source: 'hand',
+    score: 0.5,
+  },
+  {
+    id: 'e',
+    image: 'c.jpg',
+    conversations: [
+      { from: 'human', value: 'Describe.\n<image>' },
+      { from: 'gpt', value: ' spaced  ' },
+    ],
+  },
+  {
+    id: 't',
+    conversations: [
+      { from: 'human', value: 'Weather?' },
+      { from: 'function_call', value: '{"name":"w"}' },
+      { from: 'observation', value: 'sunny' },
+      { from: 'gpt', value: 'Sunny.' },
+    ],
+  },
+  { id: 'z', conversations: [] },
+  {
+    id: 'w',
+    image: 'd.jpg',
+    conversations: [
+      { from: 'human', value: 'No token here' },
+      { from: 'gpt', value: 'ok' },
+    ],
+  },
+];
+
+/** The first LLaVA release's GPT-4 QA records (the llava-qa reader). */
+const QA_RECORDS = [
+  {
+    id: '000000525439',
+    image: 'COCO_val2014_000000525439.jpg',
+    instruction: 'Where is the skateboard?',
+    output: 'Upside down.',
+    type: 'conv',
+  },
+  { id: 'sqa-12', instruction: 'Which of these is a mammal?', output: 'The whale.', type: 'conv' },
 ];
 
 function inputPath(p: string): string {
@@ -236,6 +310,83 @@ function cases(): Case[] {
       args: ['convert', '{in}/mix.sharegpt.json', '--to', 'llava', '-o', '{out}/out.json', '--json'],
     },
     { name: 'validate-cc3m-meta', args: ['validate', '{in}/cc3m-meta.json', '--json'] },
+    {
+      name: 'convert-qa-to-llava',
+      args: ['convert', '{in}/qa.jsonl', '--to', 'llava', '-o', '{out}/out.json', '--json'],
+      whole: true,
+    },
+    {
+      name: 'convert-edge-to-sharegpt-meta-off',
+      args: [
+        'convert',
+        '{in}/edge.json',
+        '--to',
+        'sharegpt',
+        '-O',
+        'meta=false',
+        '-o',
+        '{out}/out.json',
+        '--rejects',
+        '{out}/rejects.jsonl',
+        '--json',
+      ],
+      whole: true,
+    },
+    {
+      name: 'convert-edge-to-messages-keep',
+      args: [
+        'convert',
+        '{in}/edge.json',
+        '--to',
+        'messages',
+        '--image-token',
+        'keep',
+        '-o',
+        '{out}/out.jsonl',
+        '--rejects',
+        '{out}/rejects.jsonl',
+        '--json',
+      ],
+      whole: true,
+    },
+    {
+      name: 'convert-edge-to-openai-strip',
+      args: [
+        'convert',
+        '{in}/edge.json',
+        '--to',
+        'openai',
+        '--image-token',
+        'strip',
+        '-O',
+        'meta=true',
+        '-o',
+        '{out}/out.jsonl',
+        '--rejects',
+        '{out}/rejects.jsonl',
+        '--json',
+      ],
+      whole: true,
+    },
+    {
+      name: 'convert-edge-to-sharegpt-messages-layout',
+      args: [
+        'convert',
+        '{in}/edge.json',
+        '--to',
+        'sharegpt',
+        '-O',
+        'layout=messages',
+        '--dataset-info',
+        '{out}/dataset_info.json',
+        '-o',
+        '{out}/out.json',
+        '--rejects',
+        '{out}/rejects.jsonl',
+        '--json',
+      ],
+      whole: true,
+    },
   );
   return out;
 }
@@ -261,7 +412,7 @@ async function runAll(runs: readonly string[][], threads: number): Promise<{ cod
       (list) =>
         new Promise<void>((resolveList, reject) => {
           const worker = new Worker(new URL('./run-worker.mjs', import.meta.url), {
-            workerData: { cliRoot, runs: list.map((i) => runs[i]) },
+            workerData: { cliRoot: CLI_ROOT, runs: list.map((i) => runs[i]) },
             stdout: true,
             stderr: true,
           });
@@ -332,6 +483,8 @@ beforeAll(async () => {
   await generate('cc3m-meta', { out: join(inDir, 'cc3m-meta.json'), records: 40, seed });
   await generate('blip558k-chat', { out: join(inDir, 'blip-chat.json'), records: 40, seed });
   await generate('llava-next', { out: join(inDir, 'next.jsonl'), records: 30, seed });
+  await writeFile(join(inDir, 'edge.json'), `${JSON.stringify(EDGE_RECORDS, null, 2)}\n`);
+  await writeFile(join(inDir, 'qa.jsonl'), `${QA_RECORDS.map((r) => JSON.stringify(r)).join('\n')}\n`);
   await writeImageTree({
     dataset: join(inDir, 'instruct.json'),
     dir: join(inDir, 'instruct-images'),
