@@ -64,7 +64,7 @@ describe('the first ten minutes with llava (real CLI process)', () => {
   });
 
   it('shows the version of the built-in formats and of the core Parquet plugin', async () => {
-    const { version } = JSON.parse(await readFile(join(repoRoot, 'packages/writer/package.json'), 'utf8'));
+    const { version } = JSON.parse(await readFile(join(repoRoot, 'packages/convert/package.json'), 'utf8'));
     const table = await runCli(['formats'], { env });
     expect(table.code).toBe(0);
     for (const name of ['llava', 'sharegpt', 'openai', 'messages', 'swift']) {

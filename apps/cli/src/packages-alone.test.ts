@@ -31,10 +31,12 @@ const esmUses: Record<string, string> = {
   '@llavakit/format': `
     out['@llavakit/format'] = format.checkFormatPlugin(
       { specVersion: 1, name: 'tiny', encode: (r) => ({ ok: true, value: r }) }, 'consumer').ok;`,
+  '@llavakit/convert': `
+    const summary = await convert.convert({
+      inputs: ['sample.json'], to: 'sharegpt', output: 'out.json', registry: convert.createBuiltinRegistry() });
+    out['@llavakit/convert'] = summary.written;`,
   '@llavakit/writer': `
-    const summary = await writer.convert({
-      inputs: ['sample.json'], to: 'sharegpt', output: 'out.json', registry: writer.createBuiltinRegistry() });
-    out['@llavakit/writer'] = summary.written;`,
+    out['@llavakit/writer'] = writer.convert === convert.convert;`,
   '@llavakit/view': `
     const viewer = await view.startViewer({ inputs: ['sample.json'], countTokens: false });
     const token = new URL(viewer.url).searchParams.get('token');
@@ -42,11 +44,11 @@ const esmUses: Record<string, string> = {
     out['@llavakit/view'] = [viewer.index.count, page.status, (await page.text()).includes('/app.js')];
     await viewer.close();`,
   '@llavakit/ops': `
-    const stats = await ops.computeStats({ inputs: ['sample.json'], registry: writer.createBuiltinRegistry() });
+    const stats = await ops.computeStats({ inputs: ['sample.json'], registry: convert.createBuiltinRegistry() });
     out['@llavakit/ops'] = [stats.records, stats.tokens.p50 > 0];`,
   '@llavakit/format-parquet': `
-    const registry = writer.createBuiltinRegistry().add(format_parquet.default, { plugin: 'consumer', via: 'builtin' });
-    out['@llavakit/format-parquet'] = (await writer.convert({
+    const registry = convert.createBuiltinRegistry().add(format_parquet.default, { plugin: 'consumer', via: 'builtin' });
+    out['@llavakit/format-parquet'] = (await convert.convert({
       inputs: ['sample.json'], to: 'parquet', output: 'out.parquet', registry })).written;`,
   '@llavakit/cli': `
     out['@llavakit/cli'] = typeof cli;`,
@@ -60,7 +62,8 @@ const expected: Record<string, unknown> = {
   '@llavakit/images': 'jpeg',
   '@llavakit/prompts': 'detail',
   '@llavakit/format': true,
-  '@llavakit/writer': 6,
+  '@llavakit/convert': 6,
+  '@llavakit/writer': true,
   '@llavakit/view': [6, 200, true],
   '@llavakit/ops': [6, true],
   '@llavakit/format-parquet': 6,
@@ -161,7 +164,7 @@ describe('every publishable package, packed and installed alone with npm', { tim
       `assert.strictEqual(images.sniffImage(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 13, 10, 26, 10])).format, 'png');`,
       `assert.strictEqual(prompts.splitCustomId('detail:7').id, '7');`,
       `assert.strictEqual(format.SPEC_VERSION, 1);`,
-      `assert.ok(writer.createBuiltinRegistry().get('sharegpt'));`,
+      `assert.ok(convert.createBuiltinRegistry().get('sharegpt'));`,
       `assert.strictEqual(view.createLlamaTokenCounter().count('Hello, my dog is cute'), 7);`,
       `assert.strictEqual(ops.imageTokens('llava-1.5-336'), 576);`,
       `assert.strictEqual(format_parquet.parquetFormat.name, 'parquet');`,
@@ -190,10 +193,11 @@ describe('every publishable package, packed and installed alone with npm', { tim
     await writeFile(
       join(project, 'consumer.ts'),
       `import type { Diagnostic } from '@llavakit/diagnostics';
-import { type FormatPlugin, defineFormat, describeOptions } from '@llavakit/format';
+import { type FormatPlugin, defineFormat } from '@llavakit/format';
+import { describeOptions } from '@llavakit/convert';
 import { readRecords } from '@llavakit/reader';
 import { type LlavaRecord, parseRecord } from '@llavakit/schema';
-import { convert, createBuiltinRegistry, type ConvertSummary } from '@llavakit/writer';
+import { convert, createBuiltinRegistry, type ConvertSummary } from '@llavakit/convert';
 import { sniffImage } from '@llavakit/images';
 import { splitCustomId } from '@llavakit/prompts';
 import { type StatsResult, computeStats } from '@llavakit/ops';

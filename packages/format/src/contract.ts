@@ -3,8 +3,11 @@ import type { InputSource, RecordPlace } from '@llavakit/reader';
 import type { LlavaRecord } from '@llavakit/schema';
 import type * as z from 'zod';
 
+/** The version of this contract, as a type: a plugin declares `specVersion: 1`. */
+export type SpecVersion = 1;
+
 /** The version of this contract. A plugin declares the version it was written against. */
-export const SPEC_VERSION = 1;
+export const SPEC_VERSION: SpecVersion = 1;
 
 /** Spec versions this copy of the contract can load. */
 export const SUPPORTED_SPEC_VERSIONS: readonly number[] = [1];
@@ -137,7 +140,7 @@ export type ReadResult =
  */
 export interface FormatPlugin<Options extends object = Record<string, unknown>> {
   /** The contract version the plugin targets; must be one of {@link SUPPORTED_SPEC_VERSIONS}. */
-  readonly specVersion: number;
+  readonly specVersion: SpecVersion;
   /** Unique kebab-case name, used by `--from`/`--to` and shown in every diagnostic's `source`. */
   readonly name: string;
   /** One-line description for `llava formats`. */

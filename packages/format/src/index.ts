@@ -1,7 +1,11 @@
-/** Re-exported so a plugin can type its diagnostics and records with `import type` from this package alone. */
+/**
+ * @llavakit/format — the format-plugin contract (the spec): types, `defineFormat`, `checkFormatPlugin`.
+ * Type-only imports of other llavakit packages: a plugin built against this installs nothing else but zod.
+ */
 export type { Diagnostic, Severity } from '@llavakit/diagnostics';
 export type { InputSource, RecordPlace } from '@llavakit/reader';
 export type { LlavaRecord, Turn } from '@llavakit/schema';
+export { checkFormatPlugin, formatRules, type PluginCheck } from './check.js';
 export {
   type Container,
   canRead,
@@ -19,37 +23,7 @@ export {
   type RecordContext,
   type SourceRecord,
   SPEC_VERSION,
+  type SpecVersion,
   SUPPORTED_SPEC_VERSIONS,
   type WriteContext,
 } from './contract.js';
-export {
-  formatsOfExport,
-  type LoadedPlugin,
-  type LoadPluginOptions,
-  loadFormatPlugin,
-  loadFormatPlugins,
-  PLUGIN_PREFIX,
-  pluginCandidates,
-} from './load.js';
-export {
-  describeFormat,
-  describeOptions,
-  type FormatInfo,
-  formatOptionsHelp,
-  type OptionArgument,
-  type OptionInfo,
-  type OptionProblem,
-  optionSummary,
-  parseOptionArguments,
-  resolveFormatOptions,
-  unknownOptionArguments,
-} from './options.js';
-export {
-  checkFormatPlugin,
-  type FormatOrigin,
-  FormatRegistry,
-  formatRules,
-  type PluginCheck,
-  type RegisteredFormat,
-} from './registry.js';
-export { PLUGIN_TIMEOUT_MS, type ProbeResult, probeImport, withDeadline } from './wall.js';

@@ -4,7 +4,6 @@ import {
   type Container,
   canWrite,
   type FormatPlugin,
-  type FormatRegistry,
   formatRules,
   type ImageAccess,
   type RecordContext,
@@ -12,7 +11,14 @@ import {
 } from '@llavakit/format';
 import { type InputSource, readRecordBatches } from '@llavakit/reader';
 import type { LlavaRecord } from '@llavakit/schema';
-import { chooseInputFormat, containerFromPath, openTextSink, type TextSink, writerRules } from '@llavakit/writer';
+import {
+  chooseInputFormat,
+  containerFromPath,
+  type FormatRegistry,
+  openTextSink,
+  type TextSink,
+  writerRules,
+} from '@llavakit/writer';
 import { opsRules } from './rules.js';
 
 /** One record read by an operation: a canonical record with its place, or an input that could not be read. */

@@ -340,9 +340,9 @@ describe.skipIf(unreachable !== undefined)('llavakit from a real npm registry on
 
     // `llava formats`: every built-in format, with the version it comes from.
     const formats = ok(await llava(['formats']), 'llava formats');
-    const writerVersion = published.get('@llavakit/writer')!.manifest.version;
+    const builtinVersion = published.get('@llavakit/convert')!.manifest.version;
     for (const name of ['llava', 'sharegpt', 'openai', 'messages', 'swift']) {
-      expect(formats.stdout).toMatch(new RegExp(`^${name}\\s.*builtin@${writerVersion.replace(/\./g, '\\.')}$`, 'm'));
+      expect(formats.stdout).toMatch(new RegExp(`^${name}\\s.*builtin@${builtinVersion.replace(/\./g, '\\.')}$`, 'm'));
     }
     expect(formats.stderr).toBe('');
   });

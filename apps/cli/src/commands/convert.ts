@@ -1,13 +1,11 @@
-import { type Diagnostic, DiagnosticError, formatDiagnostic } from '@llavakit/diagnostics';
-import { parseOptionArguments } from '@llavakit/format';
-import { createRecordChecker } from '@llavakit/schema';
-import { type ConvertSummary, convert, trapInterrupts } from '@llavakit/writer';
+import { type ConvertSummary, runConvert, trapInterrupts } from '@llavakit/convert';
+import { type Diagnostic, formatDiagnostic } from '@llavakit/diagnostics';
 import { Args, Command, Flags } from '@oclif/core';
-import { afterConvert, applyFormatFlags, formatFlags } from '../lib/format-flags.js';
+import { formatFlags } from '../lib/format-flags.js';
 import { builtinFormatOptionsHelp, loadFormats, pluginFlag, pluginTimeoutMs } from '../lib/formats.js';
-import { type ImageSetup, imageFlags, setupImages } from '../lib/image-flags.js';
+import { imageAccessOptions, imageFlags } from '../lib/image-flags.js';
 import { createProgress } from '../lib/progress.js';
-import { finishShard, planShard, shardFlag, skipFinishedShard } from '../lib/shard-flags.js';
+import { shardFlag } from '../lib/shard-flags.js';
 
 export default class Convert extends Command {
   static override summary = 'Convert LLaVA-family datasets to another training format, streaming.';
@@ -102,124 +100,68 @@ ${builtinFormatOptionsHelp()}`;
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Convert);
-    const split = (flags.option ?? []).find((o) => o.startsWith('split='))?.slice('split='.length);
-    const plan = await planShard(
-      this,
-      argv as string[],
-      flags.shard,
-      {
-        path: flags.output,
-        folderFormat: flags.to === 'parquet',
-        ...(split ? { split } : {}),
-      },
-      [flags.rejects],
-    );
-    const rejectsPath = plan.other(flags.rejects);
-    if (plan.shard && plan.shard.count > 1 && flags['dataset-info']) {
-      this.error(
-        '--dataset-info names one entry for one file: with --shard, write it once the shards are done (from one of them, or by hand).',
-        { exit: 2 },
-      );
-    }
-    if (await skipFinishedShard(plan, flags.quiet)) return;
-    const inputs = plan.inputs;
-    const output = plan.output ?? flags.output;
-    const { registry, diagnostics: pluginDiagnostics } = await loadFormats(this.config, {
-      plugins: flags.plugin ?? [],
-    });
-    for (const d of pluginDiagnostics) this.logToStderr(formatDiagnostic(d));
-
-    const formatOptions: Record<string, unknown> = {};
     const trap = trapInterrupts();
     const progress = createProgress({ label: 'convert', enabled: flags.json || flags.quiet ? false : undefined });
     const notes: Diagnostic[] = [];
     const rejections: Diagnostic[] = [];
-    let imageSetup: ImageSetup | undefined;
-    let summary: ConvertSummary;
-    try {
-      const extra = applyFormatFlags(flags as Record<string, unknown>, { formatOptions });
-      imageSetup = await setupImages(flags);
-      const recordCheck = flags.validate ? createRecordChecker() : undefined;
-      const imageCheck = imageSetup.check;
-      summary = await convert({
-        inputs,
-        ...(flags.from ? { from: flags.from } : {}),
-        to: flags.to,
-        output,
-        ...(plan.keepRecord ? { keepRecord: plan.keepRecord } : {}),
-        ...(flags.container ? { container: flags.container } : {}),
-        registry,
-        formatOptions,
-        readOptionArguments: parseOptionArguments(flags['read-option'] ?? []),
-        optionArguments: parseOptionArguments(flags.option ?? []),
-        ...(flags['dataset-info'] ? { otherOutputs: [{ flag: '--dataset-info', path: flags['dataset-info'] }] } : {}),
-        ...(flags.force ? { allowInputOverwrite: true } : {}),
-        signal: trap.signal,
-        ...(process.env.LLAVA_PLUGIN_TIMEOUT_MS ? { encodeTimeoutMs: pluginTimeoutMs() } : {}),
-        onInvalid: flags['on-invalid'],
-        ...(rejectsPath ? { rejects: rejectsPath } : {}),
-        images: imageSetup.images,
-        ...(flags.metadata
-          ? {
-              metadata: {
-                path: flags.metadata,
-                key: flags['metadata-key'],
-                matchIds: flags['metadata-match-ids'],
-              },
-            }
-          : {}),
-        ...extra,
-        ...(imageCheck
-          ? {
-              check: async (source) => {
-                const found = recordCheck ? [...recordCheck(source)] : [];
-                if (!found.some((d) => d.severity === 'error')) found.push(...(await imageCheck(source)));
-                return found;
-              },
-            }
-          : recordCheck
-            ? { check: recordCheck }
-            : {}),
-        onDiagnostic: (d) => {
-          if (notes.length < 20) notes.push(d);
-        },
-        onReject: ({ diagnostics }) => {
-          const first = diagnostics.find((d) => d.severity === 'error') ?? diagnostics[0];
-          if (first && rejections.length < 10) rejections.push(first);
-        },
-        onProgress: (p) => progress.update(p.bytesRead, p.totalBytes, `${p.records.toLocaleString('en')} records`),
-      });
-      Object.assign(summary.counts, imageSetup.counts);
-    } catch (error) {
-      trap.dispose();
-      progress.stop();
-      await imageSetup?.close();
-      if (DiagnosticError.is(error)) {
-        this.logToStderr(formatDiagnostic(error.diagnostic));
-        if (error.diagnostic.hint) this.logToStderr(`  hint: ${error.diagnostic.hint}`);
-        // an input no format recognises (or a metadata file) is a data error, not a usage error
-        const usageError =
-          /^(format|usage|options|dataset-info)\//.test(error.diagnostic.ruleId) &&
-          error.diagnostic.ruleId !== 'format/ambiguous';
-        this.exit(usageError ? 2 : 1);
-      }
-      throw error;
-    }
+    const run = await runConvert({
+      inputs: argv as string[],
+      from: flags.from,
+      to: flags.to,
+      output: flags.output,
+      container: flags.container,
+      registry: async () => {
+        const loaded = await loadFormats(this.config, { plugins: flags.plugin ?? [] });
+        for (const d of loaded.diagnostics) this.logToStderr(formatDiagnostic(d));
+        return loaded.registry;
+      },
+      images: imageAccessOptions(flags),
+      imageToken: flags['image-token'],
+      embedImages: flags['embed-images'],
+      normalize: flags.normalize,
+      extractImages: flags['extract-images'],
+      datasetInfo: flags['dataset-info'],
+      onInvalid: flags['on-invalid'],
+      rejects: flags.rejects,
+      ...(flags.metadata
+        ? { metadata: { path: flags.metadata, key: flags['metadata-key'], matchIds: flags['metadata-match-ids'] } }
+        : {}),
+      validate: flags.validate,
+      optionArguments: flags.option,
+      readOptionArguments: flags['read-option'],
+      allowInputOverwrite: flags.force,
+      shard: flags.shard,
+      signal: trap.signal,
+      ...(process.env.LLAVA_PLUGIN_TIMEOUT_MS ? { encodeTimeoutMs: pluginTimeoutMs() } : {}),
+      onDiagnostic: (d) => {
+        if (notes.length < 20) notes.push(d);
+      },
+      onReject: ({ diagnostics }) => {
+        const first = diagnostics.find((d) => d.severity === 'error') ?? diagnostics[0];
+        if (first && rejections.length < 10) rejections.push(first);
+      },
+      onProgress: (p) => progress.update(p.bytesRead, p.totalBytes, `${p.records.toLocaleString('en')} records`),
+    });
     trap.dispose();
     progress.stop();
-    await imageSetup.close();
-    let afterError: Diagnostic | undefined;
-    try {
-      if (!trap.received) await afterConvert(flags as Record<string, unknown>, summary);
-    } catch (error) {
-      if (!DiagnosticError.is(error)) throw error;
-      afterError = error.diagnostic;
+    if (run.status === 'skipped') {
+      // (straight to stderr: oclif mutes logToStderr under --json, and this line must be seen)
+      if (!flags.quiet) process.stderr.write(`shard ${run.shard} already done (${run.done}); skipped\n`);
+      return;
     }
-    if (!summary.failed && !afterError && !trap.received) await finishShard(plan, summary);
-    this.report(summary, { ...flags, output, rejects: rejectsPath }, notes, rejections, afterError);
-    // a reader's options are parsed once its format is known (after detection): still a usage error
-    const usage = summary.fatal?.ruleId.startsWith('options/');
-    process.exitCode = trap.exitCode() ?? (summary.failed || afterError ? (usage ? 2 : 1) : 0);
+    if (run.status === 'refused') {
+      this.logToStderr(formatDiagnostic(run.diagnostic));
+      if (run.diagnostic.hint) this.logToStderr(`  hint: ${run.diagnostic.hint}`);
+      this.exit(run.exitCode);
+    }
+    const info = run.datasetInfo;
+    if (info && !flags.quiet && !flags.json) {
+      process.stderr.write(
+        `  dataset_info: ${info.created ? 'created' : 'updated'} ${info.path} (entry "${info.name}", file_name ${info.entry.file_name})\n`,
+      );
+    }
+    this.report(run.summary, { ...flags, output: run.output, rejects: run.rejects }, notes, rejections, run.afterError);
+    process.exitCode = trap.exitCode() ?? run.exitCode;
   }
 
   private report(

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, runCli, tempDir } from '../test-utils.js';
 
-const fixtures = join(repoRoot, 'packages/format/src/__fixtures__/plugins');
+const fixtures = join(repoRoot, 'packages/convert/src/plugins/__fixtures__/plugins');
 
 /** Write a hook-only oclif plugin package answering `llava:formats` with the given module body. */
 async function writeHookPlugin(dir: string, name: string, hookBody: string): Promise<string> {

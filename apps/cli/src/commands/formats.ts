@@ -1,5 +1,5 @@
+import { describeFormat, type FormatInfo, optionSummary } from '@llavakit/convert';
 import { formatDiagnostic } from '@llavakit/diagnostics';
-import { describeFormat, type FormatInfo, optionSummary } from '@llavakit/format';
 import { Args, Command, Flags } from '@oclif/core';
 import { loadFormats, pluginFlag } from '../lib/formats.js';
 

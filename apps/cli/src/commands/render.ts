@@ -1,3 +1,4 @@
+import { diagnosticPlace } from '@llavakit/convert';
 import { type Diagnostic, DiagnosticError, formatDiagnostic } from '@llavakit/diagnostics';
 import { conversationTemplates, renderConversation } from '@llavakit/prompts';
 import { readRecords } from '@llavakit/reader';
@@ -83,7 +84,7 @@ Records LLaVA could not render (an unknown role, broken alternation, a plain rec
         const where = {
           file: args.input,
           recordIndex: index,
-          place: { offset: item.place.offset, line: item.place.line, column: item.place.column },
+          place: diagnosticPlace(item.place),
         };
         if (!isLlavaRecord(value)) {
           report(

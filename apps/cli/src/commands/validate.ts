@@ -1,21 +1,11 @@
 import { once } from 'node:events';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-import { type Diagnostic, DiagnosticError, renderReport, type Severity } from '@llavakit/diagnostics';
-import { createValidator, validationKinds } from '@llavakit/schema';
-import {
-  builtinFormats,
-  chooseValidation,
-  isStreamPath,
-  peekInput,
-  readForValidation,
-  sourcePointer,
-  type ValidationPlan,
-} from '@llavakit/writer';
+import { builtinFormats, unknownValidationSource, type ValidatedFile, validateFiles } from '@llavakit/convert';
+import { type Diagnostic, renderReport, type Severity } from '@llavakit/diagnostics';
+import { validationKinds } from '@llavakit/schema';
 import { Args, Command, Flags } from '@oclif/core';
 import { loadFormats, pluginFlag } from '../lib/formats.js';
 import { createProgress } from '../lib/progress.js';
-import { finishShard, planShard, shardFlag, skipFinishedShard } from '../lib/shard-flags.js';
+import { planShard, shardFlag, skipFinishedShard } from '../lib/shard-flags.js';
 
 /** What `--from` takes: every readable built-in format, and the LLaVA kinds that are not formats. */
 const FROM_CHOICES = [
@@ -25,21 +15,6 @@ const FROM_CHOICES = [
 
 /** Diagnostics kept per rule for the human report when --max-per-rule is not given. */
 const DEFAULT_SHOWN = 10;
-
-interface FileSummary {
-  file: string;
-  records: number;
-  error: number;
-  warning: number;
-  info: number;
-  /** Id of the rule that stopped reading the file early (truncated, not JSON, …). */
-  stopped?: string;
-  /** The format the records were read with, and the kind they were checked as. */
-  format?: string;
-  kind?: string;
-  /** How the format was chosen: `from` (--from), `detected`, `default`. */
-  by?: string;
-}
 
 export default class Validate extends Command {
   static override summary = 'Check every record of LLaVA-family datasets against the validation rules.';
@@ -113,119 +88,42 @@ Exit codes: 0 no errors (warnings allowed unless --strict), 1 errors found (or w
       flags.summary ? { path: flags.summary } : undefined,
     );
     if (await skipFinishedShard(plan0, flags.quiet)) return;
-    const inputs = plan0.inputs;
-    const chosen = flags.from;
     const { registry } = await loadFormats(this.config, { plugins: flags.plugin ?? [] });
-    if (chosen && !registry.get(chosen) && !(validationKinds as readonly string[]).includes(chosen)) {
-      const readable = registry
-        .list()
-        .filter((f) => f.format.decode || f.format.read)
-        .map((f) => f.format.name);
-      this.error(
-        `Unknown --from ${chosen}: use one of ${[...new Set([...readable, ...validationKinds])].join(', ')}.`,
-        { exit: 2 },
-      );
-    }
+    const unknownFrom = unknownValidationSource(registry, flags.from);
+    if (unknownFrom) this.error(unknownFrom, { exit: 2 });
     const json = flags.json;
     const maxPerRule = flags['max-per-rule'] ?? (json ? undefined : DEFAULT_SHOWN);
     const out = new LineWriter(process.stdout);
     const progress = createProgress({ label: 'validate', enabled: flags.quiet ? false : undefined });
-
-    const counts: Record<string, Partial<Record<Severity, number>>> = {};
-    const hints: Record<string, string> = {};
-    const totals: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
     const kept: Diagnostic[] = [];
-    const files: FileSummary[] = [];
-    let records = 0;
-
-    const emit = async (d: Diagnostic, file: FileSummary) => {
-      const perRule = (counts[d.ruleId] ??= {});
-      // --json caps per rule (in file order); the report keeps up to N per rule and severity, to show the worst first
-      const seen = json
-        ? (perRule.error ?? 0) + (perRule.warning ?? 0) + (perRule.info ?? 0)
-        : (perRule[d.severity] ?? 0);
-      perRule[d.severity] = (perRule[d.severity] ?? 0) + 1;
-      if (d.hint && !(d.ruleId in hints)) hints[d.ruleId] = d.hint;
-      totals[d.severity]++;
-      file[d.severity]++;
-      if (flags.quiet || (maxPerRule !== undefined && seen >= maxPerRule)) return;
-      if (json) await out.write(`${JSON.stringify(d)}\n`);
-      else kept.push(d);
-    };
-
-    for (const input of inputs) {
-      const summary: FileSummary = { file: input, records: 0, error: 0, warning: 0, info: 0 };
-      files.push(summary);
-      let plan: ValidationPlan;
-      // A FIFO or `<(…)` can be read only once: its head is buffered for detection and replayed for reading.
-      const peeked = input !== '-' && (await isStreamPath(input)) ? await peekInput(input, input) : undefined;
-      try {
-        plan = await chooseValidation(input, {
-          registry,
-          ...(chosen ? { from: chosen } : {}),
-          ...(peeked ? { probe: peeked.probe } : {}),
-        });
-      } catch (error) {
-        if (!DiagnosticError.is(error)) throw error;
-        // no format (or more than one) fits the records: a data error of this file
-        summary.stopped = error.diagnostic.ruleId;
-        await emit(error.diagnostic, summary);
-        continue;
-      }
-      Object.assign(summary, { format: plan.format.name, kind: plan.kind, by: plan.by });
-      if (!json && !flags.quiet) {
-        const what = plan.kind === 'metadata' ? 'metadata' : plan.format.name;
-        const how = plan.by === 'from' ? ' (--from)' : plan.by === 'detected' ? ' (detected)' : '';
-        await out.write(`${input}: ${what} records, checked as ${plan.kind}${how}\n`);
-      }
-      const validator = createValidator({ file: input, kind: plan.kind, ignore: plan.ignore });
-      try {
-        const items = readForValidation(peeked?.input ?? input, plan, {
-          file: input,
-          ...(plan0.keepRecord ? { keepRecord: plan0.keepRecord } : {}),
-          onProgress: (done, total) =>
-            progress.update(done, total, `${(records + summary.records).toLocaleString('en')} records`),
-        });
-        for await (const item of items) {
-          summary.records++;
-          if (item.ok) {
-            const found = validator.check(item.value, item.place, item.text);
-            for (let i = 0; i < found.length; i++) {
-              const d = found[i]!;
-              const pointer = plan.decode && d.pointer !== undefined ? sourcePointer(d.pointer, item.raw) : d.pointer;
-              await emit(pointer === d.pointer ? d : { ...d, ...(pointer !== undefined ? { pointer } : {}) }, summary);
-            }
-          } else {
-            for (const d of item.diagnostics) await emit(d, summary);
-          }
-        }
-      } catch (error) {
-        if (!DiagnosticError.is(error)) {
-          progress.stop();
-          throw error;
-        }
-        summary.stopped = error.diagnostic.ruleId;
-        await emit(error.diagnostic, summary);
-      }
-      for (const d of validator.finish()) await emit(d, summary);
-      records += summary.records;
+    let result: Awaited<ReturnType<typeof validateFiles>>;
+    try {
+      result = await validateFiles({
+        inputs: plan0.inputs,
+        from: flags.from,
+        registry,
+        strict: flags.strict,
+        keepRecord: plan0.keepRecord,
+        ...(plan0.output ? { summaryFile: { path: plan0.output, marker: plan0.marker } } : {}),
+        // --json caps per rule (in file order); the report keeps up to N per rule and severity, to show the worst first
+        onDiagnostic: async (d, before) => {
+          const seen = json ? before.rule : before.ruleAndSeverity;
+          if (flags.quiet || (maxPerRule !== undefined && seen >= maxPerRule)) return;
+          if (json) await out.write(`${JSON.stringify(d)}\n`);
+          else kept.push(d);
+        },
+        onFile: async (input, plan) => {
+          if (json || flags.quiet) return;
+          const what = plan.kind === 'metadata' ? 'metadata' : plan.format.name;
+          const how = plan.by === 'from' ? ' (--from)' : plan.by === 'detected' ? ' (detected)' : '';
+          await out.write(`${input}: ${what} records, checked as ${plan.kind}${how}\n`);
+        },
+        onProgress: (done, total, records) => progress.update(done, total, `${records.toLocaleString('en')} records`),
+      });
+    } finally {
+      progress.stop();
     }
-    progress.stop();
-
-    const strict = flags.strict === true;
-    const failed = totals.error > 0 || (strict && totals.warning > 0);
-    const byRule = Object.fromEntries(
-      Object.entries(counts).map(([rule, c]) => [rule, (c.error ?? 0) + (c.warning ?? 0) + (c.info ?? 0)]),
-    );
-    const closing = { records, diagnostics: totals, byRule, files, strict, failed };
-    if (plan0.output) {
-      const temp = `${plan0.output}.${process.pid}.tmp`;
-      await mkdir(dirname(resolve(plan0.output)), { recursive: true });
-      await writeFile(temp, `${JSON.stringify(closing, null, 2)}\n`);
-      await rename(temp, plan0.output);
-      // a shard that failed is checked again on a rerun (its marker would turn the failure into a skip)
-      if (!failed) await finishShard(plan0, closing);
-    }
+    const { summary: closing, counts, hints } = result;
     if (json) {
       await out.write(`${JSON.stringify({ summary: closing })}\n`);
     } else {
@@ -233,15 +131,20 @@ Exit codes: 0 no errors (warnings allowed unless --strict), 1 errors found (or w
       if (kept.length > 0 || Object.keys(counts).length > 0) {
         if (!flags.quiet) await out.write(`${renderReport(kept, { maxPerRule, counts, hints, color })}\n`);
       }
-      await out.write(`${closingLine(records, files, totals, failed)}\n`);
+      await out.write(`${closingLine(closing.records, closing.files, closing.diagnostics, closing.failed)}\n`);
     }
     await out.end();
-    if (failed) process.exitCode = 1;
+    if (closing.failed) process.exitCode = 1;
   }
 }
 
 /** The one-line verdict closing the human report. */
-function closingLine(records: number, files: FileSummary[], totals: Record<Severity, number>, failed: boolean): string {
+function closingLine(
+  records: number,
+  files: readonly ValidatedFile[],
+  totals: Record<Severity, number>,
+  failed: boolean,
+): string {
   const plural = (n: number, word: string) => `${n.toLocaleString('en')} ${word}${n === 1 ? '' : 's'}`;
   const what = `${plural(records, 'record')} in ${plural(files.length, 'file')}`;
   const stopped = files.filter((f) => f.stopped).map((f) => `${f.file} (${f.stopped})`);

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { parseOptionArguments, resolveFormatOptions } from '@llavakit/convert';
 import { DiagnosticError, formatDiagnostic } from '@llavakit/diagnostics';
-import { parseOptionArguments, resolveFormatOptions } from '@llavakit/format';
 import { type RecordDecoder, startViewer } from '@llavakit/view';
 import { Args, Command, Flags } from '@oclif/core';
 import { loadFormats, pluginFlag } from '../lib/formats.js';

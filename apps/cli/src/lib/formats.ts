@@ -1,16 +1,17 @@
 import { existsSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Diagnostic } from '@llavakit/diagnostics';
 import {
+  builtinFormats,
+  createBuiltinRegistry,
   type FormatRegistry,
   formatOptionsHelp,
   formatsOfExport,
   loadFormatPlugins,
   PLUGIN_TIMEOUT_MS,
   probeImport,
-} from '@llavakit/format';
-import { builtinFormats, createBuiltinRegistry } from '@llavakit/writer';
+} from '@llavakit/convert';
+import type { Diagnostic } from '@llavakit/diagnostics';
 import { type Config, Flags } from '@oclif/core';
 
 /** The custom oclif hook a format plugin answers with its formats (one format or an array). */

@@ -1,5 +1,5 @@
+import type { FormatRegistry } from '@llavakit/convert';
 import { type Diagnostic, DiagnosticError, exitCodeOf, formatDiagnostic } from '@llavakit/diagnostics';
-import type { FormatRegistry } from '@llavakit/format';
 import { type OpProgress, type OpSummary, renderOpSummary } from '@llavakit/ops';
 import { type Command, type Config, Flags } from '@oclif/core';
 import { loadFormats, pluginFlag } from './formats.js';

@@ -1,16 +1,5 @@
+import { isShardDone, planShardRun, type ShardRunPlan, shardResultPaths, writeShardResult } from '@llavakit/convert';
 import { DiagnosticError, formatDiagnostic } from '@llavakit/diagnostics';
-import {
-  expandInputs,
-  formatShard,
-  isShardDone,
-  parseShard,
-  type Shard,
-  type ShardMarker,
-  selectShard,
-  shardOutput,
-  shardResultPaths,
-  writeShardResult,
-} from '@llavakit/writer';
 import { type Command, Flags } from '@oclif/core';
 
 /** How a user picks a shard; shared by every command with `--shard`. */
@@ -20,21 +9,12 @@ export const SHARD_HELP =
 /** The `--shard k/n` flag. */
 export const shardFlag = Flags.string({ summary: SHARD_HELP, helpValue: 'k/n' });
 
-/** What a sharded command runs on. */
-export interface ShardPlan {
-  readonly shard?: Shard;
-  readonly inputs: string[];
-  readonly keepRecord?: (index: number) => boolean;
-  /** The shard's output (placeholders expanded), when the command writes one. */
-  readonly output?: string;
-  readonly marker?: ShardMarker;
-  /** The shard's file name for another output (e.g. --rejects): placeholders expanded (same rule as -o). */
-  readonly other: (path: string | undefined) => string | undefined;
-}
+/** What a sharded command runs on (see `planShardRun` of @llavakit/convert). */
+export type ShardPlan = ShardRunPlan;
 
 /**
- * Turn `--shard` into the shard's inputs, record filter and output. Without `--shard`, the inputs and output are
- * returned as given. `otherOutputs` (--rejects, …) need `{shard}` too when n > 1. A bad `k/n`, a glob matching nothing or an output without `{shard}` exits 2 (usage).
+ * `planShardRun` for a command: a bad `k/n`, a glob matching nothing or an output without `{shard}` is printed and
+ * exits 2 (usage).
  */
 export async function planShard(
   command: Command,
@@ -43,32 +23,8 @@ export async function planShard(
   output?: { path: string; folderFormat?: boolean; split?: string },
   otherOutputs: readonly (string | undefined)[] = [],
 ): Promise<ShardPlan> {
-  if (shardText === undefined) {
-    return { inputs: [...inputs], ...(output ? { output: output.path } : {}), other: (path) => path };
-  }
   try {
-    const shard = parseShard(shardText);
-    const all = await expandInputs(inputs);
-    const selection = selectShard(all, shard);
-    const others = new Map<string, string>();
-    const other = (given: string | undefined) => (given === undefined ? undefined : others.get(given));
-    for (const given of otherOutputs) if (given !== undefined) others.set(given, shardOutput(given, shard));
-    const path = output
-      ? shardOutput(output.path, shard, {
-          ...(output.folderFormat ? { folderFormat: true } : {}),
-          ...(output.split ? { split: output.split } : {}),
-        })
-      : undefined;
-    return {
-      shard,
-      inputs: selection.inputs,
-      other,
-      ...(selection.keepRecord ? { keepRecord: selection.keepRecord } : {}),
-      ...(path !== undefined ? { output: path } : {}),
-      ...(path !== undefined && path !== '-'
-        ? { marker: { shard: formatShard(shard), inputs: selection.inputs, output: path } }
-        : {}),
-    };
+    return await planShardRun(inputs, shardText, output, otherOutputs);
   } catch (error) {
     if (!DiagnosticError.is(error)) throw error;
     command.logToStderr(formatDiagnostic(error.diagnostic));
