@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { type Diagnostic, DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import type { LlavaRecord } from '@llavakit/schema';
-import { openTextSink } from '@llavakit/writer';
+import { openTextSink } from '@llavakit/convert';
 import type { Node as YamlNode } from 'yaml';
 import {
   Accounting,

@@ -326,7 +326,7 @@ describe('outputs', () => {
 
 describe('plugins', () => {
   it('a format that throws rejects records, it does not take the operation down', async () => {
-    const { FormatRegistry } = await import('@llavakit/writer');
+    const { FormatRegistry } = await import('@llavakit/convert');
     const withBroken = new FormatRegistry();
     for (const entry of registry.list()) withBroken.add(entry.format, entry.origin);
     withBroken.add(

@@ -18,7 +18,7 @@ import {
   openTextSink,
   type TextSink,
   writerRules,
-} from '@llavakit/writer';
+} from '@llavakit/convert';
 import { opsRules } from './rules.js';
 
 /** One record read by an operation: a canonical record with its place, or an input that could not be read. */
@@ -55,7 +55,7 @@ export interface OpProgress {
 export interface InputOptions {
   /** Input paths (`-` for standard input, read once: operations that need two passes refuse it). */
   readonly inputs: readonly string[];
-  /** The formats to read with (e.g. `createBuiltinRegistry()` from `@llavakit/writer`). */
+  /** The formats to read with (e.g. `createBuiltinRegistry()` from `@llavakit/convert`). */
   readonly registry: FormatRegistry;
   /** Input format name; detected per input when absent. */
   readonly from?: string;
@@ -68,7 +68,7 @@ export interface InputOptions {
   /** Standard input, for `-` (default `process.stdin`). */
   readonly stdin?: InputSource;
   /**
-   * Only the records whose 0-based index in their input passes (a shard, see `selectShard` of `@llavakit/writer`);
+   * Only the records whose 0-based index in their input passes (a shard, see `selectShard` of `@llavakit/convert`);
    * the others are not read here (neither counted, written nor rejected). Default: every record.
    */
   readonly keepRecord?: (index: number) => boolean;

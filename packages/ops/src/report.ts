@@ -1,4 +1,4 @@
-import { openTextSink } from '@llavakit/writer';
+import { openTextSink } from '@llavakit/convert';
 import type { HistogramBucket } from './histogram.js';
 import type { StatsResult } from './stats.js';
 

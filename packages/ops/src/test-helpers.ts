@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LlavaRecord } from '@llavakit/schema';
-import { createBuiltinRegistry } from '@llavakit/writer';
+import { createBuiltinRegistry } from '@llavakit/convert';
 
 export const registry = createBuiltinRegistry();
 

@@ -10,7 +10,7 @@ import {
   withOutputFailure,
   writeImagesReportJson,
 } from '@llavakit/images';
-import { checkRunPaths, writeTextFile } from '@llavakit/writer';
+import { checkRunPaths, writeTextFile } from '@llavakit/convert';
 import { Args, Command, Flags } from '@oclif/core';
 import { createProgress } from '../../lib/progress.js';
 import { finishShard, planShard, shardFlag, skipFinishedShard } from '../../lib/shard-flags.js';

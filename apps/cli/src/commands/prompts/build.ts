@@ -15,7 +15,7 @@ import {
   writeBatchFiles,
   writeManifest,
 } from '@llavakit/prompts';
-import { writeFailure } from '@llavakit/writer';
+import { writeFailure } from '@llavakit/convert';
 import { Command, Flags } from '@oclif/core';
 import { oneOf } from '../../lib/one-of.js';
 import { createProgress } from '../../lib/progress.js';

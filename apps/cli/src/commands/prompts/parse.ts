@@ -7,7 +7,7 @@ import {
   renderParseReport,
   serialiseRecords,
 } from '@llavakit/prompts';
-import { checkRunPaths, writeTextFile } from '@llavakit/writer';
+import { checkRunPaths, writeTextFile } from '@llavakit/convert';
 import { Args, Command, Flags } from '@oclif/core';
 import { oneOf } from '../../lib/one-of.js';
 
