@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { openTextSink } from '@llavakit/convert';
 import { type Diagnostic, DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import type { LlavaRecord } from '@llavakit/schema';
-import { openTextSink } from '@llavakit/convert';
 import type { Node as YamlNode } from 'yaml';
 import {
   Accounting,

@@ -1,4 +1,12 @@
 import { open, stat } from 'node:fs/promises';
+import {
+  chooseInputFormat,
+  containerFromPath,
+  type FormatRegistry,
+  openTextSink,
+  type TextSink,
+  writerRules,
+} from '@llavakit/convert';
 import { type Diagnostic, DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import {
   type Container,
@@ -11,14 +19,6 @@ import {
 } from '@llavakit/format';
 import { type InputSource, readRecordBatches } from '@llavakit/reader';
 import type { LlavaRecord } from '@llavakit/schema';
-import {
-  chooseInputFormat,
-  containerFromPath,
-  type FormatRegistry,
-  openTextSink,
-  type TextSink,
-  writerRules,
-} from '@llavakit/convert';
 import { opsRules } from './rules.js';
 
 /** One record read by an operation: a canonical record with its place, or an input that could not be read. */

@@ -1,8 +1,8 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LlavaRecord } from '@llavakit/schema';
 import { createBuiltinRegistry } from '@llavakit/convert';
+import type { LlavaRecord } from '@llavakit/schema';
 
 export const registry = createBuiltinRegistry();
 

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { checkRunPaths, writeTextFile } from '@llavakit/convert';
 import { DiagnosticError } from '@llavakit/diagnostics';
 import {
   checkImageFiles,
@@ -10,7 +11,6 @@ import {
   withOutputFailure,
   writeImagesReportJson,
 } from '@llavakit/images';
-import { checkRunPaths, writeTextFile } from '@llavakit/convert';
 import { Args, Command, Flags } from '@oclif/core';
 import { createProgress } from '../../lib/progress.js';
 import { finishShard, planShard, shardFlag, skipFinishedShard } from '../../lib/shard-flags.js';

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFailure } from '@llavakit/convert';
 import { type Diagnostic, DiagnosticError, formatDiagnostic, isFailing } from '@llavakit/diagnostics';
 import {
   BATCH_MAX_BYTES,
@@ -15,7 +16,6 @@ import {
   writeBatchFiles,
   writeManifest,
 } from '@llavakit/prompts';
-import { writeFailure } from '@llavakit/convert';
 import { Command, Flags } from '@oclif/core';
 import { oneOf } from '../../lib/one-of.js';
 import { createProgress } from '../../lib/progress.js';

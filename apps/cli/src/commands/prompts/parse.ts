@@ -1,3 +1,4 @@
+import { checkRunPaths, writeTextFile } from '@llavakit/convert';
 import { type Diagnostic, DiagnosticError, isFailing } from '@llavakit/diagnostics';
 import {
   type ImagePlacement,
@@ -7,7 +8,6 @@ import {
   renderParseReport,
   serialiseRecords,
 } from '@llavakit/prompts';
-import { checkRunPaths, writeTextFile } from '@llavakit/convert';
 import { Args, Command, Flags } from '@oclif/core';
 import { oneOf } from '../../lib/one-of.js';
 

@@ -1,5 +1,5 @@
-import { DiagnosticError, formatDiagnostic } from '@llavakit/diagnostics';
 import { mergeSummaryFiles } from '@llavakit/convert';
+import { DiagnosticError, formatDiagnostic } from '@llavakit/diagnostics';
 import { Args, Command, Flags } from '@oclif/core';
 
 export default class SummariesMerge extends Command {
