@@ -30,7 +30,6 @@ const EXPECTED = [
   'formatsOfExport',
   'hubShardName',
   'isShardDone',
-  'isUsageError',
   'llavaFormat',
   'llavaOptionsSchema',
   'llavaQaFormat',

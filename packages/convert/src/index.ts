@@ -102,7 +102,6 @@ export {
 export {
   type ConvertRun,
   type ConvertRunOptions,
-  isUsageError,
   runConvert,
 } from './pipeline/run-convert.js';
 export {

@@ -58,6 +58,8 @@ export const formatRules = defineRules({
   ambiguousFormat: {
     id: 'format/ambiguous',
     severity: 'error',
+    // the input's records fit no format (or two): the data's problem, not the command line's
+    kind: 'data',
     title: 'Input format could not be chosen',
     hint: 'Name the input format with --from.',
   },

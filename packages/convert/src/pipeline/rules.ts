@@ -1,4 +1,9 @@
 import { defineRules } from '@llavakit/diagnostics';
+import { formatRules } from '@llavakit/format';
+
+// @llavakit/format declares its rules without the catalog (it has no runtime dependency): record their kinds here,
+// so that `exitCodeOf` knows `format/ambiguous` is the data's problem and `options/*` the command line's.
+defineRules(formatRules);
 
 /** Rules raised while converting records (by the built-in formats and the conversion pipeline). */
 export const writerRules = defineRules({

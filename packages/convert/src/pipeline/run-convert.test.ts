@@ -3,11 +3,12 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { exitCodeOf } from '@llavakit/diagnostics';
 import type { SourceRecord } from '@llavakit/format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBuiltinRegistry } from '../formats/index.js';
 import { openImageAccess } from './image-access.js';
-import { isUsageError, runConvert } from './run-convert.js';
+import { runConvert } from './run-convert.js';
 import { planShardRun } from './shard-plan.js';
 import { unknownValidationSource, validateFiles } from './validate-files.js';
 
@@ -210,13 +211,14 @@ describe('validateFiles', () => {
   });
 });
 
-describe('isUsageError', () => {
-  it('says which rule ids stop a run as usage errors', () => {
+describe('exit codes of refused runs', () => {
+  it('come from the rules: options, formats named and dataset_info are usage errors, undetectable input is data', () => {
     const d = (ruleId: string) => ({ ruleId, severity: 'error' as const, message: '' });
-    expect(isUsageError(d('options/unknown'))).toBe(true);
-    expect(isUsageError(d('format/unknown'))).toBe(true);
-    expect(isUsageError(d('usage/shard'))).toBe(true);
-    expect(isUsageError(d('format/ambiguous'))).toBe(false);
-    expect(isUsageError(d('input/metadata-file'))).toBe(false);
+    expect(exitCodeOf(d('options/unknown'))).toBe(2);
+    expect(exitCodeOf(d('format/unknown'))).toBe(2);
+    expect(exitCodeOf(d('usage/shard'))).toBe(2);
+    expect(exitCodeOf(d('dataset-info/unsupported'))).toBe(2);
+    expect(exitCodeOf(d('format/ambiguous'))).toBe(1);
+    expect(exitCodeOf(d('input/metadata-file'))).toBe(1);
   });
 });

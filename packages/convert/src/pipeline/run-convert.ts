@@ -1,5 +1,5 @@
 import { dirname, relative, resolve } from 'node:path';
-import { type Diagnostic, DiagnosticError, diagnose } from '@llavakit/diagnostics';
+import { type Diagnostic, DiagnosticError, diagnose, exitCodeOf } from '@llavakit/diagnostics';
 import type { Container, SourceRecord } from '@llavakit/format';
 import { createRecordChecker } from '@llavakit/schema';
 import { datasetInfoRules } from '../formats/shared/rules.js';
@@ -140,7 +140,6 @@ export async function runConvert(options: ConvertRunOptions): Promise<ConvertRun
       await writeShardResult(plan.output, plan.marker, summary);
     }
     // a reader's options are parsed once its format is known (after detection): still a usage error
-    const usage = summary.fatal?.ruleId.startsWith('options/');
     return {
       status: 'converted',
       summary,
@@ -148,21 +147,13 @@ export async function runConvert(options: ConvertRunOptions): Promise<ConvertRun
       rejects,
       datasetInfo,
       afterError,
-      exitCode: summary.failed || afterError ? (usage ? 2 : 1) : 0,
+      exitCode: summary.failed || afterError ? (summary.fatal ? exitCodeOf(summary.fatal) : 1) : 0,
     };
   } catch (error) {
     await image?.close();
     if (!DiagnosticError.is(error)) throw error;
-    return { status: 'refused', diagnostic: error.diagnostic, exitCode: isUsageError(error.diagnostic) ? 2 : 1 };
+    return { status: 'refused', diagnostic: error.diagnostic, exitCode: exitCodeOf(error.diagnostic) };
   }
-}
-
-/**
- * Whether a diagnostic that stops a run before any record is read is a usage error (exit 2): a bad flag or option,
- * an unknown format, a bad `--dataset-info`; an input that no format (or two) recognises is a data error (exit 1).
- */
-export function isUsageError(diagnostic: Diagnostic): boolean {
-  return /^(format|usage|options|dataset-info)\//.test(diagnostic.ruleId) && diagnostic.ruleId !== 'format/ambiguous';
 }
 
 async function planShard(

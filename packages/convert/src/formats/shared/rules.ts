@@ -63,12 +63,14 @@ export const datasetInfoRules = defineRules({
   invalid: {
     id: 'dataset-info/invalid',
     severity: 'error',
+    kind: 'usage',
     title: 'dataset_info.json cannot be merged',
     hint: 'Fix or remove the existing dataset_info.json (it must be a JSON object of dataset entries).',
   },
   unsupported: {
     id: 'dataset-info/unsupported',
     severity: 'error',
+    kind: 'usage',
     title: 'No dataset_info.json entry for this output',
     hint: 'Write --dataset-info with --to sharegpt and an output file (not standard output).',
   },
