@@ -15,11 +15,11 @@ describe('ruleKindOf / exitCodeOf (the exit-code policy from rule metadata)', ()
     expect(exitCodeOf({ ruleId: rules.notUsage.id })).toBe(1);
   });
 
-  it('defaults to data, and to usage in the usage/, format/ and options/ families', () => {
+  it('defaults to data, and to usage in the usage/ and options/ families', () => {
     expect(ruleKindOf(rules.data.id)).toBe('data');
     expect(ruleKindOf('json/syntax')).toBe('data');
     expect(ruleKindOf('usage/whatever')).toBe('usage');
-    expect(ruleKindOf('format/unknown')).toBe('usage');
+    expect(ruleKindOf('format/encode-failed')).toBe('data');
     expect(ruleKindOf('options/invalid')).toBe('usage');
     expect(ruleKindOf('formats/unknown')).toBe('data');
     expect(exitCodeOf({ ruleId: 'images/missing' })).toBe(1);

@@ -27,14 +27,15 @@ function registerRules(rules: Iterable<RuleMeta>): void {
 }
 
 /**
- * Rule families whose rules are usage errors unless they declare otherwise: the command line (`usage/`), the format
- * named (`format/`) and its options (`options/`).
+ * Rule families whose rules are usage errors unless they declare otherwise: the command line (`usage/`) and format
+ * options (`options/`). (`format/` rules are mostly about the data — a record a format cannot encode, a plugin's
+ * failure on a record — so `format/unknown` declares itself a usage error.)
  */
-const USAGE_FAMILIES: ReadonlySet<string> = new Set(['usage', 'format', 'options']);
+const USAGE_FAMILIES: ReadonlySet<string> = new Set(['usage', 'options']);
 
 /**
  * Whether a diagnostic of this rule is a usage error (`usage`: the user's flags, options or recipe) or a problem
- * of the data (`data`): the rule's declared `kind`, else `usage` for the `usage/`, `format/` and `options/` families,
+ * of the data (`data`): the rule's declared `kind`, else `usage` for the `usage/` and `options/` families,
  * else `data`.
  *
  * @example

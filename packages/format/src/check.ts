@@ -40,6 +40,8 @@ export const formatRules = defineRules({
   unknownFormat: {
     id: 'format/unknown',
     severity: 'error',
+    // --from/--to named a format that is not installed: the command line's mistake
+    kind: 'usage',
     title: 'Unknown format',
     hint: 'Run `llava formats` to list the formats this installation knows.',
   },
