@@ -94,6 +94,7 @@ export {
   checkRunPaths,
   type RunPath,
 } from './pipeline/paths.js';
+export { defaultWorkers, type ParallelOptions } from './pipeline/parallel/run.js';
 export { diagnosticPlace } from './pipeline/place.js';
 export {
   outputRules,
