@@ -7,6 +7,7 @@ import { pointerPlace, SOURCE, toDiagnostic } from './dressing.js';
 import type { Finding } from './finding.js';
 import { validationRules as R } from './rules.js';
 import type { ValidationPlace } from './validation-types.js';
+import type { ValidatorOptions } from './validator.js';
 
 export function duplicateOf(
   id: string | number,
@@ -329,9 +330,7 @@ export interface CrossRecordValidator {
  * {@link RecordFacts} of every record in input order, with `createRecordValidator`'s per-record diagnostics it gives
  * exactly `createValidator`'s.
  */
-export function createCrossRecordValidator(
-  options: { readonly file?: string; readonly ignore?: readonly string[] } = {},
-): CrossRecordValidator {
+export function createCrossRecordValidator(options: ValidatorOptions = {}): CrossRecordValidator {
   const file = options.file;
   const ignore = options.ignore && options.ignore.length > 0 ? new Set(options.ignore) : undefined;
   const ids = new IdTable();
