@@ -89,12 +89,12 @@ export {
   signalExitCode,
   trapInterrupts,
 } from './pipeline/interrupt.js';
+export { defaultWorkers, type ParallelOptions } from './pipeline/parallel/run.js';
 export {
   type CheckRunPathsOptions,
   checkRunPaths,
   type RunPath,
 } from './pipeline/paths.js';
-export { defaultWorkers, type ParallelOptions } from './pipeline/parallel/run.js';
 export { diagnosticPlace } from './pipeline/place.js';
 export {
   outputRules,

@@ -215,7 +215,10 @@ class Conversion {
       };
       // [parallel hook] worker threads convert the input when they can (./parallel): nothing is yielded then.
       const parallel = this.#parallel;
-      if (parallel && (await parallel.convert(this.#parallelInput(file, stream, sourceFormat, context), this.#hostOf(input)))) {
+      if (
+        parallel &&
+        (await parallel.convert(this.#parallelInput(file, stream, sourceFormat, context), this.#hostOf(input)))
+      ) {
         continue;
       }
       for await (const result of readInput(sourceFormat, stream, context, options)) {

@@ -9,8 +9,8 @@ import { convert } from './convert.js';
 import type { ConvertOptions, ConvertProgress, ConvertSummary, OnInvalid } from './convert-options.js';
 import { type DatasetInfoEntry, writeDatasetInfo } from './dataset-info.js';
 import { type ImageAccessOptions, type ImageAccessSetup, openImageAccess } from './image-access.js';
-import { workersOptions } from './parallel/run.js';
 import type { ImageTokenPolicy } from './image-policy.js';
+import { workersOptions } from './parallel/run.js';
 import { isShardDone, shardResultPaths, writeShardResult } from './shard.js';
 import { planShardRun, type ShardRunPlan } from './shard-plan.js';
 

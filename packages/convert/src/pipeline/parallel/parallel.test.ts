@@ -3,12 +3,12 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Diagnostic } from '@llavakit/diagnostics';
-import { loadFormatPlugins } from '../../plugins/load.js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBuiltinRegistry } from '../../formats/index.js';
-import { type ConvertOptions, type ConvertSummary, convert } from '../convert.js';
 import { llavaRecordArbitrary } from '../../formats/__fixtures__/harness.js';
+import { createBuiltinRegistry } from '../../formats/index.js';
+import { loadFormatPlugins } from '../../plugins/load.js';
+import { type ConvertOptions, type ConvertSummary, convert } from '../convert.js';
 import { workerScript } from './pool.js';
 
 /**

@@ -7,11 +7,11 @@ import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { DiagnosticError } from '@llavakit/diagnostics';
 import type { FormatPlugin, RecordContext } from '@llavakit/format';
-import { formatsOfExport } from '../../plugins/load.js';
 import { parseElement, type RecordPlace } from '@llavakit/reader';
 import { createRecordValidator } from '@llavakit/schema';
 import { builtinFormats } from '../../formats/index.js';
 import { recordIdOf } from '../../formats/llava/index.js';
+import { formatsOfExport } from '../../plugins/load.js';
 import { sourcePointer, withPlace } from '../validate-input.js';
 import type {
   BatchMessage,

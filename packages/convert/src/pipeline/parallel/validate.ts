@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { type Diagnostic, DiagnosticError } from '@llavakit/diagnostics';
-import type { FormatRegistry } from '../../plugins/registry.js';
 import { type InputSource, openSource } from '@llavakit/reader';
 import { createCrossRecordValidator } from '@llavakit/schema';
+import type { FormatRegistry } from '../../plugins/registry.js';
 import type { ValidationPlan } from '../validate-input.js';
 import { feedPool } from './feed.js';
 import { PoolStartError, WorkerPool, workerScript } from './pool.js';

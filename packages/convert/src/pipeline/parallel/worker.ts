@@ -7,10 +7,10 @@ import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type Diagnostic, DiagnosticError } from '@llavakit/diagnostics';
 import type { FormatPlugin, RecordContext, SourceRecord } from '@llavakit/format';
-import { formatsOfExport } from '../../plugins/load.js';
 import { parseElement, type ReadItem, type RecordPlace } from '@llavakit/reader';
 import { createRecordChecker } from '@llavakit/schema';
 import { builtinFormats } from '../../formats/index.js';
+import { formatsOfExport } from '../../plugins/load.js';
 import { refuseWrappedRecords } from '../input.js';
 import { decodeItem, EncodeWatch, encodeOne, withPlace } from '../walls.js';
 import {
