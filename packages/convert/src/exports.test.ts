@@ -20,6 +20,7 @@ const EXPECTED = [
   'datasetColumnsOf',
   'datasetInfoEntry',
   'datasetInfoRules',
+  'defaultWorkers',
   'describeFormat',
   'describeOptions',
   'diagnosticPlace',

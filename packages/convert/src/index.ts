@@ -89,6 +89,7 @@ export {
   signalExitCode,
   trapInterrupts,
 } from './pipeline/interrupt.js';
+export { defaultWorkers, type ParallelOptions } from './pipeline/parallel/run.js';
 export {
   type CheckRunPathsOptions,
   checkRunPaths,

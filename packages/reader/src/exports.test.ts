@@ -11,6 +11,8 @@ describe('the public exports of @llavakit/reader', () => {
       'detectKind',
       'joinMetadata',
       'locateJsonError',
+      'openSource',
+      'parseElement',
       'readRecordBatches',
       'readRecords',
       'readValues',

@@ -6,7 +6,10 @@ export { type ReaderRuleName, readerRules } from './rules.js';
 export {
   DEFAULT_MAX_DEPTH,
   DEFAULT_MAX_RECORD_BYTES,
+  parseElement,
+  type RawElement,
   RecordScanner,
   type ScannerOptions,
 } from './scanner.js';
+export { type OpenedSource, openSource } from './source.js';
 export type { Container, InputSource, ReadItem, ReadOptions, RecordPlace } from './types.js';

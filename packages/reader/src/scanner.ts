@@ -1,4 +1,4 @@
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { type Diagnostic, DiagnosticError, diagnose, excerpt, placeInText, type RuleMeta } from '@llavakit/diagnostics';
 import { locateJsonError } from './locate.js';
 import { readerRules } from './rules.js';
@@ -15,6 +15,25 @@ export interface ScannerOptions {
   readonly maxRecordBytes?: number;
   /** Deepest nesting accepted (default 1000). */
   readonly maxDepth?: number;
+  /**
+   * Hand out elements unparsed ({@link RawElement}: bytes and place, see {@link RecordScanner.pushRaw}) for another
+   * thread to check and parse with {@link parseElement}. Places are the same as when parsing here.
+   */
+  readonly raw?: boolean;
+}
+
+/**
+ * An element found by a scanner in raw mode: its bytes (a view valid only until the next `push`/`end`: copy what
+ * outlives it) and its place. Not yet checked for UTF-8 or parsed: {@link parseElement} does that.
+ */
+export interface RawElement {
+  readonly bytes: Buffer;
+  readonly place: RecordPlace;
+  /**
+   * Set for an element the scanner rejected itself, whose bytes it did not keep (a JSON Lines line over
+   * `maxRecordBytes`): the record's `{ ok: false }` diagnostic. `bytes` is then empty.
+   */
+  readonly rejected?: Diagnostic;
 }
 
 /** Default {@link ScannerOptions.maxRecordBytes}: 512 MiB. */
@@ -92,6 +111,7 @@ export class RecordScanner {
   private readonly file: string | undefined;
   private readonly maxRecordBytes: number;
   private readonly maxDepth: number;
+  private readonly raw: boolean;
   private out: ReadItem[] = [];
   private mode = UNDECIDED;
   private head: Buffer[] = [];
@@ -125,6 +145,17 @@ export class RecordScanner {
     this.file = options.file;
     this.maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.raw = options.raw === true;
+  }
+
+  /** {@link RecordScanner.push} of a scanner in raw mode: the elements completed, unparsed. */
+  pushRaw(chunk: Uint8Array): RawElement[] {
+    return this.push(chunk) as unknown as RawElement[];
+  }
+
+  /** {@link RecordScanner.end} of a scanner in raw mode. */
+  endRaw(): RawElement[] {
+    return this.end() as unknown as RawElement[];
   }
 
   /** Feed the next chunk; returns the elements it completed. */
@@ -454,6 +485,13 @@ export class RecordScanner {
     const endAbs = this.base + end;
     const lineBefore = this.line;
     this.advance(endAbs);
+    if (this.raw) {
+      // The column bookkeeping the text would give, from the bytes: UTF-16 units of the element's last line.
+      if (this.line !== lineBefore) {
+        const tail = bytes.lastIndexOf(0x0a) + 1;
+        this.lineAdj = endAbs - this.lineStart - utf16Length(bytes, tail);
+      } else this.lineAdj += bytes.length - utf16Length(bytes, 0);
+    }
     this.emit(bytes, place, () => {
       const text = bytes.toString('utf8');
       if (this.line !== lineBefore) {
@@ -464,46 +502,11 @@ export class RecordScanner {
     });
   }
 
-  /** Check, decode and parse one element's bytes, adding the item to the output. */
+  /** Check, decode and parse one element's bytes, adding the item to the output (raw mode: the bytes). */
   private emit(bytes: Buffer, place: RecordPlace, decode: () => string): void {
     if (bytes.length > this.maxRecordBytes) this.tooLarge(place);
-    if (!isUtf8(bytes)) {
-      const bad = Math.max(0, firstInvalidUtf8(bytes));
-      const text = bytes.toString('utf8', 0, bad);
-      this.fatal(
-        readerRules.encodingInvalidUtf8,
-        `Invalid UTF-8 byte 0x${bytes[bad]!.toString(16).padStart(2, '0')} in record #${place.index}.`,
-        placeInText(text, text.length, place),
-        { recordIndex: place.index, data: { byte: bytes[bad] } },
-      );
-    }
-    const text = decode();
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (e) {
-      if (e instanceof RangeError) {
-        this.fatal(readerRules.jsonTooDeep, `Record #${place.index} nests too deeply to parse.`, place, {
-          recordIndex: place.index,
-        });
-      }
-      this.out.push({ ok: false, diagnostic: this.syntaxDiagnostic(text, place, e), place, text });
-      return;
-    }
-    this.out.push({ ok: true, value, place, text });
-  }
-
-  private syntaxDiagnostic(text: string, place: RecordPlace, error: unknown): Diagnostic {
-    const spot = locateJsonError(text) ?? { index: 0, message: error instanceof Error ? error.message : String(error) };
-    return diagnose(readerRules.jsonSyntax, {
-      message: `Record #${place.index} is not valid JSON: ${spot.message}.`,
-      file: this.file,
-      recordIndex: place.index,
-      place: placeInText(text, spot.index, place),
-      excerpt: excerpt(text, 80, spot.index),
-      source: 'reader',
-      data: { recordOffset: place.offset, recordLine: place.line },
-    });
+    if (this.raw) this.out.push({ bytes, place } as unknown as ReadItem);
+    else this.out.push(parseElement(bytes, place, this.file, decode));
   }
 
   // ---------------------------------------------------------------- JSON Lines mode
@@ -568,7 +571,9 @@ export class RecordScanner {
       source: 'reader',
       data: { maxRecordBytes: this.maxRecordBytes, bytes: length },
     });
-    this.out.push({ ok: false, diagnostic, place, text: '' });
+    if (this.raw)
+      this.out.push({ bytes: EMPTY, place, rejected: diagnostic } satisfies RawElement as unknown as ReadItem);
+    else this.out.push({ ok: false, diagnostic, place, text: '' });
   }
 
   private jsonlLine(bytes: Buffer, abs: number, last = false): void {
@@ -605,12 +610,13 @@ export class RecordScanner {
     }
     const before = this.out.length;
     this.emit(rec, place, () => rec.toString('utf8'));
-    const item = this.out[before];
+    // (raw mode: the last line is parsed here too, to tell a cut-off file from one bad record)
+    const item = this.raw ? (last ? parseElement(rec, place, this.file) : undefined) : this.out[before];
     if (last && item && !item.ok) {
       // A last line without a newline that stops mid-value: the file is cut off, not just one bad record.
       const spot = locateJsonError(item.text);
       if (spot && (spot.index >= item.text.length || spot.message.startsWith('unterminated string'))) {
-        this.out.pop();
+        this.out.length = before;
         this.fatal(
           readerRules.jsonTruncated,
           `The file ends inside record #${place.index} (which starts here): the data is cut off.`,
@@ -666,4 +672,70 @@ export class RecordScanner {
       { data: { fileBytes: this.total, records: this.index } },
     );
   }
+}
+
+/** UTF-16 code units of the UTF-8 text `bytes[from…]` (as `toString('utf8').length`, without decoding ASCII). */
+function utf16Length(bytes: Buffer, from: number): number {
+  const part = from === 0 ? bytes : bytes.subarray(from);
+  return isAscii(part) ? part.length : part.toString('utf8').length;
+}
+
+/**
+ * Check and parse one element's bytes as the scanner does (the second half of its work, which a scanner in raw mode
+ * leaves to the caller, e.g. a worker thread): broken JSON gives a `{ ok: false }` item with its `json/syntax`
+ * diagnostic and exact place; invalid UTF-8 or nesting too deep to parse throws the fatal `DiagnosticError` that
+ * ends a read. `decode` gives the text (default: the bytes as UTF-8).
+ */
+export function parseElement(
+  bytes: Buffer,
+  place: RecordPlace,
+  file: string | undefined,
+  decode?: () => string,
+): ReadItem {
+  if (!isUtf8(bytes)) {
+    const bad = Math.max(0, firstInvalidUtf8(bytes));
+    const text = bytes.toString('utf8', 0, bad);
+    throw new DiagnosticError(
+      diagnose(readerRules.encodingInvalidUtf8, {
+        message: `Invalid UTF-8 byte 0x${bytes[bad]!.toString(16).padStart(2, '0')} in record #${place.index}.`,
+        file,
+        place: placeInText(text, text.length, place),
+        source: 'reader',
+        recordIndex: place.index,
+        data: { byte: bytes[bad] },
+      }),
+    );
+  }
+  const text = decode ? decode() : bytes.toString('utf8');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    if (e instanceof RangeError) {
+      throw new DiagnosticError(
+        diagnose(readerRules.jsonTooDeep, {
+          message: `Record #${place.index} nests too deeply to parse.`,
+          file,
+          place,
+          source: 'reader',
+          recordIndex: place.index,
+        }),
+      );
+    }
+    return { ok: false, diagnostic: syntaxDiagnostic(text, place, e, file), place, text };
+  }
+  return { ok: true, value, place, text };
+}
+
+function syntaxDiagnostic(text: string, place: RecordPlace, error: unknown, file: string | undefined): Diagnostic {
+  const spot = locateJsonError(text) ?? { index: 0, message: error instanceof Error ? error.message : String(error) };
+  return diagnose(readerRules.jsonSyntax, {
+    message: `Record #${place.index} is not valid JSON: ${spot.message}.`,
+    file,
+    recordIndex: place.index,
+    place: placeInText(text, spot.index, place),
+    excerpt: excerpt(text, 80, spot.index),
+    source: 'reader',
+    data: { recordOffset: place.offset, recordLine: place.line },
+  });
 }

@@ -3,10 +3,11 @@
  * tell a repeated image from a clash), mixed id types and mixed image path forms, found as records stream by.
  */
 import { type Diagnostic, diagnose, type Place } from '@llavakit/diagnostics';
-import { pointerPlace, SOURCE } from './dressing.js';
+import { pointerPlace, SOURCE, toDiagnostic } from './dressing.js';
 import type { Finding } from './finding.js';
 import { validationRules as R } from './rules.js';
 import type { ValidationPlace } from './validation-types.js';
+import type { ValidatorOptions } from './validator.js';
 
 export function duplicateOf(
   id: string | number,
@@ -101,7 +102,11 @@ export class ImageHashes {
 
   /** Remember the image of record `index`; returns a test "does record `first` have the same (non-empty) image?". */
   note(index: number, image: unknown): (first: number) => boolean {
-    const hash = imageHash(image);
+    return this.noteHash(index, imageHash(image));
+  }
+
+  /** {@link ImageHashes.note} with the hash already made ({@link RecordFacts.imageHash}). */
+  noteHash(index: number, hash: number): (first: number) => boolean {
     if (index >= 0) {
       if (index >= this.hashes.length) {
         const grown = new Int32Array(Math.max(index + 1, this.hashes.length * 2));
@@ -114,7 +119,8 @@ export class ImageHashes {
   }
 }
 
-function imageHash(image: unknown): number {
+/** A 32-bit hash of a record's image (path or list), 0 for none. */
+export function imageHash(image: unknown): number {
   if (typeof image === 'string') return fnv(image, 0x811c9dc5) || 1;
   if (Array.isArray(image)) {
     let h = 0x811c9dc5;
@@ -135,7 +141,11 @@ export class TypeTally {
   count = 0;
   first?: { index: number; place: Place | undefined; id: string | number };
   add(place: ValidationPlace, id: string | number, text: string | undefined): void {
-    if (this.count++ === 0) this.first = { index: place.index, place: pointerPlace(place, '/id', text), id };
+    this.addAt(place.index, id, () => pointerPlace(place, '/id', text));
+  }
+  /** `at` gives the place of the id (asked for the first record only). */
+  addAt(index: number, id: string | number, at: () => Place | undefined): void {
+    if (this.count++ === 0) this.first = { index, place: at(), id };
   }
 }
 
@@ -202,6 +212,11 @@ export class PathForms {
   private firstOther: PathExample | undefined;
 
   add(path: string, pointer: string, place: ValidationPlace, id: unknown, text: string | undefined): void {
+    this.addAt(path, pointer, place.index, id, () => pointerPlace(place, pointer, text));
+  }
+
+  /** `at` gives the place of the path (asked for the first example of each form only). */
+  addAt(path: string, pointer: string, index: number, id: unknown, at: () => Place | undefined): void {
     if (path === '') return;
     const { form, prefix } = classifyPath(path);
     this.counts[form]++;
@@ -209,7 +224,7 @@ export class PathForms {
       this.prefixes.set(prefix, (this.prefixes.get(prefix) ?? 0) + 1);
     }
     if (this.examples[form] === undefined) {
-      const example = { path, index: place.index, pointer, place: pointerPlace(place, pointer, text), id };
+      const example = { path, index, pointer, place: at(), id };
       this.examples[form] = example;
       if (this.firstForm === undefined) this.firstForm = form;
       else if (this.firstOther === undefined && conflicts(this.firstForm, form)) this.firstOther = example;
@@ -257,4 +272,96 @@ function conflicts(a: PathForm, b: PathForm): boolean {
   if (a === b) return false;
   const relative = (f: PathForm) => f === 'bare' || f === 'prefixed';
   return relative(a) !== relative(b) || (relative(a) && relative(b));
+}
+
+/**
+ * What the cross-record rules need of one record (duplicate and mixed-type ids, image path forms), made where the
+ * record is checked (`createRecordValidator`, e.g. in a worker thread) and used in input order by
+ * {@link createCrossRecordValidator}. Plain data: it can be posted between threads.
+ */
+export interface RecordFacts {
+  /** The record's id, when it is a string or an integer. */
+  readonly id?: string | number;
+  /** The record's `id` as written when it is a number or a string, valid or not (image path examples name it). */
+  readonly rawId?: string | number;
+  /** A hash of the record's image (path or list), 0 for none. */
+  readonly imageHash: number;
+  /** The record's image paths with their JSON pointers (`[path, pointer]`). */
+  readonly paths: readonly (readonly [string, string])[];
+}
+
+/** The {@link RecordFacts} of a record that is an object (undefined for any other value). */
+export function recordFactsOf(value: unknown): RecordFacts | undefined {
+  const record = value as Record<string, unknown> | null;
+  if (record === null || typeof record !== 'object' || Array.isArray(record)) return undefined;
+  const id = record.id;
+  const validId = typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id));
+  const image = record.image;
+  const paths: [string, string][] = [];
+  if (typeof image === 'string') paths.push([image, '/image']);
+  else if (Array.isArray(image)) {
+    for (let k = 0; k < image.length; k++) {
+      const path = image[k];
+      if (typeof path === 'string') paths.push([path, `/image/${k}`]);
+    }
+  }
+  return {
+    ...(validId ? { id: id as string | number } : {}),
+    ...(typeof id === 'string' || typeof id === 'number' ? { rawId: id } : {}),
+    imageHash: validId ? imageHash(image) : 0,
+    paths,
+  };
+}
+
+/** The cross-record half of a validator (see `createRecordValidator`). */
+export interface CrossRecordValidator {
+  /**
+   * Take one record's facts, in input order; returns its duplicate-id diagnostic, if any. `text` gives the record's
+   * JSON text when places inside it are wanted (asked for rarely: the first record of each id type and path form,
+   * and duplicates), as `Validator.check`'s `text`.
+   */
+  add(facts: RecordFacts, place: ValidationPlace, text?: () => string | undefined): Diagnostic | undefined;
+  /** The file-level rules, as `Validator.finish`. */
+  finish(): Diagnostic[];
+}
+
+/**
+ * Create the cross-record half of a validator of one file (duplicate and mixed-type ids, image path forms): fed the
+ * {@link RecordFacts} of every record in input order, with `createRecordValidator`'s per-record diagnostics it gives
+ * exactly `createValidator`'s.
+ */
+export function createCrossRecordValidator(options: ValidatorOptions = {}): CrossRecordValidator {
+  const file = options.file;
+  const ignore = options.ignore && options.ignore.length > 0 ? new Set(options.ignore) : undefined;
+  const ids = new IdTable();
+  const idTypes = { string: new TypeTally(), integer: new TypeTally() };
+  const pathForms = new PathForms();
+  const hashes = new ImageHashes();
+  return {
+    add(facts, place, text) {
+      let duplicate: Finding | undefined;
+      const id = facts.id;
+      let known: string | undefined;
+      const textOf = () => {
+        known ??= text?.();
+        return known;
+      };
+      const at = (pointer: string) => () => pointerPlace(place, pointer, textOf());
+      if (id !== undefined) {
+        (typeof id === 'string' ? idTypes.string : idTypes.integer).addAt(place.index, id, at('/id'));
+        duplicate = duplicateOf(id, place.index, ids, hashes.noteHash(place.index, facts.imageHash));
+      }
+      for (const [path, pointer] of facts.paths) pathForms.addAt(path, pointer, place.index, facts.rawId, at(pointer));
+      if (!duplicate || ignore?.has(duplicate.rule.id)) return undefined;
+      return toDiagnostic(duplicate, { id }, place, textOf(), file);
+    },
+    finish() {
+      const out: Diagnostic[] = [];
+      const mixed = mixedIdTypes(idTypes, file);
+      if (mixed) out.push(mixed);
+      const forms = pathForms.diagnostic(file);
+      if (forms) out.push(forms);
+      return ignore ? out.filter((d) => !ignore.has(d.ruleId)) : out;
+    },
+  };
 }

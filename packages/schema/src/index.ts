@@ -20,11 +20,15 @@ export {
 export { type RuleCatalog, renderRulesMarkdown, type ValidationRuleName, validationRules } from './rules.js';
 export {
   type CheckSource,
+  type CrossRecordValidator,
   checkRecord,
   classifyPath,
+  createCrossRecordValidator,
   createRecordChecker,
+  createRecordValidator,
   createValidator,
   type PathForm,
+  type RecordFacts,
   type ValidationKind,
   type ValidationPlace,
   type Validator,

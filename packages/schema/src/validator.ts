@@ -1,5 +1,14 @@
 import type { Diagnostic } from '@llavakit/diagnostics';
-import { duplicateOf, IdTable, ImageHashes, mixedIdTypes, PathForms, TypeTally } from './cross-record.js';
+import {
+  duplicateOf,
+  IdTable,
+  ImageHashes,
+  mixedIdTypes,
+  PathForms,
+  type RecordFacts,
+  recordFactsOf,
+  TypeTally,
+} from './cross-record.js';
 import { toDiagnostic } from './dressing.js';
 import type { LlavaRecord } from './record.js';
 import { checkValue } from './record-rules.js';
@@ -107,6 +116,31 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
 }
 
 /**
+ * The per-record half of {@link createValidator}, with no state (one per thread): the per-record diagnostics of a
+ * record (as `check` gives them, before the duplicate-id one) and the {@link RecordFacts} the cross-record half needs.
+ * With {@link createCrossRecordValidator} fed in input order, the diagnostics are the same as `createValidator`'s.
+ */
+export function createRecordValidator(
+  options: ValidatorOptions = {},
+): (
+  value: unknown,
+  place: ValidationPlace,
+  text?: string,
+) => { readonly diagnostics: readonly Diagnostic[]; readonly facts?: RecordFacts } {
+  const kind = options.kind ?? 'llava';
+  const file = options.file;
+  const ignore = options.ignore && options.ignore.length > 0 ? new Set(options.ignore) : undefined;
+  return (value, place, text) => {
+    let found = checkValue(value, kind, true);
+    if (found !== undefined && ignore) found = found.filter((f) => !ignore.has(f.rule.id));
+    const diagnostics =
+      found === undefined || found.length === 0 ? NONE : found.map((f) => toDiagnostic(f, value, place, text, file));
+    const facts = recordFactsOf(value);
+    return facts ? { diagnostics, facts } : { diagnostics };
+  };
+}
+
+/**
  * Create the per-record check `convert` runs before encoding (`ConvertOptions.check`): the per-record rules only
  * (no duplicate ids or file-level rules). Errors reject the record; warnings and infos are notes. The schema step is
  * skipped: the records it receives are already canonical.
@@ -147,4 +181,10 @@ export function checkRecord(
   return found.map((f) => toDiagnostic(f, value, place, options.text, options.file));
 }
 
-export { classifyPath, type PathForm } from './cross-record.js';
+export {
+  type CrossRecordValidator,
+  classifyPath,
+  createCrossRecordValidator,
+  type PathForm,
+  type RecordFacts,
+} from './cross-record.js';

@@ -3,7 +3,7 @@
  * llavakit benchmark (root `pnpm bench`):
  *
  *   node tools/datagen/dist/bench.js [--size full|small] [--only a,b] [--data-dir .bench] [--runs 3] [--seed 1]
- *                                    [--json] [--list]
+ *                                    [--workers N] [--json] [--list]
  *
  * Generates the data once (cached in the data folder by kind+seed+size), times each case with /usr/bin/time -v
  * (median wall time of N runs, peak RSS) and checks the targets. Exit code 0 even when cases fail or miss targets.
@@ -22,6 +22,7 @@ async function main(): Promise<void> {
       'data-dir': { type: 'string' },
       runs: { type: 'string', default: '3' },
       seed: { type: 'string', default: '1' },
+      workers: { type: 'string' },
       root: { type: 'string' },
       json: { type: 'boolean' },
       list: { type: 'boolean' },
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: bench [--size full|small] [--only case[,case]] [--data-dir .bench] [--runs N] [--seed S] [--json] [--list]\n',
+      'usage: bench [--size full|small] [--only case[,case]] [--data-dir .bench] [--runs N] [--seed S] [--workers N] [--json] [--list]\n  --workers N: worker threads of the parallel llava cases (default: the available parallelism); the *-1w cases run one thread\n',
     );
     return;
   }
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
     seed: Number(values.seed),
     runs: Number(values.runs),
     only,
+    ...(values.workers ? { workers: Number(values.workers) } : {}),
     log: (line) => process.stderr.write(`${line}\n`),
   });
   process.stdout.write(`${values.json ? JSON.stringify(report, null, 2) : renderBenchTable(report)}\n`);

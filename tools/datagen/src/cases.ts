@@ -24,8 +24,21 @@ const ORJSON = {
   reason: 'python3 cannot import orjson (pip install orjson to add this baseline)',
 };
 
-function convert(ctx: BenchContext, kind: 'instruct150k' | 'mix665k', to: string): string[] {
-  return ['node', LLAVA, 'convert', ctx.file(kind), '--to', to, '-o', ctx.out(`${kind}.${to}.json`)];
+/** `llava convert` of a kind to a format, with the bench's `--workers` (or one thread). */
+function convert(ctx: BenchContext, kind: 'instruct150k' | 'mix665k', to: string, workers = ctx.workers): string[] {
+  const out = ctx.out(`${kind}.${to}${workers === 1 ? '.1w' : ''}.json`);
+  return ['node', LLAVA, 'convert', ctx.file(kind), '--to', to, '-o', out, '--workers', String(workers)];
+}
+
+/** The same conversion in one thread (`--workers 1`): what the worker threads gain. */
+function oneThread(kind: 'instruct150k' | 'mix665k', size: string): BenchCase {
+  return {
+    name: `convert-sharegpt-${size}-1w`,
+    description: `llava convert ${kind === 'mix665k' ? 'llava_v1_5_mix665k.json' : 'llava_instruct_150k.json'} --to sharegpt --workers 1 (one thread)`,
+    needs: [{ kind }],
+    command: (ctx) => convert(ctx, kind, 'sharegpt', 1),
+    targets: [{ metric: 'rss', max: RSS_LIMIT_MIB }],
+  };
 }
 
 /** Converting the 150K file to each other writer format: ≤ 1.2× the ShareGPT conversion. */
@@ -44,7 +57,7 @@ const otherWriters: BenchCase[] = ['openai', 'messages', 'swift', 'llava'].map((
 export const DEFAULT_CASES: BenchCase[] = [
   {
     name: 'convert-sharegpt-150k',
-    description: 'llava convert llava_instruct_150k.json --to sharegpt (streaming)',
+    description: 'llava convert llava_instruct_150k.json --to sharegpt (streaming, --workers N)',
     needs: [{ kind: 'instruct150k' }],
     command: (ctx) => convert(ctx, 'instruct150k', 'sharegpt'),
     targets: [
@@ -55,6 +68,7 @@ export const DEFAULT_CASES: BenchCase[] = [
       { metric: 'rss', max: RSS_LIMIT_MIB },
     ],
   },
+  oneThread('instruct150k', '150k'),
   {
     name: 'duckdb-json-150k',
     description: 'baseline: DuckDB read_json → COPY … TO … (FORMAT json, ARRAY true) (all cores)',
@@ -121,9 +135,9 @@ export const DEFAULT_CASES: BenchCase[] = [
   },
   {
     name: 'validate-150k',
-    description: 'llava validate llava_instruct_150k.json',
+    description: 'llava validate llava_instruct_150k.json (--workers N)',
     needs: [{ kind: 'instruct150k' }],
-    command: (ctx) => ['node', LLAVA, 'validate', ctx.file('instruct150k')],
+    command: (ctx) => ['node', LLAVA, 'validate', ctx.file('instruct150k'), '--workers', String(ctx.workers)],
     acceptExit: [0, 1],
     failOnStderr: NOT_FOUND,
     targets: [
@@ -132,19 +146,28 @@ export const DEFAULT_CASES: BenchCase[] = [
       { metric: 'rss', max: RSS_LIMIT_MIB },
     ],
   },
+  {
+    name: 'validate-150k-1w',
+    description: 'llava validate llava_instruct_150k.json --workers 1 (one thread)',
+    needs: [{ kind: 'instruct150k' }],
+    command: (ctx) => ['node', LLAVA, 'validate', ctx.file('instruct150k'), '--workers', '1'],
+    acceptExit: [0, 1],
+    failOnStderr: NOT_FOUND,
+    targets: [{ metric: 'rss', max: RSS_LIMIT_MIB }],
+  },
   ...otherWriters,
   {
     name: 'validate-665k',
-    description: 'llava validate llava_v1_5_mix665k.json (1 GB)',
+    description: 'llava validate llava_v1_5_mix665k.json (1 GB, --workers N)',
     needs: [{ kind: 'mix665k' }],
-    command: (ctx) => ['node', LLAVA, 'validate', ctx.file('mix665k')],
+    command: (ctx) => ['node', LLAVA, 'validate', ctx.file('mix665k'), '--workers', String(ctx.workers)],
     acceptExit: [0, 1],
     failOnStderr: NOT_FOUND,
     targets: [{ metric: 'rss', max: RSS_LIMIT_MIB }],
   },
   {
     name: 'convert-sharegpt-665k',
-    description: 'llava convert llava_v1_5_mix665k.json --to sharegpt (1 GB)',
+    description: 'llava convert llava_v1_5_mix665k.json --to sharegpt (1 GB, --workers N)',
     needs: [{ kind: 'mix665k' }],
     command: (ctx) => convert(ctx, 'mix665k', 'sharegpt'),
     targets: [
@@ -153,6 +176,7 @@ export const DEFAULT_CASES: BenchCase[] = [
       { metric: 'rss', max: RSS_LIMIT_MIB },
     ],
   },
+  oneThread('mix665k', '665k'),
   {
     name: 'duckdb-json-665k',
     description: 'baseline: DuckDB read_json → COPY … (FORMAT json, ARRAY true) of the 1 GB mix (all cores)',

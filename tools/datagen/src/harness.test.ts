@@ -183,4 +183,22 @@ describe('runBench', () => {
       }
     },
   );
+
+  const cli = existsSync(join(root, 'apps/cli/dist/commands/convert.js'));
+  it.skipIf(!cli)(
+    'reports llava convert with --workers N beside --workers 1: the same output bytes',
+    { timeout: 60_000 },
+    async () => {
+      const dataDir = join(dir, 'workers');
+      const only = ['convert-sharegpt-150k', 'convert-sharegpt-150k-1w'];
+      const report = await runBench({ cases: DEFAULT_CASES, root, dataDir, size: 'small', runs: 1, only, workers: 2 });
+      const by = Object.fromEntries(report.cases.map((c) => [c.name, c]));
+      expect(by['convert-sharegpt-150k']!.command).toContain('2');
+      expect(by['convert-sharegpt-150k-1w']!.command.slice(-2)).toEqual(['--workers', '1']);
+      expect(report.cases.map((c) => c.status)).toEqual(['ok', 'ok']);
+      const parallel = await readFile(join(dataDir, 'out', 'instruct150k.sharegpt.json'), 'utf8');
+      expect(parallel.length).toBeGreaterThan(1000);
+      expect(await readFile(join(dataDir, 'out', 'instruct150k.sharegpt.1w.json'), 'utf8')).toBe(parallel);
+    },
+  );
 });

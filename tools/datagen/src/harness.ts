@@ -5,6 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { generate, KINDS, type KindName } from './generate.js';
 import { writeImageTree } from './images.js';
@@ -22,6 +23,8 @@ export interface BenchContext {
   dataDir: string;
   size: BenchSize;
   seed: number;
+  /** `--workers` of the llava commands that run the parallel pipeline (`llava … --workers N`). */
+  workers: number;
   /** Path of the generated file of a kind (generated on first use, cached by kind+seed+size). */
   file(kind: KindName): string;
   /** Path of the image folder written for a kind's file. */
@@ -141,6 +144,8 @@ export interface BenchOptions {
   timeoutMs?: number;
   /** Progress messages (default: none). */
   log?: (line: string) => void;
+  /** `--workers` of the parallel cases (default: the available parallelism). */
+  workers?: number;
 }
 
 const GNU_TIME = '/usr/bin/time';
@@ -231,6 +236,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     dataDir,
     size,
     seed,
+    workers: options.workers ?? availableParallelism(),
     file: (kind) => `${base(kind)}.${KINDS[kind].container}`,
     images: (kind) => `${base(kind)}.images`,
     imagesZip: (kind) => `${base(kind)}.images.zip`,

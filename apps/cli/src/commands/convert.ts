@@ -6,6 +6,7 @@ import { builtinFormatOptionsHelp, loadFormats, pluginFlag, pluginTimeoutMs } fr
 import { imageAccessOptions, imageFlags } from '../lib/image-flags.js';
 import { createProgress } from '../lib/progress.js';
 import { shardFlag } from '../lib/shard-flags.js';
+import { workersFlag } from '../lib/workers-flag.js';
 
 export default class Convert extends Command {
   static override summary = 'Convert LLaVA-family datasets to another training format, streaming.';
@@ -93,6 +94,7 @@ ${builtinFormatOptionsHelp()}`;
       summary: 'Allow -o to be one of the inputs (it is replaced once the whole run is done; never with --rejects).',
     }),
     shard: shardFlag,
+    workers: workersFlag,
     plugin: pluginFlag,
     json: Flags.boolean({ summary: 'Print the summary as JSON (on stdout, or on stderr when the output is stdout).' }),
     quiet: Flags.boolean({ char: 'q', summary: 'Print no summary.' }),
@@ -131,6 +133,8 @@ ${builtinFormatOptionsHelp()}`;
       readOptionArguments: flags['read-option'],
       allowInputOverwrite: flags.force,
       shard: flags.shard,
+      workers: flags.workers,
+      onNote: (message) => this.logToStderr(message),
       signal: trap.signal,
       ...(process.env.LLAVA_PLUGIN_TIMEOUT_MS ? { encodeTimeoutMs: pluginTimeoutMs() } : {}),
       onDiagnostic: (d) => {

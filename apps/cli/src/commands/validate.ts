@@ -6,6 +6,7 @@ import { Args, Command, Flags } from '@oclif/core';
 import { loadFormats, pluginFlag } from '../lib/formats.js';
 import { createProgress } from '../lib/progress.js';
 import { planShard, shardFlag, skipFinishedShard } from '../lib/shard-flags.js';
+import { validateWorkersFlag } from '../lib/workers-flag.js';
 
 /** What `--from` takes: every readable built-in format, and the LLaVA kinds that are not formats. */
 const FROM_CHOICES = [
@@ -66,6 +67,7 @@ Exit codes: 0 no errors (warnings allowed unless --strict), 1 errors found (or w
     }),
     strict: Flags.boolean({ summary: 'Warnings fail too (exit 1).' }),
     shard: shardFlag,
+    workers: validateWorkersFlag,
     summary: Flags.string({
       summary:
         'Also write the summary as JSON to this file ({shard}/{shards} expanded; with --shard it gets a done marker and a rerun skips the finished shard).',
@@ -104,6 +106,8 @@ Exit codes: 0 no errors (warnings allowed unless --strict), 1 errors found (or w
         registry,
         strict: flags.strict,
         keepRecord: plan0.keepRecord,
+        workers: flags.workers,
+        onNote: (message) => this.logToStderr(message),
         ...(plan0.output ? { summaryFile: { path: plan0.output, marker: plan0.marker } } : {}),
         // --json caps per rule (in file order); the report keeps up to N per rule and severity, to show the worst first
         onDiagnostic: async (d, before) => {

@@ -46,6 +46,22 @@ export class JsonValueWriter {
     return pending ? pending.then(() => this.sink.write(json)) : this.sink.write(json);
   }
 
+  /**
+   * Write `count` values already serialised and UTF-8 encoded, joined by the container's separator (`,\n` in an
+   * array, `\n` in JSON Lines) — the same bytes as `count` calls of {@link JsonValueWriter.writeJson}.
+   */
+  writeEncoded(bytes: Uint8Array, count: number): Promise<void> | undefined {
+    if (count === 0) return undefined;
+    const first = this.#count === 0;
+    this.#count += count;
+    if (this.container === 'jsonl') {
+      const pending = this.sink.writeBytes(bytes);
+      return pending ? pending.then(() => this.sink.write('\n')) : this.sink.write('\n');
+    }
+    const pending = this.sink.write(first ? '[\n' : ',\n');
+    return pending ? pending.then(() => this.sink.writeBytes(bytes)) : this.sink.writeBytes(bytes);
+  }
+
   /** Close the container (`]` for arrays) and finish the sink, without putting the file in place yet. */
   async finish(): Promise<void> {
     if (!this.#finished) {

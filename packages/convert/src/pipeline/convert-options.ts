@@ -4,6 +4,7 @@ import type { InputSource } from '@llavakit/reader';
 import type { OptionArgument } from '../plugins/options.js';
 import type { FormatRegistry } from '../plugins/registry.js';
 import type { ExtractImagesOptions } from './extract-images.js';
+import type { ParallelOptions } from './parallel/run.js';
 import type { RunPath } from './paths.js';
 
 /** What to do with a record that cannot be converted. */
@@ -86,6 +87,11 @@ export interface ConvertOptions {
    * to other runs and are neither read, written nor rejected here. Default: every record.
    */
   readonly keepRecord?: (index: number) => boolean;
+  /**
+   * Spread parsing, checking and encoding over worker threads (see `ParallelOptions`); the output is the same bytes,
+   * rejects and diagnostics in the same order. Absent: everything runs in this thread.
+   */
+  readonly parallel?: ParallelOptions;
   /**
    * Aborts the conversion (e.g. on SIGINT): no output is created or replaced, temporary files are removed, and the
    * summary fails with `run/interrupted`.

@@ -14,6 +14,7 @@ import type { ConvertOptions, ConvertSummary, InputSummary } from './convert-opt
 import { chooseInputFormat, claimedAsContainer } from './detect.js';
 import { createImageExtractor, type ImageExtractor } from './extract-images.js';
 import { checkInputPath, isStreamPath, peekInput } from './input.js';
+import { type ParallelHost, ParallelRun } from './parallel/run.js';
 import { namedFormat, preflight } from './preflight.js';
 import { readerOptions, readInput } from './read.js';
 import { RejectsFile } from './rejects.js';
@@ -57,7 +58,9 @@ export async function convert(options: ConvertOptions): Promise<ConvertSummary> 
     run.stopIfFailed();
     await run.complete();
   } catch (caught) {
-    return run.abandon(caught);
+    return await run.abandon(caught);
+  } finally {
+    await run.closeWorkers();
   }
   return run.finish();
 }
@@ -70,6 +73,8 @@ class Conversion {
   readonly #extractor: ImageExtractor | undefined;
   readonly #rejects: RejectsFile;
   readonly #watch: EncodeWatch;
+  /** [parallel hook] the worker-thread pipeline (./parallel/run.ts), when asked for and the target encodes records. */
+  readonly #parallel: ParallelRun | undefined;
   #writer: JsonValueWriter | undefined;
   /** The input being read, and the embedded images of the record being converted (answered before the sources). */
   #currentInput: InputSummary | undefined;
@@ -115,6 +120,24 @@ class Conversion {
     this.#extractor = options.extractImages ? createImageExtractor(options.extractImages) : undefined;
     this.#rejects = new RejectsFile(options.rejects);
     this.#watch = new EncodeWatch(options.encodeTimeoutMs ?? 60_000, options.signal);
+    this.#parallel =
+      options.parallel && target.encode
+        ? new ParallelRun(options.parallel, {
+            registry: options.registry,
+            target,
+            targetOptions,
+            container: container === 'jsonl' ? 'jsonl' : 'json',
+            encodeTimeoutMs: options.encodeTimeoutMs ?? 60_000,
+            rejects: options.rejects !== undefined,
+            hasCheck: options.check !== undefined,
+            hasImages: options.images !== undefined,
+            ...(options.metadata
+              ? { other: 'metadata records are joined in this thread' }
+              : options.extractImages
+                ? { other: 'embedded images are extracted in this thread' }
+                : {}),
+          })
+        : undefined;
   }
 
   /**
@@ -145,7 +168,14 @@ class Conversion {
   };
 
   /** A record rejected: counted, reported, appended to the rejects file; with `--on-invalid fail` the run stops. */
-  reject(input: InputSummary, index: number, diagnostics: readonly Diagnostic[], value: unknown, text?: string) {
+  reject(
+    input: InputSummary,
+    index: number,
+    diagnostics: readonly Diagnostic[],
+    value: unknown,
+    text?: string,
+    prepared?: string,
+  ) {
     const { summary, options } = this;
     summary.rejected++;
     input.rejected++;
@@ -154,7 +184,7 @@ class Conversion {
       summary.diagnostics[d.severity]++;
       if (d.severity === 'error') summary.rejectedByRule[d.ruleId] = (summary.rejectedByRule[d.ruleId] ?? 0) + 1;
     }
-    const written = this.#rejects.add({ file: input.file, index, diagnostics, value, text });
+    const written = this.#rejects.add({ file: input.file, index, diagnostics, value, text }, prepared);
     if (options.onInvalid === 'fail' && !summary.failed) {
       summary.failed = true;
       summary.fatal = diagnostics.find((d) => d.severity === 'error') ?? diagnostics[0];
@@ -183,6 +213,14 @@ class Conversion {
         images: this.#images,
         ...(options.signal ? { signal: options.signal } : {}),
       };
+      // [parallel hook] worker threads convert the input when they can (./parallel): nothing is yielded then.
+      const parallel = this.#parallel;
+      if (
+        parallel &&
+        (await parallel.convert(this.#parallelInput(file, stream, sourceFormat, context), this.#hostOf(input)))
+      ) {
+        continue;
+      }
       for await (const result of readInput(sourceFormat, stream, context, options)) {
         if (options.keepRecord && !options.keepRecord(result.index)) continue;
         summary.read++;
@@ -209,6 +247,50 @@ class Conversion {
         yield source;
       }
     }
+  }
+
+  /** [parallel hook] One input as the worker-thread pipeline takes it. */
+  #parallelInput(file: string, stream: InputSource, source: FormatPlugin<object>, context: FormatContext<object>) {
+    const options = this.options;
+    return {
+      file,
+      input: stream,
+      source,
+      readOptions: context.options,
+      ...(options.keepRecord ? { keepRecord: options.keepRecord } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress
+        ? {
+            onProgress: (bytesRead: number, records: number, totalBytes?: number) =>
+              options.onProgress?.({ file, bytesRead, records, ...(totalBytes !== undefined ? { totalBytes } : {}) }),
+          }
+        : {}),
+    };
+  }
+
+  /** [parallel hook] What the workers found, replayed in input order into this run's tallies, rejects and output. */
+  #hostOf(input: InputSummary): ParallelHost {
+    const summary = this.summary;
+    return {
+      read: () => {
+        summary.read++;
+        input.read++;
+      },
+      note: this.note,
+      count: this.count,
+      reject: (index, diagnostics, line) => this.reject(input, index, diagnostics, undefined, undefined, line),
+      accept: () => {
+        this.#currentInput = input;
+        this.#accept();
+      },
+      write: (bytes, count) => this.#writer!.writeEncoded(bytes, count),
+      failed: () => summary.failed,
+    };
+  }
+
+  /** Stop the worker threads (after the last input, or when the run stopped). */
+  async closeWorkers(): Promise<void> {
+    await this.#parallel?.close();
   }
 
   /** An input path checked; a FIFO or `<(…)` (read once) is peeked: its format is detected from the buffered head. */

@@ -7,14 +7,11 @@ import {
   type RecordContext,
 } from '@llavakit/format';
 import { type InputSource, joinMetadata, type ReadItem, readRecords } from '@llavakit/reader';
-import type { LlavaRecord } from '@llavakit/schema';
-import { recordIdOf } from '../formats/llava/index.js';
 import { unknownOptionArguments } from '../plugins/options.js';
 import type { ConvertOptions } from './convert-options.js';
 import { refuseWrappedRecords } from './input.js';
-import { diagnosticPlace } from './place.js';
 import { parseOptions } from './preflight.js';
-import { callPlugin, checkResult, type DecodeOutcome, decodeFailure, messageOf } from './walls.js';
+import { callPlugin, decodeItem } from './walls.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -36,7 +33,6 @@ export async function* readInput(
       yield step.value;
     }
   }
-  const decode = format.decode!;
   const decodeContext: Mutable<RecordContext<object>> = { ...context, index: 0 };
   let records = 0;
   const items = readRecords(input, {
@@ -57,49 +53,8 @@ export async function* readInput(
   for await (const item of options.metadata ? withMetadata(items, options.metadata, context) : items) {
     records++;
     if (records === 1 && item.ok) refuseWrappedRecords(item.value, context.file, item.place);
-    if (!item.ok) {
-      yield { ok: false, index: item.place.index, place: item.place, diagnostics: [item.diagnostic], text: item.text };
-      continue;
-    }
     decodeContext.index = item.place.index;
-    // Behind the wall: a decode that throws or returns a non-result rejects the record. The common case (a plain
-    // `{ ok: true, record }`) is read once into locals, with no object made per record.
-    let record: LlavaRecord | undefined;
-    let decoded: DecodeOutcome | undefined;
-    try {
-      const raw = decode(item.value, decodeContext) as unknown;
-      const ok = typeof raw === 'object' && raw !== null ? (raw as { ok?: unknown }).ok : undefined;
-      const candidate = ok === true ? (raw as { record?: unknown }).record : undefined;
-      if (typeof candidate === 'object' && candidate !== null && !Array.isArray(candidate)) {
-        record = candidate as LlavaRecord;
-      } else {
-        const checked = checkResult(raw, 'record');
-        decoded = checked.ok
-          ? checked.result
-          : { ok: false, diagnostics: [decodeFailure(format.name, context.file, item.place.index, checked.reason)] };
-      }
-    } catch (error) {
-      decoded = {
-        ok: false,
-        diagnostics: [decodeFailure(format.name, context.file, item.place.index, messageOf(error))],
-      };
-    }
-    if (record) yield { ok: true, record, index: item.place.index, place: item.place };
-    else if (decoded?.ok) yield { ok: true, record: decoded.record, index: item.place.index, place: item.place };
-    else if (decoded) {
-      const id = recordIdOf(item.value);
-      yield {
-        ok: false,
-        index: item.place.index,
-        place: item.place,
-        diagnostics: decoded.diagnostics.map((d) => ({
-          ...d,
-          place: d.place ?? diagnosticPlace(item.place),
-          ...(id !== undefined && d.recordId === undefined ? { recordId: id } : {}),
-        })),
-        text: item.text,
-      };
-    }
+    yield decodeItem(format, item, decodeContext, context.file);
   }
 }
 

@@ -22,16 +22,21 @@ export class RejectsFile {
 
   constructor(private readonly path: string | undefined) {}
 
-  /** Append a rejection; the promise settles when its line is written. */
-  add(rejection: Rejection): Promise<void> {
+  /**
+   * Append a rejection; the promise settles when its line is written. `prepared` is its line already made (by a
+   * worker thread, from the same fields).
+   */
+  add(rejection: Rejection, prepared?: string): Promise<void> {
     const path = this.path;
     if (path) {
-      const line = JSON.stringify({
-        file: rejection.file,
-        index: rejection.index,
-        diagnostics: rejection.diagnostics,
-        ...(rejection.value !== undefined ? { record: rejection.value } : { text: rejection.text }),
-      });
+      const line =
+        prepared ??
+        JSON.stringify({
+          file: rejection.file,
+          index: rejection.index,
+          diagnostics: rejection.diagnostics,
+          ...(rejection.value !== undefined ? { record: rejection.value } : { text: rejection.text }),
+        });
       this.#count++;
       this.#chain = this.#chain.then(async () => {
         this.#sink ??= await openTextSink(path, { what: 'rejects file' });

@@ -107,4 +107,10 @@ export const outputRules = defineRules({
     title: 'The run was interrupted',
     hint: 'Nothing was written; earlier outputs keep their old content. Run the command again.',
   },
+  workerFailed: {
+    id: 'run/worker-failed',
+    severity: 'error',
+    title: 'A worker thread failed',
+    hint: 'Nothing was written. Run again with --workers 1 to convert in one thread (and report the failure).',
+  },
 });

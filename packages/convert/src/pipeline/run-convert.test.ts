@@ -222,3 +222,95 @@ describe('exit codes of refused runs', () => {
     expect(exitCodeOf(d('input/metadata-file'))).toBe(1);
   });
 });
+
+describe('--workers (runConvert, validateFiles)', () => {
+  const record = (i: number) => ({
+    id: i === 40 ? 'r3' : `r${i}`,
+    image: `coco/${i}.jpg`,
+    conversations:
+      i === 7
+        ? [{ from: 'narrator', value: 'x' }]
+        : [
+            { from: 'human', value: `<image>\nWhat is in picture ${i}?` },
+            { from: 'gpt', value: `Picture ${i}.` },
+          ],
+  });
+  const write = async (name: string) => {
+    const path = join(dir, name);
+    const texts = Array.from({ length: 600 }, (_, i) => JSON.stringify(record(i), null, 2));
+    texts.splice(100, 0, '{"id": "broken", "conversations": [,]}');
+    await writeFile(path, `[\n${texts.join(',\n')}\n]\n`);
+    return path;
+  };
+
+  it('runConvert: workers 2 writes the bytes, rejects and summary of workers 1, with no note', async () => {
+    const input = await write('workers-in.json');
+    const seen: { output: string; rejects: string; summary: unknown }[] = [];
+    const notes: string[] = [];
+    for (const workers of [1, 2]) {
+      const output = join(dir, `workers-${workers}.jsonl`);
+      const rejects = join(dir, `workers-${workers}.rejects.jsonl`);
+      const run = await runConvert({
+        inputs: [input],
+        to: 'sharegpt',
+        output,
+        rejects,
+        registry,
+        validate: true,
+        workers,
+        onNote: (m) => notes.push(m),
+      });
+      expect(run.status).toBe('converted');
+      if (run.status !== 'converted') return;
+      const { durationMs: _d, output: _o, ...summary } = run.summary;
+      seen.push({ output: await readFile(output, 'utf8'), rejects: await readFile(rejects, 'utf8'), summary });
+    }
+    // (no note: the two workers converted the file; a fall-back to one thread says why)
+    expect(notes).toEqual([]);
+    expect(seen[1]).toEqual(seen[0]);
+    expect(seen[0]!.summary).toMatchObject({ read: 601, rejected: 2 });
+  });
+
+  it('runConvert: workers asked for but image work needs this thread: one note, the same output', async () => {
+    const input = await write('workers-images.json');
+    const notes: string[] = [];
+    const run = await runConvert({
+      inputs: [input],
+      to: 'sharegpt',
+      output: join(dir, 'workers-images.json.out.json'),
+      registry,
+      images: { sources: [sampleDir] },
+      workers: 2,
+      onNote: (m) => notes.push(m),
+    });
+    expect(run.status).toBe('converted');
+    expect(notes).toEqual([
+      'note: --workers 2: converting in one thread (image checks, rewriting or embedding run in this thread).',
+    ]);
+  });
+
+  it('validateFiles: workers 2 reports the diagnostics of workers 1, in order, and the same summary', async () => {
+    const input = await write('workers-validate.json');
+    const runs: { diagnostics: unknown[]; summary: unknown }[] = [];
+    const notes: string[] = [];
+    for (const workers of [undefined, 1, 2]) {
+      const diagnostics: unknown[] = [];
+      const result = await validateFiles({
+        inputs: [input],
+        registry,
+        ...(workers ? { workers } : {}),
+        onNote: (m) => notes.push(m),
+        onDiagnostic: (d) => {
+          diagnostics.push(d);
+        },
+      });
+      runs.push({ diagnostics, summary: result.summary });
+    }
+    expect(notes).toEqual([]);
+    expect(runs[1]).toEqual(runs[0]);
+    expect(runs[2]).toEqual(runs[0]);
+    const rules = (runs[0]!.diagnostics as { ruleId: string }[]).map((d) => d.ruleId);
+    expect(rules).toContain('id/duplicate');
+    expect(rules).toContain('json/syntax');
+  });
+});

@@ -10,6 +10,7 @@ import type { ConvertOptions, ConvertProgress, ConvertSummary, OnInvalid } from 
 import { type DatasetInfoEntry, writeDatasetInfo } from './dataset-info.js';
 import { type ImageAccessOptions, type ImageAccessSetup, openImageAccess } from './image-access.js';
 import type { ImageTokenPolicy } from './image-policy.js';
+import { workersOptions } from './parallel/run.js';
 import { isShardDone, shardResultPaths, writeShardResult } from './shard.js';
 import { planShardRun, type ShardRunPlan } from './shard-plan.js';
 
@@ -45,6 +46,13 @@ export interface ConvertRunOptions {
   readonly allowInputOverwrite?: boolean | undefined;
   /** `--shard k/n`. */
   readonly shard?: string | undefined;
+  /**
+   * `--workers N`: worker threads that parse, check and encode (the same output bytes, rejects and diagnostics in
+   * the same order); 1 = this thread only. Default: the available parallelism, for input files of 8 MiB or more.
+   */
+  readonly workers?: number | undefined;
+  /** A note for the user (`--workers N` asked for, but the run converts in one thread, and why). */
+  readonly onNote?: ((message: string) => void) | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly encodeTimeoutMs?: number | undefined;
   readonly onDiagnostic?: ((diagnostic: Diagnostic) => void) | undefined;
@@ -105,6 +113,11 @@ export async function runConvert(options: ConvertRunOptions): Promise<ConvertRun
       to: options.to,
       output,
       ...(plan.keepRecord ? { keepRecord: plan.keepRecord } : {}),
+      parallel: {
+        ...workersOptions(options.workers, options.onNote, 'converting', true),
+        ...(options.validate === true && !image.check ? { check: 'record' as const } : {}),
+        imagesUnused: imagesUnused(options),
+      },
       ...(options.container ? { container: options.container } : {}),
       registry,
       formatOptions,
@@ -209,6 +222,17 @@ function checkDatasetInfo(options: ConvertRunOptions): void {
 function extractImagesOptions(dir: string, output: string): NonNullable<ConvertOptions['extractImages']> {
   const base = output !== '-' ? dirname(resolve(output)) : process.cwd();
   return { dir, pathPrefix: relative(base, resolve(dir)).replaceAll('\\', '/') };
+}
+
+/** True when no image option asks for lookups, rewriting or bytes (the image access then does nothing). */
+function imagesUnused(options: ConvertRunOptions): boolean {
+  const images = options.images;
+  return (
+    (images?.sources === undefined || images.sources.length === 0) &&
+    images?.imageRoot === undefined &&
+    (images?.imagePaths ?? 'as-is') === 'as-is' &&
+    options.embedImages !== true
+  );
 }
 
 /** The per-record checks: the validation rules (when asked), then, when those found no error, the image check. */

@@ -24,6 +24,8 @@ export { writeFailure } from './write-failure.js';
 export interface TextSink {
   /** Queue text; resolves when it is safe to write more (respecting the stream's backpressure). */
   write(text: string): Promise<void> | undefined;
+  /** Queue bytes that are already UTF-8 (e.g. encoded by a worker thread); the sink owns them from now on. */
+  writeBytes(bytes: Uint8Array): Promise<void> | undefined;
   /**
    * Flush and end the stream, so every write error shows here, without putting the file in place yet (for outputs
    * committed together: finish all, then close all). `close` finishes first when needed.
@@ -202,6 +204,23 @@ class StreamSink implements TextSink {
     const chunk = Buffer.from(text, 'utf8');
     this.#bytes += chunk.length;
     const direct = this.#send(chunk);
+    if (!flushed) return direct;
+    return direct ? Promise.all([flushed, direct]).then(() => undefined) : flushed;
+  }
+
+  writeBytes(bytes: Uint8Array): Promise<void> | undefined {
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.#closed)
+      return Promise.reject(writeFailure(this.target, new Error('the output was already closed'), this.what));
+    if (bytes.length <= this.#buffer.length - this.#used) {
+      this.#buffer.set(bytes, this.#used);
+      this.#used += bytes.length;
+      return this.#used >= this.limit ? this.#flush() : undefined;
+    }
+    // Larger than what is left: what is buffered goes first, then the bytes as their own chunk (no copy).
+    const flushed = this.#flush();
+    this.#bytes += bytes.length;
+    const direct = this.#send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     if (!flushed) return direct;
     return direct ? Promise.all([flushed, direct]).then(() => undefined) : flushed;
   }

@@ -238,7 +238,8 @@ export function sourcePointer(pointer: string, raw: unknown): string {
   return out;
 }
 
-function withPlace(d: Diagnostic, place: RecordPlace): Diagnostic {
+/** A diagnostic of a record with the record's index and place when it lacks them (shared with the worker threads). */
+export function withPlace(d: Diagnostic, place: RecordPlace): Diagnostic {
   if (d.place && d.recordIndex !== undefined) return d;
   return {
     ...d,

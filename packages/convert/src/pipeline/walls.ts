@@ -1,6 +1,8 @@
 import { type Diagnostic, DiagnosticError, diagnose } from '@llavakit/diagnostics';
-import type { FormatPlugin, RecordContext, SourceRecord } from '@llavakit/format';
+import type { FormatPlugin, ReadResult, RecordContext, SourceRecord } from '@llavakit/format';
+import type { ReadItem } from '@llavakit/reader';
 import type { LlavaRecord } from '@llavakit/schema';
+import { recordIdOf } from '../formats/llava/index.js';
 import { diagnosticPlace } from './place.js';
 import { writerRules } from './rules.js';
 import { findLoneSurrogate, hasEscapedLoneSurrogate, hasLoneSurrogate } from './text.js';
@@ -272,4 +274,55 @@ export function encodeFailure(format: string, source: SourceRecord, error: unkno
     source: format,
     ...(id !== undefined ? { recordId: id } : {}),
   });
+}
+
+/**
+ * Decode one element read by the reader behind the wall (shared by the in-process path and the worker threads): a
+ * decode that throws or returns a non-result rejects the record, with the record's place and id. The common case (a
+ * plain `{ ok: true, record }`) is read once into locals, with no object made per record.
+ */
+export function decodeItem(
+  format: FormatPlugin<object>,
+  item: ReadItem,
+  decodeContext: RecordContext<object>,
+  file: string,
+): ReadResult {
+  if (!item.ok) {
+    return { ok: false, index: item.place.index, place: item.place, diagnostics: [item.diagnostic], text: item.text };
+  }
+  const decode = format.decode!;
+  let record: LlavaRecord | undefined;
+  let decoded: DecodeOutcome | undefined;
+  try {
+    const raw = decode(item.value, decodeContext) as unknown;
+    const ok = typeof raw === 'object' && raw !== null ? (raw as { ok?: unknown }).ok : undefined;
+    const candidate = ok === true ? (raw as { record?: unknown }).record : undefined;
+    if (typeof candidate === 'object' && candidate !== null && !Array.isArray(candidate)) {
+      record = candidate as LlavaRecord;
+    } else {
+      const checked = checkResult(raw, 'record');
+      decoded = checked.ok
+        ? checked.result
+        : { ok: false, diagnostics: [decodeFailure(format.name, file, item.place.index, checked.reason)] };
+    }
+  } catch (error) {
+    decoded = {
+      ok: false,
+      diagnostics: [decodeFailure(format.name, file, item.place.index, messageOf(error))],
+    };
+  }
+  if (record) return { ok: true, record, index: item.place.index, place: item.place };
+  if (decoded!.ok) return { ok: true, record: decoded!.record, index: item.place.index, place: item.place };
+  const id = recordIdOf(item.value);
+  return {
+    ok: false,
+    index: item.place.index,
+    place: item.place,
+    diagnostics: decoded!.diagnostics.map((d) => ({
+      ...d,
+      place: d.place ?? diagnosticPlace(item.place),
+      ...(id !== undefined && d.recordId === undefined ? { recordId: id } : {}),
+    })),
+    text: item.text,
+  };
 }

@@ -48,7 +48,12 @@ describe('loadFormatPlugin', () => {
     expect(loaded.ok).toBe(true);
     if (!loaded.ok) return;
     expect(loaded.formats.map((f) => f.name)).toEqual(['good-lines']);
-    expect(loaded.origin).toEqual({ plugin: 'llavakit-format-good', version: '2.3.4', via: 'specifier' });
+    expect(loaded.origin).toEqual({
+      plugin: 'llavakit-format-good',
+      version: '2.3.4',
+      via: 'specifier',
+      file: join(fixtures, 'llavakit-format-good', 'index.js'),
+    });
   });
 
   it('resolves a short name from node_modules of the cwd (ESM-only exports) and reports the invalid entry', async () => {

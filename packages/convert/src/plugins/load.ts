@@ -204,7 +204,7 @@ export async function loadFormatPlugin(specifier: string, options: LoadPluginOpt
   return {
     ok: true,
     formats,
-    origin: { plugin, ...(version !== undefined ? { version } : {}), via: 'specifier' },
+    origin: { plugin, ...(version !== undefined ? { version } : {}), via: 'specifier', file: resolved.file },
     ...(diagnostics.length > 0 ? { diagnostics } : {}),
   };
 }

@@ -164,7 +164,9 @@ function safeDescribe(schema: unknown): OptionInfo[] {
 
 /** Describe a registered format for listings (`llava formats`, `--json`). */
 export function describeFormat(entry: RegisteredFormat): FormatInfo {
-  const { format, origin } = entry;
+  const { format } = entry;
+  // (the module file is for worker threads, not for listings)
+  const { file: _file, ...origin } = entry.origin;
   const read = format.read ? 'stream' : format.decode ? 'record' : undefined;
   const write = format.write && !format.encode ? 'stream' : format.encode ? 'record' : undefined;
   return {

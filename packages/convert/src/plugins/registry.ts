@@ -10,6 +10,8 @@ export interface FormatOrigin {
   readonly version?: string;
   /** How it was found: built in, an installed/linked oclif plugin, or an explicit `--plugin` specifier. */
   readonly via: 'builtin' | 'oclif-plugin' | 'specifier';
+  /** The module file it was imported from (`--plugin` specifiers), so worker threads can import the same one. */
+  readonly file?: string;
 }
 
 /** A registered format with its origin. */

@@ -1,0 +1,132 @@
+import type { Diagnostic } from '@llavakit/diagnostics';
+import { type RawElement, RecordScanner } from '@llavakit/reader';
+import type { WorkerPool } from './pool.js';
+import type { BatchMessage } from './protocol.js';
+
+/** What {@link feedPool} needs of an input. */
+export interface FeedJob {
+  readonly file: string;
+  readonly keepRecord?: (index: number) => boolean;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (bytesRead: number, records: number, totalBytes?: number) => void;
+}
+
+/**
+ * Scan the input here (the reader's raw mode: element bytes and places, no parsing), send each chunk's elements to
+ * the pool as one batch (their bytes copied into a buffer that is transferred, then handed back with the answer and
+ * reused), at most `inFlightPerWorker` batches per worker at a time, and give the answers to `replay` in input order.
+ * A fatal scan error is thrown once every element before it was replayed, as the in-process reader throws it.
+ */
+export async function feedPool<R extends { readonly id: number; readonly input: ArrayBuffer }>(
+  job: FeedJob,
+  opened: { chunks: AsyncIterable<Buffer>; totalBytes?: number },
+  pool: WorkerPool<R>,
+  options: { readonly batchBytes?: number; readonly inFlightPerWorker?: number },
+  replay: (result: R) => Promise<void>,
+): Promise<void> {
+  const { signal, keepRecord } = job;
+  const batchBytes = options.batchBytes ?? 2 * 1024 * 1024;
+  const limit = Math.max(1, pool.size * (options.inFlightPerWorker ?? 2));
+  const scanner = new RecordScanner({ file: job.file, raw: true });
+  const inFlight: Promise<R>[] = [];
+  let nextId = 0;
+  let elements = 0;
+  let bytesRead = 0;
+  // Input buffers cycle: each comes back with its batch's answer (no allocation per batch, memory stays flat).
+  const free: ArrayBuffer[] = [];
+  const fresh = () => new Uint8Array(free.pop() ?? new ArrayBuffer(batchBytes));
+  // the batch being filled
+  let buffer = fresh();
+  let used = 0;
+  let ends: number[] = [];
+  let places: number[] = [];
+  let keep: number[] | undefined;
+  let rejected: { k: number; diagnostic: Diagnostic; length: number }[] | undefined;
+
+  const dispatch = () => {
+    if (ends.length === 0) return;
+    const message: BatchMessage = {
+      kind: 'batch',
+      id: nextId++,
+      buffer: buffer.buffer as ArrayBuffer,
+      ends: Int32Array.from(ends),
+      places: Float64Array.from(places),
+      keep: keep ? Uint8Array.from(keep) : undefined,
+      rejected,
+    };
+    const result = pool.run(message);
+    result.catch(() => undefined); // awaited in order below
+    inFlight.push(result);
+    buffer = fresh();
+    used = 0;
+    ends = [];
+    places = [];
+    keep = undefined;
+    rejected = undefined;
+  };
+
+  const add = (element: RawElement) => {
+    const { bytes, place } = element;
+    if (ends.length > 0 && used + bytes.length > buffer.length) dispatch();
+    if (bytes.length > buffer.length) buffer = new Uint8Array(bytes.length); // one large element: its own buffer
+    buffer.set(bytes, used);
+    used += bytes.length;
+    if (element.rejected)
+      (rejected ??= []).push({ k: ends.length, diagnostic: element.rejected, length: place.length });
+    ends.push(used);
+    places.push(place.index, place.offset, place.line, place.column);
+    if (keepRecord) {
+      keep ??= new Array<number>(ends.length - 1).fill(1);
+      keep.push(keepRecord(place.index) ? 1 : 0);
+    } else if (keep) keep.push(1);
+    elements++;
+  };
+
+  const settle = async (): Promise<void> => {
+    const next = inFlight.shift()!;
+    const result = signal ? await orAbort(next, signal) : await next;
+    await replay(result);
+    if (result.input.byteLength === batchBytes && free.length < limit + 1) free.push(result.input);
+  };
+
+  for await (const chunk of opened.chunks) {
+    signal?.throwIfAborted();
+    bytesRead += chunk.length;
+    const found = scanner.pushRaw(chunk);
+    for (const element of found) add(element);
+    // Each chunk's elements go out at once (a slow stream's records do not wait for a full batch).
+    dispatch();
+    job.onProgress?.(bytesRead, elements, opened.totalBytes);
+    while (inFlight.length >= limit) await settle();
+    if (scanner.error) break;
+  }
+  if (!scanner.error) {
+    signal?.throwIfAborted();
+    for (const element of scanner.endRaw()) add(element);
+  }
+  dispatch();
+  while (inFlight.length > 0) await settle();
+  if (scanner.error) throw scanner.error;
+}
+
+/**
+ * `promise`, or the signal's reason once aborted (a worker stuck in a plugin does not hold up an interruption). The
+ * listener is removed when the promise settles: nothing accumulates on a long-lived signal.
+ */
+function orAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,146 @@
+/**
+ * A worker thread of a parallel validation: parse (and decode, for a format that is not LLaVA) batches of element
+ * bytes and run the per-record half of the validator on them, exactly as `readForValidation` and `llava validate` do
+ * record by record; the main thread runs the cross-record half (duplicate ids, id types, path forms) in input order.
+ */
+import { pathToFileURL } from 'node:url';
+import { parentPort, workerData } from 'node:worker_threads';
+import { DiagnosticError } from '@llavakit/diagnostics';
+import type { FormatPlugin, RecordContext } from '@llavakit/format';
+import { parseElement, type RecordPlace } from '@llavakit/reader';
+import { createRecordValidator } from '@llavakit/schema';
+import { builtinFormats } from '../../formats/index.js';
+import { recordIdOf } from '../../formats/llava/index.js';
+import { formatsOfExport } from '../../plugins/load.js';
+import { sourcePointer, withPlace } from '../validate-input.js';
+import type {
+  BatchMessage,
+  CheckedRecord,
+  FormatRef,
+  ReadyMessage,
+  ValidationResult,
+  ValidationSetup,
+} from './protocol.js';
+
+const setup = workerData as ValidationSetup;
+const port = parentPort!;
+
+async function formatOf(ref: FormatRef): Promise<FormatPlugin<object>> {
+  if (!ref.module) {
+    const builtin = builtinFormats.find((f) => f.name === ref.name);
+    if (!builtin) throw new Error(`no built-in format "${ref.name}"`);
+    return builtin;
+  }
+  const namespace: unknown = await import(pathToFileURL(ref.module).href);
+  const format = formatsOfExport(namespace, ref.plugin ?? ref.module).formats.find((f) => f.name === ref.name);
+  if (!format) throw new Error(`${ref.module} no longer exports format "${ref.name}"`);
+  return format;
+}
+
+async function start(): Promise<void> {
+  let decode: FormatPlugin<object>['decode'];
+  try {
+    if (setup.format) {
+      decode = (await formatOf(setup.format)).decode;
+      if (!decode) throw new Error(`${setup.format.name} has no record-level decode`);
+    }
+  } catch (error) {
+    port.postMessage({ ready: false, reason: error instanceof Error ? error.message : String(error) } as ReadyMessage);
+    return;
+  }
+  const file = setup.file;
+  const check = createRecordValidator({ file, kind: setup.kind, ignore: setup.ignore });
+  const context: RecordContext<object> & { index: number } = {
+    options: setup.formatOptions,
+    file,
+    index: 0,
+    report: () => undefined,
+    count: () => undefined,
+    images: { rewrite: (path) => path, readBytes: async () => undefined },
+  };
+
+  const validateBatch = (batch: BatchMessage): ValidationResult => {
+    const bytes = Buffer.from(batch.buffer);
+    const n = batch.ends.length;
+    const records: (CheckedRecord | null)[] = new Array(n).fill(null);
+    for (let k = 0; k < n; k++) {
+      const start = k === 0 ? 0 : batch.ends[k - 1]!;
+      const end = batch.ends[k]!;
+      const p = batch.places;
+      const place: RecordPlace = {
+        index: p[k * 4]!,
+        offset: p[k * 4 + 1]!,
+        line: p[k * 4 + 2]!,
+        column: p[k * 4 + 3]!,
+        length: end - start,
+      };
+      let item: ReturnType<typeof parseElement>;
+      let value: unknown;
+      let failed: CheckedRecord | undefined;
+      try {
+        const rejected = batch.rejected?.find((r) => r.k === k);
+        item = rejected
+          ? { ok: false, diagnostic: rejected.diagnostic, place: { ...place, length: rejected.length }, text: '' }
+          : parseElement(bytes.subarray(start, end), place, file);
+        if (!item.ok) failed = { i: place.index, d: [withPlace(item.diagnostic, place)] };
+        else if (decode) {
+          context.index = place.index;
+          const result = decode(item.value, context);
+          if (result.ok) value = result.record;
+          else {
+            const id = recordIdOf(item.value);
+            failed = {
+              i: place.index,
+              d: result.diagnostics.map((d) =>
+                withPlace({ ...d, ...(id !== undefined && d.recordId === undefined ? { recordId: id } : {}) }, place),
+              ),
+            };
+          }
+        } else value = item.value;
+      } catch (error) {
+        if (!DiagnosticError.is(error)) throw error;
+        return { ...handBack(batch), records: jsonBytes(records), fatalAt: k, fatal: error.diagnostic };
+      }
+      if (batch.keep && batch.keep[k] === 0) continue;
+      if (failed) {
+        records[k] = failed;
+        continue;
+      }
+      const { diagnostics, facts } = check(value, place, decode ? undefined : item!.text);
+      const raw = item!.ok ? item!.value : undefined;
+      const d = decode
+        ? diagnostics.map((x) => {
+            const pointer = x.pointer !== undefined ? sourcePointer(x.pointer, raw) : x.pointer;
+            return pointer === x.pointer ? x : { ...x, ...(pointer !== undefined ? { pointer } : {}) };
+          })
+        : diagnostics;
+      records[k] = { i: place.index, ...(d.length > 0 ? { d } : {}), ...(facts ? { f: facts } : {}) };
+    }
+    return { ...handBack(batch), records: jsonBytes(records), fatalAt: -1 };
+  };
+
+  port.on('message', (batch: BatchMessage) => {
+    const result = validateBatch(batch);
+    port.postMessage(result, [
+      result.input,
+      result.ends.buffer as ArrayBuffer,
+      result.places.buffer as ArrayBuffer,
+      result.records.buffer as ArrayBuffer,
+    ]);
+  });
+  port.postMessage({ ready: true } as ReadyMessage);
+}
+
+/** JSON as UTF-8 in its own memory (never a view into Node's shared pool, so it can be moved). */
+function jsonBytes(value: unknown): Uint8Array {
+  const text = JSON.stringify(value);
+  const out = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+  out.write(text, 0, 'utf8');
+  return out;
+}
+
+function handBack(batch: BatchMessage): Pick<ValidationResult, 'id' | 'input' | 'ends' | 'places'> {
+  return { id: batch.id, input: batch.buffer, ends: batch.ends, places: batch.places };
+}
+
+void start();

@@ -1,0 +1,154 @@
+import { stat } from 'node:fs/promises';
+import { type Diagnostic, DiagnosticError } from '@llavakit/diagnostics';
+import { type InputSource, openSource } from '@llavakit/reader';
+import { createCrossRecordValidator } from '@llavakit/schema';
+import type { FormatRegistry } from '../../plugins/registry.js';
+import type { ValidationPlan } from '../validate-input.js';
+import { feedPool } from './feed.js';
+import { PoolStartError, WorkerPool, workerScript } from './pool.js';
+import type { CheckedRecord, FormatRef, ValidationResult, ValidationSetup } from './protocol.js';
+import { defaultWorkers } from './run.js';
+
+/** Options of {@link startParallelValidation}. */
+export interface ParallelValidationOptions {
+  /** The input as diagnostics name it. */
+  readonly file: string;
+  /** The registry the plan's format comes from (a `--plugin` format is imported by the workers from its file). */
+  readonly registry: FormatRegistry;
+  /** Worker threads (default: the available parallelism); 1: none. */
+  readonly workers?: number;
+  /** Inputs smaller than this (and streams, when set) are validated in this thread. Default 0. */
+  readonly minInputBytes?: number;
+  readonly keepRecord?: (index: number) => boolean;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (bytesRead: number, totalBytes?: number) => void;
+  /** Called with the reason when this input is validated in this thread although workers were asked for. */
+  readonly onFallback?: (reason: string) => void;
+  readonly batchBytes?: number;
+  readonly inFlightPerWorker?: number;
+}
+
+/** What the caller does with each record, in input order (as its `readForValidation` + `Validator` loop does). */
+export interface ValidationHost {
+  /** A record was read (every record of this run, checked or unreadable). */
+  record(): void;
+  /** A diagnostic, in the order the in-process loop finds them. */
+  diagnostic(diagnostic: Diagnostic): Promise<void> | void;
+}
+
+/** A validation running in worker threads: {@link ParallelValidation.run} once, then {@link ParallelValidation.finish}. */
+export interface ParallelValidation {
+  /** Read and check every record; throws the fatal `DiagnosticError` that ends the read, as the in-process path does. */
+  run(host: ValidationHost): Promise<void>;
+  /** The file-level rules (mixed id types, image path forms), as `Validator.finish`. */
+  finish(): Diagnostic[];
+}
+
+/**
+ * Validate one input with worker threads: the main thread scans the bytes, workers parse (and decode) and run the
+ * per-record rules (`createRecordValidator`), the main thread runs the cross-record rules in input order
+ * (`createCrossRecordValidator`) — the same diagnostics, in the same order, as `readForValidation` with
+ * `createValidator`. Resolves `undefined` (nothing read) when the input must be validated in this thread: one worker,
+ * a small input, a stream-level format, a format the workers cannot import.
+ */
+export async function startParallelValidation(
+  input: InputSource,
+  plan: ValidationPlan,
+  options: ParallelValidationOptions,
+): Promise<ParallelValidation | undefined> {
+  const workers = Math.max(1, Math.floor(options.workers ?? defaultWorkers()));
+  const fallback = (reason: string) => {
+    options.onFallback?.(reason);
+    return undefined;
+  };
+  if (workers <= 1) return undefined;
+  if (plan.decode && (!plan.format.decode || plan.format.read)) {
+    return fallback(`${plan.format.name} reads its own container`);
+  }
+  let format: FormatRef | undefined;
+  if (plan.decode) {
+    const entry = options.registry.get(plan.format.name);
+    if (entry?.format === plan.format && entry.origin.via === 'builtin') format = { name: plan.format.name };
+    else if (entry?.format === plan.format && entry.origin.via === 'specifier' && entry.origin.file) {
+      format = { name: plan.format.name, module: entry.origin.file, plugin: entry.origin.plugin };
+    } else return fallback(`format ${plan.format.name} cannot be imported by worker threads`);
+  }
+  const script = workerScript('validate-worker');
+  if (!script) return fallback('the worker script is not built');
+  if ((options.minInputBytes ?? 0) > 0) {
+    const info = typeof input === 'string' && input !== '-' ? await stat(input).catch(() => undefined) : undefined;
+    if (!info?.isFile() || info.size < options.minInputBytes!) return undefined;
+  }
+  const setup: ValidationSetup = {
+    file: options.file,
+    kind: plan.kind,
+    ignore: plan.ignore,
+    ...(format ? { format } : {}),
+    formatOptions: plan.decode && plan.format.optionsSchema ? (plan.format.optionsSchema.parse({}) as object) : {},
+  };
+  let pool: WorkerPool<ValidationResult>;
+  try {
+    structuredClone(setup);
+    pool = await WorkerPool.start<ValidationResult>(script, workers, setup, 10_000, options.signal);
+  } catch (error) {
+    if (error instanceof PoolStartError) return fallback(error.message);
+    if (error instanceof Error && error.name === 'DataCloneError') return fallback('the format options cannot be sent');
+    throw error;
+  }
+  const cross = createCrossRecordValidator({ file: options.file, kind: plan.kind, ignore: plan.ignore });
+  return {
+    async run(host) {
+      try {
+        const opened = await openSource(input, {
+          file: options.file,
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        const job = {
+          file: options.file,
+          ...(options.keepRecord ? { keepRecord: options.keepRecord } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.onProgress
+            ? { onProgress: (bytes: number, _records: number, total?: number) => options.onProgress?.(bytes, total) }
+            : {}),
+        };
+        await feedPool(job, opened, pool, options, async (result) => {
+          const { ends, places } = result;
+          const r8 = result.records;
+          const records = JSON.parse(
+            Buffer.from(r8.buffer, r8.byteOffset, r8.byteLength).toString('utf8'),
+          ) as (CheckedRecord | null)[];
+          let bytes: Buffer | undefined;
+          for (let k = 0; k < records.length; k++) {
+            if (k === result.fatalAt) throw new DiagnosticError(result.fatal!);
+            const r = records[k];
+            if (!r) continue;
+            host.record();
+            if (r.d) {
+              for (const d of r.d) {
+                const pending = host.diagnostic(d);
+                if (pending) await pending;
+              }
+            }
+            if (r.f) {
+              const place = {
+                index: r.i,
+                offset: places[k * 4 + 1]!,
+                line: places[k * 4 + 2]!,
+                column: places[k * 4 + 3]!,
+              };
+              // The record's text, for a place inside it (rare: see CrossRecordValidator.add); decoded records have none.
+              const text = plan.decode
+                ? undefined
+                : () => (bytes ??= Buffer.from(result.input)).toString('utf8', k === 0 ? 0 : ends[k - 1]!, ends[k]!);
+              const duplicate = cross.add(r.f, place, text);
+              if (duplicate) await host.diagnostic(duplicate);
+            }
+          }
+        });
+      } finally {
+        await pool.terminate();
+      }
+    },
+    finish: () => cross.finish(),
+  };
+}

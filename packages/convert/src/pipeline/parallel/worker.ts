@@ -1,0 +1,215 @@
+/**
+ * A worker thread of a parallel conversion: parse, decode, check and encode batches of element bytes, exactly as the
+ * in-process path does record by record (same walls, same diagnostics), answering with the batch's output text and
+ * the per-record events the main thread replays in input order. See `protocol.ts`.
+ */
+import { pathToFileURL } from 'node:url';
+import { parentPort, workerData } from 'node:worker_threads';
+import { type Diagnostic, DiagnosticError } from '@llavakit/diagnostics';
+import type { FormatPlugin, RecordContext, SourceRecord } from '@llavakit/format';
+import { parseElement, type ReadItem, type RecordPlace } from '@llavakit/reader';
+import { createRecordChecker } from '@llavakit/schema';
+import { builtinFormats } from '../../formats/index.js';
+import { formatsOfExport } from '../../plugins/load.js';
+import { refuseWrappedRecords } from '../input.js';
+import { decodeItem, EncodeWatch, encodeOne, withPlace } from '../walls.js';
+import {
+  type BatchMessage,
+  type BatchResult,
+  type FormatRef,
+  type InputMessage,
+  REJECTED,
+  type ReadyMessage,
+  type RecordEvent,
+  SKIPPED,
+  UNREAD,
+  type WorkerSetup,
+  WRITTEN,
+} from './protocol.js';
+
+const setup = workerData as WorkerSetup;
+const port = parentPort!;
+
+async function formatOf(ref: FormatRef): Promise<FormatPlugin<object>> {
+  if (!ref.module) {
+    const builtin = builtinFormats.find((f) => f.name === ref.name);
+    if (!builtin) throw new Error(`no built-in format "${ref.name}"`);
+    return builtin;
+  }
+  // The same module file the main thread imported, checked and snapshotted by the same contract check.
+  const namespace: unknown = await import(pathToFileURL(ref.module).href);
+  const { formats } = formatsOfExport(namespace, ref.plugin ?? ref.module);
+  const format = formats.find((f) => f.name === ref.name);
+  if (!format) throw new Error(`${ref.module} no longer exports format "${ref.name}"`);
+  return format;
+}
+
+async function start(): Promise<void> {
+  let target: FormatPlugin<object>;
+  try {
+    target = await formatOf(setup.target);
+    if (!target.encode) throw new Error(`${target.name} has no record-level encode`);
+  } catch (error) {
+    port.postMessage({ ready: false, reason: messageOf(error) } as ReadyMessage);
+    return;
+  }
+  const check = setup.check === 'record' ? createRecordChecker() : undefined;
+  const watch = new EncodeWatch(setup.encodeTimeoutMs);
+  let events: RecordEvent[] = [];
+  let k = 0;
+  const note = (diagnostic: Diagnostic) => {
+    events.push({ k, kind: 'note', diagnostic });
+  };
+  const count = (event: string, by = 1) => {
+    events.push({ k, kind: 'count', event, by });
+  };
+  const images = { rewrite: (path: string) => path, readBytes: async () => undefined };
+  // The input being converted (set by its InputMessage).
+  let file = '';
+  let source: FormatPlugin<object> | undefined;
+  const decodeContext: { -readonly [K in keyof RecordContext<object>]: RecordContext<object>[K] } = {
+    options: {},
+    file,
+    index: 0,
+    report: note,
+    count,
+    images,
+  };
+  const encodeContext: typeof decodeContext = { ...decodeContext, options: setup.targetOptions };
+  const begin = async (input: InputMessage): Promise<ReadyMessage> => {
+    try {
+      const format = await formatOf(input.source);
+      if (!format.decode) throw new Error(`${format.name} has no record-level decode`);
+      source = format;
+      file = input.file;
+      decodeContext.file = encodeContext.file = file;
+      decodeContext.options = input.readOptions;
+      return { ready: true };
+    } catch (error) {
+      source = undefined;
+      return { ready: false, reason: messageOf(error) };
+    }
+  };
+  const rejectLine = (index: number, diagnostics: readonly Diagnostic[], value: unknown, text?: string) =>
+    setup.rejects
+      ? JSON.stringify({ file, index, diagnostics, ...(value !== undefined ? { record: value } : { text }) })
+      : undefined;
+  const reject = (index: number, diagnostics: readonly Diagnostic[], value: unknown, text?: string) => {
+    events.push({ k, kind: 'reject', index, diagnostics, line: rejectLine(index, diagnostics, value, text) });
+  };
+
+  const convertBatch = async (batch: BatchMessage, source: FormatPlugin<object>): Promise<BatchResult> => {
+    const bytes = Buffer.from(batch.buffer);
+    const n = batch.ends.length;
+    const status = new Uint8Array(n).fill(UNREAD);
+    const lengths = new Int32Array(n);
+    // The output is UTF-8 encoded here as records come (not on the main thread, which only copies the bytes out).
+    let out = Buffer.allocUnsafeSlow(Math.max(64 * 1024, batch.ends[n - 1] ?? 0));
+    let used = 0;
+    const append = (text: string) => {
+      if (text.length * 3 > out.length - used) {
+        const grown = Buffer.allocUnsafeSlow(Math.max(out.length * 2, used + text.length * 3));
+        out.copy(grown, 0, 0, used);
+        out = grown;
+      }
+      const bytes = out.write(text, used, 'utf8');
+      used += bytes;
+      return bytes;
+    };
+    let first = true;
+    events = [];
+    for (k = 0; k < n; k++) {
+      const start = k === 0 ? 0 : batch.ends[k - 1]!;
+      const end = batch.ends[k]!;
+      const p = batch.places;
+      const place: RecordPlace = {
+        index: p[k * 4]!,
+        offset: p[k * 4 + 1]!,
+        line: p[k * 4 + 2]!,
+        column: p[k * 4 + 3]!,
+        length: end - start,
+      };
+      let item: ReadItem;
+      try {
+        const rejected = batch.rejected?.find((r) => r.k === k);
+        item = rejected
+          ? { ok: false, diagnostic: rejected.diagnostic, place: { ...place, length: rejected.length }, text: '' }
+          : parseElement(bytes.subarray(start, end), place, file);
+        if (place.index === 0 && item.ok) refuseWrappedRecords(item.value, file, place);
+      } catch (error) {
+        if (!DiagnosticError.is(error)) throw error;
+        events.push({ k, kind: 'fatal', diagnostic: error.diagnostic });
+        break;
+      }
+      decodeContext.index = place.index;
+      const result = decodeItem(source, item, decodeContext, file);
+      if (batch.keep && batch.keep[k] === 0) {
+        status[k] = SKIPPED;
+        continue;
+      }
+      status[k] = REJECTED;
+      if (!result.ok) {
+        reject(result.index, result.diagnostics, undefined, result.text);
+        continue;
+      }
+      const record: SourceRecord = { record: result.record, index: result.index, file, place };
+      if (check) {
+        const found = check(record);
+        if (found.some((d) => d.severity === 'error')) {
+          reject(result.index, found, result.record);
+          continue;
+        }
+        for (const d of found) note(d);
+      }
+      encodeContext.index = place.index;
+      const encoding = encodeOne(target, record, encodeContext, watch);
+      const outcome = encoding instanceof Promise ? await encoding : encoding;
+      if (outcome.ok) {
+        status[k] = WRITTEN;
+        if (!first) append(setup.separator);
+        first = false;
+        lengths[k] = append(outcome.json);
+      } else reject(result.index, withPlace(outcome.diagnostics, record), record.record);
+    }
+    return { id: batch.id, out: out.subarray(0, used), input: batch.buffer, status, lengths, events };
+  };
+
+  // One message at a time, in the order they come (the main thread puts the answers back in input order).
+  let queue: Promise<void> = Promise.resolve();
+  port.on('message', (message: InputMessage | BatchMessage) => {
+    queue = queue.then(async () => {
+      if (message.kind === 'input') {
+        port.postMessage(await begin(message));
+        return;
+      }
+      if (!source) throw new Error('a batch came before its input');
+      const result = await convertBatch(message, source);
+      try {
+        port.postMessage(result, transferOf(result));
+      } catch {
+        // A plugin's diagnostic that cannot be cloned (a function in its data): sent as its JSON.
+        const events = JSON.parse(JSON.stringify(result.events)) as RecordEvent[];
+        port.postMessage({ ...result, events }, transferOf(result));
+      }
+    });
+  });
+  port.postMessage({ ready: true } as ReadyMessage);
+}
+
+function messageOf(error: unknown): string {
+  try {
+    return error instanceof Error ? error.message : String(error);
+  } catch {
+    return 'an unprintable error';
+  }
+}
+
+/** The buffers of a result, moved (not copied) to the main thread. */
+function transferOf(result: BatchResult): ArrayBuffer[] {
+  const list = [result.input, result.status.buffer as ArrayBuffer, result.lengths.buffer as ArrayBuffer];
+  // (`out` has its own memory: allocUnsafeSlow, never Node's shared pool)
+  list.push(result.out.buffer as ArrayBuffer);
+  return list;
+}
+
+void start();
