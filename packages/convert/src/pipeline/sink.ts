@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { chmod, lstat, mkdir, realpath, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { chmod, lstat, realpath, rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
-import type { DiagnosticError } from '@llavakit/diagnostics';
+import { type DiagnosticError, makeDirectory, temporaryPathFor } from '@llavakit/diagnostics';
 import { liveTemporaries, track } from './temporaries.js';
 import { writeFailure } from './write-failure.js';
 
@@ -54,20 +53,6 @@ export interface SinkOptions {
 /** Set on `process.stdout` while a sink writes to it (`Symbol.for('llavakit.sink')`). */
 export const SINK_MARK = Symbol.for('llavakit.sink');
 
-/** `mkdir -p`, reporting the real cause: recursive mkdir says ENOENT where the folder cannot be made (EROFS, …). */
-async function makeDir(path: string): Promise<void> {
-  try {
-    await mkdir(path, { recursive: true });
-  } catch (error) {
-    const again = await mkdir(path).then(
-      () => undefined,
-      (plain: NodeJS.ErrnoException) => plain,
-    );
-    if (again && again.code !== 'ENOENT' && again.code !== 'EEXIST') throw again;
-    throw error;
-  }
-}
-
 /** How a path is written: replaced through a temporary file beside `real`, or written into directly. */
 type Plan = { readonly mode: 'replace'; readonly real: string; readonly mode0?: number } | { readonly mode: 'direct' };
 
@@ -88,7 +73,7 @@ async function planTarget(path: string): Promise<Plan> {
     }
   }
   if (!info) {
-    await makeDir(dirname(path));
+    await makeDirectory(dirname(path));
     return { mode: 'replace', real: path };
   }
   if (info.isDirectory()) throw Object.assign(new Error('it is a directory'), { code: 'EISDIR' });
@@ -131,8 +116,7 @@ export async function openTextSink(path: string, options: SinkOptions = {}): Pro
       await opened(stream);
       return new StreamSink(stream, options.bufferBytes, path, undefined, what);
     }
-    const directory = dirname(plan.real);
-    temporary = join(directory, `.${basename(plan.real)}.llava-tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+    temporary = temporaryPathFor(plan.real);
     track(temporary);
     // A few buffers may be queued, so encoding goes on while the previous chunk is being written.
     const stream = createWriteStream(temporary, { flags: 'wx', highWaterMark });
