@@ -3,39 +3,18 @@
  * bytes and run the per-record half of the validator on them, exactly as `readForValidation` and `llava validate` do
  * record by record; the main thread runs the cross-record half (duplicate ids, id types, path forms) in input order.
  */
-import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { DiagnosticError } from '@llavakit/diagnostics';
 import type { FormatPlugin, RecordContext } from '@llavakit/format';
 import { parseElement, type RecordPlace } from '@llavakit/reader';
 import { createRecordValidator } from '@llavakit/schema';
-import { builtinFormats } from '../../formats/index.js';
 import { recordIdOf } from '../../formats/llava/index.js';
-import { formatsOfExport } from '../../plugins/load.js';
 import { sourcePointer, withPlace } from '../validate-input.js';
-import type {
-  BatchMessage,
-  CheckedRecord,
-  FormatRef,
-  ReadyMessage,
-  ValidationResult,
-  ValidationSetup,
-} from './protocol.js';
+import type { BatchMessage, CheckedRecord, ReadyMessage, ValidationResult, ValidationSetup } from './protocol.js';
+import { formatOf } from './worker-format.js';
 
 const setup = workerData as ValidationSetup;
 const port = parentPort!;
-
-async function formatOf(ref: FormatRef): Promise<FormatPlugin<object>> {
-  if (!ref.module) {
-    const builtin = builtinFormats.find((f) => f.name === ref.name);
-    if (!builtin) throw new Error(`no built-in format "${ref.name}"`);
-    return builtin;
-  }
-  const namespace: unknown = await import(pathToFileURL(ref.module).href);
-  const format = formatsOfExport(namespace, ref.plugin ?? ref.module).formats.find((f) => f.name === ref.name);
-  if (!format) throw new Error(`${ref.module} no longer exports format "${ref.name}"`);
-  return format;
-}
 
 async function start(): Promise<void> {
   let decode: FormatPlugin<object>['decode'];

@@ -3,20 +3,16 @@
  * in-process path does record by record (same walls, same diagnostics), answering with the batch's output text and
  * the per-record events the main thread replays in input order. See `protocol.ts`.
  */
-import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type Diagnostic, DiagnosticError } from '@llavakit/diagnostics';
 import type { FormatPlugin, RecordContext, SourceRecord } from '@llavakit/format';
 import { parseElement, type ReadItem, type RecordPlace } from '@llavakit/reader';
 import { createRecordChecker } from '@llavakit/schema';
-import { builtinFormats } from '../../formats/index.js';
-import { formatsOfExport } from '../../plugins/load.js';
 import { refuseWrappedRecords } from '../input.js';
 import { decodeItem, EncodeWatch, encodeOne, withPlace } from '../walls.js';
 import {
   type BatchMessage,
   type BatchResult,
-  type FormatRef,
   type InputMessage,
   REJECTED,
   type ReadyMessage,
@@ -26,23 +22,10 @@ import {
   type WorkerSetup,
   WRITTEN,
 } from './protocol.js';
+import { formatOf } from './worker-format.js';
 
 const setup = workerData as WorkerSetup;
 const port = parentPort!;
-
-async function formatOf(ref: FormatRef): Promise<FormatPlugin<object>> {
-  if (!ref.module) {
-    const builtin = builtinFormats.find((f) => f.name === ref.name);
-    if (!builtin) throw new Error(`no built-in format "${ref.name}"`);
-    return builtin;
-  }
-  // The same module file the main thread imported, checked and snapshotted by the same contract check.
-  const namespace: unknown = await import(pathToFileURL(ref.module).href);
-  const { formats } = formatsOfExport(namespace, ref.plugin ?? ref.module);
-  const format = formats.find((f) => f.name === ref.name);
-  if (!format) throw new Error(`${ref.module} no longer exports format "${ref.name}"`);
-  return format;
-}
 
 async function start(): Promise<void> {
   let target: FormatPlugin<object>;
