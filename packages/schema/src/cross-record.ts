@@ -6,8 +6,7 @@ import { type Diagnostic, diagnose, type Place } from '@llavakit/diagnostics';
 import { pointerPlace, SOURCE, toDiagnostic } from './dressing.js';
 import type { Finding } from './finding.js';
 import { validationRules as R } from './rules.js';
-import type { ValidationPlace } from './validation-types.js';
-import type { ValidatorOptions } from './validator.js';
+import type { ValidationPlace, ValidatorOptions } from './validation-types.js';
 
 export function duplicateOf(
   id: string | number,

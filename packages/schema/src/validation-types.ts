@@ -23,3 +23,16 @@ export interface ValidationPlace {
   readonly line?: number;
   readonly column?: number;
 }
+
+/** Options of {@link createValidator} and {@link createRecordChecker}. */
+export interface ValidatorOptions {
+  /** The file name put in diagnostics (as the user named it). */
+  readonly file?: string;
+  /** The trainer the data targets (default `llava`). */
+  readonly kind?: ValidationKind;
+  /**
+   * Rule ids not applied (e.g. `image/placement` for a format whose trainer takes `<image>` anywhere). Only
+   * {@link createValidator} honours it.
+   */
+  readonly ignore?: readonly string[];
+}

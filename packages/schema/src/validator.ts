@@ -12,22 +12,11 @@ import {
 import { toDiagnostic } from './dressing.js';
 import type { LlavaRecord } from './record.js';
 import { checkValue } from './record-rules.js';
-import type { ValidationKind, ValidationPlace } from './validation-types.js';
+import type { ValidationKind, ValidationPlace, ValidatorOptions } from './validation-types.js';
+
+export type { ValidatorOptions } from './validation-types.js';
 
 export { type ValidationKind, type ValidationPlace, validationKinds } from './validation-types.js';
-
-/** Options of {@link createValidator} and {@link createRecordChecker}. */
-export interface ValidatorOptions {
-  /** The file name put in diagnostics (as the user named it). */
-  readonly file?: string;
-  /** The trainer the data targets (default `llava`). */
-  readonly kind?: ValidationKind;
-  /**
-   * Rule ids not applied (e.g. `image/placement` for a format whose trainer takes `<image>` anywhere). Only
-   * {@link createValidator} honours it.
-   */
-  readonly ignore?: readonly string[];
-}
 
 /** A validator of one file: per-record rules in {@link Validator.check}, cross-record rules in {@link Validator.finish}. */
 export interface Validator {
