@@ -90,6 +90,7 @@ export {
   renderParseReport,
   serialiseRecords,
 } from './parse-run.js';
+export { type RenderedRecord, type RenderRecordsOptions, renderRecords } from './render-records.js';
 export {
   type BuildChatRequestOptions,
   type BuiltRequest,
