@@ -27,6 +27,8 @@ describe('the public exports of @llavakit/ops', () => {
       'renderOpSummary',
       'renderStatsHtml',
       'renderStatsSummary',
+      'runImagesCheck',
+      'runShard',
       'sampleRecords',
       'selectBestResolution',
       'sourceOf',

@@ -3,6 +3,7 @@ export { type FilterOptions, filterRecords } from './filter.js';
 export { normalizedConversation } from './hash.js';
 export { Histogram, type HistogramBucket, type HistogramJson } from './histogram.js';
 export type { ImageSourceOptions } from './images.js';
+export { type ImagesCheckRun, type RunImagesCheckOptions, runImagesCheck } from './images-check-run.js';
 export { type LengthOptions, measureRecord, promptTokens, type RecordLength, type Unmeasurable } from './length.js';
 export {
   type ManifestEntry,
@@ -28,6 +29,7 @@ export type {
 export { renderStatsHtml, renderStatsSummary, writeStatsHtml } from './report.js';
 export { opsRules } from './rules.js';
 export { type SampleOptions, type SampleSummary, sampleRecords } from './sample.js';
+export { type RunShardOptions, runShard, type ShardOutcome } from './shard-run.js';
 export { isTextOnly, sourceOf } from './source.js';
 export { type SplitOptions, type SplitSummary, splitKey, splitRecords } from './split.js';
 export {
