@@ -28,6 +28,7 @@ describe('the public exports of @llavakit/ops', () => {
       'renderStatsHtml',
       'renderStatsSummary',
       'runImagesCheck',
+      'runPromptsBuild',
       'runShard',
       'sampleRecords',
       'selectBestResolution',

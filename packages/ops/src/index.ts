@@ -26,6 +26,12 @@ export type {
   OpSummary,
   OutputOptions,
 } from './pipeline.js';
+export {
+  type PromptsBuildSummary,
+  type PromptsEndpointOptions,
+  type RunPromptsBuildOptions,
+  runPromptsBuild,
+} from './prompts-build-run.js';
 export { renderStatsHtml, renderStatsSummary, writeStatsHtml } from './report.js';
 export { opsRules } from './rules.js';
 export { type SampleOptions, type SampleSummary, sampleRecords } from './sample.js';
