@@ -19,13 +19,7 @@ export {
   readRecipe,
   strategyTake,
 } from './mix.js';
-export type {
-  InputCount,
-  InputOptions,
-  OpProgress,
-  OpSummary,
-  OutputOptions,
-} from './pipeline.js';
+export type { InputCount, InputOptions, OpProgress, OpSummary, OutputOptions } from './op-types.js';
 export {
   type PromptsBuildSummary,
   type PromptsEndpointOptions,

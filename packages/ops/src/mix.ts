@@ -6,17 +6,12 @@ import { openTextSink } from '@llavakit/convert';
 import { type Diagnostic, DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import type { LlavaRecord } from '@llavakit/schema';
 import type { Node as YamlNode } from 'yaml';
-import {
-  Accounting,
-  fileSize,
-  forEachItem,
-  type InputOptions,
-  locate,
-  type OpSummary,
-  type OutputOptions,
-  RecordOutput,
-} from './pipeline.js';
+import { Accounting } from './accounting.js';
+import { locate } from './op-diagnostics.js';
+import type { InputOptions, OpSummary, OutputOptions } from './op-types.js';
 import { chooseIndices, SeededRandom } from './random.js';
+import { fileSize, forEachItem } from './read-inputs.js';
+import { RecordOutput } from './record-output.js';
 import { opsRules } from './rules.js';
 
 /** A sampling strategy of LLaVA-NeXT's recipe format. */
