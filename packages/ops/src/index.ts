@@ -7,17 +7,11 @@ export { type ImagesCheckRun, type RunImagesCheckOptions, runImagesCheck } from 
 export { type LengthOptions, measureRecord, promptTokens, type RecordLength, type Unmeasurable } from './length.js';
 export {
   type ManifestEntry,
-  type MixEntry,
   type MixManifest,
   type MixOptions,
-  type MixRecipe,
-  type MixStrategy,
   type MixSummary,
   mixRecipe,
   OPS_VERSION,
-  parseStrategy,
-  readRecipe,
-  strategyTake,
 } from './mix.js';
 export type { InputCount, InputOptions, OpProgress, OpSummary, OutputOptions } from './op-types.js';
 export {
@@ -26,6 +20,14 @@ export {
   type RunPromptsBuildOptions,
   runPromptsBuild,
 } from './prompts-build-run.js';
+export {
+  type MixEntry,
+  type MixRecipe,
+  type MixStrategy,
+  parseStrategy,
+  readRecipe,
+  strategyTake,
+} from './recipe.js';
 export { renderStatsHtml, renderStatsSummary, writeStatsHtml } from './report.js';
 export { opsRules } from './rules.js';
 export { type SampleOptions, type SampleSummary, sampleRecords } from './sample.js';
