@@ -1,7 +1,6 @@
-import { type Diagnostic, DiagnosticError } from '@llavakit/diagnostics';
+import type { Diagnostic, DiagnosticError } from '@llavakit/diagnostics';
 import type { Confinement } from './confined.js';
 import type { HeadTail } from './headtail.js';
-import { createImageResolver } from './resolver.js';
 import type { ImageSource } from './sources.js';
 
 export type { HeadTail } from './headtail.js';

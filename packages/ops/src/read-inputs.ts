@@ -2,15 +2,12 @@
 import { open, stat } from 'node:fs/promises';
 import { chooseInputFormat, writerRules } from '@llavakit/convert';
 import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
-import type { FormatPlugin, ImageAccess, RecordContext, RecordPlace } from '@llavakit/format';
+import type { FormatPlugin, RecordContext, RecordPlace } from '@llavakit/format';
 import { type InputSource, readRecordBatches } from '@llavakit/reader';
 import type { Accounting } from './accounting.js';
-import { usageError } from './op-diagnostics.js';
+import { NO_IMAGES, parseFormatOptions } from './format-context.js';
 import type { InputOptions, OpItem } from './op-types.js';
 import { opsRules } from './rules.js';
-
-/** The image access of a decode or encode that reads no images. */
-export const NO_IMAGES: ImageAccess = { rewrite: (path) => path, readBytes: async () => undefined };
 
 /** The context an input format decodes records in: its parsed options, no image access, quiet notes. */
 function decodeContext(
@@ -206,23 +203,6 @@ export async function fileSize(path: string): Promise<number | undefined> {
   } catch {
     return undefined;
   }
-}
-
-/** The options of `format` among `raw` (the -O values), parsed by its schema; an invalid one is a usage error. */
-export function parseFormatOptions(
-  format: FormatPlugin<object>,
-  raw: Readonly<Record<string, unknown>> | undefined,
-): object {
-  if (!format.optionsSchema) return {};
-  const shape = format.optionsSchema.shape as Record<string, unknown>;
-  const relevant: Record<string, unknown> = {};
-  for (const key of Object.keys(shape)) if (raw?.[key] !== undefined) relevant[key] = raw[key];
-  const parsed = format.optionsSchema.safeParse(relevant);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw usageError(`Invalid option ${issue?.path.join('.') ?? ''} for format "${format.name}": ${issue?.message}`);
-  }
-  return parsed.data as object;
 }
 
 /**

@@ -2,7 +2,7 @@ import { containerFromPath, type FormatRegistry, openTextSink, type TextSink, wr
 import { type Diagnostic, DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import { type Container, canWrite, type FormatPlugin, formatRules, type RecordContext } from '@llavakit/format';
 import type { LlavaRecord } from '@llavakit/schema';
-import { NO_IMAGES, parseFormatOptions } from './read-inputs.js';
+import { NO_IMAGES, parseFormatOptions } from './format-context.js';
 
 /**
  * An output of records in a format (default `llava`), written atomically through `openTextSink`: nothing appears
