@@ -6,7 +6,8 @@ import { createImageChecker } from './check.js';
 import { checkBatch, decodeVerdict } from './check-batch.js';
 import { CheckPool } from './check-pool.js';
 import { type ImageRef, imageRefsOfRecord } from './refs.js';
-import { createImageResolver, type ImageResolver, resolverSetup } from './resolver.js';
+import { createImageResolver, resolverSetup } from './resolver.js';
+import type { ImageResolver } from './resolver-types.js';
 import { parseImageSourceSpec } from './sources.js';
 import { DeferredMiss } from './verdict.js';
 

@@ -3,7 +3,8 @@
  * `check-pool.ts`), also callable in-thread. Internal; not exported from the package index.
  */
 import { readFileHeadTailSync } from './headtail.js';
-import { type ImageResolver, type Resolution, resolverSetup } from './resolver.js';
+import { resolverSetup } from './resolver.js';
+import type { ImageResolver, Resolution } from './resolver-types.js';
 import { imageRules } from './rules.js';
 import {
   formatOfExtension,

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Diagnostic } from '@llavakit/diagnostics';
 import { type CheckBatch, checkBatch } from './check-batch.js';
-import type { ImageResolver, ImageResolverOptions } from './resolver.js';
+import type { ImageResolver, ImageResolverOptions } from './resolver-types.js';
 import type { ImageSource } from './sources.js';
 
 /** Refs per message to a worker. */

@@ -1,5 +1,5 @@
 /** The reading step of the image check: read a found image's head and tail, sniff it, and give its verdict. */
-import type { FoundResolution, ImageResolver } from './resolver.js';
+import type { FoundResolution, ImageResolver } from './resolver-types.js';
 import { type ImageInfo, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, sniffImage } from './sniff.js';
 import type { PrefixReport } from './status.js';
 import { countInfo, type Outcome, verdictOfImage, verdictOfReadError } from './verdict.js';

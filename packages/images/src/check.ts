@@ -1,14 +1,16 @@
-import { type Diagnostic, diagnose, type Severity } from '@llavakit/diagnostics';
+import { type Diagnostic, diagnose } from '@llavakit/diagnostics';
 import { decodeVerdict } from './check-batch.js';
 import { CheckPool } from './check-pool.js';
 import { readVerdict, readVerdictSync } from './check-read.js';
 import { type ImageCheckSummary, summarize } from './check-summary.js';
+import { CheckTally, rulesOf } from './check-tally.js';
 import { StringIndex } from './name-table.js';
 import type { ImageRef } from './refs.js';
-import { type FoundResolution, type ImageResolver, type Resolution, resolverSetup } from './resolver.js';
-import { imageRules } from './rules.js';
+import { resolverSetup } from './resolver.js';
+import type { FoundResolution, ImageResolver, Resolution, ResolverSetup } from './resolver-types.js';
+import { SlowChecks } from './slow-checks.js';
 import { prefixOf } from './sources.js';
-import { COUNT_KEY, type ImageProblem, type PrefixReport, zeroCounts } from './status.js';
+import type { PrefixReport } from './status.js';
 import { countInfo, DeferredMiss, type Finding, type Outcome, verdictOfUnfound } from './verdict.js';
 
 /** Progress of {@link checkImages}. */
@@ -117,116 +119,40 @@ export async function checkImages(
  * ```
  */
 export function createImageChecker(resolver: ImageResolver, options: CheckImagesOptions = {}): ImageChecker {
-  const concurrency = Math.max(1, options.concurrency ?? 64);
   const groupBy = options.groupBy ?? prefixOf;
-  const onProgress = options.onProgress;
   const setup = resolverSetup(resolver);
   const filePathNow = resolver.io === 'sync' ? setup?.filePathNow : undefined;
-  const pool =
-    setup && resolver.io === 'sync'
-      ? CheckPool.create<Pending>(
-          options.workers ?? 1,
-          { sources: setup.sources, options: setup.options },
-          resolver,
-          (tokens, batch) => {
-            if (batch.zipTops) setup.learnZipTops(batch.zipTops);
-            const cursor = { next: 0 };
-            for (let i = 0; i < tokens.length; i++) {
-              const pending = tokens[i]!;
-              const verdict = decodeVerdict(batch, i, cursor);
-              if (verdict.info) countInfo(pending.report, verdict.info);
-              settle(pending, verdict.outcome);
-            }
-          },
-        )
-      : undefined;
-
-  const sourceCheck =
-    options.checkSources === false ? Promise.resolve([]) : pool ? pool.checkSources() : resolver.checkSources();
-  sourceCheck.catch(() => {}); // awaited in finish()
-  const byPrefix = new Map<string, PrefixReport>();
+  const tally = new CheckTally(options.onProgress);
+  const slow = new SlowChecks(Math.max(1, options.concurrency ?? 64));
   /** Numbers each distinct ref; `outcomes[n]` is the verdict (or the pending check) of ref number `n`. */
   const seen = new StringIndex();
   const outcomes: (Outcome | Pending)[] = [];
-  const problems: { readonly problem: ImageProblem; readonly seq: number }[] = [];
-  /** Every reference with a problem, and the number of its distinct ref (diagnostics are built from these later). */
-  const problemRefs: ImageRef[] = [];
-  const problemSeqs: number[] = [];
-  const ruleCounts: Record<string, Partial<Record<Severity, number>>> = {};
   const buffers: Uint8Array[] = [];
-  let checked = 0;
-  let problemCount = 0;
-  let lastProgress = performance.now();
-  let lastPrefix: string | undefined;
-  let lastReport: PrefixReport | undefined;
-
-  const reportOf = (prefix: string): PrefixReport => {
-    if (prefix === lastPrefix) return lastReport!;
-    let report = byPrefix.get(prefix);
-    if (!report) {
-      report = { ...zeroCounts(), formats: {} };
-      byPrefix.set(prefix, report);
-    }
-    lastPrefix = prefix;
-    lastReport = report;
-    return report;
-  };
-
-  const record = (item: ImageRef, report: PrefixReport, outcome: Outcome, seq: number, first: boolean) => {
-    report[COUNT_KEY[outcome.status]]++;
-    checked++;
-    if (outcome.status !== 'ok') {
-      problemCount++;
-      const rules = rulesOf(outcome);
-      if (first) {
-        outcome.problem = {
-          ref: item.ref,
-          status: outcome.status,
-          ruleIds: rules.map((rule) => rule.id),
-          references: 0,
-          ...(item.recordIndex !== undefined ? { firstRecordIndex: item.recordIndex } : {}),
-        };
-        problems.push({ problem: outcome.problem, seq });
-      }
-      if (outcome.problem) outcome.problem.references++;
-      problemRefs.push(item);
-      problemSeqs.push(seq);
-      for (const rule of rules) {
-        const counts = (ruleCounts[rule.id] ??= {});
-        counts[rule.severity] = (counts[rule.severity] ?? 0) + 1;
-      }
-    }
-    if (onProgress && (checked & (TURN - 1)) === 0) {
-      const now = performance.now();
-      if (now - lastProgress >= 100) {
-        lastProgress = now;
-        onProgress({ checked, problems: problemCount });
-      }
-    }
-  };
 
   /** Record a distinct ref's verdict, then every reference that waited for it. */
-  function settle(pending: Pending, outcome: Outcome): void {
+  const settle = (pending: Pending, outcome: Outcome): void => {
     outcomes[pending.seq] = outcome;
-    record(pending.item, pending.report, outcome, pending.seq, true);
-    if (pending.waiters) for (const item of pending.waiters) record(item, pending.report, outcome, pending.seq, false);
-  }
+    tally.record(pending.item, pending.report, outcome, pending.seq, true);
+    if (pending.waiters)
+      for (const item of pending.waiters) tally.record(item, pending.report, outcome, pending.seq, false);
+  };
+  const pool = setup && resolver.io === 'sync' ? startPool(resolver, setup, options.workers ?? 1, settle) : undefined;
+  const sourceCheck =
+    options.checkSources === false ? Promise.resolve([]) : pool ? pool.checkSources() : resolver.checkSources();
+  sourceCheck.catch(() => {}); // awaited in finish()
 
   /** Record a verdict known at once. */
   const decided = (item: ImageRef, report: PrefixReport, seq: number, outcome: Outcome): undefined => {
     outcomes[seq] = outcome;
-    record(item, report, outcome, seq, true);
+    tally.record(item, report, outcome, seq, true);
     return undefined;
   };
-
-  const examine = (found: FoundResolution, report: PrefixReport): Promise<Outcome> =>
-    readVerdict(resolver, buffers, found, report);
   const readHere = (found: FoundResolution, report: PrefixReport): Outcome =>
     readVerdictSync(resolver, buffers, found, report);
 
   /**
-   * Go on with a resolved distinct ref: settle it now (missing, refused, or read in this thread), queue its file for
-   * the workers, or read it asynchronously (zip entries, `io: 'async'`). A promise when the caller should wait.
+   * Go on with a resolved distinct ref: settle it now (missing, refused, or read in this thread), or read it
+   * asynchronously (zip entries, `io: 'async'`). A promise when the caller should wait.
    */
   const dispatch = (pending: Pending, resolution: Resolution): Promise<void> | undefined => {
     if (resolution.status !== 'found') {
@@ -237,28 +163,12 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
       settle(pending, readHere(resolution, pending.report));
       return undefined;
     }
-    return examine(resolution, pending.report).then((outcome) => settle(pending, outcome));
+    return readVerdict(resolver, buffers, resolution, pending.report).then((outcome) => settle(pending, outcome));
   };
 
-  /** Check one reference; a promise when the caller should wait (a slow read, or the workers are busy). */
-  const handle = (item: ImageRef): { slow: Promise<void> } | Promise<void> | undefined => {
+  /** Check a new distinct ref in this thread: at once when what it needs is loaded, else as a slow check. */
+  const checkHere = (item: ImageRef, report: PrefixReport, seq: number): { slow: Promise<void> } | undefined => {
     const ref = item.ref;
-    const report = reportOf(groupBy(ref));
-    report.references++;
-    const at = seen.add(ref);
-    if (at >= 0) {
-      const known = outcomes[at]!;
-      if (known instanceof Pending) (known.waiters ??= []).push(item);
-      else record(item, report, known, at, false);
-      return undefined;
-    }
-    report.distinct++;
-    const seq = ~at;
-    if (pool) {
-      const pending = new Pending(item, report, seq);
-      outcomes[seq] = pending;
-      return pool.add(ref, pending);
-    }
     let resolution: Resolution | undefined;
     if (filePathNow?.(ref) === null) {
       // A miss: kept as a deferred miss (explained only when a diagnostic is built) unless a listing adds a note.
@@ -282,6 +192,25 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
     return { slow: resolver.resolve(ref).then((r) => dispatch(pending, r)) };
   };
 
+  /** Check one reference; a promise when the caller should wait (a slow read, or the workers are busy). */
+  const handle = (item: ImageRef): { slow: Promise<void> } | Promise<void> | undefined => {
+    const report = tally.reportOf(groupBy(item.ref));
+    report.references++;
+    const at = seen.add(item.ref);
+    if (at >= 0) {
+      const known = outcomes[at]!;
+      if (known instanceof Pending) (known.waiters ??= []).push(item);
+      else tally.record(item, report, known, at, false);
+      return undefined;
+    }
+    report.distinct++;
+    const seq = ~at;
+    if (!pool) return checkHere(item, report, seq);
+    const pending = new Pending(item, report, seq);
+    outcomes[seq] = pending;
+    return pool.add(item.ref, pending);
+  };
+
   /** The findings of distinct ref `seq` (a deferred miss is explained now). */
   const findingsOf = (seq: number): readonly Finding[] => {
     const outcome = outcomes[seq] as Outcome;
@@ -290,52 +219,18 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
     return verdictOfUnfound({ status: 'missing', ref, looked: setup!.lookedFor(ref) }).findings;
   };
 
-  const diagnosticOf = (item: ImageRef, finding: Finding): Diagnostic =>
-    diagnose(finding.rule, {
-      message: finding.message,
-      file: item.file,
-      recordIndex: item.recordIndex,
-      recordId: item.recordId,
-      pointer: item.pointer ?? '/image',
-      place: item.place,
-      source: 'images',
-      data: finding.data,
-    });
-
-  // Slow checks run alongside the caller, at most `concurrency` at once.
-  let active = 0;
-  let failure: { error: unknown } | undefined;
-  let freed: (() => void) | undefined;
   let sinceTurn = 0;
   let finished = false;
-  const release = () => {
-    active--;
-    const wake = freed;
-    freed = undefined;
-    wake?.();
-  };
-  const slot = (): Promise<void> => new Promise<void>((resolve) => (freed = resolve));
-
   return {
     add(item) {
-      if (failure) throw failure.error;
+      slow.throwFailure();
       if (finished) throw new Error('The image check is finished.');
       const wait = handle(item);
       if (wait instanceof Promise) {
         sinceTurn = 0;
         return wait;
       }
-      if (wait) {
-        active++;
-        wait.slow.then(release, (error: unknown) => {
-          failure ??= { error };
-          release();
-        });
-        if (active < concurrency) return undefined;
-        return (async () => {
-          while (active >= concurrency) await slot();
-        })();
-      }
+      if (wait) return slow.start(wait.slow);
       if (++sinceTurn < TURN) return undefined;
       sinceTurn = 0;
       return new Promise<void>((resolve) => setImmediate(resolve)); // let timers, signals and worker results in
@@ -343,17 +238,15 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
     async finish() {
       finished = true;
       try {
-        while (active > 0) await slot();
-        if (failure) throw failure.error;
+        await slow.drain();
         await pool?.drain();
-        onProgress?.({ checked, problems: problemCount });
-
+        tally.reportDone();
         return summarize({
-          byPrefix,
-          problems,
-          problemRefs,
-          problemSeqs,
-          ruleCounts,
+          byPrefix: tally.byPrefix,
+          problems: tally.problems,
+          problemRefs: tally.problemRefs,
+          problemSeqs: tally.problemSeqs,
+          ruleCounts: tally.ruleCounts,
           sourceProblems: await sourceCheck,
           rulesOf: (seq) => rulesOf(outcomes[seq] as Outcome),
           findingsOf,
@@ -370,10 +263,40 @@ export function createImageChecker(resolver: ImageResolver, options: CheckImages
   };
 }
 
-const MISSING_RULES = [imageRules.missing] as const;
+/** The worker threads of a check: each batch of verdicts they send back settles its distinct refs, in order. */
+function startPool(
+  resolver: ImageResolver,
+  setup: ResolverSetup,
+  workers: number,
+  settle: (pending: Pending, outcome: Outcome) => void,
+): CheckPool<Pending> | undefined {
+  return CheckPool.create<Pending>(
+    workers,
+    { sources: setup.sources, options: setup.options },
+    resolver,
+    (tokens, batch) => {
+      if (batch.zipTops) setup.learnZipTops(batch.zipTops);
+      const cursor = { next: 0 };
+      for (let i = 0; i < tokens.length; i++) {
+        const pending = tokens[i]!;
+        const verdict = decodeVerdict(batch, i, cursor);
+        if (verdict.info) countInfo(pending.report, verdict.info);
+        settle(pending, verdict.outcome);
+      }
+    },
+  );
+}
 
-/** The rules a verdict raises, one per finding. */
-function rulesOf(outcome: Outcome): readonly Finding['rule'][] {
-  if (outcome instanceof DeferredMiss) return MISSING_RULES;
-  return outcome.findings.map((f) => f.rule);
+/** The diagnostic of one finding for one reference: its file, record index, id, pointer and place. */
+function diagnosticOf(item: ImageRef, finding: Finding): Diagnostic {
+  return diagnose(finding.rule, {
+    message: finding.message,
+    file: item.file,
+    recordIndex: item.recordIndex,
+    recordId: item.recordId,
+    pointer: item.pointer ?? '/image',
+    place: item.place,
+    source: 'images',
+    data: finding.data,
+  });
 }

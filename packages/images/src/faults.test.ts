@@ -13,7 +13,8 @@ import { buildZip, fixtures, makeTemp, removeTemp, writeTree } from './_testing.
 import { checkImages } from './check.js';
 import { checkBatch, decodeVerdict } from './check-batch.js';
 import { ImageReadRefused } from './confined.js';
-import { createImageResolver, type FoundResolution, type ImageResolver } from './resolver.js';
+import { createImageResolver } from './resolver.js';
+import type { FoundResolution, ImageResolver } from './resolver-types.js';
 import { rewriteImagePath, rewriteUnderRoot } from './rewrite.js';
 import { MAX_IMAGE_PIXELS, SNIFF_HEAD_BYTES, SNIFF_TAIL_BYTES, sniffImage } from './sniff.js';
 import { parseImageSourceSpec } from './sources.js';

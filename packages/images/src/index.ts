@@ -19,18 +19,18 @@ export { type RenderImagesReportOptions, renderImagesReport, writeImagesReportJs
 export type { ImageCheckSummary } from './check-summary.js';
 export { DEFAULT_MAX_IMAGE_BYTES } from './confined.js';
 export { type ImageRef, imageRefsFromRecords, imageRefsOfRecord, type RecordResultLike } from './refs.js';
-export {
-  createImageResolver,
-  type FoundResolution,
-  type HeadTail,
-  type ImageLocation,
-  type ImageResolver,
-  type ImageResolverOptions,
-  type MissingResolution,
-  type RefusedResolution,
-  type Resolution,
-  readErrorDiagnostic,
-} from './resolver.js';
+export { readErrorDiagnostic } from './resolution-diagnostics.js';
+export { createImageResolver } from './resolver.js';
+export type {
+  FoundResolution,
+  HeadTail,
+  ImageLocation,
+  ImageResolver,
+  ImageResolverOptions,
+  MissingResolution,
+  RefusedResolution,
+  Resolution,
+} from './resolver-types.js';
 export {
   type ImagePathMode,
   parseImagePathMode,

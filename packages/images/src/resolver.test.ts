@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { DiagnosticError } from '@llavakit/diagnostics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildZip, fixtures, makeTemp, patchZipNames, removeTemp, writeTree } from './_testing.js';
-import { createImageResolver, type ImageResolver, type Resolution } from './resolver.js';
+import { createImageResolver } from './resolver.js';
+import type { ImageResolver, Resolution } from './resolver-types.js';
 import { parseImagePathMode, rewriteImagePath } from './rewrite.js';
 import { parseImageSourceSpec } from './sources.js';
 

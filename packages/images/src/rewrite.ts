@@ -1,6 +1,7 @@
 import { isAbsolute, relative, resolve as resolvePath, sep } from 'node:path';
 import { type Diagnostic, diagnose } from '@llavakit/diagnostics';
-import { type ImageResolver, missingDiagnostic } from './resolver.js';
+import { missingDiagnostic } from './resolution-diagnostics.js';
+import type { ImageResolver } from './resolver-types.js';
 import { imageRules } from './rules.js';
 import { normalizeRef } from './sources.js';
 

@@ -3,14 +3,8 @@
  * the checking thread and the worker threads.
  */
 import { isReadRefused } from './confined.js';
-import {
-  type FoundResolution,
-  type MissingResolution,
-  missingDiagnostic,
-  type RefusedResolution,
-  readErrorDiagnostic,
-  unreadableDiagnostic,
-} from './resolver.js';
+import { missingDiagnostic, readErrorDiagnostic, unreadableDiagnostic } from './resolution-diagnostics.js';
+import type { FoundResolution, MissingResolution, RefusedResolution } from './resolver-types.js';
 import { imageRules } from './rules.js';
 import { formatOfExtension, type ImageInfo } from './sniff.js';
 import type { ImageProblem, ImageStatus, PrefixReport } from './status.js';

@@ -1,18 +1,12 @@
 import { type Diagnostic, diagnose } from '@llavakit/diagnostics';
 import { imagesOf, type RecordId } from '@llavakit/schema';
+import { Accounting } from './accounting.js';
 import { conversationKey, type Key64, KeyTable, textKey } from './hash.js';
 import { ImageHasher, openResolver } from './images.js';
-import {
-  Accounting,
-  forEachItem,
-  type InputOptions,
-  locate,
-  type OpItem,
-  type OpSummary,
-  type OutputOptions,
-  RecordOutput,
-  usageError,
-} from './pipeline.js';
+import { locate, usageError } from './op-diagnostics.js';
+import type { InputOptions, OpItem, OpSummary, OutputOptions } from './op-types.js';
+import { forEachItem } from './read-inputs.js';
+import { RecordOutput } from './record-output.js';
 import { opsRules } from './rules.js';
 
 /** What makes two records duplicates. */

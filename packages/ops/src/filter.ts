@@ -1,17 +1,12 @@
 import { type Diagnostic, diagnose } from '@llavakit/diagnostics';
 import { imagesOf } from '@llavakit/schema';
+import { Accounting } from './accounting.js';
 import { ImageSizer, openResolver } from './images.js';
 import { measureRecord } from './length.js';
-import {
-  Accounting,
-  forEachItem,
-  type InputOptions,
-  locate,
-  type OpSummary,
-  type OutputOptions,
-  RecordOutput,
-  usageError,
-} from './pipeline.js';
+import { locate, usageError } from './op-diagnostics.js';
+import type { InputOptions, OpSummary, OutputOptions } from './op-types.js';
+import { forEachItem } from './read-inputs.js';
+import { RecordOutput } from './record-output.js';
 import { opsRules } from './rules.js';
 import { isTextOnly, sourceOf } from './source.js';
 import { LlamaTokenCounter, type ModelPreset, needsImageSize } from './tokens.js';

@@ -6,7 +6,7 @@ import { DiagnosticError } from '@llavakit/diagnostics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dedupRecords } from './dedup.js';
 import { filterRecords } from './filter.js';
-import type { OpSummary } from './pipeline.js';
+import type { OpSummary } from './op-types.js';
 import { sampleRecords } from './sample.js';
 import { splitRecords } from './split.js';
 import { readJson, readLines, registry, tempDir } from './test-helpers.js';

@@ -8,7 +8,7 @@ import {
   sniffImage,
 } from '@llavakit/images';
 import { type Key64, key64 } from './hash.js';
-import { usageError } from './pipeline.js';
+import { usageError } from './op-diagnostics.js';
 
 /** Image sources as `--images` specs (folders, `prefix=folder`, zip archives), resolved once. */
 export interface ImageSourceOptions {

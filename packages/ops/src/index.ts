@@ -3,31 +3,35 @@ export { type FilterOptions, filterRecords } from './filter.js';
 export { normalizedConversation } from './hash.js';
 export { Histogram, type HistogramBucket, type HistogramJson } from './histogram.js';
 export type { ImageSourceOptions } from './images.js';
+export { type ImagesCheckRun, type RunImagesCheckOptions, runImagesCheck } from './images-check-run.js';
 export { type LengthOptions, measureRecord, promptTokens, type RecordLength, type Unmeasurable } from './length.js';
 export {
   type ManifestEntry,
-  type MixEntry,
   type MixManifest,
   type MixOptions,
-  type MixRecipe,
-  type MixStrategy,
   type MixSummary,
   mixRecipe,
   OPS_VERSION,
+} from './mix.js';
+export type { InputCount, InputOptions, OpProgress, OpSummary, OutputOptions } from './op-types.js';
+export {
+  type PromptsBuildSummary,
+  type PromptsEndpointOptions,
+  type RunPromptsBuildOptions,
+  runPromptsBuild,
+} from './prompts-build-run.js';
+export {
+  type MixEntry,
+  type MixRecipe,
+  type MixStrategy,
   parseStrategy,
   readRecipe,
   strategyTake,
-} from './mix.js';
-export type {
-  InputCount,
-  InputOptions,
-  OpProgress,
-  OpSummary,
-  OutputOptions,
-} from './pipeline.js';
+} from './recipe.js';
 export { renderStatsHtml, renderStatsSummary, writeStatsHtml } from './report.js';
 export { opsRules } from './rules.js';
 export { type SampleOptions, type SampleSummary, sampleRecords } from './sample.js';
+export { type RunShardOptions, runShard, type ShardOutcome } from './shard-run.js';
 export { isTextOnly, sourceOf } from './source.js';
 export { type SplitOptions, type SplitSummary, splitKey, splitRecords } from './split.js';
 export {

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { fc, test } from '@fast-check/vitest';
 import { DiagnosticError } from '@llavakit/diagnostics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MixManifest, mixRecipe, parseStrategy, readRecipe, strategyTake } from './mix.js';
+import { type MixManifest, mixRecipe } from './mix.js';
+import { parseStrategy, readRecipe, strategyTake } from './recipe.js';
 import { readJson, rec, registry, tempDir, writeJson } from './test-helpers.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '__fixtures__', 'mix');

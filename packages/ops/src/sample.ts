@@ -1,18 +1,11 @@
 import { diagnose } from '@llavakit/diagnostics';
 import type { RecordPlace } from '@llavakit/format';
-import {
-  Accounting,
-  forEachItem,
-  type InputOptions,
-  locate,
-  needFiles,
-  type OpSummary,
-  type OutputOptions,
-  openRecordAccess,
-  RecordOutput,
-  usageError,
-} from './pipeline.js';
+import { Accounting } from './accounting.js';
+import { locate, needFiles, usageError } from './op-diagnostics.js';
+import type { InputOptions, OpSummary, OutputOptions } from './op-types.js';
 import { chooseIndices, SeededRandom } from './random.js';
+import { forEachItem, openRecordAccess } from './read-inputs.js';
+import { RecordOutput } from './record-output.js';
 import { opsRules } from './rules.js';
 
 /** Options of {@link sampleRecords}: exactly one of `n` and `fraction`. */

@@ -1,16 +1,11 @@
 import { imagesOf, type LlavaRecord } from '@llavakit/schema';
+import { Accounting } from './accounting.js';
 import { conversationKey, keyHex } from './hash.js';
-import {
-  Accounting,
-  forEachItem,
-  type InputOptions,
-  needFiles,
-  type OpSummary,
-  type OutputOptions,
-  RecordOutput,
-  usageError,
-} from './pipeline.js';
+import { needFiles, usageError } from './op-diagnostics.js';
+import type { InputOptions, OpSummary, OutputOptions } from './op-types.js';
 import { seededUnit } from './random.js';
+import { forEachItem } from './read-inputs.js';
+import { RecordOutput } from './record-output.js';
 import { sourceOf } from './source.js';
 
 /** Options of {@link splitRecords}. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { emptySummary } from './pipeline.js';
+import { emptySummary } from './op-types.js';
 import { renderOpSummary } from './summary-text.js';
 
 describe('renderOpSummary', () => {

@@ -1,4 +1,4 @@
-import type { OpSummary } from './pipeline.js';
+import type { OpSummary } from './op-types.js';
 
 /** Options of {@link renderOpSummary}. */
 export interface RenderOpSummaryOptions {

@@ -2,9 +2,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { joinBatchOutput, readManifest, writeBatchFiles, writeManifest } from './batch.js';
+import { writeBatchFiles } from './batch.js';
+import { joinBatchOutput } from './batch-output.js';
 import type { ImageContext } from './context.js';
 import { loadPromptFolder, loadPromptSet } from './folder.js';
+import { readManifest, writeManifest } from './manifest.js';
 import { buildChatRequest, buildChatRequests, type ChatRequest, makeCustomId, splitCustomId } from './request.js';
 
 const FIX = join(import.meta.dirname, '__fixtures__');

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { joinBatchOutput } from './batch.js';
+import { joinBatchOutput } from './batch-output.js';
 import { callChatEndpoint } from './endpoint.js';
 import type { ChatRequest } from './request.js';
 

@@ -1,6 +1,6 @@
 import { open, readFile, truncate, writeFile } from 'node:fs/promises';
 import { type Diagnostic, diagnose } from '@llavakit/diagnostics';
-import type { BatchOutputLine } from './batch.js';
+import type { BatchOutputLine } from './batch-output.js';
 import type { ChatRequest } from './request.js';
 import { promptRules } from './rules.js';
 

@@ -40,6 +40,7 @@ describe('the public exports of @llavakit/prompts', () => {
       'renderBuildReport',
       'renderConversation',
       'renderParseReport',
+      'renderRecords',
       'serialiseRecords',
       'splitCustomId',
       'splitQa',

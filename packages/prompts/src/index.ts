@@ -2,17 +2,17 @@ export {
   BATCH_MAX_BYTES,
   BATCH_MAX_REQUESTS,
   type BatchFileInfo,
+  type WriteBatchFilesOptions,
+  type WriteBatchFilesResult,
+  writeBatchFiles,
+} from './batch.js';
+export {
   type BatchOutputLine,
   type BatchResult,
   type JoinBatchOutputOptions,
   type JoinBatchOutputResult,
   joinBatchOutput,
-  readManifest,
-  type WriteBatchFilesOptions,
-  type WriteBatchFilesResult,
-  writeBatchFiles,
-  writeManifest,
-} from './batch.js';
+} from './batch-output.js';
 export {
   type BuildReport,
   loadPromptFolders,
@@ -68,6 +68,7 @@ export {
   toPromptKind,
   usesBoxes,
 } from './kinds.js';
+export { readManifest, writeManifest } from './manifest.js';
 export {
   type ImagePlacement,
   type ParseResponseOptions,
@@ -89,6 +90,7 @@ export {
   renderParseReport,
   serialiseRecords,
 } from './parse-run.js';
+export { type RenderedRecord, type RenderRecordsOptions, renderRecords } from './render-records.js';
 export {
   type BuildChatRequestOptions,
   type BuiltRequest,

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { type Diagnostic, diagnose } from '@llavakit/diagnostics';
+import { type Diagnostic, diagnose, excerpt } from '@llavakit/diagnostics';
 import { promptRules } from './rules.js';
 
 /** One non-blank line of a JSONL file: its 1-based line number and text. */
@@ -103,5 +103,25 @@ export function overlongLineDiagnostic(file: string, overlong: OverlongLine, max
     place: { line: overlong.line, column: 1, offset: overlong.offset },
     source: 'prompts',
     data: { bytes: overlong.bytes, maxLineBytes: max },
+  });
+}
+
+/** The value of a JSON text, or undefined when it is not JSON. */
+export function tryJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A `prompts/bad-line` diagnostic for line `line` of `file`, with an excerpt of its text. */
+export function badLine(file: string, line: number, text: string, message: string): Diagnostic {
+  return diagnose(promptRules.badLine, {
+    message,
+    file,
+    place: { line, column: 1 },
+    excerpt: excerpt(text, 100),
+    source: 'prompts',
   });
 }

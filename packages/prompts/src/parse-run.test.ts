@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DiagnosticError, exitCodeOf } from '@llavakit/diagnostics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBatchRun, parseOutputPaths, renderParseReport, serialiseRecords } from './parse-run.js';
 
@@ -72,5 +73,24 @@ describe('parseBatchRun (prompts parse as a library call)', () => {
     expect(serialiseRecords(records, 'a.jsonl')).toBe('{"id":"1","conversations":[]}\n');
     expect(serialiseRecords(records, 'a.json')).toBe(`${JSON.stringify(records, null, 2)}\n`);
     await expect(parseBatchRun({ outputFile: join(dir, 'nope.jsonl'), out: 'x.json' })).rejects.toThrow();
+  });
+
+  it.each([
+    ['manifestFile', 'manifest', 'no-manifest.jsonl', 'it does not exist'],
+    ['errorFile', 'error file', 'no-errors.jsonl', 'it does not exist'],
+    ['outputFile', 'Batch output file', 'no-output.jsonl', 'it does not exist'],
+    ['manifestFile', 'manifest', '.', 'it is a directory'],
+  ] as const)('a missing %s rejects with prompts/missing-file naming it', async (key, what, name, reason) => {
+    const path = join(dir, name);
+    const options = { outputFile: join(dir, 'out.jsonl'), out: join(dir, 'x.json'), [key]: path };
+    const error = await parseBatchRun(options).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(DiagnosticError.is(error)).toBe(true);
+    const diagnostic = (error as DiagnosticError).diagnostic;
+    expect(diagnostic).toMatchObject({ ruleId: 'prompts/missing-file', file: path, severity: 'error' });
+    expect(diagnostic.message).toBe(`Cannot read the ${what} ${path}: ${reason}.`);
+    expect(exitCodeOf(diagnostic)).toBe(1);
   });
 });

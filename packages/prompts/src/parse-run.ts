@@ -2,14 +2,17 @@
  * `llava prompts parse` as a library call: join a Batch output (and error) file back to the requests, parse every
  * response into LLaVA records, and group them by output file. Writing the files is the caller's (atomically).
  */
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Diagnostic, formatDiagnostic } from '@llavakit/diagnostics';
+import { type Diagnostic, DiagnosticError, diagnose, formatDiagnostic } from '@llavakit/diagnostics';
 import type { LlavaRecord } from '@llavakit/schema';
-import { joinBatchOutput, readManifest } from './batch.js';
+import { joinBatchOutput } from './batch-output.js';
 import { type PromptKind, promptFolderNames } from './kinds.js';
+import { readManifest } from './manifest.js';
 import type { ImagePlacement } from './parse.js';
 import type { ManifestEntry } from './request.js';
 import { parseResults } from './results.js';
+import { promptRules } from './rules.js';
 
 /** Options of {@link parseBatchRun}. */
 export interface ParseBatchRunOptions {
@@ -57,7 +60,8 @@ export function parseOutputPaths(out: string, byKind = false): string[] {
 /**
  * Join, parse and group: the records of every well-formed response, in request order (manifest order when there is
  * a manifest), for one file or one file per kind. Malformed responses, failed requests and requests without a
- * result are diagnostics. A missing or unreadable output file rejects.
+ * result are diagnostics. A missing or unreadable output, error or manifest file rejects with a `prompts/missing-file`
+ * `DiagnosticError` naming it, before anything is read.
  *
  * @example
  * ```ts
@@ -66,6 +70,9 @@ export function parseOutputPaths(out: string, byKind = false): string[] {
  * ```
  */
 export async function parseBatchRun(options: ParseBatchRunOptions): Promise<ParseBatchRun> {
+  await checkReadable(options.outputFile, 'Batch output file');
+  if (options.errorFile) await checkReadable(options.errorFile, 'error file');
+  if (options.manifestFile) await checkReadable(options.manifestFile, 'manifest');
   const diagnostics: Diagnostic[] = [];
   let manifest: ManifestEntry[] | undefined;
   if (options.manifestFile) {
@@ -127,4 +134,27 @@ export function renderParseReport(
     `Parsed ${run.results} results: ${run.records} records${kinds ? ` (${kinds})` : ''}, ${run.rejected} malformed, ${run.failed} failed requests\n  written: ${written.join(', ')}`,
   );
   return lines;
+}
+
+/** Reject with `prompts/missing-file` (naming `path`) unless `path` is a file that can be opened for reading. */
+async function checkReadable(path: string, what: string): Promise<void> {
+  let reason: string | undefined;
+  let code: string | undefined;
+  try {
+    const info = await stat(path);
+    if (info.isDirectory()) reason = 'it is a directory';
+  } catch (error) {
+    code = (error as NodeJS.ErrnoException).code;
+    reason =
+      code === 'ENOENT' ? 'it does not exist' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+  }
+  if (reason === undefined) return;
+  throw new DiagnosticError(
+    diagnose(promptRules.missingFile, {
+      message: `Cannot read the ${what} ${path}: ${reason}${code && code !== 'ENOENT' ? ` (${code})` : ''}.`,
+      file: path,
+      source: 'prompts',
+      ...(code ? { data: { code } } : {}),
+    }),
+  );
 }

@@ -1,7 +1,7 @@
 import type { Diagnostic } from '@llavakit/diagnostics';
 import { diagnose } from '@llavakit/diagnostics';
 import type { LlavaRecord } from '@llavakit/schema';
-import type { BatchResult } from './batch.js';
+import type { BatchResult } from './batch-output.js';
 import type { PromptKind } from './kinds.js';
 import { type ImagePlacement, parseResponse } from './parse.js';
 import { type ManifestEntry, splitCustomId } from './request.js';

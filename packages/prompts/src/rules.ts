@@ -4,6 +4,12 @@ import { defineRules } from '@llavakit/diagnostics';
  * The diagnostic rules of `@llavakit/prompts`. Rule ids are stable: tools and CI configs may match on them.
  */
 export const promptRules = defineRules({
+  missingFile: {
+    id: 'prompts/missing-file',
+    severity: 'error',
+    title: 'A file the run reads is missing or not a readable file',
+    hint: 'Check the path given to the flag (the Batch output file, --errors or --manifest); relative paths are resolved from the current directory.',
+  },
   missingPair: {
     id: 'prompts/missing-pair',
     severity: 'error',

@@ -1,8 +1,5 @@
-import { diagnosticPlace } from '@llavakit/convert';
-import { type Diagnostic, DiagnosticError, formatDiagnostic } from '@llavakit/diagnostics';
-import { conversationTemplates, renderConversation } from '@llavakit/prompts';
-import { readRecords } from '@llavakit/reader';
-import { isLlavaRecord } from '@llavakit/schema';
+import { DiagnosticError, formatDiagnostic } from '@llavakit/diagnostics';
+import { conversationTemplates, renderRecords } from '@llavakit/prompts';
 import { Args, Command, Flags } from '@oclif/core';
 import { oneOf } from '../lib/one-of.js';
 import { createProgress } from '../lib/progress.js';
@@ -61,63 +58,27 @@ Records LLaVA could not render (an unknown role, broken alternation, a plain rec
     if (flags.generation && flags.mode !== 'inference') this.error('--generation needs --mode inference', { exit: 2 });
     const progress = createProgress({ label: 'render', enabled: flags.json ? false : undefined });
     let failed = 0;
-    let index = -1;
     const out: string[] = [];
     const flush = () => {
       if (out.length > 0) process.stdout.write(out.join(''));
       out.length = 0;
     };
-    const report = (d: Diagnostic, id: unknown) => {
-      failed++;
-      if (flags.json) out.push(`${JSON.stringify({ index, ...(id !== undefined ? { id } : {}), error: d })}\n`);
-      else this.logToStderr(formatDiagnostic(d));
-    };
     try {
-      for await (const item of readRecords(args.input, { onProgress: (done, total) => progress.update(done, total) })) {
-        index++;
-        if (flags.limit !== undefined && index >= flags.limit) break;
-        if (!item.ok) {
-          report(item.diagnostic, undefined);
-          continue;
-        }
-        const value = item.value as { id?: unknown };
-        const where = {
-          file: args.input,
-          recordIndex: index,
-          place: diagnosticPlace(item.place),
-        };
-        if (!isLlavaRecord(value)) {
-          report(
-            {
-              ruleId: 'render/failed',
-              severity: 'error',
-              message: 'Not a LLaVA record (a `conversations` list of {from, value} is needed).',
-              ...where,
-            },
-            value?.id,
-          );
-          continue;
-        }
-        try {
-          const text = renderConversation(value, {
-            template: flags.template,
-            mode: flags.mode as 'train' | 'inference',
-            generation: flags.generation,
-            mmUseImStartEnd: flags['mm-use-im-start-end'],
-          });
-          if (flags.json)
-            out.push(`${JSON.stringify({ index, ...(value.id !== undefined ? { id: value.id } : {}), text })}\n`);
-          else
-            out.push(
-              `--- record ${index}${value.id !== undefined ? ` (id ${JSON.stringify(value.id)})` : ''}\n${text}\n`,
-            );
-        } catch (error) {
-          if (!DiagnosticError.is(error)) throw error;
-          report(
-            { ...error.diagnostic, ...where, ...(value.id !== undefined ? { recordId: value.id } : {}) },
-            value.id,
-          );
-        }
+      for await (const r of renderRecords(args.input, {
+        template: flags.template,
+        mode: flags.mode as 'train' | 'inference',
+        generation: flags.generation,
+        mmUseImStartEnd: flags['mm-use-im-start-end'],
+        ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
+        onProgress: (done, total) => progress.update(done, total),
+      })) {
+        const id = r.id !== undefined ? { id: r.id } : {};
+        if (!r.ok) {
+          failed++;
+          if (flags.json) out.push(`${JSON.stringify({ index: r.index, ...id, error: r.diagnostic })}\n`);
+          else this.logToStderr(formatDiagnostic(r.diagnostic));
+        } else if (flags.json) out.push(`${JSON.stringify({ index: r.index, ...id, text: r.text })}\n`);
+        else out.push(`--- record ${r.index}${r.id !== undefined ? ` (id ${JSON.stringify(r.id)})` : ''}\n${r.text}\n`);
         if (out.length >= 256) flush();
       }
     } catch (error) {

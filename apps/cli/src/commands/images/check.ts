@@ -1,19 +1,9 @@
-import { readFile } from 'node:fs/promises';
-import { checkRunPaths, writeTextFile } from '@llavakit/convert';
-import { DiagnosticError } from '@llavakit/diagnostics';
-import {
-  checkImageFiles,
-  type ImageSource,
-  type ImagesReport,
-  missingListLines,
-  parseImageSourceSpec,
-  renderImagesReport,
-  withOutputFailure,
-  writeImagesReportJson,
-} from '@llavakit/images';
+import { DiagnosticError, formatDiagnostic } from '@llavakit/diagnostics';
+import { type ImagesReport, renderImagesReport, writeImagesReportJson } from '@llavakit/images';
+import { type ImagesCheckRun, runImagesCheck } from '@llavakit/ops';
 import { Args, Command, Flags } from '@oclif/core';
 import { createProgress } from '../../lib/progress.js';
-import { finishShard, planShard, shardFlag, skipFinishedShard } from '../../lib/shard-flags.js';
+import { shardFlag } from '../../lib/shard-flags.js';
 
 /** What `llava images check --json` prints (the report of `checkImageFiles`). */
 export type ImagesCheckResult = ImagesReport;
@@ -104,45 +94,17 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
 
   async run(): Promise<ImagesCheckResult | undefined> {
     const { argv, flags } = await this.parse(ImagesCheck);
-    const plan = await planShard(
-      this,
-      argv as string[],
-      flags.shard,
-      flags.summary ? { path: flags.summary } : undefined,
-      [flags['list-missing']],
-    );
-    if (await skipFinishedShard(plan, false)) {
-      // the finished shard's summary (its diagnostics were counted, not kept)
-      return { ...(JSON.parse(await readFile(plan.output!, 'utf8')) as ImagesCheckResult), diagnostics: [] };
-    }
-    // --list-missing names this shard's file ({shard} expanded)
-    const listFile = flags['list-missing'] ? plan.other(flags['list-missing']) : undefined;
-    let sources: ImageSource[];
-    try {
-      sources = flags.images.map((spec) => parseImageSourceSpec(spec));
-    } catch (error) {
-      this.error((error as Error).message, { exit: 2 });
-    }
-    if (listFile) {
-      try {
-        await checkRunPaths({
-          inputs: plan.inputs.map((path) => ({ flag: 'input', path })),
-          outputs: [{ flag: '--list-missing', path: listFile }],
-        });
-      } catch (error) {
-        if (!DiagnosticError.is(error)) throw error;
-        this.error(error.diagnostic.message, { exit: 2 });
-      }
-    }
     const json = this.jsonEnabled();
     const maxPerRule = flags['max-per-rule'];
     const progress = createProgress({ label: 'images', enabled: json ? false : undefined });
-    let checked: Awaited<ReturnType<typeof checkImageFiles>>;
+    let run: ImagesCheckRun;
     try {
-      checked = await checkImageFiles({
-        inputs: plan.inputs,
-        sources,
-        ...(plan.keepRecord ? { keepRecord: plan.keepRecord } : {}),
+      run = await runImagesCheck({
+        inputs: argv as string[],
+        images: flags.images,
+        ...(flags.shard !== undefined ? { shard: flags.shard } : {}),
+        ...(flags.summary ? { summaryFile: flags.summary } : {}),
+        ...(flags['list-missing'] ? { listMissing: flags['list-missing'] } : {}),
         io: flags.io,
         ...(flags['max-image-bytes'] ? { maxImageBytes: flags['max-image-bytes'] } : {}),
         concurrency: flags.concurrency,
@@ -157,32 +119,25 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
             `${p.input} · ${p.checked.toLocaleString('en-US')} images, ${p.problems} problems`,
           ),
       });
+    } catch (error) {
+      progress.stop();
+      return this.failUsage(error);
     } finally {
       progress.stop();
     }
-    let result = checked.report;
-    if (listFile) {
-      try {
-        await writeTextFile(listFile, missingListLines(result));
-      } catch (error) {
-        if (!DiagnosticError.is(error)) throw error;
-        result = withOutputFailure(result, error.diagnostic);
-        this.logToStderr(`${error.diagnostic.message} [${error.diagnostic.ruleId}]`);
-      }
+    if (run.skipped) {
+      // (straight to stderr: oclif mutes logToStderr under --json, and this line must be seen)
+      process.stderr.write(`shard ${run.shard} already done (${run.doneFile}); skipped\n`);
+      return run.report;
     }
+    const result = run.report;
+    if (run.listFailure) this.logToStderr(`${run.listFailure.message} [${run.listFailure.ruleId}]`);
     if (!result.ok) process.exitCode = 1;
-    if (plan.output) {
-      // the --json result without its diagnostics list (counts bound its size; the list may hold 100,000s)
-      const { diagnostics: _listed, ...shardSummary } = result;
-      await writeTextFile(plan.output, [`${JSON.stringify(shardSummary, null, 2)}\n`]);
-      // a failed shard is checked again on a rerun
-      if (shardSummary.ok) await finishShard(plan, shardSummary);
-    }
     if (!json) {
       const text = renderImagesReport(result, {
-        ruleCounts: checked.ruleCounts,
+        ruleCounts: run.ruleCounts,
         maxPerRule,
-        ...(listFile ? { listFile } : {}),
+        ...(run.listFile ? { listFile: run.listFile } : {}),
       });
       this.log(text.slice(0, -1));
       return result;
@@ -190,5 +145,18 @@ Exit codes: 0 all images sound, 1 problems found (warnings such as format mismat
     // Streamed, not handed to oclif: one JSON text of hundreds of thousands of diagnostics would not fit in a string.
     await writeImagesReportJson(result, process.stdout);
     return undefined;
+  }
+
+  /** Usage errors exit 2: a bad --shard as its diagnostic and hint, a bad source or a conflicting path as its message. */
+  private failUsage(error: unknown): never {
+    if (DiagnosticError.is(error) && error.diagnostic.ruleId.startsWith('usage/shard')) {
+      this.logToStderr(formatDiagnostic(error.diagnostic));
+      if (error.diagnostic.hint) this.logToStderr(`  hint: ${error.diagnostic.hint}`);
+      return this.exit(2);
+    }
+    if (DiagnosticError.is(error) && error.diagnostic.ruleId === 'usage/output-conflict')
+      this.error(error.diagnostic.message, { exit: 2 });
+    if (error instanceof TypeError) this.error(error.message, { exit: 2 });
+    throw error;
   }
 }

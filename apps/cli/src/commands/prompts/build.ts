@@ -1,35 +1,19 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { writeFailure } from '@llavakit/convert';
-import { type Diagnostic, DiagnosticError, formatDiagnostic, isFailing } from '@llavakit/diagnostics';
+import { DiagnosticError, formatDiagnostic, isFailing } from '@llavakit/diagnostics';
+import { type PromptsBuildSummary, runPromptsBuild } from '@llavakit/ops';
 import {
   BATCH_MAX_BYTES,
   BATCH_MAX_REQUESTS,
-  type CallChatEndpointResult,
-  callChatEndpoint,
-  loadPromptFolders,
   PromptFolderError,
   type PromptKind,
-  planPromptRequests,
   promptKinds,
   renderBuildReport,
-  writeBatchFiles,
-  writeManifest,
 } from '@llavakit/prompts';
 import { Command, Flags } from '@oclif/core';
 import { oneOf } from '../../lib/one-of.js';
 import { createProgress } from '../../lib/progress.js';
 
-/** What `llava prompts build --json` prints. */
-export interface BuildSummary {
-  readonly kinds: PromptKind[];
-  readonly images: number;
-  readonly requests: number;
-  readonly manifest: string;
-  readonly files: { path: string; requests: number; bytes: number }[];
-  readonly endpoint?: Omit<CallChatEndpointResult, 'diagnostics'> & { outputFile: string; errorFile: string };
-  readonly diagnostics: Diagnostic[];
-}
+/** What `llava prompts build --json` prints (the summary of `runPromptsBuild`). */
+export type BuildSummary = PromptsBuildSummary;
 
 export default class PromptsBuild extends Command {
   static override summary = 'Build GPT-4 data-generation requests from COCO annotations and LLaVA prompt folders.';
@@ -110,102 +94,44 @@ Exit codes: 0 success, 1 data errors (bad prompt folder, bad input lines, failed
 
   async run(): Promise<BuildSummary> {
     const { flags } = await this.parse(PromptsBuild);
-    const folders = await loadPromptFolders(flags.prompts, flags.kind as PromptKind[] | undefined).catch(
-      (error: unknown) => this.failFolders(error),
-    );
     const temperature = flags.temperature === undefined ? undefined : Number(flags.temperature);
-    const parameters = {
-      ...(temperature !== undefined ? { temperature } : {}),
-      ...(flags['max-tokens'] ? { max_tokens: flags['max-tokens'] } : {}),
-    };
-    const plan = await planPromptRequests({
-      folders,
+    if (temperature !== undefined && !Number.isFinite(temperature))
+      this.error('--temperature must be a number', { exit: 2 });
+    const progress = createProgress({ label: 'prompts', enabled: flags.json ? false : undefined });
+    const summary = await runPromptsBuild({
+      prompts: flags.prompts,
+      ...(flags.kind ? { kinds: flags.kind as PromptKind[] } : {}),
       ...(flags['caps-boxes'] ? { capsBoxes: flags['caps-boxes'] } : {}),
       ...(flags['coco-captions'] ? { cocoCaptions: flags['coco-captions'] } : {}),
       ...(flags['coco-instances'] ? { cocoInstances: flags['coco-instances'] } : {}),
       ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
       model: flags.model,
-      parameters,
-    }).catch((error: unknown) => this.error((error as Error).message, { exit: 1 }));
-    if (temperature !== undefined && !Number.isFinite(temperature))
-      this.error('--temperature must be a number', { exit: 2 });
-    const { contexts, requests, manifest, diagnostics } = plan;
-    const outDir = flags['out-dir'];
-    const progress = createProgress({ label: 'prompts', enabled: flags.json ? false : undefined });
-    let files: BuildSummary['files'] = [];
-    let endpoint: BuildSummary['endpoint'];
-    if (flags['base-url']) {
-      const outputFile = join(outDir, 'output.jsonl');
-      const errorFile = join(outDir, 'errors.jsonl');
-      try {
-        await mkdir(outDir, { recursive: true });
-        // Results are appended as they come (a run resumes where it stopped), so these files are not atomic.
-        const result = await callChatEndpoint(requests, {
-          baseUrl: flags['base-url'],
-          apiKeyEnv: flags['api-key-env'],
-          outputFile,
-          errorFile,
-          concurrency: flags.concurrency,
-          retries: flags.retries,
-          resume: flags.resume,
-          onProgress: (p) => progress.update(p.done, p.total, `${p.done}/${p.total} requests, ${p.failed} failed`),
-        });
-        diagnostics.push(...result.diagnostics);
-        endpoint = {
-          succeeded: result.succeeded,
-          failed: result.failed,
-          skipped: result.skipped,
-          outputFile,
-          errorFile,
-        };
-      } catch (error) {
-        if (typeof (error as NodeJS.ErrnoException)?.code !== 'string') throw error;
-        const path = (error as NodeJS.ErrnoException).path;
-        const target = path === outputFile || path === errorFile ? path : outDir;
-        diagnostics.push(writeFailure(target, error, target === outDir ? 'output folder' : 'results file').diagnostic);
-      }
-    } else {
-      try {
-        const result = await writeBatchFiles(requests, {
-          outDir,
-          maxRequests: flags['max-requests'],
-          maxBytes: flags['max-bytes'],
-          onProgress: (n) => progress.update(n, requests.length, `${n}/${requests.length} requests`),
-        });
-        diagnostics.push(...result.diagnostics);
-        files = result.files;
-      } catch (error) {
-        if (!DiagnosticError.is(error)) throw error;
-        diagnostics.push(error.diagnostic);
-      }
-    }
-    progress.stop();
-    const manifestPath = join(outDir, 'manifest.jsonl');
-    // Without its batch files a manifest would describe requests that were never written.
-    if (!diagnostics.some((d) => d.ruleId === 'output/write-failed')) {
-      try {
-        await writeManifest(manifestPath, manifest);
-      } catch (error) {
-        if (!DiagnosticError.is(error)) throw error;
-        diagnostics.push(error.diagnostic);
-      }
-    }
-
-    const summary: BuildSummary = {
-      kinds: folders.map((f) => f.kind),
-      images: contexts.length,
-      requests: requests.length,
-      manifest: manifestPath,
-      files,
-      ...(endpoint ? { endpoint } : {}),
-      diagnostics,
-    };
+      ...(temperature !== undefined ? { temperature } : {}),
+      ...(flags['max-tokens'] ? { maxTokens: flags['max-tokens'] } : {}),
+      outDir: flags['out-dir'],
+      maxRequests: flags['max-requests'],
+      maxBytes: flags['max-bytes'],
+      ...(flags['base-url']
+        ? {
+            endpoint: {
+              baseUrl: flags['base-url'],
+              apiKeyEnv: flags['api-key-env'],
+              concurrency: flags.concurrency,
+              retries: flags.retries,
+              resume: flags.resume,
+            },
+          }
+        : {}),
+      onProgress: (done, total, text) => progress.update(done, total, text),
+    })
+      .catch((error: unknown) => this.failFolders(error))
+      .finally(() => progress.stop());
     if (!this.jsonEnabled()) for (const line of renderBuildReport(summary)) this.logToStderr(line);
-    if (diagnostics.some((d) => isFailing(d))) process.exitCode = 1;
+    if (summary.diagnostics.some((d) => isFailing(d))) process.exitCode = 1;
     return summary;
   }
 
-  /** A prompt folder that is missing or broken: its diagnostics, exit 1. */
+  /** A prompt folder that is missing or broken, or an unreadable annotation file: its diagnostics, exit 1. */
   private failFolders(error: unknown): never {
     if (error instanceof PromptFolderError || DiagnosticError.is(error)) {
       const list = error instanceof PromptFolderError ? error.diagnostics : [error.diagnostic];

@@ -106,6 +106,21 @@ describe('llava prompts parse (real CLI process)', () => {
     expect(detail[0].conversations[0].value.startsWith('<image>\n')).toBe(true);
   });
 
+  it('a missing --manifest is a prompts/missing-file diagnostic naming the file (exit 1), and nothing is written', async () => {
+    const out = join(dir, 'none.json');
+    const missing = join(dir, 'no-manifest.jsonl');
+    const result = await runCli(['prompts', 'parse', output, '--manifest', missing, '-o', out]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(missing);
+    expect(result.stderr).toMatch(
+      /no-manifest\.jsonl +error +Cannot read the manifest \S+: it does not exist\. +\[prompts\/missing-file\]/,
+    );
+    expect(result.stderr).toContain('[prompts/missing-file]');
+    expect(result.stderr).toContain('hint: Check the path');
+    expect(result.stderr).not.toContain('Error:');
+    await expect(readFile(out, 'utf8')).rejects.toThrow(/ENOENT/);
+  });
+
   it('rejects a bad --image-placement as a usage error', async () => {
     const result = await runCli(['prompts', 'parse', output, '-o', join(dir, 'x.json'), '--image-placement', 'middle']);
     expect(result.code).toBe(2);

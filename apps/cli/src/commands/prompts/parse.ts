@@ -1,5 +1,5 @@
 import { checkRunPaths, writeTextFile } from '@llavakit/convert';
-import { type Diagnostic, DiagnosticError, isFailing } from '@llavakit/diagnostics';
+import { type Diagnostic, DiagnosticError, exitCodeOf, formatDiagnostic, isFailing } from '@llavakit/diagnostics';
 import {
   type ImagePlacement,
   type PromptKind,
@@ -99,7 +99,7 @@ Exit codes: 0 success, 1 data errors (malformed responses, failed or missing req
       imagePlacement: flags['image-placement'] as ImagePlacement,
       seed: flags.seed,
       format: flags.format as 'qa' | 'jsonl',
-    }).catch((error: unknown) => this.error((error as Error).message, { exit: 1 }));
+    }).catch((error: unknown) => this.fail(error));
     const diagnostics = run.diagnostics;
     const outputs: string[] = [];
     for (const file of run.files) {
@@ -116,5 +116,15 @@ Exit codes: 0 success, 1 data errors (malformed responses, failed or missing req
     if (!this.jsonEnabled()) for (const line of renderParseReport(run, diagnostics, outputs)) this.logToStderr(line);
     if (diagnostics.some((d) => isFailing(d))) process.exitCode = 1;
     return summary;
+  }
+
+  /** A file the run cannot read: its diagnostic and hint, exit by the rule's kind (others: their message, exit 1). */
+  private fail(error: unknown): never {
+    if (DiagnosticError.is(error)) {
+      this.logToStderr(formatDiagnostic(error.diagnostic));
+      if (error.diagnostic.hint) this.logToStderr(`  hint: ${error.diagnostic.hint}`);
+      this.exit(exitCodeOf(error.diagnostic));
+    }
+    this.error((error as Error).message, { exit: 1 });
   }
 }
