@@ -12,7 +12,7 @@ import {
 import { toDiagnostic } from './dressing.js';
 import type { LlavaRecord } from './record.js';
 import { checkValue } from './record-rules.js';
-import type { ValidationKind, ValidationPlace, ValidatorOptions } from './validation-types.js';
+import type { ValidationPlace, ValidatorOptions } from './validation-types.js';
 
 export type { ValidatorOptions } from './validation-types.js';
 
