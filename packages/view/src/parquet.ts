@@ -59,6 +59,13 @@ export function sliceOption(sliceBytes: number | undefined): { sliceGroupBytes?:
 /** Bytes of decoded row groups {@link ParquetRecords} keeps, by default (the last one read is always kept). */
 export const ROW_GROUP_CACHE_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Row groups (or slices) {@link ParquetRecords} keeps at most. Decoded rows take several times the uncompressed size
+ * the footer gives (objects and strings): 16 groups of the writer's 1,000-row groups of mix665k peaked at 423 MiB,
+ * 4 at 337 MiB, with later pages still p95 33 ms (`scripts/bench.mjs`). A page and a record view touch one or two.
+ */
+const ROW_GROUP_CACHE_ENTRIES = 4;
+
 interface CachedGroup {
   readonly key: string;
   readonly rows: Promise<Record<string, unknown>[]>;
@@ -124,7 +131,7 @@ export class ParquetRecords {
     let used = 0;
     this.cache = this.cache.filter((c, i) => {
       used += c.bytes;
-      return i === 0 || (used <= this.budget && i < 16);
+      return i === 0 || (used <= this.budget && i < ROW_GROUP_CACHE_ENTRIES);
     });
     return { rows: await rows, start };
   }
