@@ -77,7 +77,6 @@ export class DatasetIndex {
   decode: RecordDecoder | undefined;
   private readonly handles: FileHandle[] = [];
   private readonly parquet: ParquetRecords;
-  private readonly sourceCodes = new Map<string, number>();
 
   private constructor(parts: IndexParts) {
     this.count = parts.count;
@@ -95,34 +94,12 @@ export class DatasetIndex {
     this.worst = parts.worst;
     this.duplicateOf = parts.duplicateOf;
     this.tokens = new Uint32Array(parts.count).fill(NO_TOKENS);
-    for (const label of parts.sources) this.codeOfSource(label);
+    this.sources.push(...parts.sources);
     this.rules.push(...parts.rules);
     this.files.push(...parts.files);
     this.fileDiagnostics.push(...parts.fileDiagnostics);
     for (const [k, v] of parts.kept) this.kept.set(k, v);
     for (const [k, v] of parts.ruleRecords) this.ruleRecords.set(k, v);
-  }
-
-  /** The code of a source label. */
-  codeOfSource(label: string): number {
-    let code = this.sourceCodes.get(label);
-    if (code === undefined) {
-      code = this.sources.length;
-      this.sources.push(label);
-      this.sourceCodes.set(label, code);
-    }
-    return code;
-  }
-
-  /** The bit of a rule (rules beyond the 31st share bit 31). */
-  bitOfRule(ruleId: string): number {
-    const at = this.rules.indexOf(ruleId);
-    if (at >= 0) return at;
-    if (this.rules.length < OTHER_BIT) {
-      this.rules.push(ruleId);
-      return this.rules.length - 1;
-    }
-    return OTHER_BIT;
   }
 
   /** The rules a record has, by its mask (rules beyond bit 31 are named from the kept diagnostics when known). */
