@@ -2,10 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../test-utils.js';
-import { finished, record, STACK, spawnCli, temporaries } from './fixtures/helpers.js';
+import { expectInterrupted, finished, record, spawnCli, temporaries, until } from './fixtures/helpers.js';
 
 /**
  * SIGINT and SIGTERM sent to a real `llava convert` child in the middle of a conversion: the targets keep their old
@@ -17,14 +16,6 @@ let dir: string;
 let cleanup: () => Promise<void>;
 beforeAll(async () => ({ dir, cleanup } = await tempDir('llava-faults-sig-')));
 afterAll(() => cleanup());
-
-async function until(check: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await sleep(20);
-  }
-}
 
 describe('an interrupted conversion leaves every target as it was', () => {
   for (const [signal, code] of [
@@ -49,18 +40,11 @@ describe('an interrupted conversion leaves every target as it was', () => {
       const bad = record('bad', { conversations: [{ from: 'narrator', value: 'x' }] });
       for (let i = 0; i < 2000; i++) feed.write(`${JSON.stringify(i === 5 ? bad : record(`r${i}`))},\n`);
       // Both temporary files (output and rejects) exist: the run is in the middle.
-      await until(() => temporaries(case_).length >= 2);
+      await until(() => temporaries(case_).length >= 2, 20_000);
       child.kill(signal);
-      const { code: exit, stdout, stderr } = await result;
+      const stopped = await result;
       feed.destroy();
-      expect(exit, stderr).toBe(code);
-      expect(await readFile(output, 'utf8')).toBe('old output');
-      expect(await readFile(rejects, 'utf8')).toBe('old rejects');
-      expect(temporaries(case_)).toEqual([]);
-      const summary = JSON.parse(stdout);
-      expect(summary).toMatchObject({ failed: true, written: 0, fatal: { ruleId: 'run/interrupted' } });
-      expect(summary.read).toBe(summary.rejected + summary.discarded);
-      expect(stdout + stderr).not.toMatch(STACK);
+      await expectInterrupted(stopped, code, { dir: case_, output, rejects });
       expect(existsSync(fifo)).toBe(true);
     });
   }
@@ -81,7 +65,7 @@ describe('an interrupted conversion leaves every target as it was', () => {
       env: { LLAVA_PLUGIN_TIMEOUT_MS: '60000' },
     });
     const result = finished(child);
-    await until(() => temporaries(case_).length >= 1);
+    await until(() => temporaries(case_).length >= 1, 20_000);
     const sent = Date.now();
     child.kill('SIGINT');
     const { code: exit, stdout, stderr } = await result;

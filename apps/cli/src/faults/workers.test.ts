@@ -2,10 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from '../test-utils.js';
-import { finished, record, STACK, spawnCli, temporaries } from './fixtures/helpers.js';
+import { expectInterrupted, finished, record, STACK, spawnCli, temporaries, until } from './fixtures/helpers.js';
 
 /**
  * `llava convert --workers N` as users meet it, in real processes: the same output and summary as one thread, a
@@ -16,14 +15,6 @@ let dir: string;
 let cleanup: () => Promise<void>;
 beforeAll(async () => ({ dir, cleanup } = await tempDir('llava-faults-workers-')));
 afterAll(() => cleanup());
-
-async function until(check: () => boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await sleep(20);
-  }
-}
 
 const records = (n: number, bad: readonly number[] = []) =>
   Array.from({ length: n }, (_, i) =>
@@ -174,18 +165,11 @@ describe('llava convert --workers', { timeout: 60_000 }, () => {
       feed.write('[\n');
       for (const r of records(3000, [5])) feed.write(`${JSON.stringify(r)},\n`);
       // The rejects file exists once the workers' first answers were written: the run is in the middle.
-      await until(() => temporaries(case_).length >= 2);
+      await until(() => temporaries(case_).length >= 2, 30_000);
       child.kill(signal);
-      const { code: exit, stdout, stderr } = await result;
+      const stopped = await result;
       feed.destroy();
-      expect(exit, stderr).toBe(code);
-      expect(await readFile(output, 'utf8')).toBe('old output');
-      expect(await readFile(rejects, 'utf8')).toBe('old rejects');
-      expect(temporaries(case_)).toEqual([]);
-      const summary = JSON.parse(stdout);
-      expect(summary).toMatchObject({ failed: true, written: 0, fatal: { ruleId: 'run/interrupted' } });
-      expect(summary.read).toBe(summary.rejected + summary.discarded);
-      expect(stdout + stderr).not.toMatch(STACK);
+      await expectInterrupted(stopped, code, { dir: case_, output, rejects });
     });
   }
 });
