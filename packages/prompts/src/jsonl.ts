@@ -1,5 +1,5 @@
-import { createReadStream } from 'node:fs';
 import { type Diagnostic, diagnose, excerpt } from '@llavakit/diagnostics';
+import { openStreamPath } from '@llavakit/reader';
 import { promptRules } from './rules.js';
 
 /** One non-blank line of a JSONL file: its 1-based line number and text. */
@@ -66,8 +66,9 @@ export async function* readLines(
     skipping = false;
     offset = next;
   };
-  for await (const chunk of createReadStream(path, {
-    highWaterMark: options.chunkBytes ?? 1024 * 1024,
+  // A FIFO or `<(…)` is read through the event loop, so Ctrl-C never waits on an idle writer (see openStreamPath).
+  for await (const chunk of openStreamPath(path, {
+    chunkSize: options.chunkBytes ?? 1024 * 1024,
   }) as AsyncIterable<Buffer>) {
     let from = 0;
     for (let nl = chunk.indexOf(NEWLINE, from); nl >= 0; nl = chunk.indexOf(NEWLINE, from)) {

@@ -12,6 +12,7 @@ describe('the public exports of @llavakit/reader', () => {
       'joinMetadata',
       'locateJsonError',
       'openSource',
+      'openStreamPath',
       'parseElement',
       'readRecordBatches',
       'readRecords',

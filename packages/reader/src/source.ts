@@ -1,5 +1,6 @@
-import { createReadStream } from 'node:fs';
+import { constants, createReadStream, openSync, statSync } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import { readerRules } from './rules.js';
@@ -57,7 +58,7 @@ export async function openSource(
 ): Promise<OpenedSource> {
   const file = options.file;
   if (typeof input === 'string') {
-    if (input === '-') return { chunks: toBuffers(process.stdin, file) };
+    if (input === '-') return { chunks: toBuffers(process.stdin, file, options.signal) };
     let size: number;
     try {
       const st = await stat(input);
@@ -68,8 +69,8 @@ export async function openSource(
     }
     if (Number.isNaN(size)) {
       // Pipes, sockets, character devices: stream them.
-      const stream = createReadStream(input, { highWaterMark: options.chunkSize ?? 1 << 20 });
-      return { chunks: toBuffers(stream, file) };
+      const stream = openStreamPath(input, { chunkSize: options.chunkSize });
+      return { chunks: toBuffers(stream, file, options.signal, () => stream.destroy()) };
     }
     return { chunks: readFileChunks(input, options.chunkSize ?? 1 << 20, file), totalBytes: size };
   }
@@ -77,7 +78,31 @@ export async function openSource(
     typeof (input as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function'
       ? (input as AsyncIterable<Uint8Array | string>)
       : (new Readable().wrap(input as NodeJS.ReadableStream) as AsyncIterable<Uint8Array | string>);
-  return { chunks: toBuffers(iterable, file) };
+  return { chunks: toBuffers(iterable, file, options.signal) };
+}
+
+/**
+ * Open a path that is not a regular file (a FIFO, `<(…)` process substitution's `/dev/fd/N`, a character device) as
+ * a readable stream.
+ *
+ * A FIFO or pipe is opened non-blocking and read through the event loop (a `net.Socket`), not through blocking reads
+ * on libuv's thread pool: a blocking read on a pipe whose writer is idle cannot be cancelled, and Node's exit waits for
+ * it — Ctrl-C or SIGTERM on `llava convert in.fifo` would hang for as long as the writer stays silent. Opening does
+ * not wait for a writer either; the stream waits for one, then ends when the last writer closes, as a blocking read
+ * would. Anything else (a character device) is read with `fs.createReadStream`.
+ */
+export function openStreamPath(path: string, options: { readonly chunkSize?: number } = {}): Readable {
+  let fifo: number | undefined;
+  try {
+    if (statSync(path).isFIFO()) fifo = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (error) {
+    // As `createReadStream` does: the error comes out of the stream, not out of this call.
+    const failed = new Readable({ read() {} });
+    process.nextTick(() => failed.destroy(error as Error));
+    return failed;
+  }
+  if (fifo !== undefined) return new Socket({ fd: fifo, readable: true, writable: false });
+  return createReadStream(path, { highWaterMark: options.chunkSize ?? 1 << 20 });
 }
 
 /**
@@ -120,13 +145,49 @@ async function* readFileChunks(path: string, chunkSize: number, file?: string): 
   }
 }
 
-async function* toBuffers(source: AsyncIterable<Uint8Array | string>, file?: string): AsyncGenerator<Buffer> {
+/**
+ * The chunks of a stream as Buffers. With a `signal`, a wait for the next chunk ends when it is aborted (the iteration
+ * throws the signal's reason and `release` frees the stream): a pipe whose writer has gone quiet never holds a run
+ * that was told to stop.
+ */
+async function* toBuffers(
+  source: AsyncIterable<Uint8Array | string>,
+  file?: string,
+  signal?: AbortSignal,
+  release?: () => void,
+): AsyncGenerator<Buffer> {
+  const iterator = source[Symbol.asyncIterator]();
+  let aborted: Promise<never> | undefined;
+  let onAbort: (() => void) | undefined;
+  if (signal) {
+    aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    aborted.catch(() => undefined);
+    if (signal.aborted) onAbort?.();
+  }
+  let finished = false;
   try {
-    for await (const chunk of source) {
+    for (;;) {
+      const step = await (aborted ? Promise.race([iterator.next(), aborted]) : iterator.next());
+      if (step.done) {
+        finished = true;
+        return;
+      }
+      const chunk = step.value;
       if (typeof chunk === 'string') yield Buffer.from(chunk, 'utf8');
       else yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     }
   } catch (e) {
+    if (signal?.aborted && e === signal.reason) throw e;
     throw ioError(e, file);
+  } finally {
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+    if (!finished) {
+      release?.();
+      // Not awaited: a read still pending (the quiet pipe) would hold the return.
+      iterator.return?.()?.catch(() => undefined);
+    }
   }
 }

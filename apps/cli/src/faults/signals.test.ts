@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../test-utils.js';
 import { expectInterrupted, finished, record, spawnCli, temporaries, until } from './fixtures/helpers.js';
@@ -81,4 +82,48 @@ describe('an interrupted conversion leaves every target as it was', () => {
     expect(await readFile(output, 'utf8')).toBe('old output');
     expect(temporaries(case_)).toEqual([]);
   });
+});
+
+describe('a FIFO input whose writer has gone quiet', () => {
+  // Everything the writer sent is read and it holds its end open, so the reader waits in a read: a blocking read on
+  // libuv's thread pool cannot be cancelled and Node's exit waits for it (this hung before the reader went through
+  // the event loop for pipes). The signal must still end the run at once, with and without worker threads.
+  for (const [signal, code, workers] of [
+    ['SIGINT', 130, '1'],
+    ['SIGTERM', 143, '1'],
+    ['SIGINT', 130, '2'],
+    ['SIGTERM', 143, '2'],
+  ] as const) {
+    it(`${signal} with --workers ${workers} → exit ${code} at once, old content kept, no temporary file`, async () => {
+      const case_ = join(dir, `quiet-${signal}-${workers}`);
+      execFileSync('mkdir', ['-p', case_]);
+      const fifo = join(case_, 'in.fifo');
+      execFileSync('mkfifo', [fifo]);
+      const output = join(case_, 'out.json');
+      const rejects = join(case_, 'rejects.jsonl');
+      await writeFile(output, 'old output');
+      await writeFile(rejects, 'old rejects');
+      const args = ['convert', fifo, '--from', 'llava', '--to', 'sharegpt', '-o', output, '--rejects', rejects];
+      const child = spawnCli([...args, '--workers', workers, '--json']);
+      const result = finished(child);
+      const feed = createWriteStream(fifo);
+      feed.on('error', () => undefined);
+      const bad = record('bad', { conversations: [{ from: 'narrator', value: 'x' }] });
+      const head = Array.from({ length: 600 }, (_, i) => JSON.stringify(i === 5 ? bad : record(`r${i}`)));
+      await new Promise<void>((done) => feed.write(`[\n${head.join(',\n')},\n`, () => done()));
+      await until(() => temporaries(case_).length >= 2, 20_000);
+      // The child has taken all of it (the pipe is empty) and now waits on the silent writer.
+      await sleep(300);
+      const sent = Date.now();
+      child.kill(signal);
+      const guard = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const stopped = await result;
+      clearTimeout(guard);
+      feed.destroy();
+      expect(stopped.signal, 'the child hung after the signal and was killed').toBeNull();
+      // Well before the 5 s grace exit: the read was given up on the signal.
+      expect(Date.now() - sent).toBeLessThan(4000);
+      await expectInterrupted(stopped, code, { dir: case_, output, rejects });
+    });
+  }
 });

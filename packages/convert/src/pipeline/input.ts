@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import type { DetectProbe } from '@llavakit/format';
-import { type InputSource, type RecordPlace, readerRules, readRecords } from '@llavakit/reader';
+import { type InputSource, openStreamPath, type RecordPlace, readerRules, readRecords } from '@llavakit/reader';
 import { diagnosticPlace } from './place.js';
 
 /** Bytes of a stream input kept for format detection. */
@@ -30,10 +30,9 @@ export async function peekInput(
   path: string,
   source: InputSource,
 ): Promise<{ readonly probe: DetectProbe; readonly input: AsyncIterable<Buffer> }> {
-  const { createReadStream } = await import('node:fs');
   // Node streams are async iterables; so are the iterables the reader accepts.
   const stream = (
-    typeof source === 'string' ? createReadStream(source, { highWaterMark: HEAD_BYTES }) : source
+    typeof source === 'string' ? openStreamPath(source, { chunkSize: HEAD_BYTES }) : source
   ) as AsyncIterable<Buffer | string>;
   const iterator = stream[Symbol.asyncIterator]();
   const head: Buffer[] = [];
