@@ -43,6 +43,7 @@ const EXPECTED = [
   'openAiFormat',
   'openAiOptionsSchema',
   'openImageAccess',
+  'openInputFormat',
   'openTextSink',
   'optionSummary',
   'outputRules',

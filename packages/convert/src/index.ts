@@ -55,6 +55,7 @@ export {
   type FormatScore,
   type InputSummary,
   type OnInvalid,
+  openInputFormat,
   probeFile,
 } from './pipeline/convert.js';
 export {

@@ -5,7 +5,7 @@ import { openTextSink } from '@llavakit/convert';
 import { diagnose } from '@llavakit/diagnostics';
 import type { LlavaRecord } from '@llavakit/schema';
 import { Accounting } from './accounting.js';
-import { locate } from './op-diagnostics.js';
+import { locate, needFiles } from './op-diagnostics.js';
 import type { InputOptions, OpSummary, OutputOptions } from './op-types.js';
 import { chooseIndices, SeededRandom } from './random.js';
 import { fileSize, forEachItem } from './read-inputs.js';
@@ -76,6 +76,11 @@ export async function mixRecipe(options: MixOptions): Promise<MixSummary> {
   const accounting = new Accounting(options.rejects);
   const manifestPath = `${options.output}.manifest.json`;
   const manifestEntries: ManifestEntry[] = [];
+  // Every input is hashed for the manifest, and some are counted first: each must be a file that can be read again.
+  await needFiles(
+    recipe.entries.map((e) => e.path),
+    'mix',
+  );
   try {
     for (const entry of recipe.entries) {
       if (

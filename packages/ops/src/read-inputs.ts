@@ -1,9 +1,9 @@
 /** Reading the inputs of an operation: format detection, decoding into canonical records, per-item iteration. */
 import { open, stat } from 'node:fs/promises';
-import { chooseInputFormat, writerRules } from '@llavakit/convert';
+import { chooseInputFormat, openInputFormat, writerRules } from '@llavakit/convert';
 import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import type { FormatPlugin, RecordContext, RecordPlace } from '@llavakit/format';
-import { type InputSource, readRecordBatches } from '@llavakit/reader';
+import { readRecordBatches } from '@llavakit/reader';
 import type { Accounting } from './accounting.js';
 import { NO_IMAGES, parseFormatOptions } from './format-context.js';
 import type { InputOptions, OpItem } from './op-types.js';
@@ -38,13 +38,14 @@ export async function* readInputBatches(
   file: string,
   options: Omit<InputOptions, 'inputs'> & { readonly pass?: string; readonly onFormat?: (name: string) => void },
 ): AsyncGenerator<OpItem[]> {
-  const { format } = await chooseInputFormat(file, {
+  // A FIFO or `<(…)` is opened once: its head is buffered for detection and replayed before the rest.
+  const { format, input } = await openInputFormat(file, {
     registry: options.registry,
     ...(options.from ? { from: options.from } : {}),
+    ...(options.stdin ? { stdin: options.stdin } : {}),
   });
   options.onFormat?.(format.name);
   const context = decodeContext(format, options, file);
-  const input: InputSource = file === '-' ? (options.stdin ?? process.stdin) : file;
   let records = 0;
   const pass = options.pass ?? 'read';
   if (format.read) {

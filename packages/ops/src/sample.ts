@@ -52,7 +52,7 @@ interface Drawn {
  * ```
  */
 export async function sampleRecords(options: SampleOptions): Promise<SampleSummary> {
-  needFiles(options.inputs, 'sample');
+  await needFiles(options.inputs, 'sample');
   if ((options.n === undefined) === (options.fraction === undefined))
     throw usageError('Give exactly one of -n and --fraction.');
   if (options.n !== undefined && !(Number.isInteger(options.n) && options.n >= 0))

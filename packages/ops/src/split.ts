@@ -57,7 +57,7 @@ export async function splitRecords(options: SplitOptions): Promise<SplitSummary>
   const exact = share >= 1 || options.by === 'source';
   const thresholds = new Map<string, { value: number; ties: number }>();
   if (exact) {
-    needFiles(options.inputs, 'split with a count or --by source');
+    await needFiles(options.inputs, 'split with a count or --by source');
     const hashes = new Map<string, { values: Float64Array; n: number }>();
     try {
       await forEachItem(

@@ -1,9 +1,16 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { type Diagnostic, DiagnosticError } from '@llavakit/diagnostics';
+import { type Diagnostic, DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import { openParquetFile, parquetRules } from '@llavakit/format-parquet';
 import { createImageChecker, imageRefsOfRecord } from '@llavakit/images';
-import { detectKind, type ReadItem, readRecordBatches, readRecords, validationKindOf } from '@llavakit/reader';
+import {
+  detectKind,
+  type ReadItem,
+  readerRules,
+  readRecordBatches,
+  readRecords,
+  validationKindOf,
+} from '@llavakit/reader';
 import { createValidator, type ValidationKind } from '@llavakit/schema';
 import { decodeSafely } from './decode.js';
 import {
@@ -380,9 +387,38 @@ async function expandInputs(paths: readonly string[]): Promise<Entry[]> {
   for (const [input, path] of paths.entries()) {
     if (await isParquetInput(path)) {
       for (const file of await parquetFiles(path)) out.push({ path: file, format: 'parquet', input });
-    } else out.push({ path, format: 'json', input });
+    } else {
+      await checkSeekable(path);
+      out.push({ path, format: 'json', input });
+    }
   }
   return out;
+}
+
+/**
+ * The viewer reads records back by byte offset, so each input must be a regular file: a missing path, a directory
+ * that is not a Parquet folder, and a FIFO, pipe or device are diagnostics (rule and file), never a raw I/O error.
+ */
+async function checkSeekable(path: string): Promise<void> {
+  const fail = (rule: (typeof readerRules)[keyof typeof readerRules], message: string, cause?: unknown): never => {
+    throw new DiagnosticError(diagnose(rule, { message, file: path, source: 'view' }), { cause });
+  };
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return fail(readerRules.inputNotFound, 'The input file does not exist.', error);
+    return fail(readerRules.inputUnreadable, `The input cannot be read: ${(error as Error).message}`, error);
+  }
+  if (info.isDirectory())
+    fail(readerRules.inputIsDirectory, 'The input is a directory, not a file (nor a Parquet folder).');
+  if (!info.isFile()) {
+    fail(
+      readerRules.inputUnreadable,
+      'The viewer reads records back by byte offset, so it needs a regular file; a FIFO, pipe or device cannot be viewed (save it to a file first, or use llava validate / llava stats, which stream).',
+    );
+  }
 }
 
 /** The validation kind of a file, from its first records and name (as `llava validate` decides it). */

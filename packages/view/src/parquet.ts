@@ -26,6 +26,8 @@ export async function isParquetInput(path: string): Promise<boolean> {
       () => false,
     );
   }
+  // Only a regular file can be sniffed: opening a FIFO would wait for a writer (the caller reports it).
+  if (!info.isFile()) return false;
   const handle = await open(path, 'r').catch(() => undefined);
   if (!handle) return false;
   try {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -113,9 +113,18 @@ describe('llava view (real CLI process)', () => {
     expect(missing.code).toBe(1);
     expect(missing.stdout).toBe('');
     expect(missing.stderr).toMatch(/nope\.json/);
+    expect(missing.stderr).toContain('input/not-found');
     const folder = await runCli(['view', dir]);
     expect(folder.code).toBe(1);
     expect(folder.stderr).toContain('input/is-directory');
+    // A FIFO cannot be read back by offset: a diagnostic, before a byte of it is read (the writer is still waiting).
+    const fifo = join(dir, 'in.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const piped = await runCli(['view', fifo]);
+    expect(piped.code).toBe(1);
+    expect(piped.stderr).toContain('input/unreadable');
+    expect(piped.stderr).toMatch(/regular file/);
+    expect(piped.stderr).not.toMatch(/ESPIPE|\n\s+at /);
     expect((await runCli(['view'])).code).toBe(2);
     expect((await runCli(['view', input, '--port', 'x'])).code).toBe(2);
     expect((await runCli(['view', input, '--bogus'])).code).toBe(2);

@@ -149,6 +149,78 @@ describe('inputs that are not a supported layout get the right message', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ read: 6, written: 6 });
   });
 
+  /** Run the CLI from bash with the input given as `<(cat in.json)` (the `/dev/fd/N` of a pipe). */
+  const substituted = (args: (input: string) => string[]) => {
+    const quote = (a: string) => `'${a.replaceAll("'", `'\\''`)}'`;
+    const line = [process.execPath, binPath, ...args('\0')]
+      .map((a) => (a === '\0' ? `<(cat ${quote(input)})` : quote(a)))
+      .join(' ');
+    const run = spawnSync('bash', ['-c', line], { encoding: 'utf8' });
+    return { code: run.status, stdout: run.stdout, stderr: run.stderr };
+  };
+
+  // Every command that reads records, fed a named FIFO (its writer sends once, then closes) and `<(…)`: the input is
+  // opened once (detection reads the same bytes), all 6 records are seen, nothing waits for a second writer; the
+  // commands that read their inputs twice refuse both before reading, as usage errors.
+  const once: readonly (readonly [string, (input: string) => string[], RegExp | object])[] = [
+    ['stats', (i) => ['stats', i, '--json'], { records: 6 }],
+    [
+      'filter',
+      (i) => ['filter', i, '--has-image', '-o', join(dir, 'once-filter.json'), '--json'],
+      { read: 6, written: 6 },
+    ],
+    ['dedup', (i) => ['dedup', i, '-o', join(dir, 'once-dedup.json'), '--json'], { read: 6, written: 6 }],
+    ['render', (i) => ['render', i, '--template', 'vicuna_v1'], /record 5/],
+    ['validate --workers 2', (i) => ['validate', i, '--workers', '2'], /OK: checked 6 records/],
+    [
+      'convert --to parquet',
+      (i) => ['convert', i, '--to', 'parquet', '-o', join(dir, 'once.parquet'), '--json'],
+      { read: 6, written: 6 },
+    ],
+  ];
+  for (const [name, args, expected] of once) {
+    it(`${name} reads a FIFO and <(…) once, every record`, async () => {
+      const fifo = join(dir, `once-${name.replace(/\W+/g, '-')}.fifo`);
+      execFileSync('mkfifo', [fifo]);
+      const child = spawnCli(args(fifo));
+      const done = finished(child);
+      createWriteStream(fifo).end(await readFile(input));
+      const fromFifo = await done;
+      const fromSubst = substituted(args);
+      for (const result of [fromFifo, fromSubst]) {
+        expect(result.code, result.stderr).toBe(0);
+        if (expected instanceof RegExp) expect(result.stdout + result.stderr).toMatch(expected);
+        else expect(JSON.parse(result.stdout)).toMatchObject(expected);
+        expect(result.stdout + result.stderr).not.toMatch(STACK);
+      }
+    });
+  }
+
+  it('sample and split (which read their inputs twice) refuse a FIFO and <(…) before reading: usage, exit 2', async () => {
+    for (const args of [
+      (i: string) => ['sample', i, '-n', '2', '-o', join(dir, 'twice.json')],
+      (i: string) => [
+        'split',
+        i,
+        '--eval',
+        '2',
+        '--eval-output',
+        join(dir, 'eval.json'),
+        '-o',
+        join(dir, 'train.json'),
+      ],
+    ]) {
+      const fifo = join(dir, `twice-${args('x')[0]}.fifo`);
+      execFileSync('mkfifo', [fifo]);
+      const result = await runCli(args(fifo));
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toMatch(/reads its inputs twice.*FIFO, pipe or device.*\[usage\/ops\]/s);
+      const piped = substituted(args);
+      expect(piped.code, piped.stderr).toBe(2);
+      expect(piped.stderr).toMatch(/\/dev\/fd\/\d+: a FIFO, pipe or device/);
+    }
+  });
+
   it('standard input works, and an empty one says it is empty', async () => {
     const piped = await runCli(['convert', '-', '--to', 'sharegpt', '-o', join(dir, 'stdin.json'), '--json'], {
       input: await readFile(input),

@@ -29,7 +29,7 @@ export type {
   InputSummary,
   OnInvalid,
 } from './convert-options.js';
-export { type ChosenFormat, chooseInputFormat, type FormatScore, probeFile } from './detect.js';
+export { type ChosenFormat, chooseInputFormat, type FormatScore, openInputFormat, probeFile } from './detect.js';
 
 const IDENTITY_IMAGES: ImageAccess = { rewrite: (path) => path, readBytes: async () => undefined };
 

@@ -1,9 +1,9 @@
 import { open } from 'node:fs/promises';
 import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import { type DetectProbe, type FormatPlugin, formatRules } from '@llavakit/format';
-import { readRecords } from '@llavakit/reader';
+import { type InputSource, readRecords } from '@llavakit/reader';
 import type { ConvertOptions } from './convert-options.js';
-import { refuseWrappedRecords } from './input.js';
+import { isStreamPath, peekInput, refuseWrappedRecords } from './input.js';
 import { namedFormat } from './preflight.js';
 import { writerRules } from './rules.js';
 
@@ -112,9 +112,34 @@ function excerptOf(value: unknown): string {
   return text.length > 160 ? `${text.slice(0, 159)}…` : text;
 }
 
+/**
+ * Choose the format of one input path ({@link chooseInputFormat}) and give the source to read it from: the path for
+ * a regular file; for a FIFO, `<(…)` process substitution or a device, the stream opened once, its head (read for
+ * detection) replayed before the rest, so detection never consumes bytes the reader needs and the input is never
+ * opened twice. `'-'` is read from `stdin` (default `process.stdin`).
+ *
+ * @example
+ * ```ts
+ * const { format, input } = await openInputFormat('<(zcat mix.json.gz)', { registry });
+ * for await (const item of readRecords(input)) …
+ * ```
+ */
+export async function openInputFormat(
+  file: string,
+  options: Pick<ConvertOptions, 'from' | 'registry'> & { readonly stdin?: InputSource },
+): Promise<ChosenFormat & { readonly input: InputSource }> {
+  const peeked = file !== '-' && !options.from && (await isStreamPath(file)) ? await peekInput(file, file) : undefined;
+  const chosen = await chooseInputFormat(file, options, peeked?.probe);
+  const input: InputSource = file === '-' ? (options.stdin ?? process.stdin) : (peeked?.input ?? file);
+  return { ...chosen, input };
+}
+
 /** Read the head of a file and its first records, for format detection. */
 export async function probeFile(file: string): Promise<DetectProbe> {
   let head = '';
+  // A FIFO, pipe or device is never opened to be probed: that would consume what its writer sent (and the real read
+  // would wait for a writer that is gone). Stream inputs are probed from the bytes they are read with (`peekInput`).
+  if (await isStreamPath(file)) return { path: file, head: '', values: [] };
   try {
     const handle = await open(file, 'r');
     try {
