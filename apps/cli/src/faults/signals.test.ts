@@ -114,15 +114,14 @@ describe('a FIFO input whose writer has gone quiet', () => {
       await until(() => temporaries(case_).length >= 2, 20_000);
       // The child has taken all of it (the pipe is empty) and now waits on the silent writer.
       await sleep(300);
-      const sent = Date.now();
       child.kill(signal);
       const guard = setTimeout(() => child.kill('SIGKILL'), 15_000);
       const stopped = await result;
       clearTimeout(guard);
       feed.destroy();
       expect(stopped.signal, 'the child hung after the signal and was killed').toBeNull();
-      // Well before the 5 s grace exit: the read was given up on the signal.
-      expect(Date.now() - sent).toBeLessThan(4000);
+      // The run itself wound down and printed its summary: the 5 s grace exit (taken when the read is not given up on
+      // the signal) prints none, so expectInterrupted's summary checks fail on it.
       await expectInterrupted(stopped, code, { dir: case_, output, rejects });
     });
   }
