@@ -1,5 +1,5 @@
 import type { Diagnostic } from '@llavakit/diagnostics';
-import { type RawElement, RecordScanner } from '@llavakit/reader';
+import { type RawSink, RecordScanner } from '@llavakit/reader';
 import type { WorkerPool } from './pool.js';
 import type { BatchMessage } from './protocol.js';
 
@@ -41,7 +41,7 @@ export async function feedPool<R extends { readonly id: number; readonly input: 
   let ends: number[] = [];
   let places: number[] = [];
   let keep: number[] | undefined;
-  let rejected: { k: number; diagnostic: Diagnostic; length: number }[] | undefined;
+  let rejects: { k: number; diagnostic: Diagnostic; length: number }[] | undefined;
 
   const dispatch = () => {
     if (ends.length === 0) return;
@@ -52,7 +52,7 @@ export async function feedPool<R extends { readonly id: number; readonly input: 
       ends: Int32Array.from(ends),
       places: Float64Array.from(places),
       keep: keep ? Uint8Array.from(keep) : undefined,
-      rejected,
+      rejected: rejects,
     };
     const result = pool.run(message);
     result.catch(() => undefined); // awaited in order below
@@ -62,22 +62,22 @@ export async function feedPool<R extends { readonly id: number; readonly input: 
     ends = [];
     places = [];
     keep = undefined;
-    rejected = undefined;
+    rejects = undefined;
   };
 
-  const add = (element: RawElement) => {
-    const { bytes, place } = element;
-    if (ends.length > 0 && used + bytes.length > buffer.length) dispatch();
-    if (bytes.length > buffer.length) buffer = new Uint8Array(bytes.length); // one large element: its own buffer
-    buffer.set(bytes, used);
-    used += bytes.length;
-    if (element.rejected)
-      (rejected ??= []).push({ k: ends.length, diagnostic: element.rejected, length: place.length });
+  // Each element's bytes are copied into the batch as the scanner finds it (no object per element).
+  const add: RawSink = (bytes, start, end, index, offset, line, column, rejected) => {
+    const length = end - start;
+    if (ends.length > 0 && used + length > buffer.length) dispatch();
+    if (length > buffer.length) buffer = new Uint8Array(length); // one large element: its own buffer
+    bytes.copy(buffer, used, start, end);
+    used += length;
+    if (rejected) (rejects ??= []).push({ k: ends.length, diagnostic: rejected.diagnostic, length: rejected.length });
     ends.push(used);
-    places.push(place.index, place.offset, place.line, place.column);
+    places.push(index, offset, line, column);
     if (keepRecord) {
       keep ??= new Array<number>(ends.length - 1).fill(1);
-      keep.push(keepRecord(place.index) ? 1 : 0);
+      keep.push(keepRecord(index) ? 1 : 0);
     } else if (keep) keep.push(1);
     elements++;
   };
@@ -92,8 +92,7 @@ export async function feedPool<R extends { readonly id: number; readonly input: 
   for await (const chunk of opened.chunks) {
     signal?.throwIfAborted();
     bytesRead += chunk.length;
-    const found = scanner.pushRaw(chunk);
-    for (const element of found) add(element);
+    scanner.pushTo(chunk, add);
     // Each chunk's elements go out at once (a slow stream's records do not wait for a full batch).
     dispatch();
     job.onProgress?.(bytesRead, elements, opened.totalBytes);
@@ -102,7 +101,7 @@ export async function feedPool<R extends { readonly id: number; readonly input: 
   }
   if (!scanner.error) {
     signal?.throwIfAborted();
-    for (const element of scanner.endRaw()) add(element);
+    scanner.endTo(add);
   }
   dispatch();
   while (inFlight.length > 0) await settle();
