@@ -17,11 +17,21 @@ export interface FeedJob {
  * reused), at most `inFlightPerWorker` batches per worker at a time, and give the answers to `replay` in input order.
  * A fatal scan error is thrown once every element before it was replayed, as the in-process reader throws it.
  */
-export async function feedPool<R extends { readonly id: number; readonly input: ArrayBuffer }>(
+export async function feedPool<
+  R extends { readonly id: number; readonly input: ArrayBuffer; readonly out?: Uint8Array },
+>(
   job: FeedJob,
   opened: { chunks: AsyncIterable<Buffer>; totalBytes?: number },
   pool: WorkerPool<R>,
-  options: { readonly batchBytes?: number; readonly inFlightPerWorker?: number },
+  options: {
+    readonly batchBytes?: number;
+    readonly inFlightPerWorker?: number;
+    /**
+     * The answers' `out` buffers are free once `replay` resolved (the output copied them): hand them back with
+     * later batches for the workers to write into.
+     */
+    readonly recycleOutput?: boolean;
+  },
   replay: (result: R) => Promise<void>,
 ): Promise<void> {
   const { signal, keepRecord } = job;
@@ -35,6 +45,7 @@ export async function feedPool<R extends { readonly id: number; readonly input: 
   // Input buffers cycle: each comes back with its batch's answer (no allocation per batch, memory stays flat).
   const free: ArrayBuffer[] = [];
   const fresh = () => new Uint8Array(free.pop() ?? new ArrayBuffer(batchBytes));
+  const outputs: ArrayBuffer[] = [];
   // the batch being filled
   let buffer = fresh();
   let used = 0;
@@ -52,6 +63,7 @@ export async function feedPool<R extends { readonly id: number; readonly input: 
       ends: Int32Array.from(ends),
       places: Float64Array.from(places),
       keep: keep ? Uint8Array.from(keep) : undefined,
+      output: outputs.pop(),
       rejected: rejects,
     };
     const result = pool.run(message);
@@ -87,6 +99,9 @@ export async function feedPool<R extends { readonly id: number; readonly input: 
     const result = signal ? await orAbort(next, signal) : await next;
     await replay(result);
     if (result.input.byteLength === batchBytes && free.length < limit + 1) free.push(result.input);
+    const out = result.out?.buffer as ArrayBuffer | undefined;
+    if (options.recycleOutput && out && out.byteLength <= 4 * batchBytes && outputs.length < limit + 1)
+      outputs.push(out);
   };
 
   for await (const chunk of opened.chunks) {

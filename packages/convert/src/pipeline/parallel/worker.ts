@@ -102,7 +102,9 @@ async function start(): Promise<void> {
     const status = new Uint8Array(n).fill(UNREAD);
     const lengths = new Int32Array(n);
     // The output is UTF-8 encoded here as records come (not on the main thread, which only copies the bytes out).
-    let out = Buffer.allocUnsafeSlow(Math.max(64 * 1024, batch.ends[n - 1] ?? 0));
+    const need = Math.max(64 * 1024, batch.ends[n - 1] ?? 0);
+    let out =
+      batch.output && batch.output.byteLength >= need ? Buffer.from(batch.output) : Buffer.allocUnsafeSlow(need);
     let used = 0;
     const append = (text: string) => {
       if (text.length * 3 > out.length - used) {
