@@ -8,6 +8,7 @@ export {
   DEFAULT_MAX_RECORD_BYTES,
   parseElement,
   type RawElement,
+  type RawSink,
   RecordScanner,
   type ScannerOptions,
 } from './scanner.js';

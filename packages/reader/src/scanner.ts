@@ -36,6 +36,25 @@ export interface RawElement {
   readonly rejected?: Diagnostic;
 }
 
+/**
+ * Receives each element a scanner in raw mode finds ({@link RecordScanner.pushTo}): its bytes are `bytes[start…end]`
+ * (a view valid only during the call: copy what outlives it), then its place. `rejected` is set as in
+ * {@link RawElement.rejected}, with the length of the line skipped (`start === end` then).
+ */
+export type RawSink = (
+  bytes: Buffer,
+  start: number,
+  end: number,
+  index: number,
+  offset: number,
+  line: number,
+  column: number,
+  rejected?: { readonly diagnostic: Diagnostic; readonly length: number },
+) => void;
+
+/** Strings up to this many bytes are skipped by a plain loop; longer ones by `indexOf` (a native call each). */
+const SHORT_STRING = 24;
+
 /** Default {@link ScannerOptions.maxRecordBytes}: 512 MiB. */
 export const DEFAULT_MAX_RECORD_BYTES = 512 * 1024 * 1024;
 /** Default {@link ScannerOptions.maxDepth}: 1000 levels. */
@@ -126,6 +145,8 @@ export class RecordScanner {
   private lineAdj = 0; // bytes minus UTF-16 units of multi-byte text between lineStart and cursor
   private cursor = 0;
   private nextNl = -2; // absolute offset of the next newline in buf at/after cursor; -1 none; -2 unknown
+  private nlAt = -2; // index in buf of a newline at/after where a string was last skipped; -1 none; -2 unknown
+  private sink: RawSink | undefined;
   // element in progress
   private index = 0;
   private elemStart = 0;
@@ -156,6 +177,29 @@ export class RecordScanner {
   /** {@link RecordScanner.end} of a scanner in raw mode. */
   endRaw(): RawElement[] {
     return this.end() as unknown as RawElement[];
+  }
+
+  /**
+   * {@link RecordScanner.pushRaw} without an object per element: each element goes to `sink` as it is found (the
+   * hot path of a parallel read, where the bytes are copied out at once).
+   */
+  pushTo(chunk: Uint8Array, sink: RawSink): void {
+    this.sink = sink;
+    try {
+      this.push(chunk);
+    } finally {
+      this.sink = undefined;
+    }
+  }
+
+  /** {@link RecordScanner.endRaw} with a {@link RawSink}. */
+  endTo(sink: RawSink): void {
+    this.sink = sink;
+    try {
+      this.end();
+    } finally {
+      this.sink = undefined;
+    }
   }
 
   /** Feed the next chunk; returns the elements it completed. */
@@ -267,10 +311,12 @@ export class RecordScanner {
     this.buf = buf;
     this.base = base;
     this.nextNl = -2;
+    this.nlAt = -2;
     if (this.mode === JSONL) this.feedJsonl(buf, from);
     else {
+      // (the scan counts the newlines it passes: `cursor` is the end of the chunk unless it stopped early)
       this.feedJson(buf, from);
-      this.advance(base + buf.length);
+      if (this.cursor < base + buf.length) this.advance(base + buf.length);
     }
   }
 
@@ -293,6 +339,64 @@ export class RecordScanner {
     this.cursor = target;
   }
 
+  /** A newline at `i` in the current chunk, met by the scan (which then owns the line count up to where it is). */
+  private newlineAt(i: number): void {
+    this.line++;
+    this.lineStart = this.base + i + 1;
+    this.lineAdj = 0;
+  }
+
+  /** Count the newlines in `buf[from…to)` that the scan jumped over (inside a string: invalid JSON, but rare). */
+  private newlinesIn(buf: Buffer, from: number, to: number): void {
+    let nl = this.nlAt;
+    if (nl === -2 || (nl !== -1 && nl < from)) nl = buf.indexOf(0x0a, from);
+    while (nl !== -1 && nl < to) {
+      this.newlineAt(nl);
+      nl = buf.indexOf(0x0a, nl + 1);
+    }
+    this.nlAt = nl;
+  }
+
+  /**
+   * Skip the rest of a string from `j` (after its opening quote, or at a chunk's start): the index after its closing
+   * quote, or -1 when the chunk ends inside it (`escaped` then says whether its last byte escapes the next one).
+   */
+  private skipString(buf: Buffer, from: number): number {
+    const n = buf.length;
+    let j = from;
+    // Short strings (keys, roles, ids) by a plain loop: cheaper than a native call.
+    const stop = Math.min(j + SHORT_STRING, n);
+    while (j < stop) {
+      const c = buf[j]!;
+      if (c === 0x22) return j + 1;
+      if (c === 0x5c) {
+        if (j + 1 >= n) {
+          this.escaped = true;
+          return -1;
+        }
+        if (buf[j + 1] === 0x0a) this.newlineAt(j + 1);
+        j += 2;
+        continue;
+      }
+      if (c === 0x0a) this.newlineAt(j);
+      j++;
+    }
+    for (;;) {
+      const q = j >= n ? -1 : buf.indexOf(0x22, j);
+      this.newlinesIn(buf, j, q === -1 ? n : q);
+      if (q === -1) {
+        let k = n - 1;
+        while (k >= j && buf[k] === 0x5c) k--;
+        this.escaped = ((n - 1 - k) & 1) === 1;
+        return -1;
+      }
+      let k = q - 1;
+      while (k >= j && buf[k] === 0x5c) k--;
+      if (((q - 1 - k) & 1) === 0) return q + 1;
+      j = q + 1;
+    }
+  }
+
   /** Place of an absolute offset outside any element, in the current chunk. */
   private placeAt(offset: number): { offset: number; line: number; column: number } {
     this.advance(offset);
@@ -310,9 +414,12 @@ export class RecordScanner {
       }
       const c = buf[i]!;
       if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
+        if (c === 0x0a) this.newlineAt(i);
         i++;
         continue;
       }
+      this.cursor = this.base + i;
+      this.nextNl = -2;
       switch (this.phase) {
         case AFTER:
           if (c === 0x2c) this.phase = EXPECT;
@@ -355,6 +462,8 @@ export class RecordScanner {
           );
       }
     }
+    this.cursor = this.base + n;
+    this.nextNl = -2;
   }
 
   private startElement(buf: Buffer, i: number): void {
@@ -391,42 +500,48 @@ export class RecordScanner {
       return i;
     }
     let depth = this.depth;
-    let inStr = this.inString;
+    if (this.inString) {
+      // a string that went on from the previous chunk
+      if (this.escaped) {
+        this.escaped = false;
+        if (buf[i] === 0x0a) this.newlineAt(i);
+        i++;
+      }
+      const r = i >= n ? -1 : this.skipString(buf, i);
+      if (r === -1) {
+        this.keepPartial(buf);
+        return n;
+      }
+      this.inString = false;
+      i = r;
+      if (depth === 0) {
+        this.finishElement(buf, i);
+        return i;
+      }
+    }
     while (i < n) {
-      if (inStr) {
-        if (this.escaped) {
-          this.escaped = false;
-          i++;
-          continue;
+      const c = buf[i]!;
+      if (c === 0x22) {
+        const r = this.skipString(buf, i + 1);
+        if (r === -1) {
+          this.depth = depth;
+          this.inString = true;
+          this.keepPartial(buf);
+          return n;
         }
-        const q = buf.indexOf(0x22, i);
-        if (q === -1) {
-          let k = n - 1;
-          while (k >= i && buf[k] === 0x5c) k--;
-          this.escaped = ((n - 1 - k) & 1) === 1;
-          i = n;
-          break;
-        }
-        let k = q - 1;
-        while (k >= i && buf[k] === 0x5c) k--;
-        i = q + 1;
-        if (((q - 1 - k) & 1) === 1) continue;
-        inStr = false;
+        i = r;
         if (depth === 0) {
-          this.inString = false;
           this.finishElement(buf, i);
           return i;
         }
         continue;
       }
-      const c = buf[i]!;
-      if (c === 0x22) inStr = true;
+      if (c === 0x0a) this.newlineAt(i);
       else if (c === 0x7b || c === 0x5b) {
         if (++depth > this.maxDepth) this.tooDeep(buf, i);
       } else if (c === 0x7d || c === 0x5d) {
         if (--depth === 0) {
           this.depth = 0;
-          this.inString = false;
           this.finishElement(buf, i + 1);
           return i + 1;
         }
@@ -434,7 +549,7 @@ export class RecordScanner {
       i++;
     }
     this.depth = depth;
-    this.inString = inStr;
+    this.inString = false;
     this.keepPartial(buf);
     return n;
   }
@@ -472,29 +587,45 @@ export class RecordScanner {
   }
 
   private finishElement(buf: Buffer, end: number): void {
-    let bytes: Buffer;
+    // The element is `src[s…e)`: in this chunk, or its pieces joined.
+    let src: Buffer;
+    let s: number;
     if (this.pending.length) {
       this.pending.push(buf.subarray(0, end));
-      bytes = Buffer.concat(this.pending, this.pendingBytes + end);
+      src = Buffer.concat(this.pending, this.pendingBytes + end);
+      s = 0;
       this.pending = [];
       this.pendingBytes = 0;
-    } else bytes = buf.subarray(this.elemStart - this.base, end);
-    const place = this.elemPlace(bytes.length);
+    } else {
+      src = buf;
+      s = this.elemStart - this.base;
+    }
+    const e = s === 0 && src !== buf ? src.length : end;
+    const length = e - s;
+    const index = this.index;
+    if (length > this.maxRecordBytes) this.tooLarge(this.elemPlace(length));
+    const place = this.raw && this.sink ? undefined : this.elemPlace(length);
     this.phase = AFTER;
     this.index++;
     const endAbs = this.base + end;
-    const lineBefore = this.line;
-    this.advance(endAbs);
+    // The scan counted the element's newlines: the cursor is its end.
+    this.cursor = endAbs;
+    this.nextNl = -2;
+    const spans = this.line !== this.elemLine;
     if (this.raw) {
       // The column bookkeeping the text would give, from the bytes: UTF-16 units of the element's last line.
-      if (this.line !== lineBefore) {
-        const tail = bytes.lastIndexOf(0x0a) + 1;
-        this.lineAdj = endAbs - this.lineStart - utf16Length(bytes, tail);
-      } else this.lineAdj += bytes.length - utf16Length(bytes, 0);
+      if (spans) {
+        const tail = src.lastIndexOf(0x0a, e - 1) + 1;
+        this.lineAdj = endAbs - this.lineStart - utf16Length(src, tail, e);
+      } else this.lineAdj += length - utf16Length(src, s, e);
+      if (this.sink) this.sink(src, s, e, index, this.elemStart, this.elemLine, this.elemCol);
+      else this.out.push({ bytes: src.subarray(s, e), place: place! } as unknown as ReadItem);
+      return;
     }
-    this.emit(bytes, place, () => {
+    const bytes = s === 0 && e === src.length ? src : src.subarray(s, e);
+    this.emit(bytes, place!, () => {
       const text = bytes.toString('utf8');
-      if (this.line !== lineBefore) {
+      if (spans) {
         const tailUnits = text.length - text.lastIndexOf('\n') - 1;
         this.lineAdj = endAbs - this.lineStart - tailUnits;
       } else this.lineAdj += bytes.length - text.length;
@@ -505,8 +636,9 @@ export class RecordScanner {
   /** Check, decode and parse one element's bytes, adding the item to the output (raw mode: the bytes). */
   private emit(bytes: Buffer, place: RecordPlace, decode: () => string): void {
     if (bytes.length > this.maxRecordBytes) this.tooLarge(place);
-    if (this.raw) this.out.push({ bytes, place } as unknown as ReadItem);
-    else this.out.push(parseElement(bytes, place, this.file, decode));
+    if (!this.raw) this.out.push(parseElement(bytes, place, this.file, decode));
+    else if (this.sink) this.sink(bytes, 0, bytes.length, place.index, place.offset, place.line, place.column);
+    else this.out.push({ bytes, place } as unknown as ReadItem);
   }
 
   // ---------------------------------------------------------------- JSON Lines mode
@@ -571,7 +703,8 @@ export class RecordScanner {
       source: 'reader',
       data: { maxRecordBytes: this.maxRecordBytes, bytes: length },
     });
-    if (this.raw)
+    if (this.sink) this.sink(EMPTY, 0, 0, place.index, offset, place.line, column, { diagnostic, length });
+    else if (this.raw)
       this.out.push({ bytes: EMPTY, place, rejected: diagnostic } satisfies RawElement as unknown as ReadItem);
     else this.out.push({ ok: false, diagnostic, place, text: '' });
   }
@@ -608,22 +741,41 @@ export class RecordScanner {
         { offset: place.offset, line: place.line, column: place.column },
       );
     }
+    if (this.raw) {
+      if (last) {
+        // The last line is parsed here too, to tell a cut-off file from one bad record (before it is handed out).
+        let item: ReadItem;
+        try {
+          item = parseElement(rec, place, this.file);
+        } catch (error) {
+          this.emit(rec, place, () => rec.toString('utf8'));
+          throw error;
+        }
+        if (!item.ok) this.truncatedLast(item.text, place);
+      }
+      this.emit(rec, place, () => rec.toString('utf8'));
+      return;
+    }
     const before = this.out.length;
     this.emit(rec, place, () => rec.toString('utf8'));
-    // (raw mode: the last line is parsed here too, to tell a cut-off file from one bad record)
-    const item = this.raw ? (last ? parseElement(rec, place, this.file) : undefined) : this.out[before];
+    const item = this.out[before];
     if (last && item && !item.ok) {
-      // A last line without a newline that stops mid-value: the file is cut off, not just one bad record.
-      const spot = locateJsonError(item.text);
-      if (spot && (spot.index >= item.text.length || spot.message.startsWith('unterminated string'))) {
-        this.out.length = before;
-        this.fatal(
-          readerRules.jsonTruncated,
-          `The file ends inside record #${place.index} (which starts here): the data is cut off.`,
-          { offset: place.offset, line: place.line, column: place.column },
-          { recordIndex: place.index, data: { fileBytes: this.total } },
-        );
-      }
+      this.out.length = before;
+      this.truncatedLast(item.text, place);
+      this.out.push(item);
+    }
+  }
+
+  /** A last line without a newline that stops mid-value: the file is cut off, not just one bad record. */
+  private truncatedLast(text: string, place: RecordPlace): void {
+    const spot = locateJsonError(text);
+    if (spot && (spot.index >= text.length || spot.message.startsWith('unterminated string'))) {
+      this.fatal(
+        readerRules.jsonTruncated,
+        `The file ends inside record #${place.index} (which starts here): the data is cut off.`,
+        { offset: place.offset, line: place.line, column: place.column },
+        { recordIndex: place.index, data: { fileBytes: this.total } },
+      );
     }
   }
 
@@ -674,9 +826,15 @@ export class RecordScanner {
   }
 }
 
-/** UTF-16 code units of the UTF-8 text `bytes[from…]` (as `toString('utf8').length`, without decoding ASCII). */
-function utf16Length(bytes: Buffer, from: number): number {
-  const part = from === 0 ? bytes : bytes.subarray(from);
+/** UTF-16 code units of the UTF-8 text `bytes[from…to)` (as `toString('utf8').length`, without decoding ASCII). */
+function utf16Length(bytes: Buffer, from: number, to: number): number {
+  if (to - from <= 32) {
+    // (a pretty-printed element's last line, `}`: no view, no native call)
+    let k = from;
+    while (k < to && bytes[k]! < 0x80) k++;
+    if (k === to) return to - from;
+  }
+  const part = from === 0 && to === bytes.length ? bytes : bytes.subarray(from, to);
   return isAscii(part) ? part.length : part.toString('utf8').length;
 }
 

@@ -4,12 +4,12 @@
  *
  *   node node-workers.mjs <in.json> <out.json> [workers] [parse|copy]
  *
- * The main thread splits a top-level JSON array of objects into element byte ranges (strings and escapes tracked;
- * nothing parsed) and sends batches of about 1 MiB (transferred, not copied) to the workers; `parse`: each worker
+ * The main thread splits a top-level JSON array of objects into element byte ranges (strings skipped with `indexOf` of
+ * the quote and the backslash run before it, as llavakit's scanner does; nothing parsed) and sends batches of about 1 MiB (transferred, not copied) to the workers; `parse`: each worker
  * decodes the UTF-8, `JSON.parse`s each element, maps it to ShareGPT as the Node baseline does and `JSON.stringify`s
  * it; the main thread writes the batches in input order. The output is byte-identical to `node-baseline.mjs`.
- * `copy`: no workers — the element bytes are written through unchanged (`[a,b,…]`), the floor of a conversion that
- * passes through bytes needing no change.
+ * `copy`: no workers — the element bytes are written through unchanged (`[a,b,…]`, one write per chunk), the floor of
+ * a conversion that passes through bytes needing no change.
  */
 export const NODE_WORKERS_BASELINE = `import { closeSync, createWriteStream, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -76,7 +76,8 @@ async function drain(limit) {
 await write('[');
 const fd = openSync(src, 'r');
 const CHUNK = 1 << 20;
-let carry = new Uint8Array(0);
+const COMMA = Buffer.from(',');
+let carry = Buffer.alloc(0);
 let depth = 0;
 let inString = false;
 let escaped = false;
@@ -85,18 +86,39 @@ let resume = 0;
 for (;;) {
   const chunk = Buffer.allocUnsafe(CHUNK);
   const got = readSync(fd, chunk, 0, CHUNK, null);
-  const buf = new Uint8Array(carry.length + got);
-  buf.set(carry);
-  buf.set(chunk.subarray(0, got), carry.length);
+  const buf = Buffer.concat([carry, chunk.subarray(0, got)]);
   const starts = [];
   const ends = [];
-  for (let i = resume; i < buf.length; i++) {
-    const c = buf[i];
+  const n = buf.length;
+  for (let i = resume; i < n; i++) {
     if (inString) {
-      if (escaped) escaped = false;
-      else if (c === 92) escaped = true;
-      else if (c === 34) inString = false;
-    } else if (c === 34) inString = true;
+      // the rest of a string: to its closing quote (a quote after an odd run of backslashes is escaped)
+      if (escaped) {
+        escaped = false;
+        continue;
+      }
+      let q = i;
+      for (;;) {
+        q = buf.indexOf(34, q);
+        if (q === -1) break;
+        let k = q - 1;
+        while (k >= i && buf[k] === 92) k--;
+        if (((q - 1 - k) & 1) === 0) break;
+        q++;
+      }
+      if (q === -1) {
+        let k = n - 1;
+        while (k >= i && buf[k] === 92) k--;
+        escaped = ((n - 1 - k) & 1) === 1;
+        i = n;
+        break;
+      }
+      inString = false;
+      i = q;
+      continue;
+    }
+    const c = buf[i];
+    if (c === 34) inString = true;
     else if (c === 123 || c === 91) {
       depth++;
       if (depth === 2) elemStart = i;
@@ -112,14 +134,16 @@ for (;;) {
   if (ends.length > 0) {
     const base = starts[0];
     if (mode === 'copy') {
+      const parts = [];
       for (let j = 0; j < ends.length; j++) {
-        await write(first ? '' : ',');
+        if (!first) parts.push(COMMA);
         first = false;
-        await write(buf.subarray(starts[j], ends[j]));
+        parts.push(buf.subarray(starts[j], ends[j]));
       }
+      await write(Buffer.concat(parts));
     } else {
       await drain(2 * N - 1);
-      const slice = buf.slice(base, ends[ends.length - 1]);
+      const slice = new Uint8Array(buf.subarray(base, ends[ends.length - 1]));
       workers[sent % N].postMessage(
         { id: sent, buf: slice.buffer, starts: starts.map((s) => s - base), ends: ends.map((e) => e - base) },
         [slice.buffer],
@@ -128,7 +152,7 @@ for (;;) {
     }
   }
   const keep = elemStart >= 0 ? elemStart : buf.length;
-  carry = buf.slice(keep);
+  carry = buf.subarray(keep);
   resume = buf.length - keep;
   if (elemStart >= 0) elemStart = 0;
   if (got === 0) break;

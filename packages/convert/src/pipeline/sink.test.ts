@@ -26,6 +26,27 @@ describe('openTextSink', () => {
     expect(sink.bytesWritten).toBe(Buffer.byteLength('hello wörld'));
   });
 
+  it('writeBytes copies: the caller may reuse its buffer at once, at any size against the sink buffer', async () => {
+    // (a stream that keeps the chunks it is given, unread until the end: a chunk that is the caller's buffer shows)
+    const stream = new PassThrough({ highWaterMark: 1 << 20 });
+    const sink = await openTextSink('-', { stdout: stream, bufferBytes: 16 });
+    const expected: Buffer[] = [];
+    const scratch = Buffer.alloc(100);
+    for (const size of [3, 16, 40, 1, 100, 15]) {
+      scratch.fill(97 + (size % 26), 0, size);
+      expected.push(Buffer.from(scratch.subarray(0, size)));
+      await sink.writeBytes(scratch.subarray(0, size));
+      scratch.fill(0x21); // reused at once: what was written must not change
+      await sink.write('|');
+      expected.push(Buffer.from('|'));
+    }
+    expect(sink.bytesWritten).toBe(Buffer.concat(expected).length);
+    await sink.close();
+    const chunks: Buffer[] = [];
+    for (let chunk = stream.read() as Buffer | null; chunk; chunk = stream.read() as Buffer | null) chunks.push(chunk);
+    expect(Buffer.concat(chunks)).toEqual(Buffer.concat(expected));
+  });
+
   it('abort leaves an existing target untouched and removes the temporary file', async () => {
     const target = join(dir, 'keep.json');
     await writeFile(target, 'old');

@@ -23,7 +23,7 @@ export { writeFailure } from './write-failure.js';
 export interface TextSink {
   /** Queue text; resolves when it is safe to write more (respecting the stream's backpressure). */
   write(text: string): Promise<void> | undefined;
-  /** Queue bytes that are already UTF-8 (e.g. encoded by a worker thread); the sink owns them from now on. */
+  /** Queue bytes that are already UTF-8 (e.g. encoded by a worker thread); they are copied: the caller may reuse them. */
   writeBytes(bytes: Uint8Array): Promise<void> | undefined;
   /**
    * Flush and end the stream, so every write error shows here, without putting the file in place yet (for outputs
@@ -196,17 +196,21 @@ class StreamSink implements TextSink {
     if (this.#error) return Promise.reject(this.#error);
     if (this.#closed)
       return Promise.reject(writeFailure(this.target, new Error('the output was already closed'), this.what));
-    if (bytes.length <= this.#buffer.length - this.#used) {
-      this.#buffer.set(bytes, this.#used);
-      this.#used += bytes.length;
-      return this.#used >= this.limit ? this.#flush() : undefined;
+    // Copied into the sink's own buffers (which cycle): the caller may reuse `bytes` at once, and large outputs
+    // do not hand the stream a fresh block per call (freed late, such blocks keep the process's memory high).
+    let pending: Promise<void>[] | undefined;
+    for (let offset = 0; offset < bytes.length; ) {
+      const n = Math.min(this.#buffer.length - this.#used, bytes.length - offset);
+      this.#buffer.set(offset === 0 && n === bytes.length ? bytes : bytes.subarray(offset, offset + n), this.#used);
+      this.#used += n;
+      offset += n;
+      if (this.#used >= this.limit || this.#used === this.#buffer.length) {
+        const flushed = this.#flush();
+        if (flushed) (pending ??= []).push(flushed);
+      }
     }
-    // Larger than what is left: what is buffered goes first, then the bytes as their own chunk (no copy).
-    const flushed = this.#flush();
-    this.#bytes += bytes.length;
-    const direct = this.#send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    if (!flushed) return direct;
-    return direct ? Promise.all([flushed, direct]).then(() => undefined) : flushed;
+    if (!pending) return undefined;
+    return pending.length === 1 ? pending[0] : Promise.all(pending).then(() => undefined);
   }
 
   #flush(): Promise<void> | undefined {

@@ -6,7 +6,8 @@ import { toPointer } from '@llavakit/diagnostics';
  * escape is the sign. A backslash escaped as `\\` before `ud800` is not one.
  */
 export function hasEscapedLoneSurrogate(json: string): boolean {
-  if (!json.includes('\\u')) return false;
+  // (indexOf, not includes: on a two-byte string V8's includes is many times slower)
+  if (json.indexOf('\\u') === -1) return false;
   return /(?<!\\)(?:\\\\)*\\ud[89a-f][0-9a-f]{2}/i.test(json);
 }
 

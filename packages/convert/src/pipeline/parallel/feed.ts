@@ -1,5 +1,5 @@
 import type { Diagnostic } from '@llavakit/diagnostics';
-import { type RawElement, RecordScanner } from '@llavakit/reader';
+import { type RawSink, RecordScanner } from '@llavakit/reader';
 import type { WorkerPool } from './pool.js';
 import type { BatchMessage } from './protocol.js';
 
@@ -17,11 +17,21 @@ export interface FeedJob {
  * reused), at most `inFlightPerWorker` batches per worker at a time, and give the answers to `replay` in input order.
  * A fatal scan error is thrown once every element before it was replayed, as the in-process reader throws it.
  */
-export async function feedPool<R extends { readonly id: number; readonly input: ArrayBuffer }>(
+export async function feedPool<
+  R extends { readonly id: number; readonly input: ArrayBuffer; readonly out?: Uint8Array },
+>(
   job: FeedJob,
   opened: { chunks: AsyncIterable<Buffer>; totalBytes?: number },
   pool: WorkerPool<R>,
-  options: { readonly batchBytes?: number; readonly inFlightPerWorker?: number },
+  options: {
+    readonly batchBytes?: number;
+    readonly inFlightPerWorker?: number;
+    /**
+     * The answers' `out` buffers are free once `replay` resolved (the output copied them): hand them back with
+     * later batches for the workers to write into.
+     */
+    readonly recycleOutput?: boolean;
+  },
   replay: (result: R) => Promise<void>,
 ): Promise<void> {
   const { signal, keepRecord } = job;
@@ -35,13 +45,14 @@ export async function feedPool<R extends { readonly id: number; readonly input: 
   // Input buffers cycle: each comes back with its batch's answer (no allocation per batch, memory stays flat).
   const free: ArrayBuffer[] = [];
   const fresh = () => new Uint8Array(free.pop() ?? new ArrayBuffer(batchBytes));
+  const outputs: ArrayBuffer[] = [];
   // the batch being filled
   let buffer = fresh();
   let used = 0;
   let ends: number[] = [];
   let places: number[] = [];
   let keep: number[] | undefined;
-  let rejected: { k: number; diagnostic: Diagnostic; length: number }[] | undefined;
+  let rejects: { k: number; diagnostic: Diagnostic; length: number }[] | undefined;
 
   const dispatch = () => {
     if (ends.length === 0) return;
@@ -52,7 +63,8 @@ export async function feedPool<R extends { readonly id: number; readonly input: 
       ends: Int32Array.from(ends),
       places: Float64Array.from(places),
       keep: keep ? Uint8Array.from(keep) : undefined,
-      rejected,
+      output: outputs.pop(),
+      rejected: rejects,
     };
     const result = pool.run(message);
     result.catch(() => undefined); // awaited in order below
@@ -62,22 +74,22 @@ export async function feedPool<R extends { readonly id: number; readonly input: 
     ends = [];
     places = [];
     keep = undefined;
-    rejected = undefined;
+    rejects = undefined;
   };
 
-  const add = (element: RawElement) => {
-    const { bytes, place } = element;
-    if (ends.length > 0 && used + bytes.length > buffer.length) dispatch();
-    if (bytes.length > buffer.length) buffer = new Uint8Array(bytes.length); // one large element: its own buffer
-    buffer.set(bytes, used);
-    used += bytes.length;
-    if (element.rejected)
-      (rejected ??= []).push({ k: ends.length, diagnostic: element.rejected, length: place.length });
+  // Each element's bytes are copied into the batch as the scanner finds it (no object per element).
+  const add: RawSink = (bytes, start, end, index, offset, line, column, rejected) => {
+    const length = end - start;
+    if (ends.length > 0 && used + length > buffer.length) dispatch();
+    if (length > buffer.length) buffer = new Uint8Array(length); // one large element: its own buffer
+    bytes.copy(buffer, used, start, end);
+    used += length;
+    if (rejected) (rejects ??= []).push({ k: ends.length, diagnostic: rejected.diagnostic, length: rejected.length });
     ends.push(used);
-    places.push(place.index, place.offset, place.line, place.column);
+    places.push(index, offset, line, column);
     if (keepRecord) {
       keep ??= new Array<number>(ends.length - 1).fill(1);
-      keep.push(keepRecord(place.index) ? 1 : 0);
+      keep.push(keepRecord(index) ? 1 : 0);
     } else if (keep) keep.push(1);
     elements++;
   };
@@ -87,13 +99,15 @@ export async function feedPool<R extends { readonly id: number; readonly input: 
     const result = signal ? await orAbort(next, signal) : await next;
     await replay(result);
     if (result.input.byteLength === batchBytes && free.length < limit + 1) free.push(result.input);
+    const out = result.out?.buffer as ArrayBuffer | undefined;
+    if (options.recycleOutput && out && out.byteLength <= 4 * batchBytes && outputs.length < limit + 1)
+      outputs.push(out);
   };
 
   for await (const chunk of opened.chunks) {
     signal?.throwIfAborted();
     bytesRead += chunk.length;
-    const found = scanner.pushRaw(chunk);
-    for (const element of found) add(element);
+    scanner.pushTo(chunk, add);
     // Each chunk's elements go out at once (a slow stream's records do not wait for a full batch).
     dispatch();
     job.onProgress?.(bytesRead, elements, opened.totalBytes);
@@ -102,7 +116,7 @@ export async function feedPool<R extends { readonly id: number; readonly input: 
   }
   if (!scanner.error) {
     signal?.throwIfAborted();
-    for (const element of scanner.endRaw()) add(element);
+    scanner.endTo(add);
   }
   dispatch();
   while (inFlight.length > 0) await settle();

@@ -179,6 +179,7 @@ export class WorkerPool<R extends { readonly id: number } = BatchResult> {
         batch.places.buffer as ArrayBuffer,
       ];
       if (batch.keep) transfer.push(batch.keep.buffer as ArrayBuffer);
+      if (batch.output) transfer.push(batch.output);
       slot.worker.postMessage(batch, transfer);
     });
   }

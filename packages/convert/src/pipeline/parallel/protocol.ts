@@ -56,6 +56,11 @@ export interface BatchMessage {
   readonly places: Float64Array;
   /** Per element: 1 when the record is this run's (see `keepRecord`), 0 when it is only parsed and decoded. */
   readonly keep: Uint8Array | undefined;
+  /**
+   * A buffer for the batch's output, handed back from an earlier answer once its bytes were written (the worker
+   * allocates one when absent or too small): output buffers cycle instead of being allocated per batch.
+   */
+  readonly output?: ArrayBuffer | undefined;
   /** Elements the scanner rejected itself (no bytes kept: a JSON Lines line over the size limit), by position. */
   readonly rejected:
     | readonly { readonly k: number; readonly diagnostic: Diagnostic; readonly length: number }[]

@@ -226,7 +226,10 @@ export class ParallelRun {
     const opened = await openSource(job.input, { file: job.file, ...(job.signal ? { signal: job.signal } : {}) });
     try {
       const separatorLength = t.container === 'jsonl' ? 1 : 2;
-      await feedPool(job, opened, pool, this.options, (result) => replay(result, host, separatorLength));
+      // (the output copies what is written: each answer's buffer goes back to the workers once it is replayed)
+      await feedPool(job, opened, pool, { ...this.options, recycleOutput: true }, (result) =>
+        replay(result, host, separatorLength),
+      );
     } catch (error) {
       // a batch in flight may still be running: the workers are stopped with the run
       await this.close();

@@ -40,11 +40,26 @@ async function start(): Promise<void> {
   const watch = new EncodeWatch(setup.encodeTimeoutMs);
   let events: RecordEvent[] = [];
   let k = 0;
+  // Counts add up until the next other event (or the batch's end): one event per name, not one per record (a
+  // format that counts every record would send and replay 100,000 of them). The replay stays exact: a run stops only
+  // at a reject, and the counts before it are sent ahead of it.
+  const counted = new Map<string, number>();
+  let countedAt = 0;
+  const flushCounts = () => {
+    if (counted.size === 0) return;
+    for (const [event, by] of counted) events.push({ k: countedAt, kind: 'count', event, by });
+    counted.clear();
+  };
+  const push = (event: RecordEvent) => {
+    flushCounts();
+    events.push(event);
+  };
   const note = (diagnostic: Diagnostic) => {
-    events.push({ k, kind: 'note', diagnostic });
+    push({ k, kind: 'note', diagnostic });
   };
   const count = (event: string, by = 1) => {
-    events.push({ k, kind: 'count', event, by });
+    counted.set(event, (counted.get(event) ?? 0) + by);
+    countedAt = k;
   };
   const images = { rewrite: (path: string) => path, readBytes: async () => undefined };
   // The input being converted (set by its InputMessage).
@@ -78,7 +93,7 @@ async function start(): Promise<void> {
       ? JSON.stringify({ file, index, diagnostics, ...(value !== undefined ? { record: value } : { text }) })
       : undefined;
   const reject = (index: number, diagnostics: readonly Diagnostic[], value: unknown, text?: string) => {
-    events.push({ k, kind: 'reject', index, diagnostics, line: rejectLine(index, diagnostics, value, text) });
+    push({ k, kind: 'reject', index, diagnostics, line: rejectLine(index, diagnostics, value, text) });
   };
 
   const convertBatch = async (batch: BatchMessage, source: FormatPlugin<object>): Promise<BatchResult> => {
@@ -87,7 +102,9 @@ async function start(): Promise<void> {
     const status = new Uint8Array(n).fill(UNREAD);
     const lengths = new Int32Array(n);
     // The output is UTF-8 encoded here as records come (not on the main thread, which only copies the bytes out).
-    let out = Buffer.allocUnsafeSlow(Math.max(64 * 1024, batch.ends[n - 1] ?? 0));
+    const need = Math.max(64 * 1024, batch.ends[n - 1] ?? 0);
+    let out =
+      batch.output && batch.output.byteLength >= need ? Buffer.from(batch.output) : Buffer.allocUnsafeSlow(need);
     let used = 0;
     const append = (text: string) => {
       if (text.length * 3 > out.length - used) {
@@ -121,7 +138,7 @@ async function start(): Promise<void> {
         if (place.index === 0 && item.ok) refuseWrappedRecords(item.value, file, place);
       } catch (error) {
         if (!DiagnosticError.is(error)) throw error;
-        events.push({ k, kind: 'fatal', diagnostic: error.diagnostic });
+        push({ k, kind: 'fatal', diagnostic: error.diagnostic });
         break;
       }
       decodeContext.index = place.index;
@@ -154,6 +171,7 @@ async function start(): Promise<void> {
         lengths[k] = append(outcome.json);
       } else reject(result.index, withPlace(outcome.diagnostics, record), record.record);
     }
+    flushCounts();
     return { id: batch.id, out: out.subarray(0, used), input: batch.buffer, status, lengths, events };
   };
 
