@@ -62,6 +62,31 @@ export function readFileHeadTailSync(
   }
 }
 
+/**
+ * A whole file's bytes with blocking calls (confined, like {@link readFileWhole}): no thread-pool hop per call, which
+ * for the small images of most LLaVA sets costs more than the read itself.
+ */
+export function readFileWholeSync(path: string, confinement: Confinement, maxBytes: number): Uint8Array {
+  const { fd, size } = openImageFileSync(path, confinement);
+  try {
+    if (size > maxBytes) throw tooLarge(path, size, maxBytes);
+    const bytes = new Uint8Array(size);
+    let done = 0;
+    while (done < size) {
+      const n = readSync(fd, bytes, done, size - done, done);
+      if (n === 0) break;
+      done += n;
+    }
+    // One more byte tells whether the file grew past its size since fstat (never read beyond the limit).
+    const more = readSync(fd, new Uint8Array(1), 0, 1, done);
+    if (more > 0 && done + 1 > maxBytes) throw tooLarge(path, done + 1, maxBytes, 'grew to at least');
+    if (more > 0) throw new Error(`${path} changed while it was read`);
+    return done === size ? bytes : bytes.subarray(0, done);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** A whole file's bytes, opened confined; refused (`too-large`) when it is larger than `maxBytes`. */
 export async function readFileWhole(path: string, confinement: Confinement, maxBytes: number): Promise<Uint8Array> {
   const { fd, size } = await openImageFile(path, confinement);

@@ -56,7 +56,8 @@ export interface ImageResolverOptions {
    */
   readonly bareNamesInPrefixedSources?: boolean;
   /**
-   * How {@link ImageResolver.readHeadTail} reads files. `sync` (default): blocking open/read/close, the fastest for
+   * How {@link ImageResolver.readHeadTail} and {@link ImageResolver.readBytes} read files. `sync` (default): blocking
+   * open/read/close, the fastest for
    * local disks and a warm cache (no thread-pool hops, measured about 2–3× faster here). `async`: the libuv thread
    * pool, better when each read waits on a network file system.
    */
