@@ -70,18 +70,18 @@ export function readFileWholeSync(path: string, confinement: Confinement, maxByt
   const { fd, size } = openImageFileSync(path, confinement);
   try {
     if (size > maxBytes) throw tooLarge(path, size, maxBytes);
-    const bytes = new Uint8Array(size);
+    // One byte more than fstat said, asked for in the same read: whether the file grew since (never read beyond
+    // the limit, and no second read per image).
+    const buffer = new Uint8Array(size + 1);
     let done = 0;
-    while (done < size) {
-      const n = readSync(fd, bytes, done, size - done, done);
+    while (done <= size) {
+      const n = readSync(fd, buffer, done, size + 1 - done, done);
       if (n === 0) break;
       done += n;
     }
-    // One more byte tells whether the file grew past its size since fstat (never read beyond the limit).
-    const more = readSync(fd, new Uint8Array(1), 0, 1, done);
-    if (more > 0 && done + 1 > maxBytes) throw tooLarge(path, done + 1, maxBytes, 'grew to at least');
-    if (more > 0) throw new Error(`${path} changed while it was read`);
-    return done === size ? bytes : bytes.subarray(0, done);
+    if (done > size && done > maxBytes) throw tooLarge(path, done, maxBytes, 'grew to at least');
+    if (done > size) throw new Error(`${path} changed while it was read`);
+    return buffer.subarray(0, done);
   } finally {
     closeSync(fd);
   }
