@@ -73,15 +73,23 @@ function unitsOf(bytes: Uint8Array): number {
   return units;
 }
 
-/** PLAIN byte arrays: `count` values from `at` (4-byte little-endian length, then the bytes). */
-function plainValues(page: Uint8Array, at: number, count: number, out: Uint8Array[]): boolean {
+/**
+ * PLAIN byte arrays: `count` values from the page start (4-byte little-endian length, then the bytes), with their
+ * UTF-16 lengths; false when the page is short or a value is not UTF-8.
+ */
+function plainValues(page: Uint8Array, count: number, out: Uint8Array[], units: number[]): boolean {
   const view = new DataView(page.buffer, page.byteOffset, page.byteLength);
+  let at = 0;
   for (let k = 0; k < count; k++) {
     if (at + 4 > page.length) return false;
     const length = view.getUint32(at, true);
     at += 4;
     if (at + length > page.length) return false;
-    out.push(page.subarray(at, at + length));
+    const value = page.subarray(at, at + length);
+    const n = unitsOf(value);
+    if (n < 0) return false;
+    out.push(value);
+    units.push(n);
     at += length;
   }
   return true;
@@ -89,20 +97,23 @@ function plainValues(page: Uint8Array, at: number, count: number, out: Uint8Arra
 
 interface Leaf {
   /** Per level entry: its repetition and definition level. */
-  readonly rep: number[];
-  readonly def: number[];
-  /** The non-null values, in order. */
+  readonly rep: Uint8Array;
+  readonly def: Uint8Array;
+  /** The non-null values, in order, and their UTF-16 lengths. */
   readonly values: Uint8Array[];
+  readonly units: number[];
 }
 
 /** Walk one leaf chunk (its pages back to back in `chunk`): levels and value bytes, or undefined when unknown. */
 function readLeaf(chunk: Uint8Array, codec: string): Leaf | undefined {
   if (codec !== 'SNAPPY' && codec !== 'UNCOMPRESSED') return undefined;
   const reader = { view: new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength), offset: 0 };
-  const rep: number[] = [];
-  const def: number[] = [];
+  const levels: { rep: number[]; def: number[] }[] = [];
+  let entries = 0;
   const values: Uint8Array[] = [];
+  const units: number[] = [];
   let dictionary: Uint8Array[] | undefined;
+  let dictionaryUnits: number[] = [];
   while (reader.offset < chunk.length) {
     const header = parquetHeader(reader);
     const start = reader.offset;
@@ -114,29 +125,30 @@ function readLeaf(chunk: Uint8Array, codec: string): Leaf | undefined {
       if (!dict || dictionary || (dict.encoding !== 'PLAIN' && dict.encoding !== 'PLAIN_DICTIONARY')) return undefined;
       const page = codec === 'SNAPPY' ? snappyUncompress(body, header.uncompressed_page_size) : body;
       dictionary = [];
-      if (!plainValues(page, 0, dict.num_values, dictionary)) return undefined;
+      dictionaryUnits = [];
+      if (!plainValues(page, dict.num_values, dictionary, dictionaryUnits)) return undefined;
       continue;
     }
     const v2 = header.data_page_header_v2;
     if (header.type !== 'DATA_PAGE_V2' || !v2) return undefined;
-    const levels = v2.repetition_levels_byte_length + v2.definition_levels_byte_length;
-    if (levels > body.length) return undefined;
-    const pageRep = new Array<number>(v2.num_values);
-    const pageDef = new Array<number>(v2.num_values);
-    const levelReader = { view: new DataView(body.buffer, body.byteOffset, levels), offset: 0 };
+    const levelBytes = v2.repetition_levels_byte_length + v2.definition_levels_byte_length;
+    if (levelBytes > body.length) return undefined;
+    const rep = new Array<number>(v2.num_values);
+    const def = new Array<number>(v2.num_values);
+    const levelReader = { view: new DataView(body.buffer, body.byteOffset, levelBytes), offset: 0 };
     // max repetition level 1 (1 bit), max definition level 4 (3 bits)
-    readRleBitPackedHybrid(levelReader, 1, pageRep, v2.repetition_levels_byte_length);
+    readRleBitPackedHybrid(levelReader, 1, rep, v2.repetition_levels_byte_length);
     levelReader.offset = v2.repetition_levels_byte_length;
-    readRleBitPackedHybrid(levelReader, 3, pageDef, v2.definition_levels_byte_length);
+    readRleBitPackedHybrid(levelReader, 3, def, v2.definition_levels_byte_length);
     const nonNull = v2.num_values - v2.num_nulls;
     let present = 0;
-    for (let k = 0; k < pageDef.length; k++) if (pageDef[k] === 4) present++;
+    for (let k = 0; k < def.length; k++) if (def[k] === 4) present++;
     if (present !== nonNull) return undefined;
-    const uncompressed = header.uncompressed_page_size - levels;
-    let page = body.subarray(levels);
+    const uncompressed = header.uncompressed_page_size - levelBytes;
+    let page = body.subarray(levelBytes);
     if (v2.is_compressed !== false && uncompressed && codec === 'SNAPPY') page = snappyUncompress(page, uncompressed);
     if (v2.encoding === 'PLAIN') {
-      if (!plainValues(page, 0, nonNull, values)) return undefined;
+      if (!plainValues(page, nonNull, values, units)) return undefined;
     } else if (v2.encoding === 'RLE_DICTIONARY' || v2.encoding === 'PLAIN_DICTIONARY') {
       if (!dictionary) return undefined;
       const indexes = new Array<number>(nonNull);
@@ -148,14 +160,21 @@ function readLeaf(chunk: Uint8Array, codec: string): Leaf | undefined {
         const entry = dictionary[index];
         if (entry === undefined) return undefined;
         values.push(entry);
+        units.push(dictionaryUnits[index]!);
       }
     } else return undefined;
-    for (let k = 0; k < pageRep.length; k++) {
-      rep.push(pageRep[k]!);
-      def.push(pageDef[k]!);
-    }
+    levels.push({ rep, def });
+    entries += rep.length;
   }
-  return { rep, def, values };
+  const rep = new Uint8Array(entries);
+  const def = new Uint8Array(entries);
+  let at = 0;
+  for (const page of levels) {
+    rep.set(page.rep, at);
+    def.set(page.def, at);
+    at += page.rep.length;
+  }
+  return { rep, def, values, units };
 }
 
 /**
@@ -177,17 +196,19 @@ export function readTurnColumn(
     return undefined;
   }
   if (!from || !value || from.def.length !== value.def.length) return undefined;
-  // Per row: where its turns start in the values, how many there are.
+  // Per row: where its turns start in the values, how many there are, their length.
   const first = new Int32Array(rows);
   const count = new Int32Array(rows);
   const units = new Float64Array(rows);
+  const fromUnits = from.units;
+  const valueUnits = value.units;
   let row = -1;
   let next = 0;
   let empty = false;
   for (let k = 0; k < from.def.length; k++) {
     const r = from.rep[k]!;
-    if (r !== value.rep[k] || from.def[k] !== value.def[k]) return undefined;
     const d = from.def[k]!;
+    if (r !== value.rep[k] || d !== value.def[k]) return undefined;
     if (r === 0) {
       row++;
       if (row >= rows) return undefined;
@@ -197,21 +218,10 @@ export function readTurnColumn(
     } else if (row < 0 || empty) return undefined;
     if (d !== 4) return undefined; // a null list, turn, from or value: hyparquet's decoding says which
     count[row]!++;
+    units[row]! += fromUnits[next]! + valueUnits[next]!;
     next++;
   }
   if (row !== rows - 1 || next !== from.values.length || next !== value.values.length) return undefined;
-  for (let r = 0; r < rows; r++) {
-    let n = 0;
-    for (let k = first[r]!; k < first[r]! + count[r]!; k++) {
-      const f = from.values[k]!;
-      const v = value.values[k]!;
-      const fu = unitsOf(f);
-      const vu = unitsOf(v);
-      if (fu < 0 || vu < 0) return undefined;
-      n += fu + vu;
-    }
-    units[r] = n;
-  }
   const fromValues = from.values;
   const valueValues = value.values;
   return {
