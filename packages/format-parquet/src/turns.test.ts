@@ -58,9 +58,12 @@ const text = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 10 }).map((s) => `\uFEFF${s}`), // a byte-order mark, which TextDecoder drops
   fc.constantFrom('', 'gpt', 'A long answer that repeats. '.repeat(20)),
 );
-const turnsArb = fc.array(fc.record({ from: fc.constantFrom('human', 'gpt', 'system', '🙂'), value: text }), {
-  maxLength: 4,
-});
+// plain-text pages (every value ASCII: one check answers for the page) and pages of any text
+const ascii = fc.oneof(fc.string({ unit: 'binary-ascii', maxLength: 300 }), fc.constantFrom('', 'gpt'));
+const turnsArb = fc.oneof(
+  fc.array(fc.record({ from: fc.constantFrom('human', 'gpt', 'system', '🙂'), value: text }), { maxLength: 4 }),
+  fc.array(fc.record({ from: fc.constantFrom('human', 'gpt'), value: ascii }), { maxLength: 4 }),
+);
 
 describe('readTurnColumn', () => {
   it('reads every row group llavakit writes as hyparquet decodes it, and sizes each row exactly (property)', async () => {

@@ -73,24 +73,55 @@ function unitsOf(bytes: Uint8Array): number {
   return units;
 }
 
+/** Byte-array values, each where it lies in a page (views are made only when a value is decoded). */
+interface Values {
+  readonly pages: Uint8Array[];
+  readonly page: number[];
+  readonly start: number[];
+  readonly length: number[];
+  /** UTF-16 length of each value's text. */
+  readonly units: number[];
+}
+
+const noValues = (): Values => ({ pages: [], page: [], start: [], length: [], units: [] });
+
+/** Value `k` of `values`, as a view of its page. */
+function valueAt(values: Values, k: number): Uint8Array {
+  const start = values.start[k]!;
+  return values.pages[values.page[k]!]!.subarray(start, start + values.length[k]!);
+}
+
 /**
  * PLAIN byte arrays: `count` values from the page start (4-byte little-endian length, then the bytes), with their
- * UTF-16 lengths; false when the page is short or a value is not UTF-8.
+ * UTF-16 lengths; false when the page is short or a value is not UTF-8. `owned`: the page may be written to (its
+ * length prefixes are zeroed once read, so one `isAscii` of the page answers for every value of a plain-text page).
  */
-function plainValues(page: Uint8Array, count: number, out: Uint8Array[], units: number[]): boolean {
-  const view = new DataView(page.buffer, page.byteOffset, page.byteLength);
+function plainValues(page: Uint8Array, count: number, into: Values, owned: boolean): boolean {
+  const bytes = owned ? page : page.slice();
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const p = into.pages.length;
+  into.pages.push(bytes);
+  const first = into.start.length;
   let at = 0;
   for (let k = 0; k < count; k++) {
-    if (at + 4 > page.length) return false;
+    if (at + 4 > bytes.length) return false;
     const length = view.getUint32(at, true);
+    view.setUint32(at, 0);
     at += 4;
-    if (at + length > page.length) return false;
-    const value = page.subarray(at, at + length);
-    const n = unitsOf(value);
-    if (n < 0) return false;
-    out.push(value);
-    units.push(n);
+    if (at + length > bytes.length) return false;
+    into.page.push(p);
+    into.start.push(at);
+    into.length.push(length);
     at += length;
+  }
+  if (isAscii(bytes)) {
+    for (let k = first; k < into.length.length; k++) into.units.push(into.length[k]!);
+    return true;
+  }
+  for (let k = first; k < into.length.length; k++) {
+    const n = unitsOf(valueAt(into, k));
+    if (n < 0) return false;
+    into.units.push(n);
   }
   return true;
 }
@@ -99,9 +130,8 @@ interface Leaf {
   /** Per level entry: its repetition and definition level. */
   readonly rep: Uint8Array;
   readonly def: Uint8Array;
-  /** The non-null values, in order, and their UTF-16 lengths. */
-  readonly values: Uint8Array[];
-  readonly units: number[];
+  /** The non-null values, in order. */
+  readonly values: Values;
 }
 
 /** Walk one leaf chunk (its pages back to back in `chunk`): levels and value bytes, or undefined when unknown. */
@@ -110,10 +140,13 @@ function readLeaf(chunk: Uint8Array, codec: string): Leaf | undefined {
   const reader = { view: new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength), offset: 0 };
   const levels: { rep: number[]; def: number[] }[] = [];
   let entries = 0;
-  const values: Uint8Array[] = [];
-  const units: number[] = [];
-  let dictionary: Uint8Array[] | undefined;
-  let dictionaryUnits: number[] = [];
+  const values = noValues();
+  let dictionary: Values | undefined;
+  // a page is ours to write to when it was uncompressed into a buffer of its own
+  const uncompress = (body: Uint8Array, size: number) => {
+    const page = snappyUncompress(body, size);
+    return { page, owned: page.buffer !== body.buffer };
+  };
   while (reader.offset < chunk.length) {
     const header = parquetHeader(reader);
     const start = reader.offset;
@@ -123,10 +156,10 @@ function readLeaf(chunk: Uint8Array, codec: string): Leaf | undefined {
     if (header.type === 'DICTIONARY_PAGE') {
       const dict = header.dictionary_page_header;
       if (!dict || dictionary || (dict.encoding !== 'PLAIN' && dict.encoding !== 'PLAIN_DICTIONARY')) return undefined;
-      const page = codec === 'SNAPPY' ? snappyUncompress(body, header.uncompressed_page_size) : body;
-      dictionary = [];
-      dictionaryUnits = [];
-      if (!plainValues(page, dict.num_values, dictionary, dictionaryUnits)) return undefined;
+      const { page, owned } =
+        codec === 'SNAPPY' ? uncompress(body, header.uncompressed_page_size) : { page: body, owned: false };
+      dictionary = noValues();
+      if (!plainValues(page, dict.num_values, dictionary, owned)) return undefined;
       continue;
     }
     const v2 = header.data_page_header_v2;
@@ -146,9 +179,11 @@ function readLeaf(chunk: Uint8Array, codec: string): Leaf | undefined {
     if (present !== nonNull) return undefined;
     const uncompressed = header.uncompressed_page_size - levelBytes;
     let page = body.subarray(levelBytes);
-    if (v2.is_compressed !== false && uncompressed && codec === 'SNAPPY') page = snappyUncompress(page, uncompressed);
+    let owned = false;
+    if (v2.is_compressed !== false && uncompressed && codec === 'SNAPPY')
+      ({ page, owned } = uncompress(page, uncompressed));
     if (v2.encoding === 'PLAIN') {
-      if (!plainValues(page, nonNull, values, units)) return undefined;
+      if (!plainValues(page, nonNull, values, owned)) return undefined;
     } else if (v2.encoding === 'RLE_DICTIONARY' || v2.encoding === 'PLAIN_DICTIONARY') {
       if (!dictionary) return undefined;
       const indexes = new Array<number>(nonNull);
@@ -156,11 +191,14 @@ function readLeaf(chunk: Uint8Array, codec: string): Leaf | undefined {
         const indexReader = { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 1 };
         readRleBitPackedHybrid(indexReader, page[0]!, indexes, page.length - 1);
       }
+      const base = values.pages.length;
+      values.pages.push(...dictionary.pages);
       for (const index of indexes) {
-        const entry = dictionary[index];
-        if (entry === undefined) return undefined;
-        values.push(entry);
-        units.push(dictionaryUnits[index]!);
+        if (!(index >= 0 && index < dictionary.start.length)) return undefined;
+        values.page.push(base + dictionary.page[index]!);
+        values.start.push(dictionary.start[index]!);
+        values.length.push(dictionary.length[index]!);
+        values.units.push(dictionary.units[index]!);
       }
     } else return undefined;
     levels.push({ rep, def });
@@ -174,7 +212,7 @@ function readLeaf(chunk: Uint8Array, codec: string): Leaf | undefined {
     def.set(page.def, at);
     at += page.rep.length;
   }
-  return { rep, def, values, units };
+  return { rep, def, values };
 }
 
 /**
@@ -200,8 +238,8 @@ export function readTurnColumn(
   const first = new Int32Array(rows);
   const count = new Int32Array(rows);
   const units = new Float64Array(rows);
-  const fromUnits = from.units;
-  const valueUnits = value.units;
+  const fromUnits = from.values.units;
+  const valueUnits = value.values.units;
   let row = -1;
   let next = 0;
   let empty = false;
@@ -221,7 +259,7 @@ export function readTurnColumn(
     units[row]! += fromUnits[next]! + valueUnits[next]!;
     next++;
   }
-  if (row !== rows - 1 || next !== from.values.length || next !== value.values.length) return undefined;
+  if (row !== rows - 1 || next !== fromUnits.length || next !== valueUnits.length) return undefined;
   const fromValues = from.values;
   const valueValues = value.values;
   return {
@@ -230,7 +268,7 @@ export function readTurnColumn(
     turns(r) {
       const out: PlainTurn[] = [];
       for (let k = first[r]!; k < first[r]! + count[r]!; k++) {
-        out.push({ from: decoder.decode(fromValues[k]), value: decoder.decode(valueValues[k]) });
+        out.push({ from: decoder.decode(valueAt(fromValues, k)), value: decoder.decode(valueAt(valueValues, k)) });
       }
       return out;
     },
