@@ -284,8 +284,10 @@ export interface LazyTurns {
 const RAW: unique symbol = Symbol('llavakit.parquet.raw-turns');
 const PENDING: unique symbol = Symbol('llavakit.parquet.pending-turns');
 
-interface Pending extends LazyTurns {
-  pending: boolean;
+/** A record's turns while pending; `column` is dropped once they are read or replaced (nothing holds the pages). */
+interface Pending {
+  column: TurnColumn | undefined;
+  readonly row: number;
 }
 type WithRaw = { [RAW]?: LazyTurns } & Record<string, unknown>;
 type WithPending = { [PENDING]?: Pending } & Record<string, unknown>;
@@ -305,7 +307,7 @@ const RAW_TURNS: PropertyDescriptor = {
 };
 
 function settle(record: WithPending, value: unknown): void {
-  record[PENDING]!.pending = false;
+  record[PENDING]!.column = undefined;
   Object.defineProperty(record, 'conversations', data(value));
 }
 
@@ -314,7 +316,7 @@ const RECORD_TURNS: PropertyDescriptor = {
   configurable: true,
   get(this: WithPending) {
     const state = this[PENDING]!;
-    const turns = state.column.turns(state.row);
+    const turns = state.column!.turns(state.row);
     settle(this, turns);
     return turns;
   },
@@ -350,14 +352,14 @@ export function rawTurnsOf(row: object): LazyTurns | undefined {
  * written; until then {@link pendingTurns} says where its turns are.
  */
 export function defineLazyTurns(record: Record<string, unknown>, turns: LazyTurns): void {
-  Object.defineProperty(record, PENDING, { value: { column: turns.column, row: turns.row, pending: true } });
+  Object.defineProperty(record, PENDING, { value: { column: turns.column, row: turns.row } satisfies Pending });
   Object.defineProperty(record, 'conversations', RECORD_TURNS);
 }
 
 /** The turns of a record that nobody has read or replaced yet (they are then those of its source row). */
 export function pendingTurns(record: object): LazyTurns | undefined {
   const state = (record as WithPending)[PENDING];
-  return state?.pending ? state : undefined;
+  return state?.column ? { column: state.column, row: state.row } : undefined;
 }
 
 /**
