@@ -67,9 +67,10 @@ export function decideLayout(records: readonly LlavaRecord[], forced?: ImageLayo
   const image = forced ?? (records.some((r) => Array.isArray(r.image)) ? 'images' : 'image');
   const kinds = new Map<string, ExtraKind>();
   for (const record of records) {
-    for (const [key, value] of Object.entries(record)) {
+    // (keys first: the reserved columns' values are not read, so turns a re-shard has not decoded stay so)
+    for (const key of Object.keys(record)) {
       if (RESERVED_COLUMNS.has(key)) continue;
-      const kind = kindOf(value);
+      const kind = kindOf((record as Record<string, unknown>)[key]);
       if (kind === undefined) {
         if (!kinds.has(key)) kinds.set(key, 'string');
         continue;

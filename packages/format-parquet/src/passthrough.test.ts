@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Diagnostic, FormatContext, LlavaRecord, SourceRecord, WriteContext } from '@llavakit/format';
 import { encodeTinyImage } from '@llavakit/testkit';
@@ -217,6 +218,35 @@ describe('re-shard: unchanged row groups are copied byte for byte', () => {
     expect(b.counts['parquet:row-groups-copied'] ?? 0).toBe(short);
     expect(Math.max(...(await groupsOf(smaller)))).toBe(4);
     expect(await rowsOf(smaller)).toEqual(await rowsOf(source));
+  });
+
+  it('sizes rows whose turns were never decoded exactly: the same card, row groups and rows as when the host reads every record', async () => {
+    const direct = join(dir, 'direct');
+    await write(records, direct, { rowGroupImageRows: 10 }, pool);
+    const readAll = (record: LlavaRecord) => {
+      void record.conversations; // the host reads the turns (as a --validate would): they are decoded
+      return record;
+    };
+    for (const limits of [{}, { rowGroupBytes: 9_000 }] as Partial<ParquetOptions>[]) {
+      const lazy = join(dir, `lazy-${Object.keys(limits).length}`);
+      const eager = join(dir, `eager-${Object.keys(limits).length}`);
+      const a = await reshard(direct, lazy, limits);
+      const b = await reshard(direct, eager, limits, { change: readAll });
+      expect(a.accepted).toHaveLength(60);
+      expect(a.counts['parquet:row-groups-copied']).toBe(b.counts['parquet:row-groups-copied']);
+      expect(a.counts['parquet:row-groups']).toBe(b.counts['parquet:row-groups']);
+      // the card's num_bytes counts every row's text: equal only if the undecoded rows were sized exactly
+      expect(await readFile(join(lazy, 'README.md'), 'utf8')).toBe(await readFile(join(eager, 'README.md'), 'utf8'));
+      expect(await readFile(join(lazy, 'README.md'), 'utf8')).toBe(await readFile(join(direct, 'README.md'), 'utf8'));
+      const files = (out: string) => join(out, 'data/*.parquet');
+      expect(await groupsOf(files(lazy))).toEqual(await groupsOf(files(eager)));
+      expect(await rowsOf(files(lazy))).toEqual(await rowsOf(files(direct)));
+    }
+    // with the default limits every row group is copied; with 9 KB, the larger ones are encoded again, split
+    const copied = await reshard(direct, join(dir, 'lazy-again'));
+    expect(copied.counts['parquet:row-groups-copied']).toBe((await groupsOf(join(direct, 'data/*.parquet'))).length);
+    const split = await reshard(direct, join(dir, 'lazy-split'), { rowGroupBytes: 9_000 });
+    expect(split.counts['parquet:row-groups']).toBeGreaterThan(split.counts['parquet:row-groups-copied'] ?? 0);
   });
 
   it('starts new shards between copied row groups', async () => {

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { FormatContext, InputSource, ReadResult } from '@llavakit/format';
-import { parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
+import { parquetMetadataAsync, parquetReadObjects, parquetSchema, type RowGroup } from 'hyparquet';
 import { checkMagic, parquetFilesOf } from './files.js';
 import { compactFooter, wholeFooter } from './footer.js';
 import { LLAVAKIT_METADATA_KEY } from './layout.js';
@@ -9,7 +9,8 @@ import { type GroupPages, groupPages, PAGED_CHUNK_BYTES } from './pages.js';
 import { chunkBytes, copyable, noteOrigin, type SourceGroup } from './passthrough.js';
 import { type FileInfo, jsonSafe, rowText, rowToRecord } from './record.js';
 import { snappyUncompress } from './snappy.js';
-import { fileBuffer, readGroupBytes } from './source.js';
+import { chunkStart, fileBuffer, type GroupBytes, readGroupBytes } from './source.js';
+import { inColumnOrder, isTurnSchema, readTurnColumn, type TurnColumn, withLazyTurns } from './turns.js';
 
 function fileInfo(metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>, columns: ReadonlySet<string>): FileInfo {
   const entry = metadata.key_value_metadata?.find((kv) => kv.key === LLAVAKIT_METADATA_KEY);
@@ -27,6 +28,27 @@ function fileInfo(metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>, co
   return { jsonColumns: new Set(jsonColumns), ...(overrides ? { overrides } : {}) };
 }
 
+/** The `conversations` turns of a row group read from its two leaf chunks (see turns.ts), or undefined. */
+function turnColumnOf(rowGroup: RowGroup, bytes: GroupBytes, rows: number): TurnColumn | undefined {
+  const leaf = (name: string) => {
+    const column = rowGroup.columns.find((c) => {
+      const path = c.meta_data?.path_in_schema;
+      return path?.length === 4 && path[0] === 'conversations' && path[3] === name;
+    });
+    const meta = column?.meta_data;
+    if (!meta) return undefined;
+    const start = chunkStart(meta);
+    const chunk = bytes.chunks.find((c) => c.start === start);
+    return chunk && chunk.bytes.length === Number(meta.total_compressed_size)
+      ? { chunk: chunk.bytes, codec: meta.codec }
+      : undefined;
+  };
+  const from = leaf('from');
+  const value = leaf('value');
+  if (!from || !value || from.codec !== value.codec) return undefined;
+  return readTurnColumn({ from: from.chunk, value: value.chunk }, from.codec, rows);
+}
+
 /** Row groups larger than this (uncompressed, as the footer says) are read in slices of pages when they have several. */
 export const SLICE_GROUP_BYTES = 64 * 1024 * 1024;
 
@@ -40,6 +62,8 @@ export interface ParquetFile {
   readonly groups: readonly number[];
   /** Uncompressed bytes of each row group, as the footer says (what decoding it roughly costs in memory). */
   readonly groupBytes: readonly number[];
+  /** The top-level column names, in file order. */
+  readonly columns: readonly string[];
   /** The rows of row group `g` as hyparquet gives them (image bytes kept binary). Throws `parquet/unreadable`. */
   readGroup(g: number): Promise<Record<string, unknown>[]>;
   /**
@@ -92,13 +116,16 @@ export async function openParquetFile(file: string, options: OpenParquetOptions 
       'The file may be truncated.',
     );
   }
-  const columns = new Set(parquetSchema(metadata).children.map((c) => c.element.name));
+  const columnNames = parquetSchema(metadata).children.map((c) => c.element.name);
+  const columns = new Set(columnNames);
+  const otherColumns = columnNames.filter((name) => name !== 'conversations');
   const info = fileInfo(metadata, columns);
   // Row groups of a file written by llavakit can be copied by a re-shard (see passthrough.ts), from a whole footer.
   const whole = options.footer === 'whole';
   const ours = whole && (metadata.key_value_metadata?.some((kv) => kv.key === LLAVAKIT_METADATA_KEY) ?? false);
   // a compact footer drops the parsed one (kilobytes per row group): each read gets a footer of its one row group
   const footer = whole ? wholeFooter(metadata) : compactFooter(metadata);
+  const turnSchema = ours && isTurnSchema(metadata);
   const groups = footer.groups;
   const starts: number[] = [];
   let at = 0;
@@ -135,15 +162,21 @@ export async function openParquetFile(file: string, options: OpenParquetOptions 
       const groupFooter = footer.groupMetadata(g);
       const rowGroup = groupFooter.row_groups[0]!;
       const bytes = readGroupBytes(file, rowGroup);
-      const decoded = await parquetReadObjects({
+      const canCopy = ours && bytes.contiguous && copyable(rowGroup) && chunkBytes(rowGroup) === bytes.length;
+      // A group a re-shard may copy: its turns are checked from their pages and decoded only when asked for.
+      const turns = canCopy && turnSchema ? turnColumnOf(rowGroup, bytes, rows) : undefined;
+      const read = await parquetReadObjects({
         file: fileBuffer(file, size, bytes),
         metadata: groupFooter,
         rowStart: 0,
         rowEnd: rows,
         utf8: false,
+        ...(turns ? { columns: otherColumns } : {}),
         compressors: { SNAPPY: snappyUncompress },
       });
-      if (ours && bytes.contiguous && copyable(rowGroup) && chunkBytes(rowGroup) === bytes.length) {
+      if (turns) for (const [i, row] of read.entries()) withLazyTurns(row, turns, i);
+      const decoded = read;
+      if (canCopy) {
         sourceGroups.set(decoded, {
           metadata,
           rowGroup,
@@ -162,6 +195,7 @@ export async function openParquetFile(file: string, options: OpenParquetOptions 
     file,
     groups,
     groupBytes: footer.groupBytes,
+    columns: columnNames,
     readGroup,
     async slices(g) {
       if (groups[g] === undefined) throw new RangeError(`${file} has no row group ${g}`);
@@ -244,7 +278,7 @@ export async function* readParquet(
             yield {
               ok: false,
               index,
-              text: rowText(row),
+              text: rowText(inColumnOrder(row, parquet.columns)),
               diagnostics: [
                 {
                   ruleId: parquetRules.invalidRow,

@@ -1,6 +1,7 @@
 import type { Diagnostic, LlavaRecord, Turn } from '@llavakit/format';
 import { extensionOfFormat, sniffImage } from '@llavakit/images';
 import { IMAGE_SHAPE_KEY } from './layout.js';
+import { defineLazyTurns, rawTurnsOf } from './turns.js';
 
 /** A value as JSON can hold it: bigints become numbers (or strings past 2^53), bytes base64, dates ISO text. */
 export function jsonSafe(value: unknown): unknown {
@@ -82,43 +83,47 @@ export function rowToRecord(row: Record<string, unknown>, index: number, info: F
       return { ok: false, diagnostic: { message: `Column ${info.overrides} is not valid JSON.`, pointer: '' } };
     }
   }
-  let conversations: unknown = row.conversations;
-  if (typeof conversations === 'string') {
-    try {
-      conversations = JSON.parse(conversations);
-    } catch {
-      return { ok: false, diagnostic: { message: 'Column conversations holds text that is not JSON.' } };
-    }
-  }
-  if ('conversations' in overrides) conversations = overrides.conversations;
-  if (!Array.isArray(conversations)) {
-    return {
-      ok: false,
-      diagnostic: {
-        message: conversations == null ? 'Row has no conversations.' : 'Column conversations is not a list.',
-        hint: 'LLaVA rows need `conversations`: a list of {from, value}.',
-      },
-    };
-  }
+  // A row whose turns were checked but not decoded (a re-shard's copyable row group): the record reads them when asked.
+  const lazy = 'conversations' in overrides ? undefined : rawTurnsOf(row);
   const turns: Turn[] = [];
-  for (const [i, raw] of conversations.entries()) {
-    const turn = raw as Record<string, unknown> | null;
-    if (!turn || typeof turn !== 'object' || typeof turn.from !== 'string' || typeof turn.value !== 'string') {
+  if (!lazy) {
+    let conversations: unknown = row.conversations;
+    if (typeof conversations === 'string') {
+      try {
+        conversations = JSON.parse(conversations);
+      } catch {
+        return { ok: false, diagnostic: { message: 'Column conversations holds text that is not JSON.' } };
+      }
+    }
+    if ('conversations' in overrides) conversations = overrides.conversations;
+    if (!Array.isArray(conversations)) {
       return {
         ok: false,
-        diagnostic: { message: `Turn ${i} has no string from/value.`, pointer: `/conversations/${i}` },
+        diagnostic: {
+          message: conversations == null ? 'Row has no conversations.' : 'Column conversations is not a list.',
+          hint: 'LLaVA rows need `conversations`: a list of {from, value}.',
+        },
       };
     }
-    let plain = true;
-    for (const key in turn) if (key !== 'from' && key !== 'value') plain = false;
-    if (plain) {
-      // The Hub's shape (a fresh object: the decoded row stays as it was read)
-      turns.push({ from: turn.from, value: turn.value });
-      continue;
+    for (const [i, raw] of conversations.entries()) {
+      const turn = raw as Record<string, unknown> | null;
+      if (!turn || typeof turn !== 'object' || typeof turn.from !== 'string' || typeof turn.value !== 'string') {
+        return {
+          ok: false,
+          diagnostic: { message: `Turn ${i} has no string from/value.`, pointer: `/conversations/${i}` },
+        };
+      }
+      let plain = true;
+      for (const key in turn) if (key !== 'from' && key !== 'value') plain = false;
+      if (plain) {
+        // The Hub's shape (a fresh object: the decoded row stays as it was read)
+        turns.push({ from: turn.from, value: turn.value });
+        continue;
+      }
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(turn)) if (v !== null && v !== undefined) out[k] = jsonSafe(v);
+      turns.push(out as Turn);
     }
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(turn)) if (v !== null && v !== undefined) out[k] = jsonSafe(v);
-    turns.push(out as Turn);
   }
 
   const record: Record<string, unknown> = {};
@@ -153,10 +158,12 @@ export function rowToRecord(row: Record<string, unknown>, index: number, info: F
     record.image = shape === 'string' && paths.length === 1 ? paths[0] : paths;
   } else if (paths.length > 0) record.image = paths[0];
 
-  record.conversations = turns;
-  for (const [key, value] of Object.entries(row)) {
+  if (lazy) defineLazyTurns(record, lazy);
+  else record.conversations = turns;
+  for (const key of Object.keys(row)) {
     if (key === 'id' || key === 'conversations' || key === 'image' || key === 'images' || key === info.overrides)
       continue;
+    const value = row[key];
     if (value === null || value === undefined) continue;
     if (info.jsonColumns.has(key) && typeof value === 'string') {
       try {

@@ -1,6 +1,7 @@
 import type { Diagnostic, LlavaRecord, SourceRecord, WriteContext } from '@llavakit/format';
 import { fits, IMAGE_SHAPE_KEY, type Layout } from './layout.js';
 import { type ParquetOptions, parquetRules } from './options.js';
+import { pendingTurns, TurnsCell } from './turns.js';
 
 interface ImageCell {
   bytes: Uint8Array | null;
@@ -133,16 +134,28 @@ export async function buildRow(
     id = String(record.id);
     overrides.id = record.id;
   }
-  // Turns go to the column as they are (the struct takes `from` and `value`); other keys go to the overrides.
-  let plainTurns = true;
-  for (const turn of record.conversations) {
-    for (const key in turn) if (key !== 'from' && key !== 'value') plainTurns = false;
+  // Turns nobody has read since they were checked in their source row (a re-shard): the cell is that row's, sized
+  // from its pages, and decoded only if the row is encoded again.
+  const lazy = pendingTurns(record);
+  let turnsCell: unknown;
+  let turnUnits = 0;
+  if (lazy) {
+    turnsCell = new TurnsCell(lazy);
+    turnUnits = lazy.column.units[lazy.row]!;
+  } else {
+    // Turns go to the column as they are (the struct takes `from` and `value`); other keys go to the overrides.
+    let plainTurns = true;
+    for (const turn of record.conversations) {
+      for (const key in turn) if (key !== 'from' && key !== 'value') plainTurns = false;
+    }
+    const turns = plainTurns
+      ? record.conversations
+      : record.conversations.map((turn) => ({ from: turn.from, value: turn.value }));
+    if (!plainTurns) overrides.conversations = record.conversations;
+    for (const turn of turns) turnUnits += turn.from.length + turn.value.length;
+    turnsCell = turns;
   }
-  const turns = plainTurns
-    ? record.conversations
-    : record.conversations.map((turn) => ({ from: turn.from, value: turn.value }));
-  if (!plainTurns) overrides.conversations = record.conversations;
-  const row: unknown[] = [id, turns, imageCell];
+  const row: unknown[] = [id, turnsCell, imageCell];
   for (const extra of layout.extras) {
     const value = (record as Record<string, unknown>)[extra.name];
     if (value === undefined) {
@@ -164,7 +177,6 @@ export async function buildRow(
   }
   const extraText = Object.keys(overrides).length > 0 ? JSON.stringify(overrides) : null;
   row.push(extraText);
-  let textBytes = (id?.length ?? 0) + (extraText?.length ?? 0);
-  for (const turn of turns) textBytes += turn.from.length + turn.value.length;
+  const textBytes = (id?.length ?? 0) + (extraText?.length ?? 0) + turnUnits;
   return { ok: true, row: { source, cells: row, bytes: imageBytes + textBytes, withImages: imageBytes > 0 } };
 }

@@ -19,8 +19,56 @@ const WORTH = 0.95;
 let wasmUncompress: ((input: Uint8Array, outputLength: number) => Uint8Array) | undefined;
 let wasmCompress: ((input: Uint8Array) => Uint8Array) | undefined;
 
+/**
+ * The bytes of a Snappy stream made of literals only (what {@link snappyStore} writes for image bytes), or undefined
+ * for any other stream: one literal is returned as a view of the input (no copy), several are joined.
+ */
+export function storedBytes(input: Uint8Array, outputLength: number): Uint8Array | undefined {
+  let at = 0;
+  let length = 0;
+  for (let shift = 0; ; shift += 7) {
+    if (at >= input.length || shift > 28) return undefined;
+    const b = input[at++]!;
+    length += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) break;
+  }
+  if (length !== outputLength) return undefined;
+  const literals: [number, number][] = [];
+  let total = 0;
+  while (at < input.length) {
+    const tag = input[at++]!;
+    if ((tag & 3) !== 0) return undefined;
+    let n = tag >>> 2;
+    if (n >= 60) {
+      const bytes = n - 59;
+      if (at + bytes > input.length) return undefined;
+      n = 0;
+      for (let k = 0; k < bytes; k++) n += input[at + k]! * 2 ** (8 * k);
+      at += bytes;
+    }
+    n += 1;
+    if (at + n > input.length) return undefined;
+    literals.push([at, n]);
+    total += n;
+    at += n;
+  }
+  if (total !== outputLength) return undefined;
+  if (literals.length === 1) return input.subarray(literals[0]![0], literals[0]![0] + total);
+  const out = new Uint8Array(total);
+  let to = 0;
+  for (const [from, n] of literals) {
+    out.set(input.subarray(from, from + n), to);
+    to += n;
+  }
+  return out;
+}
+
 /** Uncompress a Snappy page (the `compressors.SNAPPY` of hyparquet's read options). */
 export function snappyUncompress(input: Uint8Array, outputLength: number): Uint8Array {
+  // Image bytes are stored as literals: read them as they are (the first element of a compressed page is a short
+  // literal followed by a copy, so other pages are told apart after a byte or two).
+  const stored = storedBytes(input, outputLength);
+  if (stored) return stored;
   if (outputLength + input.length <= WASM_PAGE_LIMIT) {
     wasmUncompress ??= snappyUncompressor();
     return wasmUncompress(input, outputLength);

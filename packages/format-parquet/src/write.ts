@@ -10,6 +10,7 @@ import { movedRowGroup, originOf, type RowOrigin, type SourceGroup, sameRow, sam
 import { buildRow, type Fetched, fetchImages, READ_AHEAD, type Row } from './row.js';
 import { parquetSchema, type SchemaElement } from './schema.js';
 import { snappyCompress } from './snappy.js';
+import { TurnsCell } from './turns.js';
 
 interface Shard {
   readonly path: string;
@@ -119,7 +120,10 @@ export async function writeParquet(
     const target = await roomFor(bytes);
     const columnData = names.map((name, c) => ({
       name,
-      data: rows.map((row) => row.cells[c]),
+      data: rows.map((row) => {
+        const cell = row.cells[c];
+        return cell instanceof TurnsCell ? cell.decode() : cell;
+      }),
       // Image bytes: no statistics, no dictionary. Long texts: no min/max kept in the footer for every group.
       ...(c === 2 ? { statistics: false, encoding: 'PLAIN' as const } : c === 1 ? { statistics: false } : {}),
     }));

@@ -62,6 +62,31 @@ export function readFileHeadTailSync(
   }
 }
 
+/**
+ * A whole file's bytes with blocking calls (confined, like {@link readFileWhole}): no thread-pool hop per call, which
+ * for the small images of most LLaVA sets costs more than the read itself.
+ */
+export function readFileWholeSync(path: string, confinement: Confinement, maxBytes: number): Uint8Array {
+  const { fd, size } = openImageFileSync(path, confinement);
+  try {
+    if (size > maxBytes) throw tooLarge(path, size, maxBytes);
+    // One byte more than fstat said, asked for in the same read: whether the file grew since (never read beyond
+    // the limit, and no second read per image).
+    const buffer = new Uint8Array(size + 1);
+    let done = 0;
+    while (done <= size) {
+      const n = readSync(fd, buffer, done, size + 1 - done, done);
+      if (n === 0) break;
+      done += n;
+    }
+    if (done > size && done > maxBytes) throw tooLarge(path, done, maxBytes, 'grew to at least');
+    if (done > size) throw new Error(`${path} changed while it was read`);
+    return buffer.subarray(0, done);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** A whole file's bytes, opened confined; refused (`too-large`) when it is larger than `maxBytes`. */
 export async function readFileWhole(path: string, confinement: Confinement, maxBytes: number): Promise<Uint8Array> {
   const { fd, size } = await openImageFile(path, confinement);

@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import { type Confinement, DEFAULT_MAX_IMAGE_BYTES } from './confined.js';
 import { FolderIndex } from './folder.js';
-import { readFileHeadTail, readFileHeadTailSync, readFileWhole } from './headtail.js';
+import { readFileHeadTail, readFileHeadTailSync, readFileWhole, readFileWholeSync } from './headtail.js';
 import { missingDiagnostic, readErrorDiagnostic } from './resolution-diagnostics.js';
 import type {
   FoundResolution,
@@ -364,7 +364,9 @@ export function createImageResolver(
       try {
         if (r.location.kind === 'file') {
           const confinement = confinementOf(r.sourceIndex, r.location.viaSymlink === true);
-          return await readFileWhole(r.location.path, confinement, maxImageBytes);
+          return io === 'sync'
+            ? readFileWholeSync(r.location.path, confinement, maxImageBytes)
+            : await readFileWhole(r.location.path, confinement, maxImageBytes);
         }
         const { zip, entry } = await zipEntry(r);
         return await zip.read(entry, maxImageBytes);
