@@ -3,6 +3,7 @@ import { open } from 'node:fs/promises';
 import type { Diagnostic, Severity } from '@llavakit/diagnostics';
 import type { ParquetFile } from '@llavakit/format-parquet';
 import { buildIndex } from './build.js';
+import { buildIndexInWorker } from './build-thread.js';
 import { countAllTokens } from './counting.js';
 import { decodeSafely, type RecordDecoder } from './decode.js';
 import type { RecordMetrics } from './metrics.js';
@@ -75,12 +76,15 @@ export class DatasetIndex {
   readonly imagesChecked: boolean;
   /** The decode of a record-level format the JSON inputs are read with (see {@link IndexOptions.decode}). */
   decode: RecordDecoder | undefined;
+  /** Parquet row groups larger than this are read in slices of pages (see {@link IndexOptions.parquetSliceBytes}). */
+  readonly parquetSliceBytes: number | undefined;
   private readonly handles: FileHandle[] = [];
   private readonly parquet: ParquetRecords;
 
   private constructor(parts: IndexParts) {
     this.count = parts.count;
     this.parquet = new ParquetRecords((file) => this.files[file]!.path, undefined, parts.parquetSliceBytes);
+    this.parquetSliceBytes = parts.parquetSliceBytes;
     this.imagesChecked = parts.imagesChecked;
     this.decode = parts.decode;
     this.fileOf = parts.fileOf;
@@ -271,7 +275,8 @@ export class DatasetIndex {
    * {@link DatasetIndex.fileDiagnostics}.
    */
   static async build(paths: readonly string[], options: IndexOptions): Promise<DatasetIndex> {
-    return new DatasetIndex(await buildIndex(paths, options));
+    // in a worker thread with a bounded heap when the options can cross a thread, else (or if it fails) here
+    return new DatasetIndex((await buildIndexInWorker(paths, options)) ?? (await buildIndex(paths, options)));
   }
 
   /** Rules seen, with the records that have them, most records first. */
