@@ -5,6 +5,7 @@ import type { ImageSource } from '@llavakit/images';
 import type { ValidationKind } from '@llavakit/schema';
 import type { IndexOptions, IndexParts, IndexProgress } from './model.js';
 import { summarizeRecord } from './summary.js';
+import { workerExecArgv } from './exec-argv.js';
 
 /**
  * The heap of the index build's worker thread. The build makes garbage at a high rate (each decoded Parquet row
@@ -13,7 +14,7 @@ import { summarizeRecord } from './summary.js';
  * 337 MiB peak RSS). A bounded old generation makes it collect early; a build that needs more dies out of memory
  * and is run again in the calling thread.
  */
-export const BUILD_RESOURCE_LIMITS: ResourceLimits = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 24 };
+export const BUILD_RESOURCE_LIMITS: ResourceLimits = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 48 };
 
 /** What the worker thread is given (`workerData`): the inputs and the options that can cross a thread. */
 export interface BuildSetup {
@@ -86,7 +87,7 @@ export async function buildIndexInWorker(
   const setup = buildSetup(paths, options);
   if (!setup || !script) return undefined;
   options.signal?.throwIfAborted();
-  const worker = new Worker(script, { workerData: setup, resourceLimits });
+  const worker = new Worker(script, { workerData: setup, resourceLimits, execArgv: workerExecArgv() });
   try {
     return await new Promise<IndexParts | undefined>((resolve, reject) => {
       const abort = () => reject(options.signal?.reason);

@@ -185,12 +185,22 @@ class Builder {
  * being readable part-way (truncated, not JSON) keeps the records read before it, and its diagnostic goes to the
  * file diagnostics.
  */
-export async function buildIndex(paths: readonly string[], options: IndexOptions): Promise<IndexParts> {
+export async function buildIndex(
+  paths: readonly string[],
+  options: IndexOptions,
+  /** Worker threads of the image audit (`createImageChecker`'s `workers`; default theirs). */
+  auditWorkers?: number,
+): Promise<IndexParts> {
   const entries = await expandInputs(paths);
   const sizes = await Promise.all(entries.map(async (e) => (await stat(e.path)).size));
   const totalBytes = sizes.reduce((a, b) => a + b, 0);
   const b = new Builder(options.maxKeptDiagnostics ?? 200_000);
-  const checker = options.resolver ? createImageChecker(options.resolver, { checkSources: true }) : undefined;
+  const checker = options.resolver
+    ? createImageChecker(options.resolver, {
+        checkSources: true,
+        ...(auditWorkers !== undefined ? { workers: auditWorkers } : {}),
+      })
+    : undefined;
   let bytesBefore = 0;
   try {
     const inputFirst = new Map<number, number>();

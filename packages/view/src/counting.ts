@@ -3,10 +3,9 @@ import { DiagnosticError } from '@llavakit/diagnostics';
 import { openParquetFile, type ParquetFile } from '@llavakit/format-parquet';
 import { readRecordBatches } from '@llavakit/reader';
 import type { DatasetIndex } from './dataset.js';
-import type { RecordMetrics } from './metrics.js';
+import { isLlamaMetrics, type RecordMetrics } from './metrics.js';
 import { clamp32, type DatasetFile, NO_TOKENS } from './model.js';
 import { sliceOption } from './parquet.js';
-import { countTokensInWorker } from './token-thread.js';
 
 /** Let page requests have the event loop: one turn, then wait while a request is being answered. */
 async function yieldToRequests(signal?: AbortSignal, busy?: () => boolean): Promise<void> {
@@ -25,13 +24,15 @@ export interface TokenBatch {
 export interface FileTokensOptions {
   readonly metrics: RecordMetrics;
   /** The record a parsed JSON value stands for (a `decode`); `undefined` when it does not decode. */
-  readonly valueOf?: (value: unknown, index: number) => unknown;
+  readonly decoded?: (value: unknown, index: number) => unknown;
   /** Open a Parquet file of the dataset (the index's opened files, else a fresh open). */
   readonly parquet?: () => Promise<ParquetFile>;
   /** Records already counted (left as `NO_TOKENS` in the batches, and whole row groups of them not read). */
   readonly skip?: (n: number) => boolean;
   readonly signal?: AbortSignal;
   readonly parquetSliceBytes?: number;
+  /** Parquet rows per batch (default 256). */
+  readonly batchRows?: number;
 }
 
 /**
@@ -53,7 +54,11 @@ export async function* fileTokens(file: DatasetFile, options: FileTokensOptions)
           const at = file.first + item.place.index;
           if (at >= end) break;
           if (!skip?.(at)) {
-            const value = item.ok ? (options.valueOf ? options.valueOf(item.value, item.place.index) : item.value) : undefined;
+            const value = item.ok
+              ? options.decoded
+                ? options.decoded(item.value, item.place.index)
+                : item.value
+              : undefined;
             counts[used] = value !== undefined ? clamp32(metrics.tokens(value)) : 0;
           }
           used++;
@@ -92,7 +97,7 @@ export async function* fileTokens(file: DatasetFile, options: FileTokensOptions)
         const sliceEnd = slices[s + 1] ?? parquet.groups[g]!;
         const rows = slices.length > 1 ? await parquet.readRows(g, slices[s]!, sliceEnd) : await parquet.readGroup(g);
         for (let i = 0; i < rows.length && at < end; ) {
-          const n = Math.min(256, rows.length - i, end - at);
+          const n = Math.min(options.batchRows ?? 256, rows.length - i, end - at);
           const counts = new Uint32Array(n).fill(NO_TOKENS);
           for (let k = 0; k < n; k++, i++) {
             if (!skip?.(at + k)) {
@@ -114,7 +119,7 @@ export async function* fileTokens(file: DatasetFile, options: FileTokensOptions)
 
 /**
  * Count the text tokens of every record of `index` in the background (see {@link DatasetIndex.countTokens}): with
- * the default metrics in a worker thread with a bounded heap (see `token-thread.ts`), else — or when that thread
+ * the default metrics in the index's records thread (a worker with a bounded heap, see `records-thread.ts`), else — or when that thread
  * fails — here: the files are streamed again, in batches, yielding to the event loop between batches and waiting
  * while a request is answered.
  */
@@ -124,7 +129,7 @@ export async function countAllTokens(
   signal?: AbortSignal,
   busy?: () => boolean,
 ): Promise<void> {
-  if (await countTokensInWorker(index, metrics, signal)) {
+  if (isLlamaMetrics(metrics) && !index.decode && (await index.countTokensInThread(busy, signal))) {
     index.tokensCounted = index.count;
     index.tokensDone = true;
     return;
@@ -133,7 +138,7 @@ export async function countAllTokens(
   for (const [f, file] of index.files.entries()) {
     const batches = fileTokens(file, {
       metrics,
-      valueOf: (value, i) => index.valueOf(value, i, file.name),
+      decoded: (value, i) => index.valueOf(value, i, file.name),
       parquet: () => index.parquetFile(f),
       skip: (n) => index.tokens[n] !== NO_TOKENS,
       signal,
