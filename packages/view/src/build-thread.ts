@@ -3,9 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import type { ImageSource } from '@llavakit/images';
 import type { ValidationKind } from '@llavakit/schema';
+import { workerExecArgv } from './exec-argv.js';
 import type { IndexOptions, IndexParts, IndexProgress } from './model.js';
 import { summarizeRecord } from './summary.js';
-import { workerExecArgv } from './exec-argv.js';
 
 /**
  * The heap of the index build's worker thread. The build makes garbage at a high rate (each decoded Parquet row
@@ -97,8 +97,12 @@ export async function buildIndexInWorker(
         resolve(parts);
       };
       worker.on('message', (message: BuildMessage) => {
-        if (message.type === 'progress') options.onProgress?.(message.progress);
-        else done({ ...message.parts, decode: undefined });
+        if (message.type !== 'progress') return done({ ...message.parts, decode: undefined });
+        try {
+          options.onProgress?.(message.progress);
+        } catch (error) {
+          reject(error); // as a throwing callback ends a build in this thread
+        }
       });
       worker.on('error', () => done(undefined));
       worker.on('exit', () => done(undefined));

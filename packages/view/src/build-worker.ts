@@ -23,10 +23,10 @@ try {
       ...(setup.maxKeptDiagnostics !== undefined ? { maxKeptDiagnostics: setup.maxKeptDiagnostics } : {}),
       ...(setup.parquetSliceBytes !== undefined ? { parquetSliceBytes: setup.parquetSliceBytes } : {}),
       onProgress: (progress) => post({ type: 'progress', progress }),
-      // the image audit in this thread too, not in a thread of its own with an unbounded heap (its listing of the
-      // folders and its reads are most of the build's garbage: mix665k's 530,608 references peaked at 357 MiB with
-      // the audit's own worker, 287 MiB without)
     },
+    // the image audit in this thread too, not in a thread of its own with an unbounded heap (its listing of the
+    // folders and its reads are most of the build's garbage: mix665k's 530,608 references peaked at 357 MiB with
+    // the audit's own worker, 287 MiB without)
     0,
   );
   post({ type: 'parts', parts: { ...parts, decode: undefined } }, transferList(parts));

@@ -140,8 +140,8 @@ export class DatasetIndex {
   }
 
   /**
-   * A record of a Parquet file: its canonical record (as JSON text) and embedded images, read through a cache of one
-   * row group.
+   * A record of a Parquet file: its canonical record (as JSON text) and embedded images, read in the records thread
+   * through its cache of decoded row groups (see {@link readParquetRecords}).
    */
   async readParquet(n: number): Promise<ParquetRecord> {
     return (await this.readParquetRecords([n]))[0]!;

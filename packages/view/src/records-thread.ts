@@ -3,18 +3,20 @@ import { fileURLToPath } from 'node:url';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
 import { type Diagnostic, DiagnosticError } from '@llavakit/diagnostics';
 import type { LlavaRecord } from '@llavakit/format';
+import { workerExecArgv } from './exec-argv.js';
 import type { DatasetFile } from './model.js';
 import type { ParquetRecord } from './parquet.js';
-import { workerExecArgv } from './exec-argv.js';
 
 /**
  * The heap of the records thread. Each page of a Parquet table decodes a row group (1,000 rows of mix665k: several
  * MiB of objects and strings) that lives on in the row-group cache and is promoted, and the token count reads every
  * record again; in the main thread that garbage took the heap to ~190 MiB (the live heap was 29 MiB) before V8
- * collected it. A bounded old generation makes it collect early. A thread that needs more dies out of memory: what
- * it was asked is then done in the calling thread.
+ * collected it. A bounded old generation makes it collect early. Its live heap (modules, the counter's memory of
+ * pieces, the cached groups) is ~40–50 MiB: a 64 MiB old generation made pages of mix665k 2–4× slower (collections
+ * all the time); the young generation is kept big enough that a decoded group mostly dies young. A thread that needs
+ * more dies out of memory: what it was asked is then done in the calling thread.
  */
-export const RECORDS_RESOURCE_LIMITS: ResourceLimits = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 48 };
+export const RECORDS_RESOURCE_LIMITS: ResourceLimits = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 32 };
 
 /** What the records thread is given (`workerData`). */
 export interface RecordsSetup {

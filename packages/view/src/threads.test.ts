@@ -18,8 +18,8 @@ import { DatasetIndex } from './dataset.js';
 import { createDefaultMetrics, createLlamaTokenCounter } from './index.js';
 import type { IndexOptions, IndexParts } from './model.js';
 import { ParquetRecords } from './parquet.js';
-import { type ReadPlace, RecordsThread } from './records-thread.js';
 import { readRecordView, readRows } from './records.js';
+import { type ReadPlace, RecordsThread } from './records-thread.js';
 
 // The worker threads run the built package (Node cannot start a `.ts` worker): these tests need the build, as CI
 // runs it before the tests, and compare what the threads make with what this thread makes from the sources.
@@ -162,6 +162,13 @@ describe.skipIf(!built)(`the index built in a worker thread${built ? '' : ` (ski
     await expect(building).rejects.toBe(reason);
     stop.abort();
     await expect(buildIndexInWorker([data.json], { metrics, signal: stop.signal }, BUILD_WORKER)).rejects.toBe(reason);
+    // a progress callback that throws ends the build with its error, as in this thread
+    const boom = new Error('boom');
+    const throwing = () => {
+      throw boom;
+    };
+    await expect(buildIndexInWorker([data.json], { metrics, onProgress: throwing }, BUILD_WORKER)).rejects.toBe(boom);
+    await expect(buildIndex([data.json], { metrics, onProgress: throwing })).rejects.toBe(boom);
   });
 });
 
