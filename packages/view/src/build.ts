@@ -85,6 +85,22 @@ class Builder {
     return OTHER_BIT;
   }
 
+  /** Make room in the dense columns for `n` records in all (see {@link Column.reserve}). */
+  reserve(n: number): void {
+    for (const column of [
+      this.fileOf,
+      this.offsets,
+      this.lengths,
+      this.localIndex,
+      this.sourceCode,
+      this.turns,
+      this.images,
+      this.ruleMask,
+      this.worst,
+    ])
+      column.reserve(n);
+  }
+
   /** Start record `n` at its place: file `f`, offset and length (Parquet: row group and row), index in its file. */
   place(f: number, offset: number, length: number, local: number): void {
     const n = this.n;
@@ -176,12 +192,22 @@ class Builder {
  * being readable part-way (truncated, not JSON) keeps the records read before it, and its diagnostic goes to the
  * file diagnostics.
  */
-export async function buildIndex(paths: readonly string[], options: IndexOptions): Promise<IndexParts> {
+export async function buildIndex(
+  paths: readonly string[],
+  options: IndexOptions,
+  /** Worker threads of the image audit (`createImageChecker`'s `workers`; default theirs). */
+  auditWorkers?: number,
+): Promise<IndexParts> {
   const entries = await expandInputs(paths);
   const sizes = await Promise.all(entries.map(async (e) => (await stat(e.path)).size));
   const totalBytes = sizes.reduce((a, b) => a + b, 0);
   const b = new Builder(options.maxKeptDiagnostics ?? 200_000);
-  const checker = options.resolver ? createImageChecker(options.resolver, { checkSources: true }) : undefined;
+  const checker = options.resolver
+    ? createImageChecker(options.resolver, {
+        checkSources: true,
+        ...(auditWorkers !== undefined ? { workers: auditWorkers } : {}),
+      })
+    : undefined;
   let bytesBefore = 0;
   try {
     const inputFirst = new Map<number, number>();
@@ -301,6 +327,7 @@ async function indexParquetFile(
   let kind: ValidationKind = options.kind ?? 'llava';
   try {
     const parquet = await openParquetFile(path, sliceOption(options.parquetSliceBytes));
+    b.reserve(b.n + parquet.groups.reduce((sum, rows) => sum + rows, 0));
     let validator: Validator | undefined;
     let local = 0;
     for (let g = 0; g < parquet.groups.length; g++) {
@@ -311,20 +338,22 @@ async function indexParquetFile(
         const start = slices[s]!;
         const end = slices[s + 1] ?? parquet.groups[g]!;
         const rows = slices.length > 1 ? await parquet.readRows(g, start, end) : await parquet.readGroup(g);
-        const shown = rows.map((row, i) => parquetRecordOf(parquet, row, inputIndex + local + i));
-        rows.length = 0; // the raw rows (image bytes) go as soon as they are converted
         if (!validator) {
           // the kind from the first records, as for JSON
-          kind = options.kind ?? validationKindOf(detectKind(headOf(shown, local), path));
+          const head = rows.slice(0, 20).map((row, i) => parquetRecordOf(parquet, row, inputIndex + local + i));
+          kind = options.kind ?? validationKindOf(detectKind(headOf(head, local), path));
           validator = createValidator({ file: name, kind });
         }
-        for (let i = 0; i < shown.length; i++, local++, b.n++) {
-          const one = shown[i]!;
+        for (let i = 0; i < rows.length; i++, local++, b.n++) {
+          // one row at a time, with no JSON text: the validator places a Parquet record's diagnostics by index only
+          // (no byte offset into the file), so the text would change nothing but the garbage made per row group
+          const one = parquet.toRecord(rows[i]!, inputIndex + local);
+          rows[i] = undefined as never; // the raw row (and its image bytes) goes as soon as it is converted
           b.place(f, g, start + i, local);
-          if (one.record) {
+          if (one.ok) {
             const summary = options.metrics.summarize(one.record);
             b.summary(summary.source, summary.turns, summary.images);
-            b.found(validator.check(one.record, { index: local }, one.text), first);
+            b.found(validator.check(one.record, { index: local }), first);
             if (checker) {
               const item = { ok: true as const, value: one.record, place: { index: local } };
               for (const ref of imageRefsOfRecord(item, name, b.n)) {
@@ -342,8 +371,8 @@ async function indexParquetFile(
               file: name,
               recordIndex: local,
               hint: 'LLaVA rows need `conversations`: a list of {from, value} with string values.',
-              ...one.invalid,
-              message: `Row ${local} of ${name}: ${one.invalid?.message ?? 'not a LLaVA record'}`,
+              ...one.diagnostic,
+              message: `Row ${local} of ${name}: ${one.diagnostic.message}`,
             };
             b.note(b.n, d, true);
             b.countRule(d, new Set());

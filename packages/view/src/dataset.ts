@@ -3,9 +3,10 @@ import { open } from 'node:fs/promises';
 import type { Diagnostic, Severity } from '@llavakit/diagnostics';
 import type { ParquetFile } from '@llavakit/format-parquet';
 import { buildIndex } from './build.js';
-import { countAllTokens } from './counting.js';
+import { buildIndexInWorker } from './build-thread.js';
+import { applyTokens, countAllTokens } from './counting.js';
 import { decodeSafely, type RecordDecoder } from './decode.js';
-import type { RecordMetrics } from './metrics.js';
+import { isLlamaMetrics, type RecordMetrics } from './metrics.js';
 import {
   clamp32,
   type DatasetFile,
@@ -17,6 +18,7 @@ import {
   SEVERITY_RANK,
 } from './model.js';
 import { type ParquetRecord, ParquetRecords } from './parquet.js';
+import { type ReadPlace, RecordsThread } from './records-thread.js';
 
 export { DECODE_FAILED, decodeSafely, type RecordDecoder } from './decode.js';
 export type { DatasetFile, IndexOptions, IndexProgress, RuleCount } from './model.js';
@@ -75,13 +77,24 @@ export class DatasetIndex {
   readonly imagesChecked: boolean;
   /** The decode of a record-level format the JSON inputs are read with (see {@link IndexOptions.decode}). */
   decode: RecordDecoder | undefined;
+  /** Parquet row groups larger than this are read in slices of pages (see {@link IndexOptions.parquetSliceBytes}). */
+  readonly parquetSliceBytes: number | undefined;
   private readonly handles: FileHandle[] = [];
   private readonly parquet: ParquetRecords;
+  private readonly thread: RecordsThread;
 
   private constructor(parts: IndexParts) {
     this.count = parts.count;
     this.parquet = new ParquetRecords((file) => this.files[file]!.path, undefined, parts.parquetSliceBytes);
+    this.parquetSliceBytes = parts.parquetSliceBytes;
     this.imagesChecked = parts.imagesChecked;
+    this.thread = new RecordsThread(
+      {
+        files: parts.files,
+        ...(parts.parquetSliceBytes !== undefined ? { parquetSliceBytes: parts.parquetSliceBytes } : {}),
+      },
+      (reads) => Promise.all(reads.map(([f, g, row, i]) => this.parquet.read(f, g, row, i))),
+    );
     this.decode = parts.decode;
     this.fileOf = parts.fileOf;
     this.offsets = parts.offsets;
@@ -127,19 +140,27 @@ export class DatasetIndex {
   }
 
   /**
-   * A record of a Parquet file: its canonical record (as JSON text) and embedded images, read through a cache of one
-   * row group.
+   * A record of a Parquet file: its canonical record (as JSON text) and embedded images, read in the records thread
+   * through its cache of decoded row groups (see {@link readParquetRecords}).
    */
   async readParquet(n: number): Promise<ParquetRecord> {
-    if (!Number.isInteger(n) || n < 0 || n >= this.count) throw new RangeError(`no record ${n}`);
-    const file = this.files[this.fileOf[n]!]!;
-    if (file.format !== 'parquet') throw new TypeError(`record ${n} is not in a Parquet file`);
-    return this.parquet.read(
-      this.fileOf[n]!,
-      this.offsets[n]!,
-      this.lengths[n]!,
-      (file.inputIndex ?? 0) + this.localIndex[n]!,
-    );
+    return (await this.readParquetRecords([n]))[0]!;
+  }
+
+  /**
+   * Records of Parquet files, in order, in one request to the records thread (see {@link RecordsThread};
+   * in this thread when it cannot run or has failed).
+   */
+  async readParquetRecords(numbers: ArrayLike<number>): Promise<ParquetRecord[]> {
+    const reads: ReadPlace[] = [];
+    for (let k = 0; k < numbers.length; k++) {
+      const n = numbers[k]!;
+      if (!Number.isInteger(n) || n < 0 || n >= this.count) throw new RangeError(`no record ${n}`);
+      const file = this.files[this.fileOf[n]!]!;
+      if (file.format !== 'parquet') throw new TypeError(`record ${n} is not in a Parquet file`);
+      reads.push([this.fileOf[n]!, this.offsets[n]!, this.lengths[n]!, (file.inputIndex ?? 0) + this.localIndex[n]!]);
+    }
+    return this.thread.read(reads);
   }
 
   /**
@@ -173,7 +194,11 @@ export class DatasetIndex {
       if (!Number.isInteger(n) || n < 0 || n >= this.count) throw new RangeError(`no record ${n}`);
       const file = this.fileOf[n]!;
       if (this.files[file]!.format === 'parquet') {
-        out[k++] = (await this.readParquet(n)).text;
+        // a run of Parquet records (a page of the table) in one read
+        let last = k;
+        while (last + 1 < numbers.length && this.isParquet(numbers[last + 1]!)) last++;
+        const run = Array.prototype.slice.call(numbers, k, last + 1) as number[];
+        for (const one of await this.readParquetRecords(run)) out[k++] = one.text;
         continue;
       }
       const start = this.offsets[n]!;
@@ -227,6 +252,7 @@ export class DatasetIndex {
   /** Close the files. */
   async close(): Promise<void> {
     this.parquet.clear();
+    await this.thread.close();
     const handles = this.handles.splice(0);
     await Promise.all(handles.map((h) => h?.close()));
   }
@@ -237,6 +263,14 @@ export class DatasetIndex {
    */
   countTokens(metrics: RecordMetrics, signal?: AbortSignal, busy?: () => boolean): Promise<void> {
     return countAllTokens(this, metrics, signal, busy);
+  }
+
+  /**
+   * Count every record's tokens (the default metrics) in the records thread, putting them in {@link tokens} as they
+   * come; false when that thread cannot run or failed (see {@link RecordsThread.count}).
+   */
+  countTokensInThread(busy?: () => boolean, signal?: AbortSignal): Promise<boolean> {
+    return this.thread.count((from, counts) => applyTokens(this, { from, counts }), busy, signal);
   }
 
   /** A Parquet file of the dataset, opened once (its footer kept compact; see {@link ParquetRecords}). */
@@ -252,6 +286,27 @@ export class DatasetIndex {
     if (!this.decode) return value;
     const decoded = decodeSafely(this.decode, value, index, file);
     return decoded.ok ? decoded.record : undefined;
+  }
+
+  /**
+   * Count the tokens of records about to be shown that the background count has not reached, from their JSON texts
+   * (as {@link readTexts} gives them): with the default metrics in the records thread, whose counter is warm (see
+   * {@link RecordsThread.tokensOf}); otherwise nothing is done here and {@link tokensOf} counts them.
+   */
+  async countShown(numbers: ArrayLike<number>, texts: readonly string[], metrics: RecordMetrics): Promise<void> {
+    if (!isLlamaMetrics(metrics) || this.decode !== undefined || !this.thread.usable) return;
+    const todo: number[] = [];
+    const todoTexts: string[] = [];
+    for (let k = 0; k < numbers.length; k++) {
+      if (this.tokens[numbers[k]!] === NO_TOKENS && texts[k] !== undefined) {
+        todo.push(numbers[k]!);
+        todoTexts.push(texts[k]!);
+      }
+    }
+    if (todo.length === 0) return;
+    const counts = await this.thread.tokensOf(todoTexts);
+    if (!counts) return;
+    for (let k = 0; k < todo.length; k++) if (this.tokens[todo[k]!] === NO_TOKENS) this.tokens[todo[k]!] = counts[k]!;
   }
 
   /** The tokens of a record, counting them now when the background pass has not reached it yet. */
@@ -271,7 +326,8 @@ export class DatasetIndex {
    * {@link DatasetIndex.fileDiagnostics}.
    */
   static async build(paths: readonly string[], options: IndexOptions): Promise<DatasetIndex> {
-    return new DatasetIndex(await buildIndex(paths, options));
+    // in a worker thread with a bounded heap when the options can cross a thread, else (or if it fails) here
+    return new DatasetIndex((await buildIndexInWorker(paths, options)) ?? (await buildIndex(paths, options)));
   }
 
   /** Rules seen, with the records that have them, most records first. */

@@ -1,14 +1,7 @@
+import { type RecordSummary, summarizeRecord } from './summary.js';
 import { createLlamaTokenCounter, type TokenCounter } from './tokens.js';
 
-/** The summary of one record the table, the filters and the stats panel use. */
-export interface RecordSummary {
-  /** `data_source`, else the first folder of the first image, `(bare)` for a bare file name, else `text-only`. */
-  readonly source: string;
-  /** Number of turns (`conversations` items); 0 when the record has none. */
-  readonly turns: number;
-  /** Number of image paths. */
-  readonly images: number;
-}
+export { imagePaths, type RecordSummary, sourceOf, summarizeRecord } from './summary.js';
 
 /**
  * The per-record numbers of the viewer, behind one small interface so that another implementation (for example the
@@ -25,42 +18,28 @@ export interface RecordMetrics {
 
 const PLACEHOLDERS = /<image>|<video>/g;
 
-/** The image paths of a value that may not be a valid record. */
-export function imagePaths(value: Record<string, unknown>): string[] {
-  const image = value.image;
-  if (typeof image === 'string') return [image];
-  if (Array.isArray(image)) return image.filter((p): p is string => typeof p === 'string');
-  return [];
-}
-
-/** The source label of a record (see {@link RecordSummary.source}). */
-export function sourceOf(value: unknown): string {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'text-only';
-  const record = value as Record<string, unknown>;
-  const declared = record.data_source;
-  if (typeof declared === 'string' && declared.trim() !== '') return declared.trim();
-  const first = imagePaths(record)[0];
-  if (first === undefined) return 'text-only';
-  const clean = first.replace(/\\/g, '/').replace(/^(\.\/)+/, '');
-  const slash = clean.indexOf('/');
-  return slash > 0 ? clean.slice(0, slash) : '(bare)';
-}
-
 /**
  * The default metrics: turns, images and source from the record, text tokens counted with the real LLaMA vocabulary
  * (`llama-tokenizer-js`, see {@link createLlamaTokenCounter}).
  */
-export function createDefaultMetrics(counter: TokenCounter = createLlamaTokenCounter()): RecordMetrics {
+export function createDefaultMetrics(counter?: TokenCounter): RecordMetrics {
+  const metrics = defaultMetricsWith(counter ?? createLlamaTokenCounter());
+  if (!counter) llamaMetrics.add(metrics);
+  return metrics;
+}
+
+/** Metrics made by `createDefaultMetrics()` with its own LLaMA counter (a worker thread can make the same ones). */
+const llamaMetrics = new WeakSet<RecordMetrics>();
+
+/** True for metrics made by `createDefaultMetrics()` without a counter of the caller's: a worker can count them. */
+export function isLlamaMetrics(metrics: RecordMetrics): boolean {
+  return llamaMetrics.has(metrics);
+}
+
+function defaultMetricsWith(counter: TokenCounter): RecordMetrics {
   return {
     tokenizer: counter.name,
-    summarize(value) {
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        return { source: 'text-only', turns: 0, images: 0 };
-      }
-      const record = value as Record<string, unknown>;
-      const turns = Array.isArray(record.conversations) ? record.conversations.length : 0;
-      return { source: sourceOf(record), turns, images: imagePaths(record).length };
-    },
+    summarize: summarizeRecord,
     tokens(value) {
       if (value === null || typeof value !== 'object' || Array.isArray(value)) return 0;
       const turns = (value as Record<string, unknown>).conversations;

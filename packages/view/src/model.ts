@@ -1,5 +1,5 @@
 import type { Diagnostic, Severity } from '@llavakit/diagnostics';
-import type { ImageResolver } from '@llavakit/images';
+import type { ImageResolver, ImageSource } from '@llavakit/images';
 import type { ValidationKind } from '@llavakit/schema';
 import type { RecordDecoder } from './decode.js';
 import type { RecordMetrics } from './metrics.js';
@@ -20,6 +20,15 @@ export interface IndexOptions {
   readonly metrics: RecordMetrics;
   /** With image sources, the image audit of `@llavakit/images` runs over every reference. */
   readonly resolver?: ImageResolver | undefined;
+  /**
+   * The sources `resolver` was made from (`createImageResolver(imageSources)`). With them, or without a resolver, and
+   * with metrics that summarize as the default ones do (no `decode`), the index is built in a worker thread of its
+   * own with a bounded heap, and only the finished columns come back (see `build-thread.ts`); otherwise, or when that
+   * thread fails, in this thread.
+   */
+  readonly imageSources?: readonly ImageSource[];
+  /** Build in a worker thread when it can (default `true`; see {@link IndexOptions.imageSources}). */
+  readonly worker?: boolean;
   /** The validation kind of every file (default: detected per file from its first records, as `llava validate` does). */
   readonly kind?: ValidationKind;
   readonly onProgress?: (progress: IndexProgress) => void;
@@ -118,6 +127,16 @@ export class Column<T extends Float64Array | Uint32Array | Uint16Array | Uint8Ar
       this.data = next;
     }
     this.data[i] = v;
+  }
+  /**
+   * Make room for `n` values at once (a Parquet file's footer gives its row count): exactly `n` when nothing was set
+   * past it, so {@link Column.take} hands the array over without a copy and no doubled array is ever made.
+   */
+  reserve(n: number): void {
+    if (n <= this.data.length) return;
+    const next = this.make(n);
+    next.set(this.data);
+    this.data = next;
   }
   /** The first `n` values, in an array of exactly that length (zeros past what was set). */
   take(n: number): T {

@@ -95,6 +95,7 @@ export async function readRows(
   numbers: ArrayLike<number>,
 ): Promise<RecordRow[]> {
   const texts = await index.readTexts(numbers);
+  await index.countShown(numbers, texts, metrics);
   const rows: RecordRow[] = [];
   for (let k = 0; k < numbers.length; k++) {
     const { parsed } = shownOfText(index, numbers[k]!, texts[k]!);
@@ -137,6 +138,7 @@ export async function readRecordView(
   const { text, parsed } = shown;
   const place = index.placeOf(n);
   const value = parsed.ok ? parsed.value : undefined;
+  if (parsed.ok) await index.countShown([n], [text], metrics);
   const row = rowOf(index, metrics, n, value);
   const kept = [...(index.kept.get(n) ?? []), ...(await duplicateDiagnostics(index, n, shown))];
   // a converted record's text is its canonical JSON, not the file's: no byte offsets into it

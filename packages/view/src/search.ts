@@ -11,6 +11,9 @@ export interface SearchResult {
 
 const WINDOW = 4 * 1024 * 1024;
 
+/** Parquet records read per request while searching. */
+const PARQUET_AHEAD = 128;
+
 /**
  * Case-insensitive text search over the raw JSON of the records of `list` from position `from`, reading the files in
  * windows of 4 MiB (one positional read for many records). Stops at `limit` matches or after `budgetMs`, and says
@@ -29,6 +32,7 @@ export async function searchRecords(
   const started = performance.now();
   const matches: number[] = [];
   let window: { file: number; start: number; bytes: Buffer } | undefined;
+  let ahead: { at: number; texts: string[] } | undefined;
   let k = from;
   for (; k < list.length; k++) {
     if (matches.length >= limit) break;
@@ -36,8 +40,13 @@ export async function searchRecords(
     const n = list[k]!;
     const file = index.fileOf[n]!;
     if (index.files[file]!.format === 'parquet') {
-      // Parquet: the canonical record's JSON (one row group cached)
-      const text = (await index.readText(n)).toLowerCase();
+      // Parquet: the canonical records' JSON, the next ones of the list read in one request
+      if (!ahead || k < ahead.at || k >= ahead.at + ahead.texts.length) {
+        let end = k + 1;
+        while (end < list.length && end - k < PARQUET_AHEAD && index.isParquet(list[end]!)) end++;
+        ahead = { at: k, texts: await index.readTexts(list.subarray(k, end)) };
+      }
+      const text = ahead.texts[k - ahead.at]!.toLowerCase();
       if (text.includes(plain) || (escaped !== plain && text.includes(escaped))) matches.push(n);
       continue;
     }

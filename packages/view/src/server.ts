@@ -134,15 +134,14 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
   const pageSize = Math.max(1, Math.min(500, options.pageSize ?? 50));
   const metrics = options.metrics ?? createDefaultMetrics();
   const page = pageFiles(pageFolder());
-  const resolver: ImageResolver | undefined =
-    options.images && options.images.length > 0
-      ? createImageResolver(options.images.map((s) => (typeof s === 'string' ? parseImageSourceSpec(s) : s)))
-      : undefined;
+  const imageSources = (options.images ?? []).map((s) => (typeof s === 'string' ? parseImageSourceSpec(s) : s));
+  const resolver: ImageResolver | undefined = imageSources.length > 0 ? createImageResolver(imageSources) : undefined;
   let index: DatasetIndex;
   try {
     index = await DatasetIndex.build(options.inputs, {
       metrics,
       resolver,
+      ...(resolver ? { imageSources } : {}),
       onProgress: options.onProgress,
       signal: options.signal,
       ...(options.decode ? { decode: options.decode } : {}),
