@@ -1,4 +1,17 @@
-import llamaTokenizer from 'llama-tokenizer-js';
+import { createRequire } from 'node:module';
+import type { LlamaTokenizer } from 'llama-tokenizer-js';
+
+let loaded: LlamaTokenizer | undefined;
+
+/**
+ * The LLaMA vocabulary, loaded on the first count (about 30 MiB once parsed): a thread that never counts (the
+ * viewer's main thread while its records thread counts) never holds it. `require` of the ES module is synchronous
+ * (Node ≥ 20.19), so counting stays synchronous.
+ */
+function llama(): LlamaTokenizer {
+  loaded ??= (createRequire(import.meta.url)('llama-tokenizer-js') as { default: LlamaTokenizer }).default;
+  return loaded;
+}
 
 /** Counts text tokens; {@link createLlamaTokenCounter} makes the default one. */
 export interface TokenCounter {
@@ -31,7 +44,7 @@ export function createLlamaTokenCounter(cacheSize = 200_000): TokenCounter {
   const piece = (text: string): number => {
     let n = cache.get(text);
     if (n === undefined) {
-      n = llamaTokenizer.encode(text, false, false, false).length;
+      n = llama().encode(text, false, false, false).length;
       if (cache.size >= cacheSize) cache.clear();
       cache.set(text, n);
     }
@@ -49,8 +62,8 @@ export function createLlamaTokenCounter(cacheSize = 200_000): TokenCounter {
           break;
         }
       }
-      if (cut < 0) return llamaTokenizer.encode(text, false, true, false).length;
-      let total = llamaTokenizer.encode(text.slice(0, cut), false, true, false).length;
+      if (cut < 0) return llama().encode(text, false, true, false).length;
+      let total = llama().encode(text.slice(0, cut), false, true, false).length;
       let start = cut;
       for (let i = cut + 1; i < text.length - 1; i++) {
         if (text.charCodeAt(i) === SPACE && !isSpace(text.charCodeAt(i - 1)) && !isSpace(text.charCodeAt(i + 1))) {
