@@ -93,6 +93,8 @@ async function probeHookPlugins(config: Config, timeoutMs: number): Promise<Diag
   const found: Diagnostic[] = [];
   await Promise.all(
     config.getPluginsList().map(async (plugin) => {
+      // The CLI's own core plugins (@llavakit/format-parquet) ship and are tested with it: no probe thread for them.
+      if (plugin.type === 'core') return;
       const hooks = (plugin.hooks as Record<string, unknown[] | undefined>)[FORMATS_HOOK];
       if (!Array.isArray(hooks) || hooks.length === 0) return;
       for (const hook of hooks) {
