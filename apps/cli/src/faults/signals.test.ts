@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../test-utils.js';
-import { expectInterrupted, finished, record, spawnCli, temporaries, until } from './fixtures/helpers.js';
+import {
+  expectInterrupted,
+  finished,
+  interruptCase,
+  record,
+  spawnCli,
+  temporaries,
+  until,
+} from './fixtures/helpers.js';
 
 /**
  * SIGINT and SIGTERM sent to a real `llava convert` child in the middle of a conversion: the targets keep their old
@@ -24,14 +32,7 @@ describe('an interrupted conversion leaves every target as it was', () => {
     ['SIGTERM', 143],
   ] as const) {
     it(`${signal} → exit ${code}, old content kept, no temporary file`, async () => {
-      const case_ = join(dir, signal);
-      execFileSync('mkdir', ['-p', case_]);
-      const fifo = join(case_, 'in.fifo');
-      execFileSync('mkfifo', [fifo]);
-      const output = join(case_, 'out.json');
-      const rejects = join(case_, 'rejects.jsonl');
-      await writeFile(output, 'old output');
-      await writeFile(rejects, 'old rejects');
+      const { dir: case_, fifo, output, rejects } = await interruptCase(dir, signal);
       const child = spawnCli(['convert', fifo, '--to', 'sharegpt', '-o', output, '--rejects', rejects, '--json']);
       const result = finished(child);
       // Feed the head (a rejected record among good ones), then hold the FIFO open: the run cannot finish.
@@ -95,14 +96,7 @@ describe('a FIFO input whose writer has gone quiet', () => {
     ['SIGTERM', 143, '2'],
   ] as const) {
     it(`${signal} with --workers ${workers} → exit ${code} at once, old content kept, no temporary file`, async () => {
-      const case_ = join(dir, `quiet-${signal}-${workers}`);
-      execFileSync('mkdir', ['-p', case_]);
-      const fifo = join(case_, 'in.fifo');
-      execFileSync('mkfifo', [fifo]);
-      const output = join(case_, 'out.json');
-      const rejects = join(case_, 'rejects.jsonl');
-      await writeFile(output, 'old output');
-      await writeFile(rejects, 'old rejects');
+      const { dir: case_, fifo, output, rejects } = await interruptCase(dir, `quiet-${signal}-${workers}`);
       const args = ['convert', fifo, '--from', 'llava', '--to', 'sharegpt', '-o', output, '--rejects', rejects];
       const child = spawnCli([...args, '--workers', workers, '--json']);
       const result = finished(child);

@@ -4,7 +4,16 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from '../test-utils.js';
-import { expectInterrupted, finished, record, STACK, spawnCli, temporaries, until } from './fixtures/helpers.js';
+import {
+  expectInterrupted,
+  finished,
+  interruptCase,
+  record,
+  STACK,
+  spawnCli,
+  temporaries,
+  until,
+} from './fixtures/helpers.js';
 
 /**
  * `llava convert --workers N` as users meet it, in real processes: the same output and summary as one thread, a
@@ -136,14 +145,7 @@ describe('llava convert --workers', { timeout: 60_000 }, () => {
     ['SIGTERM', 143],
   ] as const) {
     it(`${signal} in the middle of a parallel run → exit ${code}, workers stopped, old content kept, no temporary file`, async () => {
-      const case_ = join(dir, signal);
-      execFileSync('mkdir', ['-p', case_]);
-      const fifo = join(case_, 'in.fifo');
-      execFileSync('mkfifo', [fifo]);
-      const output = join(case_, 'out.json');
-      const rejects = join(case_, 'rejects.jsonl');
-      await writeFile(output, 'old output');
-      await writeFile(rejects, 'old rejects');
+      const { dir: case_, fifo, output, rejects } = await interruptCase(dir, signal);
       const child = spawnCli([
         'convert',
         fifo,
