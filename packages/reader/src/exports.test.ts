@@ -7,6 +7,7 @@ describe('the public exports of @llavakit/reader', () => {
       'DEFAULT_MAX_DEPTH',
       'DEFAULT_MAX_RECORD_BYTES',
       'RecordScanner',
+      'checkInputPath',
       'detectContainer',
       'detectKind',
       'joinMetadata',

@@ -12,5 +12,5 @@ export {
   RecordScanner,
   type ScannerOptions,
 } from './scanner.js';
-export { type OpenedSource, openSource, openStreamPath } from './source.js';
+export { checkInputPath, type OpenedSource, openSource, openStreamPath } from './source.js';
 export type { Container, InputSource, ReadItem, ReadOptions, RecordPlace } from './types.js';

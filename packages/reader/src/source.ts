@@ -1,5 +1,5 @@
-import { constants, createReadStream, openSync, statSync } from 'node:fs';
-import { type FileHandle, open, stat } from 'node:fs/promises';
+import { constants, createReadStream, openSync, type Stats, statSync } from 'node:fs';
+import { access, type FileHandle, open, stat } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
@@ -46,6 +46,36 @@ export function ioError(error: unknown, file?: string): DiagnosticError {
     }),
     { cause: error },
   );
+}
+
+/**
+ * Check an input path before its format is detected, so a missing file, a directory or an unreadable file gets its
+ * own diagnostic (`input/not-found`, `input/is-directory`, `input/unreadable`) instead of "no format recognises it". Resolves its `stat` (`undefined` for `-`): a FIFO, pipe or device passes.
+ */
+export async function checkInputPath(path: string): Promise<Stats | undefined> {
+  if (path === '-') return undefined;
+  const fail = (rule: (typeof readerRules)[keyof typeof readerRules], message: string, code?: string): never => {
+    throw new DiagnosticError(
+      diagnose(rule, { message, file: path, source: 'reader', ...(code ? { data: { code } } : {}) }),
+    );
+  };
+  let info: Stats;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return fail(readerRules.inputNotFound, 'The input file does not exist.');
+    return fail(readerRules.inputUnreadable, `The input cannot be read: ${(error as Error).message}`, code);
+  }
+  if (info.isDirectory()) return fail(readerRules.inputIsDirectory, 'The input is a directory, not a file.');
+  if (!info.isFile()) return info;
+  try {
+    await access(path, constants.R_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    fail(readerRules.inputUnreadable, `The input cannot be read: permission denied (${code}).`, code);
+  }
+  return info;
 }
 
 /**

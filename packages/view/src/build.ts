@@ -4,6 +4,7 @@ import { type Diagnostic, DiagnosticError, diagnose } from '@llavakit/diagnostic
 import { openParquetFile, parquetRules } from '@llavakit/format-parquet';
 import { createImageChecker, imageRefsOfRecord } from '@llavakit/images';
 import {
+  checkInputPath,
   detectKind,
   type ReadItem,
   readerRules,
@@ -425,27 +426,21 @@ async function expandInputs(paths: readonly string[]): Promise<Entry[]> {
 }
 
 /**
- * The viewer reads records back by byte offset, so each input must be a regular file: a missing path, a directory
- * that is not a Parquet folder, and a FIFO, pipe or device are diagnostics (rule and file), never a raw I/O error.
+ * The viewer reads records back by byte offset, so each input must be a regular file: a missing, unreadable or
+ * directory path gets the reader's diagnostic (`checkInputPath`), and a FIFO, pipe, device or `-` `input/unreadable` —
+ * never a raw I/O error, and never an open that would wait for a FIFO's writer.
  */
 async function checkSeekable(path: string): Promise<void> {
-  const fail = (rule: (typeof readerRules)[keyof typeof readerRules], message: string, cause?: unknown): never => {
-    throw new DiagnosticError(diagnose(rule, { message, file: path, source: 'view' }), { cause });
-  };
-  let info: Awaited<ReturnType<typeof stat>>;
-  try {
-    info = await stat(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return fail(readerRules.inputNotFound, 'The input file does not exist.', error);
-    return fail(readerRules.inputUnreadable, `The input cannot be read: ${(error as Error).message}`, error);
-  }
-  if (info.isDirectory())
-    fail(readerRules.inputIsDirectory, 'The input is a directory, not a file (nor a Parquet folder).');
-  if (!info.isFile()) {
-    fail(
-      readerRules.inputUnreadable,
-      'The viewer reads records back by byte offset, so it needs a regular file; a FIFO, pipe or device cannot be viewed (save it to a file first, or use llava validate / llava stats, which stream).',
+  // `undefined` for `-`: standard input cannot be read back either.
+  const info = await checkInputPath(path);
+  if (!info?.isFile()) {
+    throw new DiagnosticError(
+      diagnose(readerRules.inputUnreadable, {
+        message:
+          'The viewer reads records back by byte offset, so it needs a regular file; a FIFO, pipe or device cannot be viewed (save it to a file first, or use llava validate / llava stats, which stream).',
+        file: path,
+        source: 'view',
+      }),
     );
   }
 }

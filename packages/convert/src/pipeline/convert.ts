@@ -9,11 +9,12 @@ import type {
   RecordContext,
   SourceRecord,
 } from '@llavakit/format';
+import { checkInputPath } from '@llavakit/reader';
 import { containerFromPath, JsonValueWriter } from './container.js';
 import type { ConvertOptions, ConvertSummary, InputSummary } from './convert-options.js';
 import { chooseInputFormat, claimedAsContainer } from './detect.js';
 import { createImageExtractor, type ImageExtractor } from './extract-images.js';
-import { checkInputPath, isStreamPath, peekInput } from './input.js';
+import { sourceOfPath } from './input.js';
 import { type ParallelHost, ParallelRun } from './parallel/run.js';
 import { namedFormat, preflight } from './preflight.js';
 import { readerOptions, readInput } from './read.js';
@@ -296,17 +297,11 @@ class Conversion {
   /** An input path checked; a FIFO or `<(…)` (read once) is peeked: its format is detected from the buffered head. */
   async #openInput(file: string): Promise<{ stream: InputSource; probe?: DetectProbe }> {
     const options = this.options;
-    let stream: InputSource = file === '-' ? (options.stdin ?? process.stdin) : file;
-    let probe: DetectProbe | undefined;
     await checkInputPath(file).catch(async (error: unknown) => {
       // A folder or a glob is an input only for a format that reads its own container (a Parquet folder).
       if (!(await claimedAsContainer(file, options))) throw error;
     });
-    if (file !== '-' && !options.from && (await isStreamPath(file))) {
-      const peeked = await peekInput(file, file);
-      probe = peeked.probe;
-      stream = peeked.input;
-    }
+    const { input: stream, probe } = await sourceOfPath(file, { stdin: options.stdin, peek: !options.from });
     return probe ? { stream, probe } : { stream };
   }
 

@@ -3,7 +3,7 @@ import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import { type DetectProbe, type FormatPlugin, formatRules } from '@llavakit/format';
 import { type InputSource, readRecords } from '@llavakit/reader';
 import type { ConvertOptions } from './convert-options.js';
-import { isStreamPath, peekInput, refuseWrappedRecords } from './input.js';
+import { isStreamPath, refuseWrappedRecords, sourceOfPath } from './input.js';
 import { namedFormat } from './preflight.js';
 import { writerRules } from './rules.js';
 
@@ -128,10 +128,8 @@ export async function openInputFormat(
   file: string,
   options: Pick<ConvertOptions, 'from' | 'registry'> & { readonly stdin?: InputSource },
 ): Promise<ChosenFormat & { readonly input: InputSource }> {
-  const peeked = file !== '-' && !options.from && (await isStreamPath(file)) ? await peekInput(file, file) : undefined;
-  const chosen = await chooseInputFormat(file, options, peeked?.probe);
-  const input: InputSource = file === '-' ? (options.stdin ?? process.stdin) : (peeked?.input ?? file);
-  return { ...chosen, input };
+  const { input, probe } = await sourceOfPath(file, { stdin: options.stdin, peek: !options.from });
+  return { ...(await chooseInputFormat(file, options, probe)), input };
 }
 
 /** Read the head of a file and its first records, for format detection. */

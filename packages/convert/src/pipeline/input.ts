@@ -1,5 +1,4 @@
-import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import type { DetectProbe } from '@llavakit/format';
 import { type InputSource, openStreamPath, type RecordPlace, readerRules, readRecords } from '@llavakit/reader';
@@ -78,6 +77,20 @@ async function* once(bytes: Buffer): AsyncGenerator<Buffer> {
 }
 
 /**
+ * The source to read an input path from, opened at most once: standard input for `-` (`stdin`, default
+ * `process.stdin`), the path itself for a file; with `peek`, a FIFO or `<(…)` is opened here and its probe made from
+ * its buffered head ({@link peekInput}), which the returned source replays.
+ */
+export async function sourceOfPath(
+  file: string,
+  options: { readonly stdin?: InputSource | undefined; readonly peek: boolean },
+): Promise<{ readonly input: InputSource; readonly probe?: DetectProbe }> {
+  if (file === '-') return { input: options.stdin ?? process.stdin };
+  if (!options.peek || !(await isStreamPath(file))) return { input: file };
+  return peekInput(file, file);
+}
+
+/**
  * The records of a file wrapped in one object (`{"data": [{…}, …]}`, `{"train": […]}`): the first value read is an
  * object without record fields whose member holds an array of objects. Throws the `json/not-array` diagnostic
  * that says so, naming the key; returns quietly otherwise.
@@ -104,33 +117,4 @@ export function refuseWrappedRecords(value: unknown, file: string, place: Record
 
 function count(list: readonly unknown[]): string {
   return `${list.length} record${list.length === 1 ? '' : 's'}`;
-}
-
-/**
- * Check an input path before its format is detected, so a missing file, a directory or an unreadable file gets its
- * own diagnostic (`input/not-found`, `input/is-directory`, `input/unreadable`) instead of "no format recognises it".
- */
-export async function checkInputPath(path: string): Promise<void> {
-  if (path === '-') return;
-  const fail = (rule: (typeof readerRules)[keyof typeof readerRules], message: string, code?: string): never => {
-    throw new DiagnosticError(
-      diagnose(rule, { message, file: path, source: 'reader', ...(code ? { data: { code } } : {}) }),
-    );
-  };
-  let info: import('node:fs').Stats;
-  try {
-    info = await stat(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return fail(readerRules.inputNotFound, 'The input file does not exist.');
-    return fail(readerRules.inputUnreadable, `The input cannot be read: ${(error as Error).message}`, code);
-  }
-  if (info.isDirectory()) return fail(readerRules.inputIsDirectory, 'The input is a directory, not a file.');
-  if (!info.isFile()) return;
-  try {
-    await access(path, constants.R_OK);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    fail(readerRules.inputUnreadable, `The input cannot be read: permission denied (${code}).`, code);
-  }
 }

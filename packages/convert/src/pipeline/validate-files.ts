@@ -1,9 +1,10 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { type Diagnostic, DiagnosticError, type Severity } from '@llavakit/diagnostics';
+import type { DetectProbe, InputSource } from '@llavakit/format';
 import { createValidator, validationKinds } from '@llavakit/schema';
 import type { FormatRegistry } from '../plugins/registry.js';
-import { isStreamPath, peekInput } from './input.js';
+import { sourceOfPath } from './input.js';
 import { workersOptions } from './parallel/run.js';
 import { startParallelValidation } from './parallel/validate.js';
 import { type ShardMarker, writeShardResult } from './shard.js';
@@ -126,12 +127,14 @@ export async function validateFiles(options: ValidateFilesOptions): Promise<Vali
     files.push(summary);
     let plan: ValidationPlan;
     // A FIFO or `<(…)` can be read only once: its head is buffered for detection and replayed for reading.
-    const peeked = input !== '-' && (await isStreamPath(input)) ? await peekInput(input, input) : undefined;
+    // (`-` stays a name here: the reader reads standard input for it.)
+    const opened: { input: InputSource; probe?: DetectProbe } =
+      input === '-' ? { input } : await sourceOfPath(input, { peek: true });
     try {
       plan = await chooseValidation(input, {
         registry: options.registry,
         ...(options.from ? { from: options.from } : {}),
-        ...(peeked ? { probe: peeked.probe } : {}),
+        ...(opened.probe ? { probe: opened.probe } : {}),
       });
     } catch (error) {
       if (!DiagnosticError.is(error)) throw error;
@@ -146,7 +149,7 @@ export async function validateFiles(options: ValidateFilesOptions): Promise<Vali
     const onProgress = (done: number, total: number | undefined) =>
       options.onProgress?.(done, total, records + summary.records);
     // [parallel hook] worker threads check the records when they can (./parallel/validate.ts).
-    const parallel = await startParallelValidation(peeked?.input ?? input, plan, {
+    const parallel = await startParallelValidation(opened.input, plan, {
       file: input,
       registry: options.registry,
       // (one thread unless `workers` is given: see ValidateFilesOptions.workers)
@@ -163,7 +166,7 @@ export async function validateFiles(options: ValidateFilesOptions): Promise<Vali
           diagnostic: (d) => emit(d, summary),
         });
       } else {
-        const items = readForValidation(peeked?.input ?? input, plan, {
+        const items = readForValidation(opened.input, plan, {
           file: input,
           ...(options.keepRecord ? { keepRecord: options.keepRecord } : {}),
           onProgress,
