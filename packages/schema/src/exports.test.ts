@@ -19,6 +19,7 @@ describe('the public exports of @llavakit/schema', () => {
       'llavaRecordSchema',
       'locatePointer',
       'parseRecord',
+      'recordFactsOf',
       'recordIdSchema',
       'renderRulesMarkdown',
       'turnSchema',

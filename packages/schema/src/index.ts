@@ -29,6 +29,7 @@ export {
   createValidator,
   type PathForm,
   type RecordFacts,
+  recordFactsOf,
   type ValidationKind,
   type ValidationPlace,
   type Validator,

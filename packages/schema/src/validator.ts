@@ -176,4 +176,5 @@ export {
   createCrossRecordValidator,
   type PathForm,
   type RecordFacts,
+  recordFactsOf,
 } from './cross-record.js';

@@ -3,14 +3,16 @@
  * bytes and run the per-record half of the validator on them, exactly as `readForValidation` and `llava validate` do
  * record by record; the main thread runs the cross-record half (duplicate ids, id types, path forms) in input order.
  */
+import { isUtf8 } from 'node:buffer';
 import { parentPort, workerData } from 'node:worker_threads';
 import { DiagnosticError } from '@llavakit/diagnostics';
 import type { FormatPlugin, RecordContext } from '@llavakit/format';
 import { parseElement, type RecordPlace } from '@llavakit/reader';
-import { createRecordValidator } from '@llavakit/schema';
+import { createRecordValidator, recordFactsOf } from '@llavakit/schema';
 import { recordIdOf } from '../../formats/llava/index.js';
 import { sourcePointer, withPlace } from '../validate-input.js';
 import type { BatchMessage, CheckedRecord, ReadyMessage, ValidationResult, ValidationSetup } from './protocol.js';
+import { PlainReader, plainString } from './plain.js';
 import { formatOf } from './worker-format.js';
 
 const setup = workerData as ValidationSetup;
@@ -38,6 +40,11 @@ async function start(): Promise<void> {
     images: { rewrite: (path) => path, readBytes: async () => undefined },
   };
 
+  // Plain records (./plain.ts) have no per-record findings: only their facts are sent, without parsing them. For
+  // LLaVA records checked as they are (not decoded by another format).
+  const plain = !decode && setup.kind === 'llava' ? new PlainReader() : undefined;
+  const known = { id: undefined as string | number | undefined, image: undefined as string | undefined };
+
   const validateBatch = (batch: BatchMessage): ValidationResult => {
     const bytes = Buffer.from(batch.buffer);
     const n = batch.ends.length;
@@ -53,11 +60,21 @@ async function start(): Promise<void> {
         column: p[k * 4 + 3]!,
         length: end - start,
       };
+      const rejected = batch.rejected?.find((r) => r.k === k);
+      if (plain && !rejected && isUtf8(bytes.subarray(start, end)) && plain.read(bytes, start, end)) {
+        if (batch.keep && batch.keep[k] === 0) continue;
+        known.id =
+          plain.idKind === 1
+            ? plainString(bytes, plain.idStart, plain.idEnd)
+            : Number(bytes.toString('latin1', plain.idStart, plain.idEnd));
+        known.image = plain.imageStart < 0 ? undefined : plainString(bytes, plain.imageStart, plain.imageEnd);
+        records[k] = { i: place.index, f: recordFactsOf(known)! };
+        continue;
+      }
       let item: ReturnType<typeof parseElement>;
       let value: unknown;
       let failed: CheckedRecord | undefined;
       try {
-        const rejected = batch.rejected?.find((r) => r.k === k);
         item = rejected
           ? { ok: false, diagnostic: rejected.diagnostic, place: { ...place, length: rejected.length }, text: '' }
           : parseElement(bytes.subarray(start, end), place, file);

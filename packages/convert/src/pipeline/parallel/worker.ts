@@ -3,6 +3,7 @@
  * in-process path does record by record (same walls, same diagnostics), answering with the batch's output text and
  * the per-record events the main thread replays in input order. See `protocol.ts`.
  */
+import { isUtf8 } from 'node:buffer';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type Diagnostic, DiagnosticError } from '@llavakit/diagnostics';
 import type { FormatPlugin, RecordContext, SourceRecord } from '@llavakit/format';
@@ -22,6 +23,8 @@ import {
   type WorkerSetup,
   WRITTEN,
 } from './protocol.js';
+import { PlainReader } from './plain.js';
+import { type PlainEncoder, type PlainOutput, plainEncoderFor, plainOutputBound } from './plain-encoders.js';
 import { formatOf } from './worker-format.js';
 
 const setup = workerData as WorkerSetup;
@@ -65,6 +68,9 @@ async function start(): Promise<void> {
   // The input being converted (set by its InputMessage).
   let file = '';
   let source: FormatPlugin<object> | undefined;
+  // Plain records skip parse, decode, check and encode when the conversion has an encoder for them (./plain.ts).
+  let plain: PlainEncoder | undefined;
+  const plainReader = new PlainReader();
   const decodeContext: { -readonly [K in keyof RecordContext<object>]: RecordContext<object>[K] } = {
     options: {},
     file,
@@ -79,6 +85,7 @@ async function start(): Promise<void> {
       const format = await formatOf(input.source);
       if (!format.decode) throw new Error(`${format.name} has no record-level decode`);
       source = format;
+      plain = plainEncoderFor(input.source, setup.target, setup.targetOptions);
       file = input.file;
       decodeContext.file = encodeContext.file = file;
       decodeContext.options = input.readOptions;
@@ -106,16 +113,19 @@ async function start(): Promise<void> {
     let out =
       batch.output && batch.output.byteLength >= need ? Buffer.from(batch.output) : Buffer.allocUnsafeSlow(need);
     let used = 0;
+    const room = (bytes: number) => {
+      if (bytes <= out.length - used) return;
+      const grown = Buffer.allocUnsafeSlow(Math.max(out.length * 2, used + bytes));
+      out.copy(grown, 0, 0, used);
+      out = grown;
+    };
     const append = (text: string) => {
-      if (text.length * 3 > out.length - used) {
-        const grown = Buffer.allocUnsafeSlow(Math.max(out.length * 2, used + text.length * 3));
-        out.copy(grown, 0, 0, used);
-        out = grown;
-      }
+      room(text.length * 3);
       const bytes = out.write(text, used, 'utf8');
       used += bytes;
       return bytes;
     };
+    const plainOut: PlainOutput = { buffer: out, used: 0 };
     let first = true;
     events = [];
     for (k = 0; k < n; k++) {
@@ -129,9 +139,25 @@ async function start(): Promise<void> {
         column: p[k * 4 + 3]!,
         length: end - start,
       };
+      const rejected = batch.rejected?.find((r) => r.k === k);
+      if (plain && !rejected && isUtf8(bytes.subarray(start, end)) && plainReader.read(bytes, start, end)) {
+        if (batch.keep && batch.keep[k] === 0) {
+          status[k] = SKIPPED;
+          continue;
+        }
+        status[k] = WRITTEN;
+        if (!first) append(setup.separator);
+        first = false;
+        room(plainOutputBound(end - start, plainReader.turns));
+        plainOut.buffer = out;
+        plainOut.used = used;
+        plain(plainReader, bytes, plainOut, count);
+        lengths[k] = plainOut.used - used;
+        used = plainOut.used;
+        continue;
+      }
       let item: ReadItem;
       try {
-        const rejected = batch.rejected?.find((r) => r.k === k);
         item = rejected
           ? { ok: false, diagnostic: rejected.diagnostic, place: { ...place, length: rejected.length }, text: '' }
           : parseElement(bytes.subarray(start, end), place, file);
