@@ -36,12 +36,8 @@ const WS = new Uint8Array(256);
 WS[0x20] = WS[0x0a] = WS[0x0d] = WS[0x09] = 1;
 
 /** The keys a plain record may have, in this order (`image` and `model` optional, one of them at most). */
-const enum Key {
-  Id = 1,
-  Image = 2,
-  Model = 3,
-  Conversations = 4,
-}
+const Key = { Id: 1, Image: 2, Model: 3, Conversations: 4 } as const;
+type Key = (typeof Key)[keyof typeof Key];
 
 /** `isSpace` of the validator (`value/whitespace`): the characters it takes for leading or trailing whitespace. */
 function isSpace(c: number): boolean {
@@ -245,7 +241,7 @@ const KEYS: Record<number, Uint8Array> = {
   [Key.Conversations]: ascii('"conversations"'),
 };
 
-function keyLength(key: Key): number {
+function keyLength(key: number): number {
   return KEYS[key]!.length;
 }
 

@@ -11,8 +11,8 @@ import { parseElement, type RecordPlace } from '@llavakit/reader';
 import { createRecordValidator, recordFactsOf } from '@llavakit/schema';
 import { recordIdOf } from '../../formats/llava/index.js';
 import { sourcePointer, withPlace } from '../validate-input.js';
-import type { BatchMessage, CheckedRecord, ReadyMessage, ValidationResult, ValidationSetup } from './protocol.js';
 import { PlainReader, plainString } from './plain.js';
+import type { BatchMessage, CheckedRecord, ReadyMessage, ValidationResult, ValidationSetup } from './protocol.js';
 import { formatOf } from './worker-format.js';
 
 const setup = workerData as ValidationSetup;

@@ -11,6 +11,8 @@ import { parseElement, type ReadItem, type RecordPlace } from '@llavakit/reader'
 import { createRecordChecker } from '@llavakit/schema';
 import { refuseWrappedRecords } from '../input.js';
 import { decodeItem, EncodeWatch, encodeOne, withPlace } from '../walls.js';
+import { PlainReader } from './plain.js';
+import { type PlainEncoder, type PlainOutput, plainEncoderFor, plainOutputBound } from './plain-encoders.js';
 import {
   type BatchMessage,
   type BatchResult,
@@ -23,8 +25,6 @@ import {
   type WorkerSetup,
   WRITTEN,
 } from './protocol.js';
-import { PlainReader } from './plain.js';
-import { type PlainEncoder, type PlainOutput, plainEncoderFor, plainOutputBound } from './plain-encoders.js';
 import { formatOf } from './worker-format.js';
 
 const setup = workerData as WorkerSetup;
