@@ -3,6 +3,12 @@ import { type RawSink, RecordScanner } from '@llavakit/reader';
 import type { WorkerPool } from './pool.js';
 import type { BatchMessage } from './protocol.js';
 
+/** A pool whose workers are still starting: its size, and the pool once every worker is ready. */
+export interface StartingPool<R extends { readonly id: number }> {
+  readonly size: number;
+  readonly ready: Promise<WorkerPool<R>>;
+}
+
 /** What {@link feedPool} needs of an input. */
 export interface FeedJob {
   readonly file: string;
@@ -22,7 +28,7 @@ export async function feedPool<
 >(
   job: FeedJob,
   opened: { chunks: AsyncIterable<Buffer>; totalBytes?: number },
-  pool: WorkerPool<R>,
+  pool: WorkerPool<R> | StartingPool<R>,
   options: {
     readonly batchBytes?: number;
     readonly inFlightPerWorker?: number;
@@ -37,6 +43,11 @@ export async function feedPool<
   const { signal, keepRecord } = job;
   const batchBytes = options.batchBytes ?? 2 * 1024 * 1024;
   const limit = Math.max(1, pool.size * (options.inFlightPerWorker ?? 2));
+  // A pool still starting takes the batches once it is ready (in order); the first answer waits for it, so nothing
+  // is replayed when it cannot start (its PoolStartError is thrown instead).
+  let ready: WorkerPool<R> | undefined = 'ready' in pool ? undefined : pool;
+  const starting = 'ready' in pool ? pool.ready.then((started) => (ready = started)) : undefined;
+  starting?.catch(() => undefined);
   const scanner = new RecordScanner({ file: job.file, raw: true });
   const inFlight: Promise<R>[] = [];
   let nextId = 0;
@@ -66,7 +77,7 @@ export async function feedPool<
       output: outputs.pop(),
       rejected: rejects,
     };
-    const result = pool.run(message);
+    const result = ready ? ready.run(message) : starting!.then((started) => started.run(message));
     result.catch(() => undefined); // awaited in order below
     inFlight.push(result);
     buffer = fresh();

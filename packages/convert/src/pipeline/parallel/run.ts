@@ -6,7 +6,7 @@ import type { FormatPlugin } from '@llavakit/format';
 import { type InputSource, openSource } from '@llavakit/reader';
 import type { FormatRegistry } from '../../plugins/registry.js';
 import { StopConversion } from '../walls.js';
-import { feedPool } from './feed.js';
+import { feedPool, type StartingPool } from './feed.js';
 import { PoolStartError, WorkerPool, workerScript } from './pool.js';
 import { type BatchResult, type FormatRef, type WorkerSetup, WRITTEN } from './protocol.js';
 
@@ -205,23 +205,31 @@ export class ParallelRun {
     } catch {
       return this.#fallback('the format options cannot be sent to worker threads');
     }
-    if ((this.options.minInputBytes ?? 0) > 0) {
-      // (a stream's size is not known: it stays in this thread too)
-      const info =
-        typeof job.input === 'string' && job.input !== '-' ? await stat(job.input).catch(() => undefined) : undefined;
-      if (!info?.isFile() || info.size < this.options.minInputBytes!) return false;
+    // (a stream's size is not known: with a minimum size, it stays in this thread too)
+    const info =
+      typeof job.input === 'string' && job.input !== '-' ? await stat(job.input).catch(() => undefined) : undefined;
+    if ((this.options.minInputBytes ?? 0) > 0 && (!info?.isFile() || info.size < this.options.minInputBytes!)) {
+      return false;
     }
-    // The pool starts (once per conversion) and takes the input before the input is opened: a stream (FIFO, stdin)
-    // is never opened twice on a fall-back.
-    let pool: WorkerPool<BatchResult>;
-    try {
-      this.#pool ??= WorkerPool.start<BatchResult>(workerScript()!, this.workers, setup, READY_TIMEOUT_MS, job.signal);
-      pool = await this.#pool;
+    this.#pool ??= WorkerPool.start<BatchResult>(workerScript()!, this.workers, setup, READY_TIMEOUT_MS, job.signal);
+    const starting = this.#pool.then(async (pool) => {
       await pool.begin(input, READY_TIMEOUT_MS);
-    } catch (error) {
-      await this.close();
-      if (error instanceof PoolStartError) return this.#fallback(error.message);
-      throw error;
+      return pool;
+    });
+    starting.catch(() => undefined);
+    let pool: WorkerPool<BatchResult> | StartingPool<BatchResult>;
+    if (info?.isFile()) {
+      // A file is read while the workers start (it can be read again, in this thread, if they cannot).
+      pool = { size: this.workers, ready: starting };
+    } else {
+      // A stream (FIFO, stdin) is opened only once the pool took the input: it is never opened twice on a fall-back.
+      try {
+        pool = await starting;
+      } catch (error) {
+        await this.close();
+        if (error instanceof PoolStartError) return this.#fallback(error.message);
+        throw error;
+      }
     }
     const opened = await openSource(job.input, { file: job.file, ...(job.signal ? { signal: job.signal } : {}) });
     try {
@@ -233,6 +241,8 @@ export class ParallelRun {
     } catch (error) {
       // a batch in flight may still be running: the workers are stopped with the run
       await this.close();
+      // (nothing was replayed: the first answer waits for the pool)
+      if (error instanceof PoolStartError) return this.#fallback(error.message);
       throw error;
     }
     return true;
