@@ -211,11 +211,17 @@ export class PathForms {
   private firstOther: PathExample | undefined;
 
   add(path: string, pointer: string, place: ValidationPlace, id: unknown, text: string | undefined): void {
-    this.addAt(path, pointer, place.index, id, () => pointerPlace(place, pointer, text));
+    this.addAt(path, pointer, place.index, id, (at) => pointerPlace(place, at, text));
   }
 
-  /** `at` gives the place of the path (asked for the first example of each form only). */
-  addAt(path: string, pointer: string, index: number, id: unknown, at: () => Place | undefined): void {
+  /** `placeOf` gives the place of a pointer in the record (asked for the first example of each form only). */
+  addAt(
+    path: string,
+    pointer: string,
+    index: number,
+    id: unknown,
+    placeOf: (pointer: string) => Place | undefined,
+  ): void {
     if (path === '') return;
     const { form, prefix } = classifyPath(path);
     this.counts[form]++;
@@ -223,7 +229,7 @@ export class PathForms {
       this.prefixes.set(prefix, (this.prefixes.get(prefix) ?? 0) + 1);
     }
     if (this.examples[form] === undefined) {
-      const example = { path, index, pointer, place: at(), id };
+      const example = { path, index, pointer, place: placeOf(pointer), id };
       this.examples[form] = example;
       if (this.firstForm === undefined) this.firstForm = form;
       else if (this.firstOther === undefined && conflicts(this.firstForm, form)) this.firstOther = example;
@@ -304,12 +310,11 @@ export function recordFactsOf(value: unknown): RecordFacts | undefined {
       if (typeof path === 'string') paths.push([path, `/image/${k}`]);
     }
   }
-  return {
-    ...(validId ? { id: id as string | number } : {}),
-    ...(typeof id === 'string' || typeof id === 'number' ? { rawId: id } : {}),
-    imageHash: validId ? imageHash(image) : 0,
-    paths,
-  };
+  // (built without spreads: this runs once per record)
+  if (validId) return { id: id as string | number, rawId: id as string | number, imageHash: imageHash(image), paths };
+  return typeof id === 'string' || typeof id === 'number'
+    ? { rawId: id, imageHash: 0, paths }
+    : { imageHash: 0, paths };
 }
 
 /** The cross-record half of a validator (see `createRecordValidator`). */
@@ -345,12 +350,19 @@ export function createCrossRecordValidator(options: ValidatorOptions = {}): Cros
         known ??= text?.();
         return known;
       };
-      const at = (pointer: string) => () => pointerPlace(place, pointer, textOf());
+      const placeOf = (pointer: string) => pointerPlace(place, pointer, textOf());
       if (id !== undefined) {
-        (typeof id === 'string' ? idTypes.string : idTypes.integer).addAt(place.index, id, at('/id'));
+        const tally = typeof id === 'string' ? idTypes.string : idTypes.integer;
+        // (the place is wanted of the first only: no function made per record for it)
+        if (tally.count === 0) tally.addAt(place.index, id, () => placeOf('/id'));
+        else tally.count++;
         duplicate = duplicateOf(id, place.index, ids, hashes.noteHash(place.index, facts.imageHash));
       }
-      for (const [path, pointer] of facts.paths) pathForms.addAt(path, pointer, place.index, facts.rawId, at(pointer));
+      const paths = facts.paths;
+      for (let k = 0; k < paths.length; k++) {
+        const [path, pointer] = paths[k]!;
+        pathForms.addAt(path, pointer, place.index, facts.rawId, placeOf);
+      }
       if (!duplicate || ignore?.has(duplicate.rule.id)) return undefined;
       return toDiagnostic(duplicate, { id }, place, textOf(), file);
     },

@@ -1,12 +1,17 @@
 import type { Diagnostic } from '@llavakit/diagnostics';
 import { type RawSink, RecordScanner } from '@llavakit/reader';
-import type { WorkerPool } from './pool.js';
 import type { BatchMessage } from './protocol.js';
+
+/** What runs the batches: a {@link WorkerPool}, or this thread (`size` 1). */
+export interface BatchRunner<R> {
+  readonly size: number;
+  run(batch: BatchMessage): Promise<R>;
+}
 
 /** A pool whose workers are still starting: its size, and the pool once every worker is ready. */
 export interface StartingPool<R extends { readonly id: number }> {
   readonly size: number;
-  readonly ready: Promise<WorkerPool<R>>;
+  readonly ready: Promise<BatchRunner<R>>;
 }
 
 /** What {@link feedPool} needs of an input. */
@@ -28,7 +33,7 @@ export async function feedPool<
 >(
   job: FeedJob,
   opened: { chunks: AsyncIterable<Buffer>; totalBytes?: number },
-  pool: WorkerPool<R> | StartingPool<R>,
+  pool: BatchRunner<R> | StartingPool<R>,
   options: {
     readonly batchBytes?: number;
     readonly inFlightPerWorker?: number;
@@ -45,7 +50,7 @@ export async function feedPool<
   const limit = Math.max(1, pool.size * (options.inFlightPerWorker ?? 2));
   // A pool still starting takes the batches once it is ready (in order); the first answer waits for it, so nothing
   // is replayed when it cannot start (its PoolStartError is thrown instead).
-  let ready: WorkerPool<R> | undefined = 'ready' in pool ? undefined : pool;
+  let ready: BatchRunner<R> | undefined = 'ready' in pool ? undefined : pool;
   const starting = 'ready' in pool ? pool.ready.then((started) => (ready = started)) : undefined;
   starting?.catch(() => undefined);
   const scanner = new RecordScanner({ file: job.file, raw: true });

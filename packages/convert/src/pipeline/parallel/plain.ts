@@ -67,6 +67,8 @@ export class PlainReader {
   #tokens = 0;
   #tokenAt = -1;
   #special = false;
+  #buffer: ArrayBufferLike | undefined;
+  #words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 
   /**
    * Read `bytes[start…end]` (one element, valid UTF-8: the caller checks) as a plain record. `false`: it is not one,
@@ -184,7 +186,24 @@ export class PlainReader {
    */
   #string(b: Uint8Array, i: number, end: number, value: boolean): number {
     this.#special = false;
+    const words = this.#wordsOf(b);
+    const base = b.byteOffset;
     for (let j = i + 1; j < end; j++) {
+      // four bytes at a time while none needs a look (SWAR: a byte < 0x20, or one equal to `"`, `\` or `<`)
+      if (((base + j) & 3) === 0) {
+        const last = end - 4;
+        while (j <= last) {
+          const w = words[(base + j) >>> 2]!;
+          const q = w ^ 0x22222222;
+          const s = w ^ 0x5c5c5c5c;
+          const l = w ^ 0x3c3c3c3c;
+          const look =
+            ((w - 0x20202020) & ~w) | ((q - 0x01010101) & ~q) | ((s - 0x01010101) & ~s) | ((l - 0x01010101) & ~l);
+          if ((look & 0x80808080) !== 0) break;
+          j += 4;
+        }
+        if (j >= end) break;
+      }
       const c = b[j]!;
       if (LOOK[c] === 0) continue;
       if (c === 0x22) return j + 1;
@@ -215,6 +234,15 @@ export class PlainReader {
     const after = at + IMAGE_TOKEN.length;
     if (at === open) return after === close || (b[after] === 0x5c && b[after + 1] === 0x6e);
     return after === close && b[at - 1] === 0x6e && escapeStartsAt(b, open, at - 2);
+  }
+
+  /** The buffer as 32-bit words (the view made once per buffer). */
+  #wordsOf(b: Uint8Array): Uint32Array<ArrayBufferLike> {
+    if (this.#buffer !== b.buffer) {
+      this.#buffer = b.buffer;
+      this.#words = new Uint32Array(b.buffer, 0, b.buffer.byteLength >>> 2);
+    }
+    return this.#words;
   }
 
   #grow(): void {

@@ -4,10 +4,11 @@ import { type InputSource, openSource } from '@llavakit/reader';
 import { createCrossRecordValidator } from '@llavakit/schema';
 import type { FormatRegistry } from '../../plugins/registry.js';
 import type { ValidationPlan } from '../validate-input.js';
-import { feedPool } from './feed.js';
+import { type BatchRunner, feedPool } from './feed.js';
 import { PoolStartError, WorkerPool, workerScript } from './pool.js';
 import type { CheckedRecord, FormatRef, ValidationResult, ValidationSetup } from './protocol.js';
 import { defaultWorkers } from './run.js';
+import { createBatchChecker } from './validate-batch.js';
 
 /** Options of {@link startParallelValidation}. */
 export interface ParallelValidationOptions {
@@ -57,44 +58,89 @@ export async function startParallelValidation(
   options: ParallelValidationOptions,
 ): Promise<ParallelValidation | undefined> {
   const workers = Math.max(1, Math.floor(options.workers ?? defaultWorkers()));
-  const fallback = (reason: string) => {
-    options.onFallback?.(reason);
-    return undefined;
-  };
-  if (workers <= 1) return undefined;
+  // (a stream-level format, e.g. Parquet or tar shards, reads its container itself: `readForValidation` runs it)
   if (plan.decode && (!plan.format.decode || plan.format.read)) {
-    return fallback(`${plan.format.name} reads its own container`);
+    if (workers > 1) options.onFallback?.(`${plan.format.name} reads its own container`);
+    return undefined;
   }
+  const setup: ValidationSetup = {
+    file: options.file,
+    kind: plan.kind,
+    ignore: plan.ignore,
+    formatOptions: plan.decode && plan.format.optionsSchema ? (plan.format.optionsSchema.parse({}) as object) : {},
+  };
+  const inThread = (reason?: string) => {
+    if (reason) options.onFallback?.(reason);
+    return validation(input, plan, options, Promise.resolve(inThreadRunner(setup, plan)));
+  };
+  if (workers <= 1) return inThread();
   let format: FormatRef | undefined;
   if (plan.decode) {
     const entry = options.registry.get(plan.format.name);
     if (entry?.format === plan.format && entry.origin.via === 'builtin') format = { name: plan.format.name };
     else if (entry?.format === plan.format && entry.origin.via === 'specifier' && entry.origin.file) {
       format = { name: plan.format.name, module: entry.origin.file, plugin: entry.origin.plugin };
-    } else return fallback(`format ${plan.format.name} cannot be imported by worker threads`);
+    } else return inThread(`format ${plan.format.name} cannot be imported by worker threads`);
   }
   const script = workerScript('validate-worker');
-  if (!script) return fallback('the worker script is not built');
+  if (!script) return inThread('the worker script is not built');
   if ((options.minInputBytes ?? 0) > 0) {
     const info = typeof input === 'string' && input !== '-' ? await stat(input).catch(() => undefined) : undefined;
-    if (!info?.isFile() || info.size < options.minInputBytes!) return undefined;
+    if (!info?.isFile() || info.size < options.minInputBytes!) return inThread();
   }
-  const setup: ValidationSetup = {
-    file: options.file,
-    kind: plan.kind,
-    ignore: plan.ignore,
-    ...(format ? { format } : {}),
-    formatOptions: plan.decode && plan.format.optionsSchema ? (plan.format.optionsSchema.parse({}) as object) : {},
-  };
+  const workerSetup: ValidationSetup = { ...setup, ...(format ? { format } : {}) };
   let pool: WorkerPool<ValidationResult>;
   try {
-    structuredClone(setup);
-    pool = await WorkerPool.start<ValidationResult>(script, workers, setup, 10_000, options.signal);
+    structuredClone(workerSetup);
+    pool = await WorkerPool.start<ValidationResult>(script, workers, workerSetup, 10_000, options.signal);
   } catch (error) {
-    if (error instanceof PoolStartError) return fallback(error.message);
-    if (error instanceof Error && error.name === 'DataCloneError') return fallback('the format options cannot be sent');
+    if (error instanceof PoolStartError) return inThread(error.message);
+    if (error instanceof Error && error.name === 'DataCloneError') return inThread('the format options cannot be sent');
     throw error;
   }
+  const runner: BatchRunner<CheckedResult> = {
+    size: pool.size,
+    run: (batch) =>
+      pool.run(batch).then((result) => {
+        const r8 = result.records;
+        const records = JSON.parse(
+          Buffer.from(r8.buffer, r8.byteOffset, r8.byteLength).toString('utf8'),
+        ) as (CheckedRecord | null)[];
+        return { ...result, records };
+      }),
+  };
+  return validation(input, plan, options, Promise.resolve(runner), () => pool.terminate());
+}
+
+/** A checked batch with its buffers, as the replay takes it (from a worker, its records parsed). */
+type CheckedResult = Omit<ValidationResult, 'records'> & { readonly records: (CheckedRecord | null)[] };
+
+/** The batch checker run in this thread, one batch at a time. */
+function inThreadRunner(setup: ValidationSetup, plan: ValidationPlan): BatchRunner<CheckedResult> {
+  const check = createBatchChecker(setup, plan.decode ? plan.format.decode : undefined);
+  return {
+    size: 1,
+    run: async (batch) => ({
+      id: batch.id,
+      input: batch.buffer,
+      ends: batch.ends,
+      places: batch.places,
+      ...check(batch),
+    }),
+  };
+}
+
+/**
+ * Read the input (the scanner's element bytes, in batches), check each batch with `runner` and run the
+ * cross-record rules on the results in input order.
+ */
+function validation(
+  input: InputSource,
+  plan: ValidationPlan,
+  options: ParallelValidationOptions,
+  runner: Promise<BatchRunner<CheckedResult>>,
+  stop?: () => Promise<void>,
+): ParallelValidation {
   const cross = createCrossRecordValidator({ file: options.file, kind: plan.kind, ignore: plan.ignore });
   return {
     async run(host) {
@@ -111,12 +157,8 @@ export async function startParallelValidation(
             ? { onProgress: (bytes: number, _records: number, total?: number) => options.onProgress?.(bytes, total) }
             : {}),
         };
-        await feedPool(job, opened, pool, options, async (result) => {
-          const { ends, places } = result;
-          const r8 = result.records;
-          const records = JSON.parse(
-            Buffer.from(r8.buffer, r8.byteOffset, r8.byteLength).toString('utf8'),
-          ) as (CheckedRecord | null)[];
+        await feedPool(job, opened, await runner, options, async (result) => {
+          const { ends, places, records } = result;
           let bytes: Buffer | undefined;
           for (let k = 0; k < records.length; k++) {
             if (k === result.fatalAt) throw new DiagnosticError(result.fatal!);
@@ -146,7 +188,7 @@ export async function startParallelValidation(
           }
         });
       } finally {
-        await pool.terminate();
+        await stop?.();
       }
     },
     finish: () => cross.finish(),

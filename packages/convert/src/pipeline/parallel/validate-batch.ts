@@ -1,0 +1,115 @@
+/**
+ * The per-record half of a validation, over one batch of element bytes: parse (and decode, for a format that is not
+ * LLaVA) each element and run the per-record rules on it, exactly as `readForValidation` and `llava validate` do
+ * record by record. A worker thread runs it (`validate-worker.ts`), and so does a validation in one thread
+ * (`validate.ts`): the cross-record half runs on the results in input order.
+ */
+import { isUtf8 } from 'node:buffer';
+import { type Diagnostic, DiagnosticError } from '@llavakit/diagnostics';
+import type { FormatPlugin, RecordContext } from '@llavakit/format';
+import { parseElement, type RecordPlace } from '@llavakit/reader';
+import { createRecordValidator, recordFactsOf } from '@llavakit/schema';
+import { recordIdOf } from '../../formats/llava/index.js';
+import { sourcePointer, withPlace } from '../validate-input.js';
+import { PlainReader, plainString } from './plain.js';
+import type { BatchMessage, CheckedRecord, ValidationSetup } from './protocol.js';
+
+/** The checked records of a batch, or null (another run's record, or after a fatal error), and the fatal error. */
+export interface CheckedBatch {
+  readonly records: (CheckedRecord | null)[];
+  /** The fatal error that ended the read at element `fatalAt` (-1: none). */
+  readonly fatalAt: number;
+  readonly fatal?: Diagnostic;
+}
+
+/** The batch checker of a validation: `decode` is the format's, when records are decoded before they are checked. */
+export function createBatchChecker(
+  setup: ValidationSetup,
+  decode: FormatPlugin<object>['decode'] | undefined,
+): (batch: Pick<BatchMessage, 'buffer' | 'ends' | 'places' | 'keep' | 'rejected'>) => CheckedBatch {
+  const file = setup.file;
+  const check = createRecordValidator({ file, kind: setup.kind, ignore: setup.ignore });
+  const context: RecordContext<object> & { index: number } = {
+    options: setup.formatOptions,
+    file,
+    index: 0,
+    report: () => undefined,
+    count: () => undefined,
+    images: { rewrite: (path) => path, readBytes: async () => undefined },
+  };
+
+  // Plain records (./plain.ts) have no per-record findings: only their facts are sent, without parsing them. For
+  // LLaVA records checked as they are (not decoded by another format).
+  const plain = !decode && setup.kind === 'llava' ? new PlainReader() : undefined;
+  const known = { id: undefined as string | number | undefined, image: undefined as string | undefined };
+
+  return (batch) => {
+    const bytes = Buffer.from(batch.buffer);
+    const n = batch.ends.length;
+    const records: (CheckedRecord | null)[] = new Array(n).fill(null);
+    for (let k = 0; k < n; k++) {
+      const start = k === 0 ? 0 : batch.ends[k - 1]!;
+      const end = batch.ends[k]!;
+      const p = batch.places;
+      const place: RecordPlace = {
+        index: p[k * 4]!,
+        offset: p[k * 4 + 1]!,
+        line: p[k * 4 + 2]!,
+        column: p[k * 4 + 3]!,
+        length: end - start,
+      };
+      const rejected = batch.rejected?.find((r) => r.k === k);
+      if (plain && !rejected && isUtf8(bytes.subarray(start, end)) && plain.read(bytes, start, end)) {
+        if (batch.keep && batch.keep[k] === 0) continue;
+        known.id =
+          plain.idKind === 1
+            ? plainString(bytes, plain.idStart, plain.idEnd)
+            : Number(bytes.toString('latin1', plain.idStart, plain.idEnd));
+        known.image = plain.imageStart < 0 ? undefined : plainString(bytes, plain.imageStart, plain.imageEnd);
+        records[k] = { i: place.index, f: recordFactsOf(known)! };
+        continue;
+      }
+      let item: ReturnType<typeof parseElement>;
+      let value: unknown;
+      let failed: CheckedRecord | undefined;
+      try {
+        item = rejected
+          ? { ok: false, diagnostic: rejected.diagnostic, place: { ...place, length: rejected.length }, text: '' }
+          : parseElement(bytes.subarray(start, end), place, file);
+        if (!item.ok) failed = { i: place.index, d: [withPlace(item.diagnostic, place)] };
+        else if (decode) {
+          context.index = place.index;
+          const result = decode(item.value, context);
+          if (result.ok) value = result.record;
+          else {
+            const id = recordIdOf(item.value);
+            failed = {
+              i: place.index,
+              d: result.diagnostics.map((d) =>
+                withPlace({ ...d, ...(id !== undefined && d.recordId === undefined ? { recordId: id } : {}) }, place),
+              ),
+            };
+          }
+        } else value = item.value;
+      } catch (error) {
+        if (!DiagnosticError.is(error)) throw error;
+        return { records, fatalAt: k, fatal: error.diagnostic };
+      }
+      if (batch.keep && batch.keep[k] === 0) continue;
+      if (failed) {
+        records[k] = failed;
+        continue;
+      }
+      const { diagnostics, facts } = check(value, place, decode ? undefined : item!.text);
+      const raw = item!.ok ? item!.value : undefined;
+      const d = decode
+        ? diagnostics.map((x) => {
+            const pointer = x.pointer !== undefined ? sourcePointer(x.pointer, raw) : x.pointer;
+            return pointer === x.pointer ? x : { ...x, ...(pointer !== undefined ? { pointer } : {}) };
+          })
+        : diagnostics;
+      records[k] = { i: place.index, ...(d.length > 0 ? { d } : {}), ...(facts ? { f: facts } : {}) };
+    }
+    return { records, fatalAt: -1 };
+  };
+}
