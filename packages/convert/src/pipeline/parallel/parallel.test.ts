@@ -80,6 +80,16 @@ async function same(options: Parameters<typeof run>[0], batchBytes?: number): Pr
 }
 
 const records = fc.sample(llavaRecordArbitrary, { numRuns: 80, seed: 7 });
+
+/** The turns of a plain record: a question (with `<image>` first when it has an image) and answers. */
+function turns(i: number, image: boolean) {
+  const out = [];
+  for (let t = 0; t < 2 + (i % 3) * 2; t++) {
+    const text = t % 2 === 0 ? `Question ${i}.${t} about "the" C:\\path?` : `Answer ${i}.${t}:\n- café\n- 🐱`;
+    out.push({ from: t % 2 === 0 ? 'human' : 'gpt', value: t === 0 && image ? `<image>\n${text}` : text });
+  }
+  return out;
+}
 /** Records with problems of every kind the pipeline meets: broken JSON, invalid records, a non-object. */
 function messyArray(): string {
   const parts = records.map((r) => JSON.stringify(r, null, 2));
@@ -247,6 +257,39 @@ describe.skipIf(!built)('convert with worker threads gives what one thread gives
       expect(await readFile(output, 'utf8')).toBe('old');
       expect(await readdir(case_)).toEqual(['out.json']);
     }
+  });
+
+  it('plain records (read from their bytes) among others: same bytes, counts, rejects, shards', async () => {
+    // LLaVA-1.5's shapes: string and integer ids, a folder in the path, text-only records with a `model` key
+    const plain = Array.from({ length: 120 }, (_, i) =>
+      i % 5 === 4
+        ? { id: `sg_${i}`, model: i % 2 ? '' : 'gpt-4', conversations: turns(i, false) }
+        : {
+            id: i % 3 ? String(i).padStart(12, '0') : i,
+            image: `coco/train2017/${i}.jpg`,
+            conversations: turns(i, true),
+          },
+    );
+    const parts = [
+      ...plain.map((r) => JSON.stringify(r, null, 2)),
+      ...records.slice(0, 40).map((r) => JSON.stringify(r, null, 2)),
+    ];
+    // mixed in input order: every batch holds both kinds
+    parts.sort((a, b) => ((a.length * 7919) % 13) - ((b.length * 7919) % 13));
+    const input = join(dir, 'plain-mix.json');
+    await writeFile(input, `[\n${parts.join(',\n')}\n]\n`);
+    for (const [to, formatOptions, container] of [
+      ['sharegpt', {}, 'json'],
+      ['llava', {}, 'jsonl'],
+      ['llava', { imageToken: 'keep' }, 'json'],
+    ] as const) {
+      const two = await same({ inputs: [input], to, formatOptions, container }, 4096);
+      expect(two.summary.written).toBeGreaterThan(120);
+      const shard = await same({ inputs: [input], to, formatOptions, container, keepRecord: (i) => i % 3 === 1 }, 4096);
+      expect(shard.summary.read).toBe(Math.floor((parts.length - 2) / 3) + 1);
+    }
+    const sharegpt = await same({ inputs: [input], to: 'sharegpt', container: 'jsonl' }, 4096);
+    expect(sharegpt.summary.counts['llava_meta:written']).toBeGreaterThan(40);
   });
 
   it('any records, any batch size: the same bytes (property)', async () => {
