@@ -1,5 +1,8 @@
 import { countImageTokens, IMAGE_TOKEN } from '@llavakit/schema';
 import * as z from 'zod';
+import { IMAGE_POLICY_EVENTS } from './image-events.js';
+
+export { IMAGE_POLICY_EVENTS };
 
 /**
  * What a writer does with the `<image>` tokens of a record (`--image-token`):
@@ -79,16 +82,6 @@ export interface PlacementMismatch {
   readonly images: number;
   readonly message: string;
 }
-
-/** Summary counter names used by {@link placeImages}. */
-export const IMAGE_POLICY_EVENTS = {
-  kept: 'image-token:kept',
-  front: 'image-token:moved-to-front',
-  added: 'image-token:added-at-front',
-  stripped: 'image-token:stripped',
-  parts: 'image-token:content-parts',
-  repeated: 'images:repeated-per-token',
-} as const;
 
 /**
  * Apply an `<image>` policy to a record's turns and images: where the tokens go, and which image list the output

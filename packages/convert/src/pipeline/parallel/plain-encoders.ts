@@ -4,7 +4,7 @@
  * byte, and the summary counts it makes. A target or option not listed here has none: its records take the full
  * path. `plain.test.ts` holds each encoder equal to its format's own `encode`.
  */
-import { IMAGE_POLICY_EVENTS } from '../image-policy.js';
+import { IMAGE_POLICY_EVENTS } from '../image-events.js';
 import type { PlainReader } from './plain.js';
 import type { FormatRef } from './protocol.js';
 

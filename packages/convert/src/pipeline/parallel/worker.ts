@@ -5,17 +5,16 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { parentPort, workerData } from 'node:worker_threads';
-import { type Diagnostic, DiagnosticError } from '@llavakit/diagnostics';
+import type { Diagnostic } from '@llavakit/diagnostics';
 import type { FormatPlugin, RecordContext, SourceRecord } from '@llavakit/format';
-import { parseElement, type ReadItem, type RecordPlace } from '@llavakit/reader';
-import { createRecordChecker } from '@llavakit/schema';
-import { refuseWrappedRecords } from '../input.js';
-import { decodeItem, EncodeWatch, encodeOne, withPlace } from '../walls.js';
+import type { ReadItem, RecordPlace } from '@llavakit/reader';
+import type { EncodeWatch } from '../walls.js';
 import { PlainReader } from './plain.js';
 import { type PlainEncoder, type PlainOutput, plainEncoderFor, plainOutputBound } from './plain-encoders.js';
 import {
   type BatchMessage,
   type BatchResult,
+  type FormatRef,
   type InputMessage,
   REJECTED,
   type ReadyMessage,
@@ -25,22 +24,44 @@ import {
   type WorkerSetup,
   WRITTEN,
 } from './protocol.js';
-import { formatOf } from './worker-format.js';
+
+type Full = typeof import('./worker-full.js');
 
 const setup = workerData as WorkerSetup;
 const port = parentPort!;
 
 async function start(): Promise<void> {
-  let target: FormatPlugin<object>;
+  // The full path (parse, decode, check, encode) and the formats are loaded when first needed: at once for a plugin
+  // target (whose import must be proved before the run relies on the workers), else with the first input that has no
+  // plain encoder, or the first record that is not plain.
+  let full: Full | undefined;
+  let target: FormatPlugin<object> | undefined;
+  let source: FormatPlugin<object> | undefined;
+  let sourceRef: FormatRef | undefined;
+  let check: ((record: SourceRecord) => readonly Diagnostic[]) | undefined;
+  let watch: EncodeWatch | undefined;
+  const load = async (): Promise<Full> => {
+    if (!full) {
+      const loaded = await import('./worker-full.js');
+      target = await loaded.formatOf(setup.target);
+      if (!target.encode) throw new Error(`${target.name} has no record-level encode`);
+      check = setup.check === 'record' ? loaded.createRecordChecker() : undefined;
+      watch = new loaded.EncodeWatch(setup.encodeTimeoutMs);
+      full = loaded;
+    }
+    if (!source && sourceRef) {
+      const format = await full.formatOf(sourceRef);
+      if (!format.decode) throw new Error(`${format.name} has no record-level decode`);
+      source = format;
+    }
+    return full;
+  };
   try {
-    target = await formatOf(setup.target);
-    if (!target.encode) throw new Error(`${target.name} has no record-level encode`);
+    if (setup.target.module !== undefined) await load();
   } catch (error) {
     port.postMessage({ ready: false, reason: messageOf(error) } as ReadyMessage);
     return;
   }
-  const check = setup.check === 'record' ? createRecordChecker() : undefined;
-  const watch = new EncodeWatch(setup.encodeTimeoutMs);
   let events: RecordEvent[] = [];
   let k = 0;
   // Counts add up until the next other event (or the batch's end): one event per name, not one per record (a
@@ -67,7 +88,6 @@ async function start(): Promise<void> {
   const images = { rewrite: (path: string) => path, readBytes: async () => undefined };
   // The input being converted (set by its InputMessage).
   let file = '';
-  let source: FormatPlugin<object> | undefined;
   // Plain records skip parse, decode, check and encode when the conversion has an encoder for them (./plain.ts).
   let plain: PlainEncoder | undefined;
   const plainReader = new PlainReader();
@@ -82,15 +102,17 @@ async function start(): Promise<void> {
   const encodeContext: typeof decodeContext = { ...decodeContext, options: setup.targetOptions };
   const begin = async (input: InputMessage): Promise<ReadyMessage> => {
     try {
-      const format = await formatOf(input.source);
-      if (!format.decode) throw new Error(`${format.name} has no record-level decode`);
-      source = format;
+      source = undefined;
+      sourceRef = input.source;
       plain = plainEncoderFor(input.source, setup.target, setup.targetOptions);
       file = input.file;
       decodeContext.file = encodeContext.file = file;
       decodeContext.options = input.readOptions;
+      // (a plugin reader must be proved importable now; built-in formats of a plain conversion load on demand)
+      if (!plain || input.source.module !== undefined) await load();
       return { ready: true };
     } catch (error) {
+      sourceRef = undefined;
       source = undefined;
       return { ready: false, reason: messageOf(error) };
     }
@@ -103,7 +125,7 @@ async function start(): Promise<void> {
     push({ k, kind: 'reject', index, diagnostics, line: rejectLine(index, diagnostics, value, text) });
   };
 
-  const convertBatch = async (batch: BatchMessage, source: FormatPlugin<object>): Promise<BatchResult> => {
+  const convertBatch = async (batch: BatchMessage): Promise<BatchResult> => {
     const bytes = Buffer.from(batch.buffer);
     const n = batch.ends.length;
     const status = new Uint8Array(n).fill(UNREAD);
@@ -156,19 +178,20 @@ async function start(): Promise<void> {
         used = plainOut.used;
         continue;
       }
+      const f = full && source ? full : await load();
       let item: ReadItem;
       try {
         item = rejected
           ? { ok: false, diagnostic: rejected.diagnostic, place: { ...place, length: rejected.length }, text: '' }
-          : parseElement(bytes.subarray(start, end), place, file);
-        if (place.index === 0 && item.ok) refuseWrappedRecords(item.value, file, place);
+          : f.parseElement(bytes.subarray(start, end), place, file);
+        if (place.index === 0 && item.ok) f.refuseWrappedRecords(item.value, file, place);
       } catch (error) {
-        if (!DiagnosticError.is(error)) throw error;
+        if (!f.DiagnosticError.is(error)) throw error;
         push({ k, kind: 'fatal', diagnostic: error.diagnostic });
         break;
       }
       decodeContext.index = place.index;
-      const result = decodeItem(source, item, decodeContext, file);
+      const result = f.decodeItem(source!, item, decodeContext, file);
       if (batch.keep && batch.keep[k] === 0) {
         status[k] = SKIPPED;
         continue;
@@ -188,14 +211,14 @@ async function start(): Promise<void> {
         for (const d of found) note(d);
       }
       encodeContext.index = place.index;
-      const encoding = encodeOne(target, record, encodeContext, watch);
+      const encoding = f.encodeOne(target!, record, encodeContext, watch!);
       const outcome = encoding instanceof Promise ? await encoding : encoding;
       if (outcome.ok) {
         status[k] = WRITTEN;
         if (!first) append(setup.separator);
         first = false;
         lengths[k] = append(outcome.json);
-      } else reject(result.index, withPlace(outcome.diagnostics, record), record.record);
+      } else reject(result.index, f.withPlace(outcome.diagnostics, record), record.record);
     }
     flushCounts();
     return { id: batch.id, out: out.subarray(0, used), input: batch.buffer, status, lengths, events };
@@ -209,8 +232,8 @@ async function start(): Promise<void> {
         port.postMessage(await begin(message));
         return;
       }
-      if (!source) throw new Error('a batch came before its input');
-      const result = await convertBatch(message, source);
+      if (!sourceRef) throw new Error('a batch came before its input');
+      const result = await convertBatch(message);
       try {
         port.postMessage(result, transferOf(result));
       } catch {
