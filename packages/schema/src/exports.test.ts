@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import * as facts from './facts.js';
 import * as api from './index.js';
 
 describe('the public exports of @llavakit/schema', () => {
@@ -27,5 +28,9 @@ describe('the public exports of @llavakit/schema', () => {
       'validationRules',
       'videosOf',
     ]);
+  });
+
+  it('@llavakit/schema/facts: the facts of the cross-record rules, without the schemas', () => {
+    expect(Object.keys(facts).sort()).toEqual(['imageHash', 'recordFactsOf']);
   });
 });

@@ -5,6 +5,9 @@ import * as z from 'zod';
 import { writerRules } from '../../pipeline/rules.js';
 import { isFromValueList, placeImageTokens, scoreRecords } from '../shared/index.js';
 import { META_FIELD } from '../shared/meta.js';
+import { recordIdOf } from '../shared/record-id.js';
+
+export { recordIdOf };
 
 /** Check a parsed value against the canonical record schema, as a `decode` result with located diagnostics. */
 export function decodeLlava(value: unknown, file: string, index: number) {
@@ -24,13 +27,6 @@ export function decodeLlava(value: unknown, file: string, index: number) {
       }),
     ),
   };
-}
-
-/** The `id` of a parsed value when it is a string or an integer. */
-export function recordIdOf(value: unknown): string | number | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const id = (value as { id?: unknown }).id;
-  return typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id)) ? id : undefined;
 }
 
 /** Options of the LLaVA format. */

@@ -5,14 +5,16 @@
  * (`validate.ts`): the cross-record half runs on the results in input order.
  */
 import { isUtf8 } from 'node:buffer';
-import { type Diagnostic, DiagnosticError } from '@llavakit/diagnostics';
+import type { Diagnostic } from '@llavakit/diagnostics';
 import type { FormatPlugin, RecordContext } from '@llavakit/format';
-import { parseElement, type RecordPlace } from '@llavakit/reader';
-import { createRecordValidator, recordFactsOf } from '@llavakit/schema';
-import { recordIdOf } from '../../formats/llava/index.js';
-import { sourcePointer, withPlace } from '../validate-input.js';
+import type { ReadItem, RecordPlace } from '@llavakit/reader';
+import { recordFactsOf } from '@llavakit/schema/facts';
+import { recordIdOf } from '../../formats/shared/record-id.js';
+import { sourcePointer, withPlace } from '../validate-places.js';
 import { PlainReader, plainString } from './plain.js';
 import type { BatchMessage, CheckedRecord, ValidationSetup } from './protocol.js';
+
+type Full = typeof import('./validate-full.js');
 
 /** The checked records of a batch, or null (another run's record, or after a fatal error), and the fatal error. */
 export interface CheckedBatch {
@@ -26,9 +28,16 @@ export interface CheckedBatch {
 export function createBatchChecker(
   setup: ValidationSetup,
   decode: FormatPlugin<object>['decode'] | undefined,
-): (batch: Pick<BatchMessage, 'buffer' | 'ends' | 'places' | 'keep' | 'rejected'>) => CheckedBatch {
+): (batch: Pick<BatchMessage, 'buffer' | 'ends' | 'places' | 'keep' | 'rejected'>) => Promise<CheckedBatch> {
   const file = setup.file;
-  const check = createRecordValidator({ file, kind: setup.kind, ignore: setup.ignore });
+  // The parser and the rules, loaded with the first record that is not plain.
+  let full: Full | undefined;
+  let check: ReturnType<Full['createRecordValidator']> | undefined;
+  const load = async () => {
+    full = await import('./validate-full.js');
+    check = full.createRecordValidator({ file, kind: setup.kind, ignore: setup.ignore });
+    return full;
+  };
   const context: RecordContext<object> & { index: number } = {
     options: setup.formatOptions,
     file,
@@ -43,7 +52,7 @@ export function createBatchChecker(
   const plain = !decode && setup.kind === 'llava' ? new PlainReader() : undefined;
   const known = { id: undefined as string | number | undefined, image: undefined as string | undefined };
 
-  return (batch) => {
+  return async (batch) => {
     const bytes = Buffer.from(batch.buffer);
     const n = batch.ends.length;
     const records: (CheckedRecord | null)[] = new Array(n).fill(null);
@@ -69,13 +78,14 @@ export function createBatchChecker(
         records[k] = { i: place.index, f: recordFactsOf(known)! };
         continue;
       }
-      let item: ReturnType<typeof parseElement>;
+      const f = full ?? (await load());
+      let item: ReadItem;
       let value: unknown;
       let failed: CheckedRecord | undefined;
       try {
         item = rejected
           ? { ok: false, diagnostic: rejected.diagnostic, place: { ...place, length: rejected.length }, text: '' }
-          : parseElement(bytes.subarray(start, end), place, file);
+          : f.parseElement(bytes.subarray(start, end), place, file);
         if (!item.ok) failed = { i: place.index, d: [withPlace(item.diagnostic, place)] };
         else if (decode) {
           context.index = place.index;
@@ -92,7 +102,7 @@ export function createBatchChecker(
           }
         } else value = item.value;
       } catch (error) {
-        if (!DiagnosticError.is(error)) throw error;
+        if (!f.DiagnosticError.is(error)) throw error;
         return { records, fatalAt: k, fatal: error.diagnostic };
       }
       if (batch.keep && batch.keep[k] === 0) continue;
@@ -100,7 +110,7 @@ export function createBatchChecker(
         records[k] = failed;
         continue;
       }
-      const { diagnostics, facts } = check(value, place, decode ? undefined : item!.text);
+      const { diagnostics, facts } = check!(value, place, decode ? undefined : item!.text);
       const raw = item!.ok ? item!.value : undefined;
       const d = decode
         ? diagnostics.map((x) => {

@@ -24,19 +24,23 @@ async function start(): Promise<void> {
     return;
   }
   const check = createBatchChecker(setup, decode);
-  const validateBatch = (batch: BatchMessage): ValidationResult => {
-    const { records, fatalAt, fatal } = check(batch);
+  const validateBatch = async (batch: BatchMessage): Promise<ValidationResult> => {
+    const { records, fatalAt, fatal } = await check(batch);
     return { ...handBack(batch), records: jsonBytes(records), fatalAt, ...(fatal ? { fatal } : {}) };
   };
 
+  // One batch at a time, in the order they come (the first record that is not plain loads the rules).
+  let queue: Promise<void> = Promise.resolve();
   port.on('message', (batch: BatchMessage) => {
-    const result = validateBatch(batch);
-    port.postMessage(result, [
-      result.input,
-      result.ends.buffer as ArrayBuffer,
-      result.places.buffer as ArrayBuffer,
-      result.records.buffer as ArrayBuffer,
-    ]);
+    queue = queue.then(async () => {
+      const result = await validateBatch(batch);
+      port.postMessage(result, [
+        result.input,
+        result.ends.buffer as ArrayBuffer,
+        result.places.buffer as ArrayBuffer,
+        result.records.buffer as ArrayBuffer,
+      ]);
+    });
   });
   port.postMessage({ ready: true } as ReadyMessage);
 }

@@ -4,7 +4,7 @@ import { type InputSource, openSource } from '@llavakit/reader';
 import { createCrossRecordValidator } from '@llavakit/schema';
 import type { FormatRegistry } from '../../plugins/registry.js';
 import type { ValidationPlan } from '../validate-input.js';
-import { type BatchRunner, feedPool } from './feed.js';
+import { type BatchRunner, feedPool, type StartingPool } from './feed.js';
 import { PoolStartError, WorkerPool, workerScript } from './pool.js';
 import type { CheckedRecord, FormatRef, ValidationResult, ValidationSetup } from './protocol.js';
 import { defaultWorkers } from './run.js';
@@ -71,7 +71,7 @@ export async function startParallelValidation(
   };
   const inThread = (reason?: string) => {
     if (reason) options.onFallback?.(reason);
-    return validation(input, plan, options, Promise.resolve(inThreadRunner(setup, plan)));
+    return validation(input, plan, options, inThreadRunner(setup, plan));
   };
   if (workers <= 1) return inThread();
   let format: FormatRef | undefined;
@@ -84,32 +84,50 @@ export async function startParallelValidation(
   }
   const script = workerScript('validate-worker');
   if (!script) return inThread('the worker script is not built');
-  if ((options.minInputBytes ?? 0) > 0) {
-    const info = typeof input === 'string' && input !== '-' ? await stat(input).catch(() => undefined) : undefined;
-    if (!info?.isFile() || info.size < options.minInputBytes!) return inThread();
-  }
+  const info = typeof input === 'string' && input !== '-' ? await stat(input).catch(() => undefined) : undefined;
+  if ((options.minInputBytes ?? 0) > 0 && (!info?.isFile() || info.size < options.minInputBytes!)) return inThread();
   const workerSetup: ValidationSetup = { ...setup, ...(format ? { format } : {}) };
-  let pool: WorkerPool<ValidationResult>;
   try {
     structuredClone(workerSetup);
-    pool = await WorkerPool.start<ValidationResult>(script, workers, workerSetup, 10_000, options.signal);
+  } catch {
+    return inThread('the format options cannot be sent');
+  }
+  let pool: WorkerPool<ValidationResult> | undefined;
+  const starting = WorkerPool.start<ValidationResult>(script, workers, workerSetup, 10_000, options.signal).then(
+    (started): BatchRunner<CheckedResult> => {
+      pool = started;
+      return {
+        size: started.size,
+        run: (batch) =>
+          started.run(batch).then((result) => {
+            const r8 = result.records;
+            const records = JSON.parse(
+              Buffer.from(r8.buffer, r8.byteOffset, r8.byteLength).toString('utf8'),
+            ) as (CheckedRecord | null)[];
+            return { ...result, records };
+          }),
+      };
+    },
+  );
+  starting.catch(() => undefined);
+  const stop = async () => {
+    await pool?.terminate();
+  };
+  if (info?.isFile()) {
+    // A file is read while the workers start; if they cannot, it is read again in this thread (nothing was
+    // replayed: the first answer waits for them).
+    return validation(input, plan, options, { size: workers, ready: starting }, stop, (reason) => {
+      options.onFallback?.(reason);
+      return inThreadRunner(setup, plan);
+    });
+  }
+  // A stream is opened once the workers are ready: it is never read twice.
+  try {
+    return validation(input, plan, options, await starting, stop);
   } catch (error) {
     if (error instanceof PoolStartError) return inThread(error.message);
-    if (error instanceof Error && error.name === 'DataCloneError') return inThread('the format options cannot be sent');
     throw error;
   }
-  const runner: BatchRunner<CheckedResult> = {
-    size: pool.size,
-    run: (batch) =>
-      pool.run(batch).then((result) => {
-        const r8 = result.records;
-        const records = JSON.parse(
-          Buffer.from(r8.buffer, r8.byteOffset, r8.byteLength).toString('utf8'),
-        ) as (CheckedRecord | null)[];
-        return { ...result, records };
-      }),
-  };
-  return validation(input, plan, options, Promise.resolve(runner), () => pool.terminate());
 }
 
 /** A checked batch with its buffers, as the replay takes it (from a worker, its records parsed). */
@@ -125,7 +143,7 @@ function inThreadRunner(setup: ValidationSetup, plan: ValidationPlan): BatchRunn
       input: batch.buffer,
       ends: batch.ends,
       places: batch.places,
-      ...check(batch),
+      ...(await check(batch)),
     }),
   };
 }
@@ -138,13 +156,44 @@ function validation(
   input: InputSource,
   plan: ValidationPlan,
   options: ParallelValidationOptions,
-  runner: Promise<BatchRunner<CheckedResult>>,
+  runner: BatchRunner<CheckedResult> | StartingPool<CheckedResult>,
   stop?: () => Promise<void>,
+  fallback?: (reason: string) => BatchRunner<CheckedResult>,
 ): ParallelValidation {
   const cross = createCrossRecordValidator({ file: options.file, kind: plan.kind, ignore: plan.ignore });
+  const replay = async (result: CheckedResult, host: ValidationHost) => {
+    const { ends, places, records } = result;
+    let bytes: Buffer | undefined;
+    for (let k = 0; k < records.length; k++) {
+      if (k === result.fatalAt) throw new DiagnosticError(result.fatal!);
+      const r = records[k];
+      if (!r) continue;
+      host.record();
+      if (r.d) {
+        for (const d of r.d) {
+          const pending = host.diagnostic(d);
+          if (pending) await pending;
+        }
+      }
+      if (r.f) {
+        const place = {
+          index: r.i,
+          offset: places[k * 4 + 1]!,
+          line: places[k * 4 + 2]!,
+          column: places[k * 4 + 3]!,
+        };
+        // The record's text, for a place inside it (rare: see CrossRecordValidator.add); decoded records have none.
+        const text = plan.decode
+          ? undefined
+          : () => (bytes ??= Buffer.from(result.input)).toString('utf8', k === 0 ? 0 : ends[k - 1]!, ends[k]!);
+        const duplicate = cross.add(r.f, place, text);
+        if (duplicate) await host.diagnostic(duplicate);
+      }
+    }
+  };
   return {
     async run(host) {
-      try {
+      const read = async (by: BatchRunner<CheckedResult> | StartingPool<CheckedResult>) => {
         const opened = await openSource(input, {
           file: options.file,
           ...(options.signal ? { signal: options.signal } : {}),
@@ -157,36 +206,14 @@ function validation(
             ? { onProgress: (bytes: number, _records: number, total?: number) => options.onProgress?.(bytes, total) }
             : {}),
         };
-        await feedPool(job, opened, await runner, options, async (result) => {
-          const { ends, places, records } = result;
-          let bytes: Buffer | undefined;
-          for (let k = 0; k < records.length; k++) {
-            if (k === result.fatalAt) throw new DiagnosticError(result.fatal!);
-            const r = records[k];
-            if (!r) continue;
-            host.record();
-            if (r.d) {
-              for (const d of r.d) {
-                const pending = host.diagnostic(d);
-                if (pending) await pending;
-              }
-            }
-            if (r.f) {
-              const place = {
-                index: r.i,
-                offset: places[k * 4 + 1]!,
-                line: places[k * 4 + 2]!,
-                column: places[k * 4 + 3]!,
-              };
-              // The record's text, for a place inside it (rare: see CrossRecordValidator.add); decoded records have none.
-              const text = plan.decode
-                ? undefined
-                : () => (bytes ??= Buffer.from(result.input)).toString('utf8', k === 0 ? 0 : ends[k - 1]!, ends[k]!);
-              const duplicate = cross.add(r.f, place, text);
-              if (duplicate) await host.diagnostic(duplicate);
-            }
-          }
-        });
+        await feedPool(job, opened, by, options, (result) => replay(result, host));
+      };
+      try {
+        await read(runner);
+      } catch (error) {
+        if (!(fallback && error instanceof PoolStartError)) throw error;
+        await stop?.();
+        await read(fallback(error.message));
       } finally {
         await stop?.();
       }
