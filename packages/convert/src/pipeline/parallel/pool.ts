@@ -168,8 +168,20 @@ export class WorkerPool<R extends { readonly id: number } = BatchResult> {
   /** Convert one batch (its buffers are transferred to the worker). */
   run(batch: BatchMessage): Promise<R> {
     if (this.#failure) return Promise.reject(this.#failure);
-    let slot = this.#slots[0]!;
-    for (const candidate of this.#slots) if (candidate.load < slot.load) slot = candidate;
+    // Fill first: the first worker with fewer than two batches (one running, one waiting) takes it, else the least
+    // loaded. A worker that keeps up alone (plain records: the main thread's scan is the slower half) gets them all,
+    // so the others do not take the cores the main thread needs; when it falls behind, the next one shares.
+    let slot: Slot | undefined;
+    for (const candidate of this.#slots) {
+      if (candidate.load < 2) {
+        slot = candidate;
+        break;
+      }
+    }
+    if (!slot) {
+      slot = this.#slots[0]!;
+      for (const candidate of this.#slots) if (candidate.load < slot.load) slot = candidate;
+    }
     slot.load++;
     return new Promise<R>((resolve, reject) => {
       this.#pending.set(batch.id, { slot, resolve, reject });
