@@ -67,7 +67,8 @@ export class PlainReader {
   #tokens = 0;
   #tokenAt = -1;
   #special = false;
-  #buffer: ArrayBufferLike | undefined;
+  #bytes: Uint8Array | undefined;
+  #base = 0;
   #words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 
   /**
@@ -79,6 +80,7 @@ export class PlainReader {
     this.turns = 0;
     this.#tokens = 0;
     this.#tokenAt = -1;
+    this.#view(b);
     let i = skip(b, start, end);
     if (b[i] !== 0x7b) return false; // {
     let last = 0;
@@ -186,8 +188,8 @@ export class PlainReader {
    */
   #string(b: Uint8Array, i: number, end: number, value: boolean): number {
     this.#special = false;
-    const words = this.#wordsOf(b);
-    const base = b.byteOffset;
+    const words = this.#words;
+    const base = this.#base;
     for (let j = i + 1; j < end; j++) {
       // four bytes at a time while none needs a look (SWAR: a byte < 0x20, or one equal to `"`, `\` or `<`)
       if (((base + j) & 3) === 0) {
@@ -237,12 +239,11 @@ export class PlainReader {
   }
 
   /** The buffer as 32-bit words (the view made once per buffer). */
-  #wordsOf(b: Uint8Array): Uint32Array<ArrayBufferLike> {
-    if (this.#buffer !== b.buffer) {
-      this.#buffer = b.buffer;
-      this.#words = new Uint32Array(b.buffer, 0, b.buffer.byteLength >>> 2);
-    }
-    return this.#words;
+  #view(b: Uint8Array): void {
+    if (this.#bytes === b) return;
+    this.#bytes = b;
+    this.#base = b.byteOffset;
+    this.#words = new Uint32Array(b.buffer, 0, b.buffer.byteLength >>> 2);
   }
 
   #grow(): void {
