@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import type { FormatContext, InputSource, ReadResult } from '@llavakit/format';
 import { parquetMetadataAsync, parquetReadObjects, parquetSchema, type RowGroup } from 'hyparquet';
 import { checkMagic, parquetFilesOf } from './files.js';
+import { flatPlan, readFlatRows } from './flat.js';
 import { compactFooter, wholeFooter } from './footer.js';
 import { LLAVAKIT_METADATA_KEY } from './layout.js';
 import { type ParquetOptions, parquetError, parquetRules } from './options.js';
@@ -40,13 +41,13 @@ function turnColumnOf(rowGroup: RowGroup, bytes: GroupBytes, rows: number): Turn
     const start = chunkStart(meta);
     const chunk = bytes.chunks.find((c) => c.start === start);
     return chunk && chunk.bytes.length === Number(meta.total_compressed_size)
-      ? { chunk: chunk.bytes, codec: meta.codec }
+      ? { chunk: chunk.bytes, codec: meta.codec, entries: Number(meta.num_values) }
       : undefined;
   };
   const from = leaf('from');
   const value = leaf('value');
   if (!from || !value || from.codec !== value.codec) return undefined;
-  return readTurnColumn({ from: from.chunk, value: value.chunk }, from.codec, rows);
+  return readTurnColumn({ from: from.chunk, value: value.chunk }, from.codec, rows, from.entries);
 }
 
 /** Row groups larger than this (uncompressed, as the footer says) are read in slices of pages when they have several. */
@@ -126,6 +127,8 @@ export async function openParquetFile(file: string, options: OpenParquetOptions 
   // a compact footer drops the parsed one (kilobytes per row group): each read gets a footer of its one row group
   const footer = whole ? wholeFooter(metadata) : compactFooter(metadata);
   const turnSchema = ours && isTurnSchema(metadata);
+  // the other columns of a group whose turns are read from their pages, when they are all flat byte arrays
+  const flat = turnSchema ? flatPlan(metadata, otherColumns) : undefined;
   const groups = footer.groups;
   const starts: number[] = [];
   let at = 0;
@@ -165,15 +168,17 @@ export async function openParquetFile(file: string, options: OpenParquetOptions 
       const canCopy = ours && bytes.contiguous && copyable(rowGroup) && chunkBytes(rowGroup) === bytes.length;
       // A group a re-shard may copy: its turns are checked from their pages and decoded only when asked for.
       const turns = canCopy && turnSchema ? turnColumnOf(rowGroup, bytes, rows) : undefined;
-      const read = await parquetReadObjects({
-        file: fileBuffer(file, size, bytes),
-        metadata: groupFooter,
-        rowStart: 0,
-        rowEnd: rows,
-        utf8: false,
-        ...(turns ? { columns: otherColumns } : {}),
-        compressors: { SNAPPY: snappyUncompress },
-      });
+      const read =
+        (turns && flat && readFlatRows(flat, rowGroup, bytes, rows)) ||
+        (await parquetReadObjects({
+          file: fileBuffer(file, size, bytes),
+          metadata: groupFooter,
+          rowStart: 0,
+          rowEnd: rows,
+          utf8: false,
+          ...(turns ? { columns: otherColumns } : {}),
+          compressors: { SNAPPY: snappyUncompress },
+        }));
       if (turns) for (const [i, row] of read.entries()) withLazyTurns(row, turns, i);
       const decoded = read;
       if (canCopy) {
