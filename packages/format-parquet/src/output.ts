@@ -38,6 +38,18 @@ export class FileByteWriter extends ByteWriter {
     }
     this.offset += length;
   }
+  /** Append byte arrays (a copied row group's chunks as read, `length` bytes in all) straight to the file. */
+  writeChunks(chunks: readonly Uint8Array[], length: number): void {
+    let total = 0;
+    for (const chunk of chunks) total += chunk.length;
+    if (total !== length) throw new Error(`a copied row group holds ${total} bytes, not ${length}`);
+    this.drain();
+    for (const chunk of chunks) {
+      let at = 0;
+      while (at < chunk.length) at += writeSync(this.fd, chunk, at, chunk.length - at);
+    }
+    this.offset += length;
+  }
   override finish(): void {
     this.drain();
     closeSync(this.fd);

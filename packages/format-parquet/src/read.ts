@@ -189,6 +189,7 @@ export async function openParquetFile(file: string, options: OpenParquetOptions 
           start: bytes.start,
           length: bytes.length,
           rows: decoded.length,
+          chunks: bytes.chunks.map((c) => c.bytes),
         });
       }
       return decoded;

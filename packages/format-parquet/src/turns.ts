@@ -7,6 +7,7 @@
  * makes it decline, and the row group is decoded by hyparquet instead.
  */
 import type { FileMetaData, SchemaElement } from 'hyparquet';
+import { hiddenSlot, type RecordState, recordState } from './hidden.js';
 import { type ByteLeaf, readByteLeaf, valueAt } from './leaf.js';
 
 /** One turn as the Hub's `conversations` column holds it. */
@@ -124,16 +125,8 @@ export interface LazyTurns {
   readonly row: number;
 }
 
-const RAW: unique symbol = Symbol('llavakit.parquet.raw-turns');
-const PENDING: unique symbol = Symbol('llavakit.parquet.pending-turns');
-
-/** A record's turns while pending; `column` is dropped once they are read or replaced (nothing holds the pages). */
-interface Pending {
-  column: TurnColumn | undefined;
-  readonly row: number;
-}
-type WithRaw = { [RAW]?: LazyTurns } & Record<string, unknown>;
-type WithPending = { [PENDING]?: Pending } & Record<string, unknown>;
+/** The lazy turns of a decoded row, hidden on it (see hidden.ts). */
+const rawTurns = hiddenSlot<LazyTurns>();
 
 const data = (value: unknown): PropertyDescriptor => ({ value, writable: true, enumerable: true, configurable: true });
 
@@ -141,30 +134,30 @@ const data = (value: unknown): PropertyDescriptor => ({ value, writable: true, e
 const RAW_TURNS: PropertyDescriptor = {
   enumerable: true,
   configurable: true,
-  get(this: WithRaw) {
-    const at = this[RAW]!;
+  get(this: object) {
+    const at = rawTurns.get(this)!;
     const turns = at.column.turns(at.row);
     Object.defineProperty(this, 'conversations', data(turns));
     return turns;
   },
 };
 
-function settle(record: WithPending, value: unknown): void {
-  record[PENDING]!.column = undefined;
+function settle(record: object, state: RecordState, value: unknown): void {
+  state.column = undefined;
   Object.defineProperty(record, 'conversations', data(value));
 }
 
 const RECORD_TURNS: PropertyDescriptor = {
   enumerable: true,
   configurable: true,
-  get(this: WithPending) {
-    const state = this[PENDING]!;
+  get(this: object) {
+    const state = recordState.get(this)!;
     const turns = state.column!.turns(state.row);
-    settle(this, turns);
+    settle(this, state, turns);
     return turns;
   },
-  set(this: WithPending, value: unknown) {
-    settle(this, value);
+  set(this: object, value: unknown) {
+    settle(this, recordState.get(this)!, value);
   },
 };
 
@@ -173,7 +166,7 @@ const RECORD_TURNS: PropertyDescriptor = {
  * from `column` when first read. Its keys then end with `conversations` (see {@link inColumnOrder}).
  */
 export function withLazyTurns(decoded: Record<string, unknown>, column: TurnColumn, row: number): void {
-  Object.defineProperty(decoded, RAW, { value: { column, row } satisfies LazyTurns });
+  rawTurns.attach(decoded, { column, row });
   Object.defineProperty(decoded, 'conversations', RAW_TURNS);
 }
 
@@ -187,7 +180,7 @@ export function inColumnOrder(row: Record<string, unknown>, names: readonly stri
 
 /** The lazy turns of a row made by {@link withLazyTurns} (whether or not they were read since). */
 export function rawTurnsOf(row: object): LazyTurns | undefined {
-  return (row as WithRaw)[RAW];
+  return rawTurns.get(row);
 }
 
 /**
@@ -195,13 +188,17 @@ export function rawTurnsOf(row: object): LazyTurns | undefined {
  * written; until then {@link pendingTurns} says where its turns are.
  */
 export function defineLazyTurns(record: Record<string, unknown>, turns: LazyTurns): void {
-  Object.defineProperty(record, PENDING, { value: { column: turns.column, row: turns.row } satisfies Pending });
+  const state = recordState.get(record);
+  if (state) {
+    state.column = turns.column;
+    state.row = turns.row;
+  } else recordState.attach(record, { column: turns.column, row: turns.row, origin: undefined });
   Object.defineProperty(record, 'conversations', RECORD_TURNS);
 }
 
 /** The turns of a record that nobody has read or replaced yet (they are then those of its source row). */
 export function pendingTurns(record: object): LazyTurns | undefined {
-  const state = (record as WithPending)[PENDING];
+  const state = recordState.get(record);
   return state?.column ? { column: state.column, row: state.row } : undefined;
 }
 

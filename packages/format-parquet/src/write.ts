@@ -136,7 +136,8 @@ export async function writeParquet(
     const { rows, bytes } = taken();
     const target = await roomFor(group.length);
     const offset = target.file.offset;
-    target.file.copyFrom(group.file, group.start, group.length);
+    if (group.chunks) target.file.writeChunks(group.chunks, group.length);
+    else target.file.copyFrom(group.file, group.start, group.length);
     target.writer.row_groups.push(
       movedRowGroup(group.rowGroup, group.start, offset) as (typeof target.writer.row_groups)[number],
     );
