@@ -17,8 +17,13 @@ export interface ByteValues {
   page: Int32Array;
   start: Int32Array;
   length: Int32Array;
-  /** Per value, when asked for: the UTF-16 length of its text (as `TextDecoder` gives it). */
+  /**
+   * Per value, when asked for: the UTF-16 length of its text (as `TextDecoder` gives it) for values of a dictionary,
+   * -1 for values of a PLAIN page (see {@link unitsOfRun}: they are counted a run at a time).
+   */
   units: Int32Array | undefined;
+  /** Per page, when units are asked for: whether the page is all ASCII (then every value's length is its units). */
+  readonly ascii: boolean[];
   /** How many values were read. */
   count: number;
 }
@@ -38,7 +43,7 @@ export interface LeafShape {
   readonly maxDef: number;
   /** The chunk's level entries, as its metadata says (`num_values`; room grows past it when it is wrong). */
   readonly capacity: number;
-  /** Compute each value's UTF-16 length, and decline (undefined) when a value is not UTF-8. */
+  /** Make each value's UTF-16 length known (see {@link unitsOfRun}), and decline when a value is not UTF-8. */
   readonly units?: boolean;
 }
 
@@ -48,22 +53,6 @@ export function valueAt(values: ByteValues, k: number): Uint8Array {
   return values.pages[values.page[k]!]!.subarray(start, start + values.length[k]!);
 }
 
-/**
- * UTF-16 length of the text of UTF-8 bytes as `TextDecoder` gives it (a leading byte-order mark is dropped), or -1
- * when they are not valid UTF-8 (then only `TextDecoder` knows how it replaces them).
- */
-export function unitsOf(bytes: Uint8Array): number {
-  if (isAscii(bytes)) return bytes.length;
-  if (!isUtf8(bytes)) return -1;
-  let units = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i]!;
-    if ((b & 0xc0) !== 0x80) units += b >= 0xf0 ? 2 : 1;
-  }
-  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) units--;
-  return units;
-}
-
 function newValues(capacity: number, units: boolean): ByteValues {
   return {
     pages: [],
@@ -71,6 +60,7 @@ function newValues(capacity: number, units: boolean): ByteValues {
     start: new Int32Array(capacity),
     length: new Int32Array(capacity),
     units: units ? new Int32Array(capacity) : undefined,
+    ascii: [],
     count: 0,
   };
 }
@@ -98,7 +88,7 @@ function reserve(values: ByteValues, more: number): void {
  * to write to (`owned`, else it is copied): its length prefixes are zeroed once read, so one `isAscii` of the page
  * answers for every value of a plain-text page.
  */
-function plainValues(page: Uint8Array, count: number, into: ByteValues, owned: boolean): boolean {
+function plainValues(page: Uint8Array, count: number, into: ByteValues, owned: boolean, dictionary = false): boolean {
   reserve(into, count);
   const units = into.units;
   // (a copy: `slice` of a Node Buffer would be a view of the file's bytes, which must stay as read)
@@ -122,16 +112,106 @@ function plainValues(page: Uint8Array, count: number, into: ByteValues, owned: b
   }
   into.count = first + count;
   if (!units) return true;
-  if (isAscii(bytes)) {
-    units.set(into.length.subarray(first, first + count), first);
-    return true;
-  }
-  for (let k = first; k < first + count; k++) {
-    const n = unitsOf(valueAt(into, k));
-    if (n < 0) return false;
-    units[k] = n;
-  }
+  const ascii = isAscii(bytes);
+  into.ascii[p] = ascii;
+  // With the length prefixes zeroed (zero is a character of its own), the page is UTF-8 exactly when every value is.
+  if (!ascii && !isUtf8(bytes)) return false;
+  if (ascii) units.set(into.length.subarray(first, first + count), first);
+  else if (dictionary) textUnits(bytes, into, first, first + count);
+  else units.fill(-1, first, first + count);
   return true;
+}
+
+/**
+ * The UTF-16 length (as `TextDecoder` gives it, value by value) of the text of values `from`…`to - 1` of `values`:
+ * from their known units, or — for values of a PLAIN page, which lie back to back there — from one `isAscii` of the
+ * run (its zeroed length prefixes are ASCII), halving a run that is not until the values that are not ASCII are
+ * counted one by one.
+ */
+export function unitsOfRun(values: ByteValues, from: number, to: number): number {
+  if (to <= from) return 0;
+  const units = values.units!;
+  let sum = 0;
+  if (units[from]! >= 0) {
+    for (let k = from; k < to; k++) sum += units[k]!;
+    return sum;
+  }
+  for (let k = from; k < to; k++) sum += values.length[k]!;
+  const p = values.page[from]!;
+  if (values.ascii[p]) return sum;
+  const start = values.start[from]!;
+  const end = values.start[to - 1]! + values.length[to - 1]!;
+  const page = values.pages[p]!;
+  if (isAscii(page.subarray(start, end))) return sum;
+  return runUnits(page, values, from, to);
+}
+
+/** The units of values `from`…`to - 1` of a PLAIN page of valid UTF-8 (halving runs that are not all ASCII). */
+function runUnits(page: Uint8Array, values: ByteValues, from: number, to: number): number {
+  if (to - from === 1) return validUnits(page, values.start[from]!, values.start[from]! + values.length[from]!);
+  const middle = (from + to) >>> 1;
+  let sum = 0;
+  for (const [a, b] of [
+    [from, middle],
+    [middle, to],
+  ] as const) {
+    const end = values.start[b - 1]! + values.length[b - 1]!;
+    if (isAscii(page.subarray(values.start[a]!, end))) for (let k = a; k < b; k++) sum += values.length[k]!;
+    else sum += runUnits(page, values, a, b);
+  }
+  return sum;
+}
+
+/**
+ * The UTF-16 lengths of values `from`…`to - 1` of a page of valid UTF-8: runs of values that are all ASCII (most, in
+ * most pages) are found by halving with one `isAscii` per run, the others are counted.
+ */
+function textUnits(page: Uint8Array, values: ByteValues, from: number, to: number): void {
+  const units = values.units!;
+  const end = values.start[to - 1]! + values.length[to - 1]!;
+  if (isAscii(page.subarray(values.start[from]!, end))) {
+    units.set(values.length.subarray(from, to), from);
+    return;
+  }
+  if (to - from === 1) {
+    units[from] = validUnits(page, values.start[from]!, end);
+    return;
+  }
+  const middle = (from + to) >>> 1;
+  textUnits(page, values, from, middle);
+  textUnits(page, values, middle, to);
+}
+
+/** The set high bits (0x80 of each byte) of a word, counted. */
+const highBits = (w: number) => Math.imul((w >>> 7) & 0x01010101, 0x01010101) >>> 24;
+
+/**
+ * UTF-16 length of valid UTF-8 bytes `start`…`end - 1` as `TextDecoder` gives it (a leading byte-order mark
+ * dropped): one unit per byte that is not a continuation byte, two for a 4-byte sequence's leader — counted four
+ * bytes at a time.
+ */
+function validUnits(page: Uint8Array, start: number, end: number): number {
+  let units = 0;
+  let i = start;
+  const byte = (b: number) => ((b & 0xc0) !== 0x80 ? (b >= 0xf0 ? 2 : 1) : 0);
+  while (i < end && (page.byteOffset + i) & 3) units += byte(page[i++]!);
+  const words = (end - i) >>> 2;
+  if (words > 0) {
+    const view = new Int32Array(page.buffer, page.byteOffset + i, words);
+    for (let k = 0; k < words; k++) {
+      const w = view[k]!;
+      if ((w & 0x80808080) === 0) {
+        units += 4;
+        continue;
+      }
+      // continuation bytes: 10xxxxxx; 4-byte leaders: 11110xxx
+      units += 4 - highBits(w & ~(w << 1) & 0x80808080) + highBits(w & (w << 1) & (w << 2) & (w << 3) & 0x80808080);
+    }
+    i += words * 4;
+  }
+  while (i < end) units += byte(page[i++]!);
+  if (end - start >= 3 && page[start] === 0xef && page[start + 1] === 0xbb && page[start + 2] === 0xbf) units--;
+  return units;
 }
 
 /** The bit width of levels up to `max`. */
@@ -168,7 +248,7 @@ export function readByteLeaf(chunk: Uint8Array, codec: string, shape: LeafShape)
       const { page, owned } =
         codec === 'SNAPPY' ? uncompress(body, header.uncompressed_page_size) : { page: body, owned: false };
       dictionary = newValues(dict.num_values, withUnits);
-      if (!plainValues(page, dict.num_values, dictionary, owned)) return undefined;
+      if (!plainValues(page, dict.num_values, dictionary, owned, true)) return undefined;
       continue;
     }
     const v2 = header.data_page_header_v2;

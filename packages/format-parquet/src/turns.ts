@@ -8,7 +8,7 @@
  */
 import type { FileMetaData, SchemaElement } from 'hyparquet';
 import { hiddenSlot, type RecordState, recordState } from './hidden.js';
-import { type ByteLeaf, readByteLeaf, valueAt } from './leaf.js';
+import { type ByteLeaf, readByteLeaf, unitsOfRun, valueAt } from './leaf.js';
 
 /** One turn as the Hub's `conversations` column holds it. */
 export interface PlainTurn {
@@ -82,8 +82,6 @@ export function readTurnColumn(
   const first = new Int32Array(rows);
   const count = new Int32Array(rows);
   const units = new Float64Array(rows);
-  const fromUnits = from.values.units!;
-  const valueUnits = value.values.units!;
   let row = -1;
   let next = 0;
   let empty = false;
@@ -100,12 +98,22 @@ export function readTurnColumn(
     } else if (row < 0 || empty) return undefined;
     if (d !== 4) return undefined; // a null list, turn, from or value: hyparquet's decoding says which
     count[row]!++;
-    units[row]! += fromUnits[next]! + valueUnits[next]!;
     next++;
   }
   if (row !== rows - 1 || next !== from.values.count || next !== value.values.count) return undefined;
   const fromValues = from.values;
   const valueValues = value.values;
+  // a row's values lie in one page (pages start at row boundaries), back to back when the page is PLAIN
+  for (let r = 0; r < rows; r++) {
+    const end = first[r]! + count[r]!;
+    if (
+      count[r]! > 0 &&
+      (fromValues.page[first[r]!] !== fromValues.page[end - 1] ||
+        valueValues.page[first[r]!] !== valueValues.page[end - 1])
+    )
+      return undefined;
+    units[r] = unitsOfRun(fromValues, first[r]!, end) + unitsOfRun(valueValues, first[r]!, end);
+  }
   return {
     rows,
     units,
