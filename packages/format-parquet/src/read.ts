@@ -164,8 +164,10 @@ export async function openParquetFile(file: string, options: OpenParquetOptions 
       // The row group's column chunks in one read, decoded from memory.
       const groupFooter = footer.groupMetadata(g);
       const rowGroup = groupFooter.row_groups[0]!;
-      const bytes = readGroupBytes(file, rowGroup);
-      const canCopy = ours && bytes.contiguous && copyable(rowGroup) && chunkBytes(rowGroup) === bytes.length;
+      const candidate = ours && copyable(rowGroup);
+      // (a group that may be copied is read at once: its pages are read by turns.ts and flat.ts, not hyparquet)
+      const bytes = readGroupBytes(file, rowGroup, candidate && turnSchema && flat !== undefined);
+      const canCopy = candidate && bytes.contiguous && chunkBytes(rowGroup) === bytes.length;
       // A group a re-shard may copy: its turns are checked from their pages and decoded only when asked for.
       const turns = canCopy && turnSchema ? turnColumnOf(rowGroup, bytes, rows) : undefined;
       const read =
