@@ -270,17 +270,16 @@ export async function* readParquet(
             ? await parquet.readGroup(g)
             : await parquet.readRows(g, first, slices[k + 1] ?? parquet.groups[g]!);
         const group = sourceGroups.get(rows);
-        for (const [j, row] of rows.entries()) {
+        for (let j = 0; j < rows.length; j++) {
+          const row = rows[j]!;
           const i = first + j;
           const converted = parquet.toRecord(row, index);
           if (converted.ok) {
             if (group) noteOrigin(converted.record, { group, row: i, raw: row });
-            yield {
-              ok: true,
-              record: converted.record,
-              index,
-              ...(converted.embedded ? { embedded: converted.embedded } : {}),
-            };
+            const result: ReadResult = converted.embedded
+              ? { ok: true, record: converted.record, index, embedded: converted.embedded }
+              : { ok: true, record: converted.record, index };
+            yield result;
           } else {
             const id = jsonSafe(row.id);
             yield {
