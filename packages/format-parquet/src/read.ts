@@ -50,6 +50,12 @@ function turnColumnOf(rowGroup: RowGroup, bytes: GroupBytes, rows: number): Turn
   return readTurnColumn({ from: from.chunk, value: value.chunk }, from.codec, rows, from.entries);
 }
 
+/**
+ * Copyable row groups up to this size (compressed) are written out from the bytes they were read from; larger ones
+ * are copied from the file again (a second read costs little beside their size, holding them costs memory).
+ */
+export const COPY_FROM_MEMORY_BYTES = 4 * 1024 * 1024;
+
 /** Row groups larger than this (uncompressed, as the footer says) are read in slices of pages when they have several. */
 export const SLICE_GROUP_BYTES = 64 * 1024 * 1024;
 
@@ -191,7 +197,8 @@ export async function openParquetFile(file: string, options: OpenParquetOptions 
           start: bytes.start,
           length: bytes.length,
           rows: decoded.length,
-          chunks: bytes.chunks.map((c) => c.bytes),
+          // (a large group is copied from the file: its chunks are not held while its records are in flight)
+          ...(bytes.length <= COPY_FROM_MEMORY_BYTES ? { chunks: bytes.chunks.map((c) => c.bytes) } : {}),
         });
       }
       return decoded;
