@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { FormatContext, InputSource, ReadResult } from '@llavakit/format';
 import { parquetMetadataAsync, parquetReadObjects, parquetSchema, type RowGroup } from 'hyparquet';
@@ -100,6 +101,10 @@ export interface OpenParquetOptions {
   readonly footer?: 'compact' | 'whole';
 }
 
+/** Where {@link readParquet} puts a descriptor of the file it holds open while it reads it (one open per file). */
+const HELD_FD: unique symbol = Symbol('llavakit.parquet.held-fd');
+type HeldOptions = OpenParquetOptions & { readonly [HELD_FD]?: { readonly fd?: number } };
+
 /**
  * Open one Parquet file for random access by row group: checks its magic, reads its footer (not its rows), and
  * reads one row group (or a slice of one) on demand. {@link readParquet} streams with it; `@llavakit/view` reads
@@ -108,6 +113,7 @@ export interface OpenParquetOptions {
  */
 export async function openParquetFile(file: string, options: OpenParquetOptions = {}): Promise<ParquetFile> {
   const sliceGroupBytes = options.sliceGroupBytes ?? SLICE_GROUP_BYTES;
+  const held = (options as HeldOptions)[HELD_FD];
   await checkMagic(file);
   const { size } = await stat(file);
   const buffer = fileBuffer(file, size);
@@ -172,7 +178,7 @@ export async function openParquetFile(file: string, options: OpenParquetOptions 
       const rowGroup = groupFooter.row_groups[0]!;
       const candidate = ours && copyable(rowGroup);
       // (a group that may be copied is read at once: its pages are read by turns.ts and flat.ts, not hyparquet)
-      const bytes = readGroupBytes(file, rowGroup, candidate && turnSchema && flat !== undefined);
+      const bytes = readGroupBytes(file, rowGroup, candidate && turnSchema && flat !== undefined, held?.fd);
       const canCopy = candidate && bytes.contiguous && chunkBytes(rowGroup) === bytes.length;
       // A group a re-shard may copy: its turns are checked from their pages and decoded only when asked for.
       const turns = canCopy && turnSchema ? turnColumnOf(rowGroup, bytes, rows) : undefined;
@@ -264,54 +270,61 @@ export async function* readParquet(
   const files = await parquetFilesOf(input);
   let index = 0;
   for (const file of files) {
-    const parquet = await openParquetFile(file, { footer: 'whole' });
-    if (files.length > 1) context.count('parquet:files');
-    let rowStart = 0;
-    for (let g = 0; g < parquet.groups.length; g++) {
-      // a row group too large to decode at once is read in slices of pages (such a group is never copied)
-      const slices = await parquet.slices(g);
-      for (const [k, first] of slices.entries()) {
-        if (context.signal?.aborted) return;
-        const rows =
-          slices.length === 1
-            ? await parquet.readGroup(g)
-            : await parquet.readRows(g, first, slices[k + 1] ?? parquet.groups[g]!);
-        const group = sourceGroups.get(rows);
-        for (let j = 0; j < rows.length; j++) {
-          const row = rows[j]!;
-          const i = first + j;
-          const converted = parquet.toRecord(row, index);
-          if (converted.ok) {
-            if (group) noteOrigin(converted.record, { group, row: i, raw: row });
-            const result: ReadResult = converted.embedded
-              ? { ok: true, record: converted.record, index, embedded: converted.embedded }
-              : { ok: true, record: converted.record, index };
-            yield result;
-          } else {
-            const id = jsonSafe(row.id);
-            yield {
-              ok: false,
-              index,
-              text: rowText(inColumnOrder(row, parquet.columns)),
-              diagnostics: [
-                {
-                  ruleId: parquetRules.invalidRow,
-                  severity: 'error',
-                  source: 'parquet',
-                  file,
-                  recordIndex: index,
-                  hint: 'LLaVA rows need `conversations`: a list of {from, value} with string values.',
-                  ...converted.diagnostic,
-                  message: `Row ${rowStart + i} of ${file}: ${converted.diagnostic.message}`,
-                  ...(typeof id === 'string' || typeof id === 'number' ? { recordId: id } : {}),
-                },
-              ],
-            };
+    const held: { fd?: number } = {};
+    const parquet = await openParquetFile(file, { footer: 'whole', [HELD_FD]: held } as HeldOptions);
+    // (opened once the file is known to be Parquet; closed when the file is read, or the reading stops)
+    held.fd = openSync(file, 'r');
+    try {
+      if (files.length > 1) context.count('parquet:files');
+      let rowStart = 0;
+      for (let g = 0; g < parquet.groups.length; g++) {
+        // a row group too large to decode at once is read in slices of pages (such a group is never copied)
+        const slices = await parquet.slices(g);
+        for (const [k, first] of slices.entries()) {
+          if (context.signal?.aborted) return;
+          const rows =
+            slices.length === 1
+              ? await parquet.readGroup(g)
+              : await parquet.readRows(g, first, slices[k + 1] ?? parquet.groups[g]!);
+          const group = sourceGroups.get(rows);
+          for (let j = 0; j < rows.length; j++) {
+            const row = rows[j]!;
+            const i = first + j;
+            const converted = parquet.toRecord(row, index);
+            if (converted.ok) {
+              if (group) noteOrigin(converted.record, { group, row: i, raw: row });
+              const result: ReadResult = converted.embedded
+                ? { ok: true, record: converted.record, index, embedded: converted.embedded }
+                : { ok: true, record: converted.record, index };
+              yield result;
+            } else {
+              const id = jsonSafe(row.id);
+              yield {
+                ok: false,
+                index,
+                text: rowText(inColumnOrder(row, parquet.columns)),
+                diagnostics: [
+                  {
+                    ruleId: parquetRules.invalidRow,
+                    severity: 'error',
+                    source: 'parquet',
+                    file,
+                    recordIndex: index,
+                    hint: 'LLaVA rows need `conversations`: a list of {from, value} with string values.',
+                    ...converted.diagnostic,
+                    message: `Row ${rowStart + i} of ${file}: ${converted.diagnostic.message}`,
+                    ...(typeof id === 'string' || typeof id === 'number' ? { recordId: id } : {}),
+                  },
+                ],
+              };
+            }
+            index++;
           }
-          index++;
         }
+        rowStart += parquet.groups[g]!;
       }
-      rowStart += parquet.groups[g]!;
+    } finally {
+      closeSync(held.fd);
     }
   }
 }
