@@ -38,6 +38,29 @@ export class FileByteWriter extends ByteWriter {
     }
     this.offset += length;
   }
+  /** Append byte arrays (a copied row group's chunks as read, `length` bytes in all) straight to the file. */
+  writeChunks(chunks: readonly Uint8Array[], length: number): void {
+    let total = 0;
+    for (const chunk of chunks) total += chunk.length;
+    if (total !== length) throw new Error(`a copied row group holds ${total} bytes, not ${length}`);
+    this.drain();
+    const write = (bytes: Uint8Array) => {
+      let at = 0;
+      while (at < bytes.length) at += writeSync(this.fd, bytes, at, bytes.length - at);
+    };
+    // views that follow each other in one buffer (a row group read at once) are written at once
+    let run: Uint8Array | undefined;
+    for (const chunk of chunks) {
+      if (run && chunk.buffer === run.buffer && chunk.byteOffset === run.byteOffset + run.length) {
+        run = new Uint8Array(run.buffer, run.byteOffset, run.length + chunk.length);
+        continue;
+      }
+      if (run) write(run);
+      run = chunk;
+    }
+    if (run) write(run);
+    this.offset += length;
+  }
   override finish(): void {
     this.drain();
     closeSync(this.fd);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { b64, duck, lit, options, read, type Seen, tempDir, write } from './__fixtures__/helpers.js';
 import type { ParquetOptions } from './options.js';
 import { sameCell } from './passthrough.js';
-import { readParquet } from './read.js';
+import { COPY_FROM_MEMORY_BYTES, readParquet } from './read.js';
 import { writeParquet } from './write.js';
 
 /** Incompressible bytes (xorshift). */
@@ -152,6 +152,28 @@ describe('re-shard: unchanged row groups are copied byte for byte', () => {
     expect(codecs).toEqual([{ compression: 'SNAPPY' }]);
     // and llavakit reads back the records it started from (integer ids, text-only rows)
     expect((await read(file)).map((r) => r.ok && r.record)).toEqual(records);
+  });
+
+  it('copies a row group larger than COPY_FROM_MEMORY_BYTES from its file (not held), byte-identical', async () => {
+    const big = new Map<string, Uint8Array>();
+    const large: LlavaRecord[] = [];
+    // 3 groups of 24 incompressible images of 200 KB: 4.8 MB per group, past the 4 MiB written from memory
+    for (let i = 0; i < 72; i++) {
+      big.set(`big/${i}.bin`, noise(200_000, i + 7));
+      large.push({ id: String(i), image: `big/${i}.bin`, conversations: turns(`big ${i}`) });
+    }
+    const input = join(dir, 'large.parquet');
+    await write(large, input, { rowGroupImageRows: 24 }, big);
+    const groups = await duck(
+      `SELECT row_group_id::INT AS g, sum(total_compressed_size)::BIGINT AS b FROM parquet_metadata(${lit(input)}) GROUP BY g ORDER BY g`,
+    );
+    expect(groups.map((g) => Number(g.b) > COPY_FROM_MEMORY_BYTES)).toEqual([true, true, true]);
+    const out = join(dir, 'large-out.parquet');
+    const seen = await reshard(input, out);
+    expect(seen.counts['parquet:row-groups-copied']).toBe(3);
+    const hashes = (file: string) =>
+      duck(`SELECT id, md5(image.bytes) AS h, conversations::VARCHAR AS c FROM read_parquet(${lit(file)}) ORDER BY id`);
+    expect(await hashes(out)).toEqual(await hashes(input));
   });
 
   it('re-encodes only the row group of a rejected, a changed or a writer-rejected row; the others are copied', async () => {

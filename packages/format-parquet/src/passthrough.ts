@@ -6,6 +6,7 @@
  * encoding the rows.
  */
 import type { FileMetaData, RowGroup, SchemaElement } from 'hyparquet';
+import { recordState } from './hidden.js';
 import { TurnsCell } from './turns.js';
 
 /** A row group as read from its file, kept for copying while its records are in flight. */
@@ -14,11 +15,17 @@ export interface SourceGroup {
   readonly metadata: FileMetaData;
   /** The row group's footer entry (offsets in the source file). */
   readonly rowGroup: RowGroup;
-  /** The source file, and where its column chunks lie in it, back to back (copied from there, not held). */
+  /** The source file, and where its column chunks lie in it, back to back. */
   readonly file: string;
   readonly start: number;
   readonly length: number;
   readonly rows: number;
+  /**
+   * The chunks' bytes as read (back to back from `start`, `length` in all), written out from memory: the records in
+   * flight hold most of them anyway (their image bytes are views of the pages). Without them, the span is copied
+   * from the file.
+   */
+  readonly chunks?: readonly Uint8Array[];
 }
 
 /** Where a record came from: row `row` of `group`, decoded as `raw` (column name → hyparquet value). */
@@ -29,20 +36,19 @@ export interface RowOrigin {
 }
 
 /**
- * The key under which a record carries its origin: a non-enumerable symbol, so no key list, JSON text, spread copy,
- * clone or deep comparison of the record shows it. A property instead of a WeakMap entry per record: the collector
- * traces it like any other (a WeakMap of 150K in-flight records cost a re-shard a fifth of its time and 110 MiB).
+ * Remember where a record read from Parquet came from (held only as long as the record is). It is kept in the
+ * record's hidden state (see hidden.ts), so no key list, JSON text, spread copy, clone or deep comparison of the
+ * record shows it (a WeakMap of 150K in-flight records cost a re-shard a fifth of its time and 110 MiB).
  */
-const ORIGIN: unique symbol = Symbol('llavakit.parquet.origin');
-
-/** Remember where a record read from Parquet came from (held only as long as the record is). */
 export function noteOrigin(record: object, origin: RowOrigin): void {
-  Object.defineProperty(record, ORIGIN, { value: origin });
+  const state = recordState.get(record);
+  if (state) state.origin = origin;
+  else recordState.attach(record, { column: undefined, row: -1, origin });
 }
 
 /** Where a record came from, when it was read from a row group that can be copied. */
 export function originOf(record: object): RowOrigin | undefined {
-  return (record as { [ORIGIN]?: RowOrigin })[ORIGIN];
+  return recordState.get(record)?.origin;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeTinyImage } from '@llavakit/testkit';
@@ -99,6 +100,31 @@ describe('readParquet on Parquet files DuckDB writes in the Hub shapes', () => {
       diagnostic: { ruleId: 'parquet/no-files' },
     });
   });
+
+  it.skipIf(!existsSync('/proc/self/fd'))(
+    'holds one descriptor per file while reading it, closed when the file is read or the reading stops (needs /proc)',
+    async () => {
+      const { readdirSync } = await import('node:fs');
+      const { readParquet } = await import('./read.js');
+      const { options } = await import('./__fixtures__/helpers.js');
+      const fds = () => readdirSync('/proc/self/fd').length;
+      const context = {
+        options: options(),
+        file: '',
+        report: () => {},
+        count: () => {},
+        images: { rewrite: (p: string) => p, readBytes: async () => undefined },
+      };
+      const before = fds();
+      const reading = readParquet(join(dir, 'hub'), context);
+      await reading.next();
+      expect(fds()).toBe(before + 1);
+      await reading.return(undefined);
+      expect(fds()).toBe(before);
+      for await (const _ of readParquet(join(dir, 'hub'), context)) expect(fds()).toBe(before + 1);
+      expect(fds()).toBe(before);
+    },
+  );
 
   it('detects Parquet by its magic and by name', async () => {
     await mkdir(join(dir, 'plain/data'), { recursive: true });

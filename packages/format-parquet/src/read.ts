@@ -1,7 +1,9 @@
+import { closeSync, openSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { FormatContext, InputSource, ReadResult } from '@llavakit/format';
 import { parquetMetadataAsync, parquetReadObjects, parquetSchema, type RowGroup } from 'hyparquet';
 import { checkMagic, parquetFilesOf } from './files.js';
+import { flatPlan, readFlatRows } from './flat.js';
 import { compactFooter, wholeFooter } from './footer.js';
 import { LLAVAKIT_METADATA_KEY } from './layout.js';
 import { type ParquetOptions, parquetError, parquetRules } from './options.js';
@@ -40,14 +42,20 @@ function turnColumnOf(rowGroup: RowGroup, bytes: GroupBytes, rows: number): Turn
     const start = chunkStart(meta);
     const chunk = bytes.chunks.find((c) => c.start === start);
     return chunk && chunk.bytes.length === Number(meta.total_compressed_size)
-      ? { chunk: chunk.bytes, codec: meta.codec }
+      ? { chunk: chunk.bytes, codec: meta.codec, entries: Number(meta.num_values) }
       : undefined;
   };
   const from = leaf('from');
   const value = leaf('value');
   if (!from || !value || from.codec !== value.codec) return undefined;
-  return readTurnColumn({ from: from.chunk, value: value.chunk }, from.codec, rows);
+  return readTurnColumn({ from: from.chunk, value: value.chunk }, from.codec, rows, from.entries);
 }
+
+/**
+ * Copyable row groups up to this size (compressed) are written out from the bytes they were read from; larger ones
+ * are copied from the file again (a second read costs little beside their size, holding them costs memory).
+ */
+export const COPY_FROM_MEMORY_BYTES = 4 * 1024 * 1024;
 
 /** Row groups larger than this (uncompressed, as the footer says) are read in slices of pages when they have several. */
 export const SLICE_GROUP_BYTES = 64 * 1024 * 1024;
@@ -93,6 +101,10 @@ export interface OpenParquetOptions {
   readonly footer?: 'compact' | 'whole';
 }
 
+/** Where {@link readParquet} puts a descriptor of the file it holds open while it reads it (one open per file). */
+const HELD_FD: unique symbol = Symbol('llavakit.parquet.held-fd');
+type HeldOptions = OpenParquetOptions & { readonly [HELD_FD]?: { readonly fd?: number } };
+
 /**
  * Open one Parquet file for random access by row group: checks its magic, reads its footer (not its rows), and
  * reads one row group (or a slice of one) on demand. {@link readParquet} streams with it; `@llavakit/view` reads
@@ -101,6 +113,7 @@ export interface OpenParquetOptions {
  */
 export async function openParquetFile(file: string, options: OpenParquetOptions = {}): Promise<ParquetFile> {
   const sliceGroupBytes = options.sliceGroupBytes ?? SLICE_GROUP_BYTES;
+  const held = (options as HeldOptions)[HELD_FD];
   await checkMagic(file);
   const { size } = await stat(file);
   const buffer = fileBuffer(file, size);
@@ -126,6 +139,8 @@ export async function openParquetFile(file: string, options: OpenParquetOptions 
   // a compact footer drops the parsed one (kilobytes per row group): each read gets a footer of its one row group
   const footer = whole ? wholeFooter(metadata) : compactFooter(metadata);
   const turnSchema = ours && isTurnSchema(metadata);
+  // the other columns of a group whose turns are read from their pages, when they are all flat byte arrays
+  const flat = turnSchema ? flatPlan(metadata, otherColumns) : undefined;
   const groups = footer.groups;
   const starts: number[] = [];
   let at = 0;
@@ -161,19 +176,23 @@ export async function openParquetFile(file: string, options: OpenParquetOptions 
       // The row group's column chunks in one read, decoded from memory.
       const groupFooter = footer.groupMetadata(g);
       const rowGroup = groupFooter.row_groups[0]!;
-      const bytes = readGroupBytes(file, rowGroup);
-      const canCopy = ours && bytes.contiguous && copyable(rowGroup) && chunkBytes(rowGroup) === bytes.length;
+      const candidate = ours && copyable(rowGroup);
+      // (a group that may be copied is read at once: its pages are read by turns.ts and flat.ts, not hyparquet)
+      const bytes = readGroupBytes(file, rowGroup, candidate && turnSchema && flat !== undefined, held?.fd);
+      const canCopy = candidate && bytes.contiguous && chunkBytes(rowGroup) === bytes.length;
       // A group a re-shard may copy: its turns are checked from their pages and decoded only when asked for.
       const turns = canCopy && turnSchema ? turnColumnOf(rowGroup, bytes, rows) : undefined;
-      const read = await parquetReadObjects({
-        file: fileBuffer(file, size, bytes),
-        metadata: groupFooter,
-        rowStart: 0,
-        rowEnd: rows,
-        utf8: false,
-        ...(turns ? { columns: otherColumns } : {}),
-        compressors: { SNAPPY: snappyUncompress },
-      });
+      const read =
+        (turns && flat && readFlatRows(flat, rowGroup, bytes, rows)) ||
+        (await parquetReadObjects({
+          file: fileBuffer(file, size, bytes),
+          metadata: groupFooter,
+          rowStart: 0,
+          rowEnd: rows,
+          utf8: false,
+          ...(turns ? { columns: otherColumns } : {}),
+          compressors: { SNAPPY: snappyUncompress },
+        }));
       if (turns) for (const [i, row] of read.entries()) withLazyTurns(row, turns, i);
       const decoded = read;
       if (canCopy) {
@@ -184,6 +203,8 @@ export async function openParquetFile(file: string, options: OpenParquetOptions 
           start: bytes.start,
           length: bytes.length,
           rows: decoded.length,
+          // (a large group is copied from the file: its chunks are not held while its records are in flight)
+          ...(bytes.length <= COPY_FROM_MEMORY_BYTES ? { chunks: bytes.chunks.map((c) => c.bytes) } : {}),
         });
       }
       return decoded;
@@ -249,55 +270,61 @@ export async function* readParquet(
   const files = await parquetFilesOf(input);
   let index = 0;
   for (const file of files) {
-    const parquet = await openParquetFile(file, { footer: 'whole' });
-    if (files.length > 1) context.count('parquet:files');
-    let rowStart = 0;
-    for (let g = 0; g < parquet.groups.length; g++) {
-      // a row group too large to decode at once is read in slices of pages (such a group is never copied)
-      const slices = await parquet.slices(g);
-      for (const [k, first] of slices.entries()) {
-        if (context.signal?.aborted) return;
-        const rows =
-          slices.length === 1
-            ? await parquet.readGroup(g)
-            : await parquet.readRows(g, first, slices[k + 1] ?? parquet.groups[g]!);
-        const group = sourceGroups.get(rows);
-        for (const [j, row] of rows.entries()) {
-          const i = first + j;
-          const converted = parquet.toRecord(row, index);
-          if (converted.ok) {
-            if (group) noteOrigin(converted.record, { group, row: i, raw: row });
-            yield {
-              ok: true,
-              record: converted.record,
-              index,
-              ...(converted.embedded ? { embedded: converted.embedded } : {}),
-            };
-          } else {
-            const id = jsonSafe(row.id);
-            yield {
-              ok: false,
-              index,
-              text: rowText(inColumnOrder(row, parquet.columns)),
-              diagnostics: [
-                {
-                  ruleId: parquetRules.invalidRow,
-                  severity: 'error',
-                  source: 'parquet',
-                  file,
-                  recordIndex: index,
-                  hint: 'LLaVA rows need `conversations`: a list of {from, value} with string values.',
-                  ...converted.diagnostic,
-                  message: `Row ${rowStart + i} of ${file}: ${converted.diagnostic.message}`,
-                  ...(typeof id === 'string' || typeof id === 'number' ? { recordId: id } : {}),
-                },
-              ],
-            };
+    const held: { fd?: number } = {};
+    const parquet = await openParquetFile(file, { footer: 'whole', [HELD_FD]: held } as HeldOptions);
+    // (opened once the file is known to be Parquet; closed when the file is read, or the reading stops)
+    held.fd = openSync(file, 'r');
+    try {
+      if (files.length > 1) context.count('parquet:files');
+      let rowStart = 0;
+      for (let g = 0; g < parquet.groups.length; g++) {
+        // a row group too large to decode at once is read in slices of pages (such a group is never copied)
+        const slices = await parquet.slices(g);
+        for (const [k, first] of slices.entries()) {
+          if (context.signal?.aborted) return;
+          const rows =
+            slices.length === 1
+              ? await parquet.readGroup(g)
+              : await parquet.readRows(g, first, slices[k + 1] ?? parquet.groups[g]!);
+          const group = sourceGroups.get(rows);
+          for (let j = 0; j < rows.length; j++) {
+            const row = rows[j]!;
+            const i = first + j;
+            const converted = parquet.toRecord(row, index);
+            if (converted.ok) {
+              if (group) noteOrigin(converted.record, { group, row: i, raw: row });
+              const result: ReadResult = converted.embedded
+                ? { ok: true, record: converted.record, index, embedded: converted.embedded }
+                : { ok: true, record: converted.record, index };
+              yield result;
+            } else {
+              const id = jsonSafe(row.id);
+              yield {
+                ok: false,
+                index,
+                text: rowText(inColumnOrder(row, parquet.columns)),
+                diagnostics: [
+                  {
+                    ruleId: parquetRules.invalidRow,
+                    severity: 'error',
+                    source: 'parquet',
+                    file,
+                    recordIndex: index,
+                    hint: 'LLaVA rows need `conversations`: a list of {from, value} with string values.',
+                    ...converted.diagnostic,
+                    message: `Row ${rowStart + i} of ${file}: ${converted.diagnostic.message}`,
+                    ...(typeof id === 'string' || typeof id === 'number' ? { recordId: id } : {}),
+                  },
+                ],
+              };
+            }
+            index++;
           }
-          index++;
         }
+        rowStart += parquet.groups[g]!;
       }
-      rowStart += parquet.groups[g]!;
+    } finally {
+      closeSync(held.fd);
     }
   }
 }

@@ -139,7 +139,8 @@ export function rowToRecord(row: Record<string, unknown>, index: number, info: F
   const embedded = new Map<string, Uint8Array>();
   const paths: string[] = [];
   const stem = String(record.id ?? index);
-  for (const [i, cell] of cells.entries()) {
+  for (let i = 0; i < cells.length; i++) {
+    const cell = cells[i];
     if (!cell) continue;
     if (!cell.bytes) {
       paths.push(cell.path!);
@@ -179,5 +180,7 @@ export function rowToRecord(row: Record<string, unknown>, index: number, info: F
     if (key === IMAGE_SHAPE_KEY || key === 'id' || key === 'conversations') continue;
     record[key] = value;
   }
-  return { ok: true, record: record as LlavaRecord, ...(embedded.size > 0 ? { embedded } : {}) };
+  return embedded.size > 0
+    ? { ok: true, record: record as LlavaRecord, embedded }
+    : { ok: true, record: record as LlavaRecord };
 }

@@ -32,13 +32,15 @@ export interface Fetched {
   readonly images: readonly {
     readonly path: string;
     readonly out: string;
-    readonly bytes: Promise<Uint8Array | undefined>;
+    /** The bytes: the record's own embedded bytes as they are, or the host's read of them. */
+    readonly bytes: Uint8Array | Promise<Uint8Array | undefined>;
   }[];
 }
 
 /**
- * Start reading a record's image bytes while it is the host's current record (the host answers its embedded images
- * first), so reads overlap while earlier rows are built.
+ * Start reading a record's image bytes while it is the host's current record, so reads overlap while earlier rows
+ * are built. Bytes the record embeds are taken as they are: they are what the host answers first (see
+ * `ImageAccess.readBytes`), so asking it would only add a promise per image.
  */
 export function fetchImages(source: SourceRecord, context: WriteContext<ParquetOptions>): Fetched {
   return {
@@ -46,10 +48,12 @@ export function fetchImages(source: SourceRecord, context: WriteContext<ParquetO
     images: imagePathsOf(source.record).map((path) => ({
       path,
       out: context.images.rewrite(path),
-      bytes: context.images.readBytes(path).then(
-        (bytes) => bytes ?? source.embedded?.get(path),
-        () => source.embedded?.get(path),
-      ),
+      bytes:
+        source.embedded?.get(path) ??
+        context.images.readBytes(path).then(
+          (bytes) => bytes ?? source.embedded?.get(path),
+          () => source.embedded?.get(path),
+        ),
     })),
   };
 }
@@ -69,11 +73,33 @@ function extraNames(layout: Layout): ReadonlySet<string> {
 /** How many records may have image reads in flight ahead of the row being built. */
 export const READ_AHEAD = 32;
 
-export async function buildRow(
+/**
+ * Build a record's row: at once when its image bytes are at hand (embedded), else once they are read (a promise).
+ */
+export function buildRow(
   fetched: Fetched,
   layout: Layout,
   context: WriteContext<ParquetOptions>,
-): Promise<Built> {
+): Built | Promise<Built> {
+  if (fetched.images.every((image) => !(image.bytes instanceof Promise))) {
+    return rowOf(
+      fetched,
+      fetched.images.map((image) => image.bytes as Uint8Array),
+      layout,
+      context,
+    );
+  }
+  return Promise.all(fetched.images.map((image) => image.bytes)).then((bytes) =>
+    rowOf(fetched, bytes, layout, context),
+  );
+}
+
+function rowOf(
+  fetched: Fetched,
+  read: readonly (Uint8Array | undefined)[],
+  layout: Layout,
+  context: WriteContext<ParquetOptions>,
+): Built {
   const { source } = fetched;
   const { record } = source;
   const overrides: Record<string, unknown> = {};
@@ -101,8 +127,8 @@ export async function buildRow(
   }
   let imageBytes = 0;
   const cells: ImageCell[] = [];
-  for (const [i, { path, out, bytes: reading }] of fetched.images.entries()) {
-    const bytes = await reading;
+  for (const [i, { path, out }] of fetched.images.entries()) {
+    const bytes = read[i];
     if (!bytes) {
       context.report({
         ruleId: parquetRules.imageNotEmbedded,

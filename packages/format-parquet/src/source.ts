@@ -28,9 +28,11 @@ export function chunkStart(meta: { dictionary_page_offset?: bigint; data_page_of
 
 /**
  * Read a row group's column chunks, each into a buffer of its own (hyparquet is handed those buffers as they are,
- * with no copy), with one open.
+ * with no copy), with one open. `whole`: chunks that lie back to back are read at once into one buffer, each chunk
+ * a view of it (for a row group read from its pages, where no hyparquet needs buffers of their own). `openFd`: a
+ * descriptor of the file to read with (left open), instead of one open per call.
  */
-export function readGroupBytes(file: string, group: RowGroup): GroupBytes {
+export function readGroupBytes(file: string, group: RowGroup, whole = false, openFd?: number): GroupBytes {
   const spans: { start: number; end: number }[] = [];
   for (const column of group.columns) {
     if (!column.meta_data) continue;
@@ -38,15 +40,21 @@ export function readGroupBytes(file: string, group: RowGroup): GroupBytes {
     spans.push({ start, end: start + Number(column.meta_data.total_compressed_size) });
   }
   spans.sort((a, b) => a.start - b.start);
-  const fd = openSync(file, 'r');
+  const first = spans[0]?.start ?? 0;
+  const last = spans.reduce((end, span) => Math.max(end, span.end), first);
+  const contiguous = spans.every((span, i) => i === 0 || span.start === spans[i - 1]!.end);
+  // (a descriptor the caller holds open for the file is used, and left open)
+  const fd = openFd ?? openSync(file, 'r');
   try {
+    if (whole && contiguous && spans.length > 0) {
+      const all = readAt(fd, first, last);
+      const chunks = spans.map(({ start, end }) => ({ start, bytes: all.subarray(start - first, end - first) }));
+      return { start: first, length: last - first, chunks, contiguous };
+    }
     const chunks = spans.map(({ start, end }) => ({ start, bytes: readAt(fd, start, end) }));
-    const first = spans[0]?.start ?? 0;
-    const last = spans.reduce((end, span) => Math.max(end, span.end), first);
-    const contiguous = spans.every((span, i) => i === 0 || span.start === spans[i - 1]!.end);
     return { start: first, length: last - first, chunks, contiguous };
   } finally {
-    closeSync(fd);
+    if (openFd === undefined) closeSync(fd);
   }
 }
 

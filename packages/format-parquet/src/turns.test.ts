@@ -89,6 +89,37 @@ describe('readTurnColumn', () => {
     );
   });
 
+  it('leaves the chunk bytes as read (a re-shard copies them): pages that are views of the chunk are copied first', async () => {
+    const file = join(dir, `v-${n++}.parquet`);
+    // tiny dictionary pages are stored as one Snappy literal: their uncompressed bytes are a view of the chunk
+    const records = Array.from({ length: 30 }, (_, i) => ({
+      id: String(i),
+      conversations: [
+        { from: i % 2 ? 'human' : 'gpt', value: `question ${i % 3}` },
+        { from: 'gpt', value: 'ünïcødé answer' },
+      ],
+    })) as LlavaRecord[];
+    await write(records, file);
+    const { size } = await import('node:fs/promises').then((fs) => fs.stat(file));
+    const metadata = await parquetMetadataAsync(fileBuffer(file, size));
+    const group = metadata.row_groups[0]!;
+    const bytes = readGroupBytes(file, group);
+    const before = bytes.chunks.map((c) => Buffer.from(c.bytes));
+    const leaf = (name: string) => {
+      const meta = group.columns.find(
+        (c) => c.meta_data?.path_in_schema.join('.') === `conversations.list.element.${name}`,
+      )!.meta_data!;
+      return bytes.chunks.find((c) => c.start === chunkStart(meta))!.bytes;
+    };
+    for (let pass = 0; pass < 2; pass++) {
+      const column = readTurnColumn({ from: leaf('from'), value: leaf('value') }, 'SNAPPY', 30);
+      expect(column?.turns(1)).toEqual(records[1]!.conversations);
+    }
+    expect(bytes.chunks.map((c) => Buffer.compare(c.bytes, before[bytes.chunks.indexOf(c)]!))).toEqual(
+      bytes.chunks.map(() => 0),
+    );
+  });
+
   /** A llavakit-shaped file written with hyparquet-writer directly, cells as given (nulls included). */
   async function handMade(conversations: unknown[]): Promise<string> {
     const file = join(dir, `h-${n++}.parquet`);

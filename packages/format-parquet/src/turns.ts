@@ -6,11 +6,9 @@
  * Anything this reader does not know (a `DATA_PAGE` v1 page, another encoding or codec, bytes that are not UTF-8)
  * makes it decline, and the row group is decoded by hyparquet instead.
  */
-import { isAscii, isUtf8 } from 'node:buffer';
 import type { FileMetaData, SchemaElement } from 'hyparquet';
-import { parquetHeader } from 'hyparquet/src/column.js';
-import { readRleBitPackedHybrid } from 'hyparquet/src/encoding.js';
-import { snappyUncompress } from './snappy.js';
+import { hiddenSlot, type RecordState, recordState } from './hidden.js';
+import { type ByteLeaf, readByteLeaf, unitsOfRun, valueAt } from './leaf.js';
 
 /** One turn as the Hub's `conversations` column holds it. */
 export interface PlainTurn {
@@ -58,164 +56,6 @@ export function isTurnSchema(metadata: FileMetaData): boolean {
 }
 
 /**
- * UTF-16 length of the text of UTF-8 bytes as `TextDecoder` gives it (a leading byte-order mark is dropped), or -1
- * when they are not valid UTF-8 (then only `TextDecoder` knows how it replaces them).
- */
-function unitsOf(bytes: Uint8Array): number {
-  if (isAscii(bytes)) return bytes.length;
-  if (!isUtf8(bytes)) return -1;
-  let units = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i]!;
-    if ((b & 0xc0) !== 0x80) units += b >= 0xf0 ? 2 : 1;
-  }
-  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) units--;
-  return units;
-}
-
-/** Byte-array values, each where it lies in a page (views are made only when a value is decoded). */
-interface Values {
-  readonly pages: Uint8Array[];
-  readonly page: number[];
-  readonly start: number[];
-  readonly length: number[];
-  /** UTF-16 length of each value's text. */
-  readonly units: number[];
-}
-
-const noValues = (): Values => ({ pages: [], page: [], start: [], length: [], units: [] });
-
-/** Value `k` of `values`, as a view of its page. */
-function valueAt(values: Values, k: number): Uint8Array {
-  const start = values.start[k]!;
-  return values.pages[values.page[k]!]!.subarray(start, start + values.length[k]!);
-}
-
-/**
- * PLAIN byte arrays: `count` values from the page start (4-byte little-endian length, then the bytes), with their
- * UTF-16 lengths; false when the page is short or a value is not UTF-8. `owned`: the page may be written to (its
- * length prefixes are zeroed once read, so one `isAscii` of the page answers for every value of a plain-text page).
- */
-function plainValues(page: Uint8Array, count: number, into: Values, owned: boolean): boolean {
-  const bytes = owned ? page : page.slice();
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const p = into.pages.length;
-  into.pages.push(bytes);
-  const first = into.start.length;
-  let at = 0;
-  for (let k = 0; k < count; k++) {
-    if (at + 4 > bytes.length) return false;
-    const length = view.getUint32(at, true);
-    view.setUint32(at, 0);
-    at += 4;
-    if (at + length > bytes.length) return false;
-    into.page.push(p);
-    into.start.push(at);
-    into.length.push(length);
-    at += length;
-  }
-  if (isAscii(bytes)) {
-    for (let k = first; k < into.length.length; k++) into.units.push(into.length[k]!);
-    return true;
-  }
-  for (let k = first; k < into.length.length; k++) {
-    const n = unitsOf(valueAt(into, k));
-    if (n < 0) return false;
-    into.units.push(n);
-  }
-  return true;
-}
-
-interface Leaf {
-  /** Per level entry: its repetition and definition level. */
-  readonly rep: Uint8Array;
-  readonly def: Uint8Array;
-  /** The non-null values, in order. */
-  readonly values: Values;
-}
-
-/** Walk one leaf chunk (its pages back to back in `chunk`): levels and value bytes, or undefined when unknown. */
-function readLeaf(chunk: Uint8Array, codec: string): Leaf | undefined {
-  if (codec !== 'SNAPPY' && codec !== 'UNCOMPRESSED') return undefined;
-  const reader = { view: new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength), offset: 0 };
-  const levels: { rep: number[]; def: number[] }[] = [];
-  let entries = 0;
-  const values = noValues();
-  let dictionary: Values | undefined;
-  // a page is ours to write to when it was uncompressed into a buffer of its own
-  const uncompress = (body: Uint8Array, size: number) => {
-    const page = snappyUncompress(body, size);
-    return { page, owned: page.buffer !== body.buffer };
-  };
-  while (reader.offset < chunk.length) {
-    const header = parquetHeader(reader);
-    const start = reader.offset;
-    const body = chunk.subarray(start, start + header.compressed_page_size);
-    reader.offset = start + header.compressed_page_size;
-    if (body.length !== header.compressed_page_size) return undefined;
-    if (header.type === 'DICTIONARY_PAGE') {
-      const dict = header.dictionary_page_header;
-      if (!dict || dictionary || (dict.encoding !== 'PLAIN' && dict.encoding !== 'PLAIN_DICTIONARY')) return undefined;
-      const { page, owned } =
-        codec === 'SNAPPY' ? uncompress(body, header.uncompressed_page_size) : { page: body, owned: false };
-      dictionary = noValues();
-      if (!plainValues(page, dict.num_values, dictionary, owned)) return undefined;
-      continue;
-    }
-    const v2 = header.data_page_header_v2;
-    if (header.type !== 'DATA_PAGE_V2' || !v2) return undefined;
-    const levelBytes = v2.repetition_levels_byte_length + v2.definition_levels_byte_length;
-    if (levelBytes > body.length) return undefined;
-    const rep = new Array<number>(v2.num_values);
-    const def = new Array<number>(v2.num_values);
-    const levelReader = { view: new DataView(body.buffer, body.byteOffset, levelBytes), offset: 0 };
-    // max repetition level 1 (1 bit), max definition level 4 (3 bits)
-    readRleBitPackedHybrid(levelReader, 1, rep, v2.repetition_levels_byte_length);
-    levelReader.offset = v2.repetition_levels_byte_length;
-    readRleBitPackedHybrid(levelReader, 3, def, v2.definition_levels_byte_length);
-    const nonNull = v2.num_values - v2.num_nulls;
-    let present = 0;
-    for (let k = 0; k < def.length; k++) if (def[k] === 4) present++;
-    if (present !== nonNull) return undefined;
-    const uncompressed = header.uncompressed_page_size - levelBytes;
-    let page = body.subarray(levelBytes);
-    let owned = false;
-    if (v2.is_compressed !== false && uncompressed && codec === 'SNAPPY')
-      ({ page, owned } = uncompress(page, uncompressed));
-    if (v2.encoding === 'PLAIN') {
-      if (!plainValues(page, nonNull, values, owned)) return undefined;
-    } else if (v2.encoding === 'RLE_DICTIONARY' || v2.encoding === 'PLAIN_DICTIONARY') {
-      if (!dictionary) return undefined;
-      const indexes = new Array<number>(nonNull);
-      if (nonNull > 0) {
-        const indexReader = { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 1 };
-        readRleBitPackedHybrid(indexReader, page[0]!, indexes, page.length - 1);
-      }
-      const base = values.pages.length;
-      values.pages.push(...dictionary.pages);
-      for (const index of indexes) {
-        if (!(index >= 0 && index < dictionary.start.length)) return undefined;
-        values.page.push(base + dictionary.page[index]!);
-        values.start.push(dictionary.start[index]!);
-        values.length.push(dictionary.length[index]!);
-        values.units.push(dictionary.units[index]!);
-      }
-    } else return undefined;
-    levels.push({ rep, def });
-    entries += rep.length;
-  }
-  const rep = new Uint8Array(entries);
-  const def = new Uint8Array(entries);
-  let at = 0;
-  for (const page of levels) {
-    rep.set(page.rep, at);
-    def.set(page.def, at);
-    at += page.rep.length;
-  }
-  return { rep, def, values };
-}
-
-/**
  * Read the turns of a row group's `rows` rows from its two leaf chunks (`from`, `value`: each chunk's bytes, pages
  * back to back): undefined unless every row holds a list (possibly empty) of turns whose `from` and `value` are
  * both present and valid UTF-8 — rows that are not are left to hyparquet, whose decoding the reader rejects them by.
@@ -224,12 +64,16 @@ export function readTurnColumn(
   chunks: Record<(typeof LEAVES)[number], Uint8Array>,
   codec: string,
   rows: number,
+  /** The chunks' level entries as their metadata says (room is made for more when it is wrong). */
+  entries = rows * 2,
 ): TurnColumn | undefined {
-  let from: Leaf | undefined;
-  let value: Leaf | undefined;
+  let from: ByteLeaf | undefined;
+  let value: ByteLeaf | undefined;
+  // max repetition level 1, max definition level 4 (list, repeated, element, leaf)
+  const shape = { maxRep: 1, maxDef: 4, capacity: entries, units: true };
   try {
-    from = readLeaf(chunks.from, codec);
-    value = readLeaf(chunks.value, codec);
+    from = readByteLeaf(chunks.from, codec, shape);
+    value = readByteLeaf(chunks.value, codec, shape);
   } catch {
     return undefined;
   }
@@ -238,8 +82,6 @@ export function readTurnColumn(
   const first = new Int32Array(rows);
   const count = new Int32Array(rows);
   const units = new Float64Array(rows);
-  const fromUnits = from.values.units;
-  const valueUnits = value.values.units;
   let row = -1;
   let next = 0;
   let empty = false;
@@ -256,12 +98,22 @@ export function readTurnColumn(
     } else if (row < 0 || empty) return undefined;
     if (d !== 4) return undefined; // a null list, turn, from or value: hyparquet's decoding says which
     count[row]!++;
-    units[row]! += fromUnits[next]! + valueUnits[next]!;
     next++;
   }
-  if (row !== rows - 1 || next !== fromUnits.length || next !== valueUnits.length) return undefined;
+  if (row !== rows - 1 || next !== from.values.count || next !== value.values.count) return undefined;
   const fromValues = from.values;
   const valueValues = value.values;
+  // a row's values lie in one page (pages start at row boundaries), back to back when the page is PLAIN
+  for (let r = 0; r < rows; r++) {
+    const end = first[r]! + count[r]!;
+    if (
+      count[r]! > 0 &&
+      (fromValues.page[first[r]!] !== fromValues.page[end - 1] ||
+        valueValues.page[first[r]!] !== valueValues.page[end - 1])
+    )
+      return undefined;
+    units[r] = unitsOfRun(fromValues, first[r]!, end) + unitsOfRun(valueValues, first[r]!, end);
+  }
   return {
     rows,
     units,
@@ -281,16 +133,8 @@ export interface LazyTurns {
   readonly row: number;
 }
 
-const RAW: unique symbol = Symbol('llavakit.parquet.raw-turns');
-const PENDING: unique symbol = Symbol('llavakit.parquet.pending-turns');
-
-/** A record's turns while pending; `column` is dropped once they are read or replaced (nothing holds the pages). */
-interface Pending {
-  column: TurnColumn | undefined;
-  readonly row: number;
-}
-type WithRaw = { [RAW]?: LazyTurns } & Record<string, unknown>;
-type WithPending = { [PENDING]?: Pending } & Record<string, unknown>;
+/** The lazy turns of a decoded row, hidden on it (see hidden.ts). */
+const rawTurns = hiddenSlot<LazyTurns>();
 
 const data = (value: unknown): PropertyDescriptor => ({ value, writable: true, enumerable: true, configurable: true });
 
@@ -298,30 +142,30 @@ const data = (value: unknown): PropertyDescriptor => ({ value, writable: true, e
 const RAW_TURNS: PropertyDescriptor = {
   enumerable: true,
   configurable: true,
-  get(this: WithRaw) {
-    const at = this[RAW]!;
+  get(this: object) {
+    const at = rawTurns.get(this)!;
     const turns = at.column.turns(at.row);
     Object.defineProperty(this, 'conversations', data(turns));
     return turns;
   },
 };
 
-function settle(record: WithPending, value: unknown): void {
-  record[PENDING]!.column = undefined;
+function settle(record: object, state: RecordState, value: unknown): void {
+  state.column = undefined;
   Object.defineProperty(record, 'conversations', data(value));
 }
 
 const RECORD_TURNS: PropertyDescriptor = {
   enumerable: true,
   configurable: true,
-  get(this: WithPending) {
-    const state = this[PENDING]!;
+  get(this: object) {
+    const state = recordState.get(this)!;
     const turns = state.column!.turns(state.row);
-    settle(this, turns);
+    settle(this, state, turns);
     return turns;
   },
-  set(this: WithPending, value: unknown) {
-    settle(this, value);
+  set(this: object, value: unknown) {
+    settle(this, recordState.get(this)!, value);
   },
 };
 
@@ -330,7 +174,7 @@ const RECORD_TURNS: PropertyDescriptor = {
  * from `column` when first read. Its keys then end with `conversations` (see {@link inColumnOrder}).
  */
 export function withLazyTurns(decoded: Record<string, unknown>, column: TurnColumn, row: number): void {
-  Object.defineProperty(decoded, RAW, { value: { column, row } satisfies LazyTurns });
+  rawTurns.attach(decoded, { column, row });
   Object.defineProperty(decoded, 'conversations', RAW_TURNS);
 }
 
@@ -344,7 +188,7 @@ export function inColumnOrder(row: Record<string, unknown>, names: readonly stri
 
 /** The lazy turns of a row made by {@link withLazyTurns} (whether or not they were read since). */
 export function rawTurnsOf(row: object): LazyTurns | undefined {
-  return (row as WithRaw)[RAW];
+  return rawTurns.get(row);
 }
 
 /**
@@ -352,13 +196,17 @@ export function rawTurnsOf(row: object): LazyTurns | undefined {
  * written; until then {@link pendingTurns} says where its turns are.
  */
 export function defineLazyTurns(record: Record<string, unknown>, turns: LazyTurns): void {
-  Object.defineProperty(record, PENDING, { value: { column: turns.column, row: turns.row } satisfies Pending });
+  const state = recordState.get(record);
+  if (state) {
+    state.column = turns.column;
+    state.row = turns.row;
+  } else recordState.attach(record, { column: turns.column, row: turns.row, origin: undefined });
   Object.defineProperty(record, 'conversations', RECORD_TURNS);
 }
 
 /** The turns of a record that nobody has read or replaced yet (they are then those of its source row). */
 export function pendingTurns(record: object): LazyTurns | undefined {
-  const state = (record as WithPending)[PENDING];
+  const state = recordState.get(record);
   return state?.column ? { column: state.column, row: state.row } : undefined;
 }
 

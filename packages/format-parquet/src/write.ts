@@ -7,7 +7,7 @@ import { decideLayout, EXTRA_COLUMN, featuresOf, type Layout, LLAVAKIT_METADATA_
 import { type ParquetOptions, parquetError, parquetRules } from './options.js';
 import { checkFolder, FileByteWriter, isSingleFile, moveFolderIntoPlace } from './output.js';
 import { movedRowGroup, originOf, type RowOrigin, type SourceGroup, sameRow, sameSchema } from './passthrough.js';
-import { buildRow, type Fetched, fetchImages, READ_AHEAD, type Row } from './row.js';
+import { type Built, buildRow, type Fetched, fetchImages, READ_AHEAD, type Row } from './row.js';
 import { parquetSchema, type SchemaElement } from './schema.js';
 import { snappyCompress } from './snappy.js';
 import { TurnsCell } from './turns.js';
@@ -136,7 +136,8 @@ export async function writeParquet(
     const { rows, bytes } = taken();
     const target = await roomFor(group.length);
     const offset = target.file.offset;
-    target.file.copyFrom(group.file, group.start, group.length);
+    if (group.chunks) target.file.writeChunks(group.chunks, group.length);
+    else target.file.copyFrom(group.file, group.start, group.length);
     target.writer.row_groups.push(
       movedRowGroup(group.rowGroup, group.start, offset) as (typeof target.writer.row_groups)[number],
     );
@@ -158,11 +159,11 @@ export async function writeParquet(
     return same && sameRow(row.cells, names, origin.raw) ? origin : undefined;
   };
 
-  const add = async (fetched: Fetched) => {
-    const built = await buildRow(fetched, layout!, context);
+  /** Take a built row into the pending row group (a promise only when a row group is written on the way). */
+  const addBuilt = (fetched: Fetched, built: Built): Promise<void> | undefined => {
     if (!built.ok) {
       context.reject(fetched.source, built.diagnostics);
-      return;
+      return undefined;
     }
     const { row } = built;
     const origin = copyableOrigin(row);
@@ -171,18 +172,41 @@ export async function writeParquet(
       copying = undefined;
       if (origin?.row === 0) {
         // The first row of a source group: start it on a row group of its own, so it can be copied whole.
-        await flushRows();
-        copying = origin.group;
+        const group = origin.group;
+        return flushRows().then(() => {
+          copying = group;
+          return addRow(row);
+        });
       }
     }
-    if (pending.length > 0 && pendingBytes + row.bytes > options.rowGroupBytes) await flushRows();
+    return addRow(row);
+  };
+
+  const addRow = (row: Row): Promise<void> | undefined => {
+    if (pending.length > 0 && pendingBytes + row.bytes > options.rowGroupBytes) {
+      return flushRows().then(() => pushRow(row));
+    }
+    return pushRow(row);
+  };
+
+  const pushRow = (row: Row): Promise<void> | undefined => {
     pending.push(row);
     pendingBytes += row.bytes;
     if (row.withImages) pendingImageRows++;
-    if (copying && pending.length === copying.rows) await copyRows(copying);
-    else if (pending.length >= options.rowGroupRows || pendingImageRows >= options.rowGroupImageRows) {
-      await flushRows();
-    }
+    if (copying && pending.length === copying.rows) return copyRows(copying);
+    if (pending.length >= options.rowGroupRows || pendingImageRows >= options.rowGroupImageRows) return flushRows();
+    return undefined;
+  };
+
+  /**
+   * Build a record's row and add it. Synchronous (undefined) for the common row — its bytes at hand, no row group
+   * written — so a re-shard's 150K rows do not each cost a promise and a turn of the event loop.
+   */
+  const add = (fetched: Fetched): Promise<void> | undefined => {
+    const building = buildRow(fetched, layout!, context);
+    return building instanceof Promise
+      ? building.then((built) => addBuilt(fetched, built))
+      : addBuilt(fetched, building);
   };
 
   const start = () => {
@@ -221,7 +245,10 @@ export async function writeParquet(
         continue;
       }
       ahead.push(fetched);
-      if (ahead.length >= READ_AHEAD) await add(ahead.shift()!);
+      if (ahead.length >= READ_AHEAD) {
+        const adding = add(ahead.shift()!);
+        if (adding) await adding;
+      }
     }
     if (!layout) {
       start();
