@@ -253,7 +253,7 @@ const plainShape: fc.Arbitrary<Shape> = fc
     const values = texts.map((t) => t.replaceAll('<image>', 'image')).map((t) => t.trim() || 'x');
     if (image !== null)
       values[0] = at === 'front' ? `<image>\n${values[0]}` : at === 'back' ? `${values[0]}\n<image>` : '<image>';
-    const turns = Array.from({ length: pairs * 2 }, (_, i) => ({
+    const turns: Shape['turns'] = Array.from({ length: pairs * 2 }, (_, i) => ({
       from: i % 2 === 0 ? 'human' : 'gpt',
       value: values[i]!,
       extra: false,
