@@ -2,7 +2,14 @@
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { type FormatRef, type FormatRegistry, feedPool, PoolStartError, WorkerPool } from '@llavakit/convert';
+import {
+  type FormatRef,
+  type FormatRegistry,
+  feedPool,
+  outputRules,
+  PoolStartError,
+  WorkerPool,
+} from '@llavakit/convert';
 import { DiagnosticError } from '@llavakit/diagnostics';
 import type { FormatPlugin } from '@llavakit/format';
 import { openSource } from '@llavakit/reader';
@@ -31,6 +38,17 @@ function statsWorkerScript(): URL | undefined {
     ? new URL('../dist/stats-worker.js', import.meta.url)
     : new URL('./stats-worker.js', import.meta.url);
   return existsSync(fileURLToPath(url)) ? url : undefined;
+}
+
+/** The pool's `run/worker-failed` (worded for a conversion) as a stats run meets it; other errors as they are. */
+function statsWording(error: unknown): unknown {
+  if (!DiagnosticError.is(error) || error.diagnostic.ruleId !== outputRules.workerFailed.id) return error;
+  const { message, hint: _hint, ...diagnostic } = error.diagnostic;
+  return new DiagnosticError({
+    ...diagnostic,
+    message: message.replace(/^The conversion stopped/, 'The stats stopped'),
+    hint: 'Nothing was counted. Run again with --workers 1 to count in one thread (and report the failure).',
+  });
 }
 
 /** What {@link StatsWorkers} needs that does not change per input. */
@@ -191,7 +209,7 @@ export class StatsWorkers {
     } catch (error) {
       // a batch in flight may still be running: the workers are stopped with the run
       await this.close();
-      throw error;
+      throw statsWording(error);
     }
     return true;
   }

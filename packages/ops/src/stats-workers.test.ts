@@ -230,7 +230,7 @@ describe('computeStats with workers', { timeout: 60_000 }, () => {
     expect(DiagnosticError.is(error)).toBe(true);
     expect((error as DiagnosticError).diagnostic).toMatchObject({
       ruleId: 'run/worker-failed',
-      message: expect.stringMatching(/exit code 9/),
+      message: expect.stringMatching(/^The stats stopped: .*exit code 9/),
     });
   });
 
