@@ -152,10 +152,10 @@ export async function computeStats(options: StatsOptions): Promise<StatsResult> 
     told = true;
     options.onFallback?.(reason);
   };
+  if (workers > 1 && anyRes) onFallback(`${model} reads image sizes in this thread`);
   const parallel =
-    workers > 1 && anyRes
-      ? (onFallback(`${model} reads image sizes in this thread`), undefined)
-      : new StatsWorkers({
+    workers > 1 && !anyRes
+      ? new StatsWorkers({
           workers,
           minInputBytes: explicit ? 0 : AUTO_MIN_INPUT_BYTES,
           setup: { tokens: withTokens, model, ...(options.template ? { template: options.template } : {}) },
@@ -163,7 +163,8 @@ export async function computeStats(options: StatsOptions): Promise<StatsResult> 
           signal: options.signal,
           onFallback,
           batchBytes: options.batchBytes,
-        });
+        })
+      : undefined;
   const inputs: StatsResult['inputs'] = [];
   try {
     for (const file of options.inputs) {
