@@ -106,12 +106,14 @@ const TOKENIZER = 'llama-tokenizer-js@1.2.2 (LLaMA / Vicuna SentencePiece)';
  * Count what a dataset holds, streaming (memory: two 64-bit hash tables for the duplicates, ~24 bytes per
  * record, plus one exact histogram per measure): records, text-only share, sources, turns, `<image>` placement,
  * images per record, duplicate ids and conversations, and token lengths with the real LLaMA tokenizer plus image
- * tokens by model preset and template overhead.
+ * tokens by model preset and template overhead. With `workers`, worker threads parse, decode and count (each with
+ * its own tokenizer) while this thread scans the bytes and keeps the duplicate tables: the same result, faster.
  *
  * @example
  * ```ts
  * const stats = await computeStats({ inputs: ['llava_v1_5_mix665k.json'], registry: createBuiltinRegistry(), template: 'v1' });
  * console.log(stats.records, stats.sources.coco, stats.tokens?.p99);
+ * const same = await computeStats({ inputs: ['llava_v1_5_mix665k.json'], registry, template: 'v1', workers: 4 });
  * ```
  */
 export async function computeStats(options: StatsOptions): Promise<StatsResult> {
