@@ -212,6 +212,27 @@ describe('computeStats with workers', { timeout: 60_000 }, () => {
     expect(json(two)).toBe(await statsWith(options, 1));
   });
 
+  it('a plugin reader the workers cannot import: counted in this thread, said once, the same result', async () => {
+    const plugin = join(dir, 'main-only.mjs');
+    await writeFile(
+      plugin,
+      `import { workerData } from 'node:worker_threads';
+      // (only the stats workers, whose data names a model, fail to import it)
+      if (workerData && workerData.model) throw new Error('not in a worker');
+      export default { specVersion: 1, name: 'main-only', decode: (value) => Array.isArray(value?.conversations)
+        ? { ok: true, record: value }
+        : { ok: false, diagnostics: [{ ruleId: 'main-only/bad', severity: 'error', message: 'no turns' }] } };`,
+    );
+    const withPlugin = createBuiltinRegistry();
+    expect(await loadFormatPlugins(withPlugin, [plugin])).toEqual([]);
+    const options: StatsOptions = { inputs: [lines, array], registry: withPlugin, from: 'main-only' };
+    const fallbacks: string[] = [];
+    const two = await computeStats({ ...options, workers: 2, onFallback: (r) => fallbacks.push(r) });
+    expect(fallbacks).toHaveLength(1);
+    expect(fallbacks[0]).toMatch(/not in a worker/);
+    expect(json(two)).toBe(await statsWith(options, 1));
+  });
+
   it('a worker that dies: run/worker-failed, never a hang', async () => {
     const plugin = join(dir, 'dies.mjs');
     await writeFile(
