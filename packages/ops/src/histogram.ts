@@ -118,6 +118,13 @@ export class Histogram {
     };
   }
 
+  /** The exact counts alone (`HistogramJson.counts`, in no particular order): what {@link Histogram.merge} needs. */
+  toCounts(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const [value, n] of this.#counts) counts[value] = n;
+    return counts;
+  }
+
   /** Rebuild from the JSON form. */
   static fromJSON(json: Pick<HistogramJson, 'counts'>): Histogram {
     const h = new Histogram();

@@ -3,14 +3,14 @@ import { open, stat } from 'node:fs/promises';
 import { chooseInputFormat, openInputFormat, writerRules } from '@llavakit/convert';
 import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
 import type { FormatPlugin, RecordContext, RecordPlace } from '@llavakit/format';
-import { readRecordBatches } from '@llavakit/reader';
+import { type InputSource, readRecordBatches } from '@llavakit/reader';
 import type { Accounting } from './accounting.js';
 import { NO_IMAGES, parseFormatOptions } from './format-context.js';
 import type { InputOptions, OpItem } from './op-types.js';
 import { opsRules } from './rules.js';
 
 /** The context an input format decodes records in: its parsed options, no image access, quiet notes. */
-function decodeContext(
+export function decodeContext(
   format: FormatPlugin<object>,
   options: {
     readonly formatOptions?: Readonly<Record<string, unknown>> | undefined;
@@ -29,6 +29,27 @@ function decodeContext(
   };
 }
 
+/** An input opened for reading, with its format chosen (by `from` or detected): see {@link openInput}. */
+export interface OpenedInput {
+  readonly format: FormatPlugin<object>;
+  /** What to read the records from (a FIFO or `<(…)` replays the head read for detection). */
+  readonly input: InputSource;
+}
+
+/** Open one input and choose its format (a fatal error, such as an unknown format, throws a `DiagnosticError`). */
+export async function openInput(
+  file: string,
+  options: Pick<InputOptions, 'registry' | 'from' | 'stdin'>,
+): Promise<OpenedInput> {
+  // A FIFO or `<(…)` is opened once: its head is buffered for detection and replayed before the rest.
+  const { format, input } = await openInputFormat(file, {
+    registry: options.registry,
+    ...(options.from ? { from: options.from } : {}),
+    ...(options.stdin ? { stdin: options.stdin } : {}),
+  });
+  return { format, input };
+}
+
 /**
  * Read the records of one input in batches (one array per chunk read), with the format chosen by `from` or
  * detected, decoded to canonical records. Broken elements come as `ok: false` items; a fatal error (unreadable
@@ -38,13 +59,18 @@ export async function* readInputBatches(
   file: string,
   options: Omit<InputOptions, 'inputs'> & { readonly pass?: string; readonly onFormat?: (name: string) => void },
 ): AsyncGenerator<OpItem[]> {
-  // A FIFO or `<(…)` is opened once: its head is buffered for detection and replayed before the rest.
-  const { format, input } = await openInputFormat(file, {
-    registry: options.registry,
-    ...(options.from ? { from: options.from } : {}),
-    ...(options.stdin ? { stdin: options.stdin } : {}),
-  });
-  options.onFormat?.(format.name);
+  const opened = await openInput(file, options);
+  options.onFormat?.(opened.format.name);
+  yield* readOpenedBatches(file, opened, options);
+}
+
+/** {@link readInputBatches} of an input already opened with {@link openInput}. */
+export async function* readOpenedBatches(
+  file: string,
+  opened: OpenedInput,
+  options: Omit<InputOptions, 'inputs'> & { readonly pass?: string },
+): AsyncGenerator<OpItem[]> {
+  const { format, input } = opened;
   const context = decodeContext(format, options, file);
   let records = 0;
   const pass = options.pass ?? 'read';
@@ -109,7 +135,7 @@ export async function* readInputBatches(
 }
 
 /** Decode one parsed value with a record-level format into an {@link OpItem} (a throwing plugin rejects it). */
-function decodeItem(
+export function decodeItem(
   format: FormatPlugin<object>,
   context: RecordContext<object>,
   value: unknown,

@@ -155,6 +155,23 @@ export const DEFAULT_CASES: BenchCase[] = [
     failOnStderr: NOT_FOUND,
     targets: [{ metric: 'rss', max: RSS_LIMIT_MIB }],
   },
+  {
+    name: 'stats-150k',
+    description: 'llava stats llava_instruct_150k.json --json (LLaMA token counts, --workers N)',
+    needs: [{ kind: 'instruct150k' }],
+    command: (ctx) => ['node', LLAVA, 'stats', ctx.file('instruct150k'), '--json', '--workers', String(ctx.workers)],
+    targets: [
+      { metric: 'wall', max: 0.7, relativeTo: 'stats-150k-1w' },
+      { metric: 'rss', max: RSS_LIMIT_MIB },
+    ],
+  },
+  {
+    name: 'stats-150k-1w',
+    description: 'llava stats llava_instruct_150k.json --json --workers 1 (one thread)',
+    needs: [{ kind: 'instruct150k' }],
+    command: (ctx) => ['node', LLAVA, 'stats', ctx.file('instruct150k'), '--json', '--workers', '1'],
+    targets: [{ metric: 'rss', max: RSS_LIMIT_MIB }],
+  },
   ...otherWriters,
   {
     name: 'validate-665k',

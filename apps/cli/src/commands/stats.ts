@@ -3,6 +3,7 @@ import { conversationTemplates } from '@llavakit/prompts';
 import { Args, Command, Flags } from '@oclif/core';
 import { imagesFlag, modelFlag, opsContext, opsFlags, runOp } from '../lib/ops.js';
 import { planShard, shardFlag } from '../lib/shard-flags.js';
+import { statsWorkersFlag } from '../lib/workers-flag.js';
 
 export default class Stats extends Command {
   static override summary = 'Count what a dataset holds: sources, turns, images, duplicates and token lengths.';
@@ -12,6 +13,8 @@ export default class Stats extends Command {
 
 --json prints one mergeable object; --merge adds up such objects of shards (histograms merge exactly). --html writes a self-contained report with charts.
 
+Worker threads parse, decode and count (--workers, default: the available parallelism for files of 8 MiB or more); the result is the same whatever the number, duplicates included (the main thread keeps one table of every record's 64-bit keys).
+
 Exit codes: 0 success, 1 data errors (an input cannot be read, or holds elements that are no valid record: counted as invalid), 2 usage errors.`;
 
   static override examples = [
@@ -19,6 +22,7 @@ Exit codes: 0 success, 1 data errors (an input cannot be read, or holds elements
     '<%= config.bin %> stats shard-*.json --json > stats.json',
     '<%= config.bin %> stats --merge a.stats.json b.stats.json --html report.html',
     '<%= config.bin %> stats llava_next.json --model llava-next-anyres --images /data/playground',
+    '<%= config.bin %> stats llava_v1_5_mix665k.json --workers 4 --shard 0/2 --json > stats-0.json',
   ];
 
   static override strict = false;
@@ -35,6 +39,7 @@ Exit codes: 0 success, 1 data errors (an input cannot be read, or holds elements
     tokens: Flags.boolean({ default: true, allowNo: true, summary: 'Count tokens (--no-tokens skips the tokenizer).' }),
     images: imagesFlag,
     shard: shardFlag,
+    workers: statsWorkersFlag,
     merge: Flags.boolean({ summary: 'The inputs are `llava stats --json` results: merge them into one.' }),
     html: Flags.string({ summary: 'Also write a self-contained HTML report with charts to this file.' }),
     plugin: opsFlags.plugin,
@@ -61,6 +66,9 @@ Exit codes: 0 success, 1 data errors (an input cannot be read, or holds elements
             ...(flags.template ? { template: flags.template } : {}),
             tokens: flags.tokens,
             ...(flags.images ? { images: flags.images } : {}),
+            ...(flags.workers ? { workers: flags.workers } : {}),
+            onFallback: (reason) =>
+              this.logToStderr(`note: --workers ${flags.workers}: counting in one thread (${reason}).`),
             onProgress: context.onProgress,
             signal: context.signal,
           }),

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from '../test-utils.js';
 import {
@@ -172,6 +173,93 @@ describe('llava convert --workers', { timeout: 60_000 }, () => {
       const stopped = await result;
       feed.destroy();
       await expectInterrupted(stopped, code, { dir: case_, output, rejects });
+    });
+  }
+});
+
+describe('llava stats --workers', { timeout: 60_000 }, () => {
+  it('prints the same JSON with 1, 2 and 3 workers (duplicates over the whole input, invalid records, a shard)', async () => {
+    const input = join(dir, 'stats.json');
+    const list = records(3000, [7, 1500, 2999]).map((r, i) => (i % 100 === 50 ? { ...r, id: `r${i - 50}` } : r));
+    const texts = list.map((r) => JSON.stringify(r, null, 2));
+    texts.splice(2001, 0, '{"id": "broken", "conversations": [,]}'); // (in shard 1 of 2)
+    await writeFile(input, `[\n${texts.join(',\n')}\n]\n`);
+    for (const extra of [[], ['--shard', '1/2']]) {
+      const runs = [];
+      for (const workers of ['1', '2', '3']) {
+        const result = await runCli(['stats', input, '--template', 'v1', '--json', '--workers', workers, ...extra]);
+        expect(result.stderr).not.toMatch(/one thread/);
+        const { durationMs: _d, ...stats } = JSON.parse(result.stdout);
+        runs.push({ code: result.code, stats: JSON.stringify(stats) });
+      }
+      expect(runs[1]).toEqual(runs[0]);
+      expect(runs[2]).toEqual(runs[0]);
+      expect(runs[0]!.code).toBe(1); // invalid records are data errors
+      const stats = JSON.parse(runs[0]!.stats);
+      expect(stats.invalid).toBeGreaterThan(0);
+      expect(stats.duplicates.ids).toBeGreaterThan(5);
+    }
+  });
+
+  it('says once why it counts in one thread (--model llava-next-anyres reads image sizes here)', async () => {
+    const input = join(dir, 'stats-anyres.json');
+    await writeFile(input, JSON.stringify(records(20)));
+    const args = ['stats', input, '--model', 'llava-next-anyres', '--images', dir, '--json'];
+    const two = await runCli([...args, '--workers', '2']);
+    const one = await runCli([...args, '--workers', '1']);
+    expect(two.code, two.stderr).toBe(0);
+    expect(two.stderr.match(/counting in one thread \(llava-next-anyres reads image sizes/g)).toHaveLength(1);
+    expect(one.stderr).not.toMatch(/one thread/);
+  });
+
+  it('a worker that dies: run/worker-failed, exit 1, no stack trace, never a hang', async () => {
+    const case_ = join(dir, 'stats-crash');
+    execFileSync('mkdir', ['-p', case_]);
+    await writeFile(
+      join(case_, 'dies.mjs'),
+      `import { isMainThread } from 'node:worker_threads';
+      export default { specVersion: 1, name: 'dies', decode(value) {
+        if (!isMainThread && value.id === 'r900') process.exit(9);
+        return { ok: true, record: value };
+      } };`,
+    );
+    const input = join(case_, 'in.json');
+    await writeFile(input, JSON.stringify(records(2000), null, 2));
+    const result = await runCli(
+      ['stats', input, '--from', 'dies', '--plugin', './dies.mjs', '--workers', '2', '--json'],
+      { cwd: case_ },
+    );
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/The stats stopped: a worker thread ended \(exit code 9\).*\[run\/worker-failed\]/);
+    expect(result.stderr).toMatch(/hint: Nothing was counted\. Run again with --workers 1/);
+    expect(result.stdout + result.stderr).not.toMatch(STACK);
+  });
+
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    it(`${signal} in the middle of a run with workers (the FIFO's writer still open) → exit ${code} at once`, async () => {
+      const { fifo } = await interruptCase(dir, `stats-${signal}`);
+      const child = spawnCli(['stats', fifo, '--from', 'llava', '--workers', '2', '--json']);
+      const result = finished(child);
+      const feed = createWriteStream(fifo);
+      feed.on('error', () => undefined);
+      const head = records(3000, [5]).map((r) => JSON.stringify(r));
+      // (the write is done once the child has read all but a pipe's worth of it: the run is in the middle)
+      await new Promise<void>((done) => feed.write(`[\n${head.join(',\n')},\n`, () => done()));
+      await sleep(300);
+      child.kill(signal);
+      const guard = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      const stopped = await result;
+      clearTimeout(guard);
+      feed.destroy();
+      expect(stopped.signal, 'the child hung after the signal and was killed').toBeNull();
+      expect(stopped.code, stopped.stderr).toBe(code);
+      expect(stopped.stderr).toMatch(/Interrupted/);
+      expect(stopped.stdout).toBe('');
+      expect(stopped.stdout + stopped.stderr).not.toMatch(STACK);
     });
   }
 });

@@ -1,4 +1,4 @@
-import type { FormatRegistry } from '@llavakit/convert';
+import { type FormatRegistry, signalExitCode } from '@llavakit/convert';
 import { type Diagnostic, DiagnosticError, exitCodeOf, formatDiagnostic } from '@llavakit/diagnostics';
 import { type OpProgress, type OpSummary, renderOpSummary } from '@llavakit/ops';
 import { type Command, type Config, Flags } from '@oclif/core';
@@ -69,7 +69,7 @@ export async function opsContext(
   const formatOptions = parseKeyValues(flags.option ?? []);
   const progress = createProgress({ label, enabled: flags.json || flags.quiet ? false : undefined });
   const controller = new AbortController();
-  const interrupt = () => controller.abort(new InterruptedError());
+  const interrupt = (signal: NodeJS.Signals) => controller.abort(new InterruptedError(signal));
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
   const onProgress = (p: OpProgress) =>
@@ -93,10 +93,10 @@ export async function opsContext(
   };
 }
 
-/** The reason of an interrupted operation. */
+/** The reason of an interrupted operation (the signal decides the exit code: SIGINT 130, SIGTERM 143). */
 class InterruptedError extends Error {
   override name = 'AbortError';
-  constructor() {
+  constructor(readonly signal: NodeJS.Signals) {
     super('interrupted');
   }
 }
@@ -107,7 +107,7 @@ class InterruptedError extends Error {
  */
 export async function runOp<T>(
   command: Command,
-  context: Pick<OpsContext, 'progress'>,
+  context: Pick<OpsContext, 'progress'> & { readonly signal?: AbortSignal },
   call: () => Promise<T>,
 ): Promise<T> {
   try {
@@ -116,7 +116,9 @@ export async function runOp<T>(
     context.progress.stop();
     if ((error as Error)?.name === 'AbortError') {
       command.logToStderr('Interrupted: nothing was written (every output was discarded).');
-      command.exit(130);
+      // (a reader aborted by the signal may throw its own AbortError: the signal's reason says which signal it was)
+      const reason: unknown = context.signal?.reason ?? error;
+      command.exit(reason instanceof InterruptedError ? signalExitCode(reason.signal) : 130);
     }
     if (!DiagnosticError.is(error)) throw error;
     const problems = (error.diagnostic.data?.problems as Diagnostic[] | undefined) ?? [error.diagnostic];

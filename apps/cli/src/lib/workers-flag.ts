@@ -17,3 +17,12 @@ export const validateWorkersFlag = Flags.integer({
   description:
     'Duplicate ids, id types and image path forms are checked on the main thread in input order. Stream-level formats and plugins loaded through oclif are checked in one thread (said once on stderr).',
 });
+
+/** `llava stats --workers` (the worker threads of `computeStats`). */
+export const statsWorkersFlag = Flags.integer({
+  min: 1,
+  summary:
+    'Worker threads that parse, decode and count tokens (default: the available parallelism, for files of 8 MiB or more); 1 = this thread only.',
+  description:
+    'The result is the same whatever the number: duplicates are counted over the whole input on the main thread. Stream-level formats, the AnyRes presets (image sizes) and plugins loaded through oclif are counted in one thread (said once on stderr).',
+});
