@@ -22,10 +22,10 @@ export interface RunResult {
  */
 export function runCli(
   args: readonly string[],
-  options: { cwd?: string; input?: string | Buffer; env?: Record<string, string> } = {},
+  options: { cwd?: string; input?: string | Buffer; env?: Record<string, string>; nodeArgs?: readonly string[] } = {},
 ): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [binPath, ...args], {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), binPath, ...args], {
       cwd: options.cwd ?? repoRoot,
       env: { ...process.env, NO_COLOR: '1', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -92,6 +92,25 @@ describe('llava convert --workers', { timeout: 60_000 }, () => {
     }
   });
 
+  it('node options a worker cannot take (--expose-gc): the workers start without them, same bytes', async () => {
+    const input = join(dir, 'exec-argv.json');
+    await writeFile(input, JSON.stringify(records(300), null, 2));
+    const outputs: string[] = [];
+    for (const [workers, nodeArgs] of [
+      ['1', []],
+      ['2', ['--expose-gc']],
+    ] as const) {
+      const output = join(dir, `exec-argv-${workers}.json`);
+      const result = await runCli(['convert', input, '--to', 'sharegpt', '-o', output, '--workers', workers], {
+        nodeArgs,
+      });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).not.toMatch(/one thread/);
+      outputs.push(await readFile(output, 'utf8'));
+    }
+    expect(outputs[1]).toBe(outputs[0]);
+  });
+
   it('says once why a run with image flags converts in one thread', async () => {
     const input = join(dir, 'images.json');
     await writeFile(input, JSON.stringify(records(10)));

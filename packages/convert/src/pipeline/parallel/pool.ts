@@ -31,6 +31,24 @@ function workerExecArgv(): string[] {
   return out;
 }
 
+/**
+ * A worker thread with the process's Node options — or none, when a worker cannot take them (V8 flags such as
+ * `--expose-gc` are per process: `ERR_WORKER_INVALID_EXEC_ARGV`).
+ */
+function startWorker(script: URL, setup: object): Worker {
+  const options = {
+    workerData: setup,
+    // A small young generation: records die young, and three full-size ones would cost ~100 MiB of RSS.
+    resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+  };
+  try {
+    return new Worker(script, { ...options, execArgv: workerExecArgv() });
+  } catch (error) {
+    if ((error as { code?: unknown } | null)?.code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
+    return new Worker(script, { ...options, execArgv: [] });
+  }
+}
+
 /** Young generation of each worker, in MiB (`LLAVA_WORKER_YOUNG_MB` overrides it, for measurements). */
 const YOUNG_GENERATION_MB = Number(process.env.LLAVA_WORKER_YOUNG_MB) || 8;
 
@@ -78,12 +96,7 @@ export class WorkerPool<R extends { readonly id: number } = BatchResult> {
     const readies: Promise<void>[] = [];
     try {
       for (let i = 0; i < count; i++) {
-        const worker = new Worker(script, {
-          workerData: setup,
-          execArgv: workerExecArgv(),
-          // A small young generation: records die young, and three full-size ones would cost ~100 MiB of RSS.
-          resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
-        });
+        const worker = startWorker(script, setup);
         const slot: Slot = { worker, load: 0 };
         pool.#slots.push(slot);
         readies.push(pool.#ready(slot, readyTimeoutMs, signal));
