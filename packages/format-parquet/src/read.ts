@@ -5,6 +5,7 @@ import { parquetMetadataAsync, parquetReadObjects, parquetSchema, type RowGroup 
 import { checkMagic, parquetFilesOf } from './files.js';
 import { flatPlan, readFlatRows } from './flat.js';
 import { compactFooter, wholeFooter } from './footer.js';
+import { checkGroupPages } from './guard.js';
 import { LLAVAKIT_METADATA_KEY } from './layout.js';
 import { type ParquetOptions, parquetError, parquetRules } from './options.js';
 import { type GroupPages, groupPages, PAGED_CHUNK_BYTES } from './pages.js';
@@ -167,7 +168,7 @@ export async function openParquetFile(file: string, options: OpenParquetOptions 
       parquetRules.unreadable,
       `Cannot read rows ${starts[g]! + start}–${starts[g]! + end - 1} of ${file}: ${(error as Error).message}`,
       file,
-      'Snappy-compressed and uncompressed files are read; re-encode others (e.g. DuckDB: COPY … TO … (FORMAT parquet)).',
+      'The file may be damaged (re-download or re-export it); Snappy-compressed and uncompressed files are read, re-encode others (e.g. DuckDB: COPY … TO … (FORMAT parquet)).',
     );
   const readGroup = async (g: number): Promise<Record<string, unknown>[]> => {
     const rows = groups[g];
@@ -182,8 +183,11 @@ export async function openParquetFile(file: string, options: OpenParquetOptions 
       const canCopy = candidate && bytes.contiguous && chunkBytes(rowGroup) === bytes.length;
       // A group a re-shard may copy: its turns are checked from their pages and decoded only when asked for.
       const turns = canCopy && turnSchema ? turnColumnOf(rowGroup, bytes, rows) : undefined;
+      const fromPages = turns && flat ? readFlatRows(flat, rowGroup, bytes, rows) : undefined;
+      // what hyparquet decodes has its page headers checked first (a damaged one is named, not looped on)
+      if (!fromPages) checkGroupPages(rowGroup, bytes.chunks);
       const read =
-        (turns && flat && readFlatRows(flat, rowGroup, bytes, rows)) ||
+        fromPages ||
         (await parquetReadObjects({
           file: fileBuffer(file, size, bytes),
           metadata: groupFooter,
