@@ -107,6 +107,22 @@ const HELD_FD: unique symbol = Symbol('llavakit.parquet.held-fd');
 type HeldOptions = OpenParquetOptions & { readonly [HELD_FD]?: { readonly fd?: number } };
 
 /**
+ * The row counts of a footer agree: each row group's is a count, and they add up to the file's (a damaged footer
+ * could otherwise make rows vanish without a word). Throws an Error saying which count is wrong.
+ */
+function checkRowCounts(metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>): void {
+  const rows = Number(metadata.num_rows);
+  if (!Number.isSafeInteger(rows) || rows < 0) throw new Error('the footer has no valid row count');
+  let sum = 0;
+  for (const [g, group] of metadata.row_groups.entries()) {
+    const n = Number(group.num_rows);
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`row group ${g} has no valid row count`);
+    sum += n;
+  }
+  if (sum !== rows) throw new Error(`its row groups hold ${sum} rows, the footer says ${rows}`);
+}
+
+/**
  * Open one Parquet file for random access by row group: checks its magic, reads its footer (not its rows), and
  * reads one row group (or a slice of one) on demand. {@link readParquet} streams with it; `@llavakit/view` reads
  * records by (file, row group, row) with it. Throws `parquet/unreadable` for a file that is not Parquet or is
@@ -122,6 +138,7 @@ export async function openParquetFile(file: string, options: OpenParquetOptions 
   try {
     // Statistics stay raw bytes (nothing reads them but a re-shard copying them into its own footer).
     metadata = await parquetMetadataAsync(buffer, { parsers: { stringFromBytes: (bytes: Uint8Array) => bytes } });
+    checkRowCounts(metadata);
   } catch (error) {
     throw parquetError(
       parquetRules.unreadable,
