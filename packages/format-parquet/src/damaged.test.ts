@@ -150,7 +150,7 @@ const records: LlavaRecord[] = Array.from({ length: 20 }, (_, i) => ({
 }));
 const images = new Map(records.filter((_, i) => i % 4 === 0).map((r) => [r.image as string, jpeg]));
 
-describe.skipIf(!built)('damaged Parquet pages and footers end in a diagnostic, never a hang (needs the built package)', () => {
+describe.skipIf(!built)('damaged pages and footers: a diagnostic, never a hang (needs the built package)', () => {
   let dir: string;
   let cleanup: () => Promise<void>;
   let ours: Uint8Array<ArrayBuffer>;
@@ -210,7 +210,8 @@ describe.skipIf(!built)('damaged Parquet pages and footers end in a diagnostic, 
     const footerLength = new DataView(ours.buffer, ours.byteOffset, ours.byteLength).getUint32(ours.length - 8, true);
     const files: string[] = [];
     for (let at = ours.length - 8 - footerLength; at < ours.length - 8; at++) {
-      for (const value of [0x00, 0xff]) if (ours[at] !== value) files.push(await damaged(dir, 'footer', ours, at, value));
+      for (const value of [0x00, 0xff])
+        if (ours[at] !== value) files.push(await damaged(dir, 'footer', ours, at, value));
     }
     const { outcomes, hung } = await readGuarded(files);
     expect(hung).toEqual([]);
@@ -219,7 +220,9 @@ describe.skipIf(!built)('damaged Parquet pages and footers end in a diagnostic, 
     // a footer whose row counts disagree (rows that would vanish without a word) is refused, like one that does not parse
     const refused = outcomes.map((o) => o.error?.message ?? '');
     expect(refused.filter((m) => m.startsWith('Cannot read the footer of ')).length).toBeGreaterThan(10);
-    expect(refused.some((m) => /: (its row groups hold \d+ rows, the footer says 20|.* has no valid row count)$/.test(m))).toBe(true);
+    expect(
+      refused.some((m) => /: (its row groups hold \d+ rows, the footer says 20|.* has no valid row count)$/.test(m)),
+    ).toBe(true);
   }, 120_000);
 
   it('a DuckDB-written Hub-shaped file (v1 pages, dictionaries, an image struct), every third byte damaged', async () => {
