@@ -16,7 +16,7 @@ async function check(file: string, damage?: (bytes: Uint8Array, starts: Map<stri
     // (damage the bytes as read, offsets are the file's)
     if (damage)
       for (const chunk of read.chunks) damage(chunk.bytes, new Map([...starts].map(([k, v]) => [k, v - chunk.start])));
-    checkGroupPages(group, read.chunks);
+    checkGroupPages(group, read.chunks, metadata.schema);
   }
 }
 
@@ -53,6 +53,20 @@ describe('checkGroupPages', () => {
     };
     await expect(check(join(dir, 'ours.parquet'), zeroed)).rejects.toThrow(
       /^column image\.path, page at byte \d+: its header has no valid level lengths$/,
+    );
+  });
+
+  it("names a page whose definition levels hold a run of none, or one past the page's values", async () => {
+    // the image.path page's header is 23 bytes; its definition levels follow (one RLE run of 20)
+    const set = (value: number) => (bytes: Uint8Array, starts: Map<string, number>) => {
+      const at = starts.get('image.path')! + 23;
+      if (at >= 0 && at < bytes.length) bytes[at] = value;
+    };
+    await expect(check(join(dir, 'ours.parquet'), set(0x00))).rejects.toThrow(
+      /^column image\.path, page at byte \d+: its levels hold a run of none$/,
+    );
+    await expect(check(join(dir, 'ours.parquet'), set(0xff))).rejects.toThrow(
+      /^column image\.path, page at byte \d+: its levels hold a run of 1528, past the page's 20$/,
     );
   });
 

@@ -202,7 +202,7 @@ export async function openParquetFile(file: string, options: OpenParquetOptions 
       const turns = canCopy && turnSchema ? turnColumnOf(rowGroup, bytes, rows) : undefined;
       const fromPages = turns && flat ? readFlatRows(flat, rowGroup, bytes, rows) : undefined;
       // what hyparquet decodes has its page headers checked first (a damaged one is named, not looped on)
-      if (!fromPages) checkGroupPages(rowGroup, bytes.chunks);
+      if (!fromPages) checkGroupPages(rowGroup, bytes.chunks, groupFooter.schema);
       const read =
         fromPages ||
         (await parquetReadObjects({
