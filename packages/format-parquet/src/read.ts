@@ -197,14 +197,14 @@ export async function openParquetFile(file: string, options: OpenParquetOptions 
       const candidate = ours && copyable(rowGroup);
       // (a group that may be copied is read at once: its pages are read by turns.ts and flat.ts, not hyparquet)
       const bytes = readGroupBytes(file, rowGroup, candidate && turnSchema && flat !== undefined, held?.fd);
+      // the page headers (and V2 level runs) are checked before any decoder sees them: a damaged one is named,
+      // not looped on (by hyparquet, or by the level decoder turns.ts and flat.ts share with it)
+      checkGroupPages(rowGroup, bytes.chunks, groupFooter.schema);
       const canCopy = candidate && bytes.contiguous && chunkBytes(rowGroup) === bytes.length;
       // A group a re-shard may copy: its turns are checked from their pages and decoded only when asked for.
       const turns = canCopy && turnSchema ? turnColumnOf(rowGroup, bytes, rows) : undefined;
-      const fromPages = turns && flat ? readFlatRows(flat, rowGroup, bytes, rows) : undefined;
-      // what hyparquet decodes has its page headers checked first (a damaged one is named, not looped on)
-      if (!fromPages) checkGroupPages(rowGroup, bytes.chunks, groupFooter.schema);
       const read =
-        fromPages ||
+        (turns && flat && readFlatRows(flat, rowGroup, bytes, rows)) ||
         (await parquetReadObjects({
           file: fileBuffer(file, size, bytes),
           metadata: groupFooter,
