@@ -5,6 +5,7 @@ import { parquetMetadataAsync, parquetReadObjects, parquetSchema, type RowGroup 
 import { checkMagic, parquetFilesOf } from './files.js';
 import { flatPlan, readFlatRows } from './flat.js';
 import { compactFooter, wholeFooter } from './footer.js';
+import { checkGroupPages } from './guard.js';
 import { LLAVAKIT_METADATA_KEY } from './layout.js';
 import { type ParquetOptions, parquetError, parquetRules } from './options.js';
 import { type GroupPages, groupPages, PAGED_CHUNK_BYTES } from './pages.js';
@@ -106,6 +107,22 @@ const HELD_FD: unique symbol = Symbol('llavakit.parquet.held-fd');
 type HeldOptions = OpenParquetOptions & { readonly [HELD_FD]?: { readonly fd?: number } };
 
 /**
+ * The row counts of a footer agree: each row group's is a count, and they add up to the file's (a damaged footer
+ * could otherwise make rows vanish without a word). Throws an Error saying which count is wrong.
+ */
+function checkRowCounts(metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>): void {
+  const rows = Number(metadata.num_rows);
+  if (!Number.isSafeInteger(rows) || rows < 0) throw new Error('the footer has no valid row count');
+  let sum = 0;
+  for (const [g, group] of metadata.row_groups.entries()) {
+    const n = Number(group.num_rows);
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`row group ${g} has no valid row count`);
+    sum += n;
+  }
+  if (sum !== rows) throw new Error(`its row groups hold ${sum} rows, the footer says ${rows}`);
+}
+
+/**
  * Open one Parquet file for random access by row group: checks its magic, reads its footer (not its rows), and
  * reads one row group (or a slice of one) on demand. {@link readParquet} streams with it; `@llavakit/view` reads
  * records by (file, row group, row) with it. Throws `parquet/unreadable` for a file that is not Parquet or is
@@ -121,6 +138,7 @@ export async function openParquetFile(file: string, options: OpenParquetOptions 
   try {
     // Statistics stay raw bytes (nothing reads them but a re-shard copying them into its own footer).
     metadata = await parquetMetadataAsync(buffer, { parsers: { stringFromBytes: (bytes: Uint8Array) => bytes } });
+    checkRowCounts(metadata);
   } catch (error) {
     throw parquetError(
       parquetRules.unreadable,
@@ -167,7 +185,7 @@ export async function openParquetFile(file: string, options: OpenParquetOptions 
       parquetRules.unreadable,
       `Cannot read rows ${starts[g]! + start}–${starts[g]! + end - 1} of ${file}: ${(error as Error).message}`,
       file,
-      'Snappy-compressed and uncompressed files are read; re-encode others (e.g. DuckDB: COPY … TO … (FORMAT parquet)).',
+      'The file may be damaged (re-download or re-export it); Snappy-compressed and uncompressed files are read, re-encode others (e.g. DuckDB: COPY … TO … (FORMAT parquet)).',
     );
   const readGroup = async (g: number): Promise<Record<string, unknown>[]> => {
     const rows = groups[g];
@@ -179,6 +197,9 @@ export async function openParquetFile(file: string, options: OpenParquetOptions 
       const candidate = ours && copyable(rowGroup);
       // (a group that may be copied is read at once: its pages are read by turns.ts and flat.ts, not hyparquet)
       const bytes = readGroupBytes(file, rowGroup, candidate && turnSchema && flat !== undefined, held?.fd);
+      // the page headers (and V2 level runs) are checked before any decoder sees them: a damaged one is named,
+      // not looped on (by hyparquet, or by the level decoder turns.ts and flat.ts share with it)
+      checkGroupPages(rowGroup, bytes.chunks, groupFooter.schema);
       const canCopy = candidate && bytes.contiguous && chunkBytes(rowGroup) === bytes.length;
       // A group a re-shard may copy: its turns are checked from their pages and decoded only when asked for.
       const turns = canCopy && turnSchema ? turnColumnOf(rowGroup, bytes, rows) : undefined;
