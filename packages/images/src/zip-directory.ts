@@ -1,6 +1,5 @@
 /** A zip archive's central directory: finding it from the end record (ZIP64 too) and parsing it into compact tables. */
 import type { promises as fsp } from 'node:fs';
-import yauzl from 'yauzl';
 
 /** An entry the index refused because its name is absolute or contains `..`. */
 export interface UnsafeZipEntry {
@@ -68,8 +67,16 @@ export async function locateCentralDirectory(
   return { offset, size, entries };
 }
 
+/** yauzl's name rules (unsafe names, Info-ZIP Unicode paths), as {@link parseCentralDirectory} takes them. */
+export type ZipNameRules = Pick<typeof import('yauzl'), 'validateFileName' | 'getFileNameLowLevel'>;
+
+/** yauzl, loaded with the first archive opened: a run that reads no zip does not load it. */
+export async function zipNameRules(): Promise<ZipNameRules> {
+  return (await import('yauzl')).default;
+}
+
 /** Parse `count` central directory records into tables; unsafe names are kept out and listed. */
-export function parseCentralDirectory(cd: Buffer, count: number): CentralDirectory {
+export function parseCentralDirectory(cd: Buffer, count: number, yauzl: ZipNameRules): CentralDirectory {
   if (count > cd.length / 46) {
     throw new Error(`the central directory (${cd.length} bytes) is too small for ${count} entries`);
   }
@@ -120,7 +127,7 @@ export function parseCentralDirectory(cd: Buffer, count: number): CentralDirecto
         e += 4 + length;
       }
     }
-    const name = decodeName(cd, nameStart, nameLength, flag, extraStart, extraLength);
+    const name = decodeName(yauzl, cd, nameStart, nameLength, flag, extraStart, extraLength);
     at = next;
     if (name.endsWith('/')) continue; // a directory
     const problem =
@@ -158,6 +165,7 @@ export function parseCentralDirectory(cd: Buffer, count: number): CentralDirecto
 
 /** An entry name: ASCII and UTF-8 (flag bit 11) names directly; others as yauzl decodes them (CP437, Unicode Path). */
 function decodeName(
+  yauzl: ZipNameRules,
   cd: Buffer,
   start: number,
   length: number,

@@ -11,6 +11,7 @@ import {
   parseCentralDirectory,
   singleTopFolder,
   type UnsafeZipEntry,
+  zipNameRules,
 } from './zip-directory.js';
 
 const readAsync = promisify(readCallback);
@@ -91,7 +92,7 @@ export class ZipIndex {
       const cd = Buffer.allocUnsafe(end.size);
       const { bytesRead } = await handle.read(cd, 0, end.size, end.offset);
       if (bytesRead !== end.size) throw new Error('the central directory runs past the end of the file');
-      table = parseCentralDirectory(cd, end.entries);
+      table = parseCentralDirectory(cd, end.entries, await zipNameRules());
     } finally {
       await handle.close();
     }

@@ -1,9 +1,5 @@
 import { Readable } from 'node:stream';
 import { DiagnosticError, diagnose } from '@llavakit/diagnostics';
-import chain from 'stream-chain';
-import jsonlParser from 'stream-chain/jsonl/parser.js';
-import { parser } from 'stream-json';
-import { streamArray } from 'stream-json/streamers/stream-array.js';
 import { readerRules } from './rules.js';
 import { RecordScanner, scanDepth } from './scanner.js';
 import { ioError, openSource } from './source.js';
@@ -189,6 +185,13 @@ async function* readWithStreamJson(input: InputSource, options: ReadOptions): As
     }
   }
   const BAD = Symbol('bad-line');
+  // (stream-json is loaded by the runs that use it: the fast engine's reads, most of them, do not pay for it)
+  const [{ default: chain }, { default: jsonlParser }, { parser }, { streamArray }] = await Promise.all([
+    import('stream-chain'),
+    import('stream-chain/jsonl/parser.js'),
+    import('stream-json'),
+    import('stream-json/streamers/stream-array.js'),
+  ]);
   const steps =
     container === 'json'
       ? [Readable.from(rest()), parser(), streamArray()]
