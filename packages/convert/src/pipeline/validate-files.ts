@@ -63,8 +63,8 @@ export interface ValidateFilesOptions {
   /** A file's format is chosen: how its records are read and what they are checked as. */
   readonly onFile?: ((file: string, plan: ValidationPlan) => void | Promise<void>) | undefined;
   /**
-   * `--workers`: worker threads that parse and check the records (the same diagnostics, in the same order). Default
-   * 1: this thread (measured slower with two workers on a loaded 2-core machine).
+   * `--workers`: worker threads that parse and check the records (the same diagnostics, in the same order). Default:
+   * the available parallelism for files of 8 MiB or more (smaller files and streams in this thread); 1: this thread.
    */
   readonly workers?: number | undefined;
   /** A note for the user (`--workers N` asked for, but a file is checked in one thread, and why). */
@@ -152,8 +152,8 @@ export async function validateFiles(options: ValidateFilesOptions): Promise<Vali
     const parallel = await startParallelValidation(opened.input, plan, {
       file: input,
       registry: options.registry,
-      // (one thread unless `workers` is given: see ValidateFilesOptions.workers)
-      ...workersOptions(options.workers, options.onNote, 'validating', false),
+      // (the available parallelism for files of 8 MiB or more unless `workers` is given: ValidateFilesOptions.workers)
+      ...workersOptions(options.workers, options.onNote, 'validating', true),
       ...(options.keepRecord ? { keepRecord: options.keepRecord } : {}),
       onProgress,
     });
