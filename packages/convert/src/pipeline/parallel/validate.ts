@@ -92,26 +92,25 @@ export async function startParallelValidation(
   } catch {
     return inThread('the format options cannot be sent');
   }
-  let pool: WorkerPool<ValidationResult> | undefined;
-  const starting = WorkerPool.start<ValidationResult>(script, workers, workerSetup, 10_000, options.signal).then(
-    (started): BatchRunner<CheckedResult> => {
-      pool = started;
-      return {
-        size: started.size,
-        run: (batch) =>
-          started.run(batch).then((result) => {
-            const r8 = result.records;
-            const records = JSON.parse(
-              Buffer.from(r8.buffer, r8.byteOffset, r8.byteLength).toString('utf8'),
-            ) as (CheckedRecord | null)[];
-            return { ...result, records };
-          }),
-      };
-    },
-  );
+  const pool = WorkerPool.start<ValidationResult>(script, workers, workerSetup, 10_000, options.signal);
+  pool.catch(() => undefined);
+  const starting = pool.then((started): BatchRunner<CheckedResult> => {
+    return {
+      size: started.size,
+      run: (batch) =>
+        started.run(batch).then((result) => {
+          const r8 = result.records;
+          const records = JSON.parse(
+            Buffer.from(r8.buffer, r8.byteOffset, r8.byteLength).toString('utf8'),
+          ) as (CheckedRecord | null)[];
+          return { ...result, records };
+        }),
+    };
+  });
   starting.catch(() => undefined);
+  // (the workers may still be starting when the run ends, e.g. on a fatal error in the first chunk: waited for)
   const stop = async () => {
-    await pool?.terminate();
+    await (await pool.catch(() => undefined))?.terminate();
   };
   if (info?.isFile()) {
     // A file is read while the workers start; if they cannot, it is read again in this thread (nothing was
