@@ -9,11 +9,11 @@ export const workersFlag = Flags.integer({
     'The output is the same bytes whatever the number, with rejects and diagnostics in the same order. Image checks, rewriting and embedding, --metadata, stream-level formats and plugins loaded through oclif run in one thread (said once on stderr).',
 });
 
-/** `llava validate --workers` (the parallel path of `validateFiles`). */
+/** `llava validate --workers` (the parallel path of `validateFiles`): one thread unless asked. */
 export const validateWorkersFlag = Flags.integer({
   min: 1,
   summary:
-    'Worker threads that parse and check the records (default: the available parallelism, for files of 8 MiB or more); 1 = this thread only. The same diagnostics, in the same order.',
+    'Worker threads that parse and check the records (default 1: this thread); the same diagnostics, in the same order.',
   description:
     'Duplicate ids, id types and image path forms are checked on the main thread in input order. Stream-level formats and plugins loaded through oclif are checked in one thread (said once on stderr).',
 });
