@@ -3,8 +3,6 @@
  * turns, placement, images, tokens with its own LLaMA tokenizer) exactly as the in-process loop does record by
  * record; answer with the batch's counts and the duplicate keys of its records (the main thread keeps the table).
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type BatchMessage, formatOf, type InputMessage, type ReadyMessage } from '@llavakit/convert';
 import { type Diagnostic, DiagnosticError } from '@llavakit/diagnostics';
@@ -25,7 +23,6 @@ async function start(): Promise<void> {
   let tokens: LlamaTokenCounter | undefined;
   try {
     tokens = setup.tokens ? await LlamaTokenCounter.create() : undefined;
-    if (tokens) collectGarbage();
   } catch (error) {
     port.postMessage({ ready: false, reason: messageOf(error) } satisfies ReadyMessage);
     return;
@@ -132,28 +129,6 @@ async function start(): Promise<void> {
     port.postMessage(result, [result.input, result.keys.buffer as ArrayBuffer, result.hasId.buffer as ArrayBuffer]);
   });
   port.postMessage({ ready: true } satisfies ReadyMessage);
-}
-
-/**
- * One full garbage collection, once the tokenizer is loaded: decoding its vocabulary leaves ~11 MB of garbage in the
- * old generation, where it would stay for most of a run (no full collection comes before the heap grows), and with
- * two workers that is what takes a 224 MB file's peak RSS over 200 MiB. `gc` is exposed to one new context only, and
- * the flag is turned off again at once. Nothing depends on it: where it cannot run, the garbage waits for V8.
- */
-function collectGarbage(): void {
-  const exposed = (globalThis as { gc?: () => void }).gc;
-  if (typeof exposed === 'function') {
-    exposed(); // (the process runs with --expose-gc: nothing to switch)
-    return;
-  }
-  try {
-    setFlagsFromString('--expose-gc');
-    (runInNewContext('gc') as () => void)();
-  } catch {
-    // (memory only)
-  } finally {
-    setFlagsFromString('--no-expose-gc');
-  }
 }
 
 function messageOf(error: unknown): string {
