@@ -26,6 +26,7 @@ const EXPECTED = [
   'describeFormat',
   'describeOptions',
   'diagnosticPlace',
+  'elementPlace',
   'expandInputs',
   'feedPool',
   'formatOf',

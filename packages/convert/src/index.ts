@@ -93,7 +93,13 @@ export {
 // The worker pool and feed, for operations of other packages that run their own worker script (`llava stats`).
 export { type FeedJob, feedPool } from './pipeline/parallel/feed.js';
 export { PoolStartError, WorkerPool } from './pipeline/parallel/pool.js';
-export type { BatchMessage, FormatRef, InputMessage, ReadyMessage } from './pipeline/parallel/protocol.js';
+export {
+  type BatchMessage,
+  elementPlace,
+  type FormatRef,
+  type InputMessage,
+  type ReadyMessage,
+} from './pipeline/parallel/protocol.js';
 export { defaultWorkers, type ParallelOptions } from './pipeline/parallel/run.js';
 export { formatOf } from './pipeline/parallel/worker-format.js';
 export {

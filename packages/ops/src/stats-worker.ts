@@ -4,10 +4,10 @@
  * record; answer with the batch's counts and the duplicate keys of its records (the main thread keeps the table).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { type BatchMessage, formatOf, type InputMessage, type ReadyMessage } from '@llavakit/convert';
+import { type BatchMessage, elementPlace, formatOf, type InputMessage, type ReadyMessage } from '@llavakit/convert';
 import { type Diagnostic, DiagnosticError } from '@llavakit/diagnostics';
 import type { FormatPlugin, RecordContext } from '@llavakit/format';
-import { parseElement, type ReadItem, type RecordPlace } from '@llavakit/reader';
+import { parseElement, type ReadItem } from '@llavakit/reader';
 import { NO_IMAGES } from './format-context.js';
 import type { Key64 } from './hash.js';
 import { measureRecord } from './length.js';
@@ -78,13 +78,7 @@ async function start(): Promise<void> {
     for (let k = 0; k < n; k++) {
       const start = k === 0 ? 0 : batch.ends[k - 1]!;
       const end = batch.ends[k]!;
-      const place: RecordPlace = {
-        index: p[k * 4]!,
-        offset: p[k * 4 + 1]!,
-        line: p[k * 4 + 2]!,
-        column: p[k * 4 + 3]!,
-        length: end - start,
-      };
+      const place = elementPlace(p, k, end - start);
       try {
         const rejected = batch.rejected?.find((r) => r.k === k);
         // Every element is parsed, those of other shards too: the in-process reader parses them all, and an element

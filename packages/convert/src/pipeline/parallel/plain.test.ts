@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import type { Diagnostic } from '@llavakit/diagnostics';
 import type { FormatPlugin, RecordContext } from '@llavakit/format';
 import { parseElement } from '@llavakit/reader';
@@ -75,7 +74,7 @@ function plain(bytes: Buffer, target: FormatPlugin<object>, targetOptions: objec
   const batch = Buffer.concat([Buffer.from('[\n  '), bytes, Buffer.from(',\n  {"id": 1}')]);
   const start = 4;
   const end = start + bytes.length;
-  if (!isUtf8(batch.subarray(start, end)) || !reader.read(batch, start, end)) return undefined;
+  if (!reader.read(batch, start, end)) return undefined;
   const parsedOptions = target.optionsSchema ? (target.optionsSchema.parse(targetOptions) as object) : {};
   const encode = plainEncoderFor({ name: 'llava' }, { name: target.name }, parsedOptions)!;
   const out: PlainOutput = { buffer: new Uint8Array(plainOutputBound(bytes.length, reader.turns)), used: 0 };
@@ -345,7 +344,7 @@ describe('plain records: the bytes-only path writes what the full path writes', 
         id: 'qaQ8jfv_6',
         model: '',
         conversations: [
-          { from: 'human', value: 'Write a "poem" about C:\\temp\n\n' + 'x'.repeat(3) },
+          { from: 'human', value: 'Write a "poem" about C:\\temp\n\nxxx' },
           { from: 'gpt', value: 'Sure!\n```js\nconst a = "b";\n```' },
         ],
       },

@@ -15,6 +15,8 @@
  * or role. `plain.test.ts` holds the two paths equal over generated records.
  */
 
+import { isUtf8 } from 'node:buffer';
+
 // Byte classes inside a string: 0 plain, 1 look (control, `"`, `\`, `<`).
 const LOOK = new Uint8Array(256);
 for (let c = 0; c < 0x20; c++) LOOK[c] = 1;
@@ -37,7 +39,6 @@ WS[0x20] = WS[0x0a] = WS[0x0d] = WS[0x09] = 1;
 
 /** The keys a plain record may have, in this order (`image` and `model` optional, one of them at most). */
 const Key = { Id: 1, Image: 2, Model: 3, Conversations: 4 } as const;
-type Key = (typeof Key)[keyof typeof Key];
 
 /** `isSpace` of the validator (`value/whitespace`): the characters it takes for leading or trailing whitespace. */
 function isSpace(c: number): boolean {
@@ -72,10 +73,11 @@ export class PlainReader {
   #words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 
   /**
-   * Read `bytes[start…end]` (one element, valid UTF-8: the caller checks) as a plain record. `false`: it is not one,
-   * or not certainly; nothing else is known of it then.
+   * Read `bytes[start…end]` (one element) as a plain record. `false`: it is not one (its bytes are not UTF-8, say), or
+   * not certainly; nothing else is known of it then.
    */
   read(b: Uint8Array, start: number, end: number): boolean {
+    if (!isUtf8(b.subarray(start, end))) return false;
     this.imageStart = this.imageEnd = this.modelStart = this.modelEnd = -1;
     this.turns = 0;
     this.#tokens = 0;

@@ -5,6 +5,7 @@
  * batch and, per record, what the main thread must replay in input order (notes, counts, rejects, a fatal error).
  */
 import type { Diagnostic } from '@llavakit/diagnostics';
+import type { RecordPlace } from '@llavakit/reader';
 import type { RecordFacts, ValidationKind } from '@llavakit/schema';
 
 /** How a worker finds a format: a built-in by name, or the module file of a `--plugin`. */
@@ -139,4 +140,15 @@ export interface ValidationResult {
   /** The fatal error that ended the read at element `fatalAt` (-1: none). */
   readonly fatalAt: number;
   readonly fatal?: Diagnostic;
+}
+
+/** The place of element `k` of a batch (its four numbers in {@link BatchMessage.places}), `length` bytes long. */
+export function elementPlace(places: Float64Array, k: number, length: number): RecordPlace {
+  return {
+    index: places[k * 4]!,
+    offset: places[k * 4 + 1]!,
+    line: places[k * 4 + 2]!,
+    column: places[k * 4 + 3]!,
+    length,
+  };
 }

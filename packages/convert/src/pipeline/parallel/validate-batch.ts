@@ -4,15 +4,14 @@
  * record by record. A worker thread runs it (`validate-worker.ts`), and so does a validation in one thread
  * (`validate.ts`): the cross-record half runs on the results in input order.
  */
-import { isUtf8 } from 'node:buffer';
 import type { Diagnostic } from '@llavakit/diagnostics';
 import type { FormatPlugin, RecordContext } from '@llavakit/format';
-import type { ReadItem, RecordPlace } from '@llavakit/reader';
+import type { ReadItem } from '@llavakit/reader';
 import { recordFactsOf } from '@llavakit/schema/facts';
 import { recordIdOf } from '../../formats/shared/record-id.js';
 import { sourcePointer, withPlace } from '../validate-places.js';
 import { PlainReader, plainString } from './plain.js';
-import type { BatchMessage, CheckedRecord, ValidationSetup } from './protocol.js';
+import { type BatchMessage, type CheckedRecord, elementPlace, type ValidationSetup } from './protocol.js';
 
 type Full = typeof import('./validate-full.js');
 
@@ -59,16 +58,9 @@ export function createBatchChecker(
     for (let k = 0; k < n; k++) {
       const start = k === 0 ? 0 : batch.ends[k - 1]!;
       const end = batch.ends[k]!;
-      const p = batch.places;
-      const place: RecordPlace = {
-        index: p[k * 4]!,
-        offset: p[k * 4 + 1]!,
-        line: p[k * 4 + 2]!,
-        column: p[k * 4 + 3]!,
-        length: end - start,
-      };
+      const place = elementPlace(batch.places, k, end - start);
       const rejected = batch.rejected?.find((r) => r.k === k);
-      if (plain && !rejected && isUtf8(bytes.subarray(start, end)) && plain.read(bytes, start, end)) {
+      if (plain && !rejected && plain.read(bytes, start, end)) {
         if (batch.keep && batch.keep[k] === 0) continue;
         known.id =
           plain.idKind === 1

@@ -3,17 +3,17 @@
  * in-process path does record by record (same walls, same diagnostics), answering with the batch's output text and
  * the per-record events the main thread replays in input order. See `protocol.ts`.
  */
-import { isUtf8 } from 'node:buffer';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Diagnostic } from '@llavakit/diagnostics';
 import type { FormatPlugin, RecordContext, SourceRecord } from '@llavakit/format';
-import type { ReadItem, RecordPlace } from '@llavakit/reader';
+import type { ReadItem } from '@llavakit/reader';
 import type { EncodeWatch } from '../walls.js';
 import { PlainReader } from './plain.js';
 import { type PlainEncoder, type PlainOutput, plainEncoderFor, plainOutputBound } from './plain-encoders.js';
 import {
   type BatchMessage,
   type BatchResult,
+  elementPlace,
   type FormatRef,
   type InputMessage,
   REJECTED,
@@ -153,16 +153,9 @@ async function start(): Promise<void> {
     for (k = 0; k < n; k++) {
       const start = k === 0 ? 0 : batch.ends[k - 1]!;
       const end = batch.ends[k]!;
-      const p = batch.places;
-      const place: RecordPlace = {
-        index: p[k * 4]!,
-        offset: p[k * 4 + 1]!,
-        line: p[k * 4 + 2]!,
-        column: p[k * 4 + 3]!,
-        length: end - start,
-      };
+      const place = elementPlace(batch.places, k, end - start);
       const rejected = batch.rejected?.find((r) => r.k === k);
-      if (plain && !rejected && isUtf8(bytes.subarray(start, end)) && plainReader.read(bytes, start, end)) {
+      if (plain && !rejected && plainReader.read(bytes, start, end)) {
         if (batch.keep && batch.keep[k] === 0) {
           status[k] = SKIPPED;
           continue;
