@@ -10,6 +10,7 @@ import {
   finished,
   interruptCase,
   record,
+  signalAndWait,
   spawnCli,
   temporaries,
   until,
@@ -108,10 +109,7 @@ describe('a FIFO input whose writer has gone quiet', () => {
       await until(() => temporaries(case_).length >= 2, 20_000);
       // The child has taken all of it (the pipe is empty) and now waits on the silent writer.
       await sleep(300);
-      child.kill(signal);
-      const guard = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      const stopped = await result;
-      clearTimeout(guard);
+      const stopped = await signalAndWait(child, result, signal);
       feed.destroy();
       expect(stopped.signal, 'the child hung after the signal and was killed').toBeNull();
       // The run itself wound down and printed its summary: the 5 s grace exit (taken when the read is not given up on

@@ -11,6 +11,7 @@ import {
   interruptCase,
   record,
   STACK,
+  signalAndWait,
   spawnCli,
   temporaries,
   until,
@@ -269,10 +270,7 @@ describe('llava stats --workers', { timeout: 60_000 }, () => {
       // (the write is done once the child has read all but a pipe's worth of it: the run is in the middle)
       await new Promise<void>((done) => feed.write(`[\n${head.join(',\n')},\n`, () => done()));
       await sleep(300);
-      child.kill(signal);
-      const guard = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      const stopped = await result;
-      clearTimeout(guard);
+      const stopped = await signalAndWait(child, result, signal);
       feed.destroy();
       expect(stopped.signal, 'the child hung after the signal and was killed').toBeNull();
       expect(stopped.code, stopped.stderr).toBe(code);
