@@ -81,18 +81,30 @@ function checkPlaces(bytes: Buffer, items: ReadItem[], bom: boolean) {
 
 describe('property: JSON arrays read back exactly', () => {
   test.prop(
-    [records, fc.constantFrom<0 | 1 | 2 | 4 | '\t'>(0, 1, 2, 4, '\t'), fc.boolean(), fc.boolean(), chunkSizes],
+    [
+      records,
+      fc.constantFrom<0 | 1 | 2 | 4 | '\t'>(0, 1, 2, 4, '\t'),
+      fc.boolean(),
+      fc.boolean(),
+      fc.boolean(),
+      chunkSizes,
+    ],
     { numRuns: 300 },
-  )('any records, pretty or compact, BOM/CRLF, any chunking', async (recs, indent, bom, crlf, sizes) => {
-    let text = JSON.stringify(recs, null, indent || undefined);
-    if (crlf) text = text.replaceAll('\n', '\r\n');
-    const bytes = Buffer.concat([bom ? Buffer.from([0xef, 0xbb, 0xbf]) : Buffer.alloc(0), Buffer.from(`${text}\n`)]);
-    const items = await readAll(bytes, sizes);
-    const expected = JSON.parse(text) as unknown[];
-    expect(items.every((i) => i.ok)).toBe(true);
-    expect(items.map((i) => (i.ok ? i.value : undefined))).toEqual(expected);
-    checkPlaces(bytes, items, bom);
-  });
+  )(
+    'any records, pretty or compact, blank lines, BOM/CRLF, any chunking',
+    async (recs, indent, blank, bom, crlf, sizes) => {
+      let text = JSON.stringify(recs, null, indent || undefined);
+      // (a raw newline is never inside a JSON string: doubling them adds blank lines inside and between records)
+      if (blank) text = text.replaceAll('\n', '\n \n');
+      if (crlf) text = text.replaceAll('\n', '\r\n');
+      const bytes = Buffer.concat([bom ? Buffer.from([0xef, 0xbb, 0xbf]) : Buffer.alloc(0), Buffer.from(`${text}\n`)]);
+      const items = await readAll(bytes, sizes);
+      const expected = JSON.parse(text) as unknown[];
+      expect(items.every((i) => i.ok)).toBe(true);
+      expect(items.map((i) => (i.ok ? i.value : undefined))).toEqual(expected);
+      checkPlaces(bytes, items, bom);
+    },
+  );
 });
 
 describe('property: JSON Lines read back exactly', () => {

@@ -536,8 +536,14 @@ export class RecordScanner {
         }
         continue;
       }
-      if (c === 0x0a) this.newlineAt(i);
-      else if (c === 0x7b || c === 0x5b) {
+      if (c === 0x0a) {
+        this.newlineAt(i);
+        // the indentation after it, in one tight loop (pretty-printed files: most bytes between strings)
+        i++;
+        while (i < n && buf[i] === 0x20) i++;
+        continue;
+      }
+      if (c === 0x7b || c === 0x5b) {
         if (++depth > this.maxDepth) this.tooDeep(buf, i);
       } else if (c === 0x7d || c === 0x5d) {
         if (--depth === 0) {
