@@ -76,7 +76,7 @@ async function start(): Promise<void> {
     const p = batch.places;
     let fatal: Diagnostic | undefined;
     for (let k = 0; k < n; k++) {
-      const start = k === 0 ? 0 : batch.ends[k - 1]!;
+      const start = batch.starts[k]!;
       const end = batch.ends[k]!;
       const place = elementPlace(p, k, end - start);
       try {

@@ -65,17 +65,38 @@ export async function feedPool<
   // the batch being filled
   let buffer = fresh();
   let used = 0;
+  let starts: number[] = [];
   let ends: number[] = [];
   let places: number[] = [];
   let keep: number[] | undefined;
   let rejects: { k: number; diagnostic: Diagnostic; length: number }[] | undefined;
+  // Elements found inside the chunk being scanned are copied into the batch together, in one copy of the bytes from
+  // the first one's start to the last one's end (separators included): `span` is that range of the chunk, and the
+  // batch offsets of its elements are `spanAt` + their offsets in the chunk, fixed once it is copied.
+  let chunk: Buffer | undefined;
+  let spanStart = -1;
+  let spanEnd = 0;
+  let spanFirst = 0;
+
+  const copySpan = () => {
+    if (spanStart < 0) return;
+    chunk!.copy(buffer, used, spanStart, spanEnd);
+    for (let k = spanFirst; k < ends.length; k++) {
+      starts[k] = starts[k]! - spanStart + used;
+      ends[k] = ends[k]! - spanStart + used;
+    }
+    used += spanEnd - spanStart;
+    spanStart = -1;
+  };
 
   const dispatch = () => {
+    copySpan();
     if (ends.length === 0) return;
     const message: BatchMessage = {
       kind: 'batch',
       id: nextId++,
       buffer: buffer.buffer as ArrayBuffer,
+      starts: Int32Array.from(starts),
       ends: Int32Array.from(ends),
       places: Float64Array.from(places),
       keep: keep ? Uint8Array.from(keep) : undefined,
@@ -87,21 +108,37 @@ export async function feedPool<
     inFlight.push(result);
     buffer = fresh();
     used = 0;
+    starts = [];
     ends = [];
     places = [];
     keep = undefined;
     rejects = undefined;
   };
 
-  // Each element's bytes are copied into the batch as the scanner finds it (no object per element).
+  // Each element's place is noted as the scanner finds it (no object per element); its bytes are copied with the
+  // others of its chunk, or at once when the scanner joined them from several chunks.
   const add: RawSink = (bytes, start, end, index, offset, line, column, rejected) => {
     const length = end - start;
-    if (ends.length > 0 && used + length > buffer.length) dispatch();
-    if (length > buffer.length) buffer = new Uint8Array(length); // one large element: its own buffer
-    bytes.copy(buffer, used, start, end);
-    used += length;
-    if (rejected) (rejects ??= []).push({ k: ends.length, diagnostic: rejected.diagnostic, length: rejected.length });
-    ends.push(used);
+    const pending = spanStart < 0 ? 0 : end - spanStart;
+    if (ends.length > 0 && used + (bytes === chunk ? pending || length : length) > buffer.length) dispatch();
+    if (bytes === chunk && length <= buffer.length) {
+      if (spanStart < 0) {
+        spanStart = start;
+        spanFirst = ends.length;
+      }
+      spanEnd = end;
+      starts.push(start);
+      ends.push(end);
+    } else {
+      copySpan();
+      if (length > buffer.length) buffer = new Uint8Array(length); // one large element: its own buffer
+      bytes.copy(buffer, used, start, end);
+      starts.push(used);
+      used += length;
+      ends.push(used);
+    }
+    if (rejected)
+      (rejects ??= []).push({ k: ends.length - 1, diagnostic: rejected.diagnostic, length: rejected.length });
     places.push(index, offset, line, column);
     if (keepRecord) {
       keep ??= new Array<number>(ends.length - 1).fill(1);
@@ -120,16 +157,18 @@ export async function feedPool<
       outputs.push(out);
   };
 
-  for await (const chunk of opened.chunks) {
+  for await (const read of opened.chunks) {
     signal?.throwIfAborted();
-    bytesRead += chunk.length;
-    scanner.pushTo(chunk, add);
+    bytesRead += read.length;
+    chunk = read;
+    scanner.pushTo(read, add);
     // Each chunk's elements go out at once (a slow stream's records do not wait for a full batch).
     dispatch();
     job.onProgress?.(bytesRead, elements, opened.totalBytes);
     while (inFlight.length >= limit) await settle();
     if (scanner.error) break;
   }
+  chunk = undefined;
   if (!scanner.error) {
     signal?.throwIfAborted();
     scanner.endTo(add);

@@ -292,6 +292,39 @@ describe.skipIf(!built)('convert with worker threads gives what one thread gives
     expect(sharegpt.summary.counts['llava_meta:written']).toBeGreaterThan(40);
   });
 
+  it('an input of several read chunks (elements across chunk ends, one larger than a chunk): same bytes', async () => {
+    // Files are read 1 MiB at a time: the elements inside a chunk are copied into a batch together, the ones that
+    // cross a chunk's end on their own. ~3.5 MiB, with plain and other records, broken ones, and a 1.5 MiB value.
+    const parts: string[] = [];
+    let size = 0;
+    for (let i = 0; size < 3.5 * 1024 * 1024; i++) {
+      const record =
+        i % 50 === 3
+          ? records[i % records.length]!
+          : { id: String(i).padStart(12, '0'), image: `${i}.jpg`, conversations: turns(i, true) };
+      parts.push(JSON.stringify(record, null, i % 2 === 0 ? 2 : undefined));
+      size += parts.at(-1)!.length + 2;
+      if (i % 97 === 50) parts.push('{"id": "broken", "conversations": [,]}');
+      if (i === 1200) {
+        const long = turns(i, true);
+        long[1]!.value = 'x'.repeat(1.5 * 1024 * 1024);
+        parts.push(JSON.stringify({ id: 'long', image: 'long.jpg', conversations: long }));
+      }
+    }
+    const input = join(dir, 'chunks.json');
+    await writeFile(input, `[\n${parts.join(',\n')}\n]\n`);
+    for (const batchBytes of [2 * 1024 * 1024, 64 * 1024]) {
+      const two = await same({ inputs: [input], to: 'sharegpt' }, batchBytes);
+      expect(two.summary.read).toBe(parts.length);
+    }
+    const lines = join(dir, 'chunks.jsonl');
+    await writeFile(
+      lines,
+      `${parts.map((p) => JSON.stringify(JSON.parse(p.startsWith('{"id": "broken"') ? '{}' : p))).join('\n')}\n`,
+    );
+    await same({ inputs: [lines], to: 'llava', container: 'jsonl' }, 64 * 1024);
+  });
+
   it('any records, any batch size: the same bytes (property)', async () => {
     const element = fc.oneof(
       { weight: 8, arbitrary: llavaRecordArbitrary.map((r) => JSON.stringify(r)) },

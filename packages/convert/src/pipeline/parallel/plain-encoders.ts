@@ -75,14 +75,26 @@ const META_MODEL_END = ascii('\\"');
 const META_ORDER = ascii('},\\"order\\":[\\"id\\",\\"model\\",\\"conversations\\"]}"');
 const META_END = ascii('}}"');
 
+/** Below this many bytes a loop copies: cheaper than a native call and a view (most tokens: keys, roles, ids). */
+const SHORT_COPY = 48;
+
 function put(out: PlainOutput, word: Uint8Array): void {
-  out.buffer.set(word, out.used);
-  out.used += word.length;
+  const buffer = out.buffer;
+  let at = out.used;
+  for (let i = 0; i < word.length; i++) buffer[at++] = word[i]!;
+  out.used = at;
 }
 
 function copy(out: PlainOutput, bytes: Uint8Array, start: number, end: number): void {
-  out.buffer.set(bytes.subarray(start, end), out.used);
-  out.used += end - start;
+  const buffer = out.buffer;
+  let at = out.used;
+  if (end - start < SHORT_COPY) {
+    for (let i = start; i < end; i++) buffer[at++] = bytes[i]!;
+    out.used = at;
+    return;
+  }
+  buffer.set(bytes.subarray(start, end), at);
+  out.used = at + (end - start);
 }
 
 function turnsOf(r: PlainReader, b: Uint8Array, out: PlainOutput): void {

@@ -200,6 +200,7 @@ export class WorkerPool<R extends { readonly id: number } = BatchResult> {
       this.#pending.set(batch.id, { slot, resolve, reject });
       const transfer: ArrayBuffer[] = [
         batch.buffer,
+        batch.starts.buffer as ArrayBuffer,
         batch.ends.buffer as ArrayBuffer,
         batch.places.buffer as ArrayBuffer,
       ];

@@ -49,9 +49,11 @@ export type ReadyMessage = { readonly ready: true } | { readonly ready: false; r
 export interface BatchMessage {
   readonly kind: 'batch';
   readonly id: number;
-  /** The elements' bytes, back to back (from offset 0 to the last end; the buffer may be longer). */
+  /** The elements' bytes, in order (with what separated them in the input, when they came from one chunk). */
   readonly buffer: ArrayBuffer;
-  /** End offset of each element in `buffer` (element k spans `ends[k-1] … ends[k]`). */
+  /** Start offset of each element in `buffer` (element k spans `starts[k] … ends[k]`). */
+  readonly starts: Int32Array;
+  /** End offset of each element in `buffer`. */
   readonly ends: Int32Array;
   /** Per element: index, byte offset, line, column (4 numbers). */
   readonly places: Float64Array;
@@ -130,6 +132,7 @@ export interface ValidationResult {
   readonly id: number;
   /** The batch's buffers, handed back: the main thread reads an element's text from them when a place needs it. */
   readonly input: ArrayBuffer;
+  readonly starts: Int32Array;
   readonly ends: Int32Array;
   readonly places: Float64Array;
   /**

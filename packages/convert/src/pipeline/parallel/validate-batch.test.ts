@@ -118,6 +118,35 @@ describe('validateFiles reads element bytes in batches and finds what the record
     );
   }, 120_000);
 
+  it('a file of several read chunks (records across chunk ends, one larger than a chunk), in one thread and two workers', async () => {
+    // Files are read 1 MiB at a time: the elements inside a chunk go into a batch in one copy, the others alone.
+    const sample = fc.sample(element, { numRuns: 400, seed: 11 });
+    const texts: string[] = [];
+    let size = 0;
+    for (let i = 0; size < 2.5 * 1024 * 1024; i++) {
+      texts.push(sample[i % sample.length]!);
+      size += texts.at(-1)!.length + 2;
+      if (i === 700) {
+        const value = 'y'.repeat(1.2 * 1024 * 1024);
+        texts.push(
+          JSON.stringify({
+            id: 'long',
+            conversations: [
+              { from: 'human', value: 'Q' },
+              { from: 'gpt', value },
+            ],
+          }),
+        );
+      }
+    }
+    const file = join(dir, 'chunks.json');
+    await writeFile(file, `[\n${texts.join(',\n')}\n]\n`);
+    const expected = await reference(file);
+    expect(expected.records).toBe(texts.length);
+    expect(await batched(file, 1)).toEqual(expected);
+    if (workerScript('validate-worker')) expect(await batched(file, 2)).toEqual(expected);
+  }, 60_000);
+
   it('a cut-off file: the records before the cut, then the fatal error', async () => {
     const texts = fc.sample(plainRecord, { numRuns: 30, seed: 7 }).map((r) => JSON.stringify(r, null, 2));
     const file = join(dir, 'cut.json');

@@ -27,7 +27,7 @@ export interface CheckedBatch {
 export function createBatchChecker(
   setup: ValidationSetup,
   decode: FormatPlugin<object>['decode'] | undefined,
-): (batch: Pick<BatchMessage, 'buffer' | 'ends' | 'places' | 'keep' | 'rejected'>) => Promise<CheckedBatch> {
+): (batch: Pick<BatchMessage, 'buffer' | 'starts' | 'ends' | 'places' | 'keep' | 'rejected'>) => Promise<CheckedBatch> {
   const file = setup.file;
   // The parser and the rules, loaded with the first record that is not plain.
   let full: Full | undefined;
@@ -56,7 +56,7 @@ export function createBatchChecker(
     const n = batch.ends.length;
     const records: (CheckedRecord | null)[] = new Array(n).fill(null);
     for (let k = 0; k < n; k++) {
-      const start = k === 0 ? 0 : batch.ends[k - 1]!;
+      const start = batch.starts[k]!;
       const end = batch.ends[k]!;
       const place = elementPlace(batch.places, k, end - start);
       const rejected = batch.rejected?.find((r) => r.k === k);

@@ -36,6 +36,7 @@ async function start(): Promise<void> {
       const result = await validateBatch(batch);
       port.postMessage(result, [
         result.input,
+        result.starts.buffer as ArrayBuffer,
         result.ends.buffer as ArrayBuffer,
         result.places.buffer as ArrayBuffer,
         result.records.buffer as ArrayBuffer,
@@ -53,8 +54,8 @@ function jsonBytes(value: unknown): Uint8Array {
   return out;
 }
 
-function handBack(batch: BatchMessage): Pick<ValidationResult, 'id' | 'input' | 'ends' | 'places'> {
-  return { id: batch.id, input: batch.buffer, ends: batch.ends, places: batch.places };
+function handBack(batch: BatchMessage): Pick<ValidationResult, 'id' | 'input' | 'starts' | 'ends' | 'places'> {
+  return { id: batch.id, input: batch.buffer, starts: batch.starts, ends: batch.ends, places: batch.places };
 }
 
 void start();

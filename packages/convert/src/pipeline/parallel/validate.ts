@@ -100,9 +100,11 @@ export async function startParallelValidation(
       run: (batch) =>
         started.run(batch).then((result) => {
           const r8 = result.records;
-          const records = JSON.parse(
-            Buffer.from(r8.buffer, r8.byteOffset, r8.byteLength).toString('utf8'),
-          ) as (CheckedRecord | null)[];
+          // (parsed when the batch is replayed, in order: answers that wait for an earlier one hold only bytes)
+          const records = () =>
+            JSON.parse(
+              Buffer.from(r8.buffer, r8.byteOffset, r8.byteLength).toString('utf8'),
+            ) as (CheckedRecord | null)[];
           return { ...result, records };
         }),
     };
@@ -129,8 +131,10 @@ export async function startParallelValidation(
   }
 }
 
-/** A checked batch with its buffers, as the replay takes it (from a worker, its records parsed). */
-type CheckedResult = Omit<ValidationResult, 'records'> & { readonly records: (CheckedRecord | null)[] };
+/** A checked batch with its buffers, as the replay takes it (from a worker, its records still to be parsed). */
+type CheckedResult = Omit<ValidationResult, 'records'> & {
+  readonly records: (CheckedRecord | null)[] | (() => (CheckedRecord | null)[]);
+};
 
 /** The batch checker run in this thread, one batch at a time. */
 function inThreadRunner(setup: ValidationSetup, plan: ValidationPlan): BatchRunner<CheckedResult> {
@@ -140,6 +144,7 @@ function inThreadRunner(setup: ValidationSetup, plan: ValidationPlan): BatchRunn
     run: async (batch) => ({
       id: batch.id,
       input: batch.buffer,
+      starts: batch.starts,
       ends: batch.ends,
       places: batch.places,
       ...(await check(batch)),
@@ -161,7 +166,8 @@ function validation(
 ): ParallelValidation {
   const cross = createCrossRecordValidator({ file: options.file, kind: plan.kind, ignore: plan.ignore });
   const replay = async (result: CheckedResult, host: ValidationHost) => {
-    const { ends, places, records } = result;
+    const { starts, ends, places } = result;
+    const records = typeof result.records === 'function' ? result.records() : result.records;
     let bytes: Buffer | undefined;
     for (let k = 0; k < records.length; k++) {
       if (k === result.fatalAt) throw new DiagnosticError(result.fatal!);
@@ -184,7 +190,7 @@ function validation(
         // The record's text, for a place inside it (rare: see CrossRecordValidator.add); decoded records have none.
         const text = plan.decode
           ? undefined
-          : () => (bytes ??= Buffer.from(result.input)).toString('utf8', k === 0 ? 0 : ends[k - 1]!, ends[k]!);
+          : () => (bytes ??= Buffer.from(result.input)).toString('utf8', starts[k]!, ends[k]!);
         const duplicate = cross.add(r.f, place, text);
         if (duplicate) await host.diagnostic(duplicate);
       }

@@ -151,7 +151,7 @@ async function start(): Promise<void> {
     let first = true;
     events = [];
     for (k = 0; k < n; k++) {
-      const start = k === 0 ? 0 : batch.ends[k - 1]!;
+      const start = batch.starts[k]!;
       const end = batch.ends[k]!;
       const place = elementPlace(batch.places, k, end - start);
       const rejected = batch.rejected?.find((r) => r.k === k);
