@@ -4,7 +4,7 @@ import { Args, Command, Flags } from '@oclif/core';
 import { formatFlags } from '../lib/format-flags.js';
 import { builtinFormatOptionsHelp, loadFormats, pluginFlag, pluginTimeoutMs } from '../lib/formats.js';
 import { imageAccessOptions, imageFlags } from '../lib/image-flags.js';
-import { createProgress } from '../lib/progress.js';
+import { createProgress, formatCount } from '../lib/progress.js';
 import { shardFlag } from '../lib/shard-flags.js';
 import { workersFlag } from '../lib/workers-flag.js';
 
@@ -144,7 +144,7 @@ ${builtinFormatOptionsHelp()}`;
         const first = diagnostics.find((d) => d.severity === 'error') ?? diagnostics[0];
         if (first && rejections.length < 10) rejections.push(first);
       },
-      onProgress: (p) => progress.update(p.bytesRead, p.totalBytes, `${p.records.toLocaleString('en')} records`),
+      onProgress: (p) => progress.update(p.bytesRead, p.totalBytes, () => `${formatCount(p.records)} records`),
     });
     trap.dispose();
     progress.stop();

@@ -4,7 +4,7 @@ import { type Diagnostic, renderReport, type Severity } from '@llavakit/diagnost
 import { validationKinds } from '@llavakit/schema';
 import { Args, Command, Flags } from '@oclif/core';
 import { loadFormats, pluginFlag } from '../lib/formats.js';
-import { createProgress } from '../lib/progress.js';
+import { createProgress, formatCount } from '../lib/progress.js';
 import { planShard, shardFlag, skipFinishedShard } from '../lib/shard-flags.js';
 import { validateWorkersFlag } from '../lib/workers-flag.js';
 
@@ -122,7 +122,7 @@ Exit codes: 0 no errors (warnings allowed unless --strict), 1 errors found (or w
           const how = plan.by === 'from' ? ' (--from)' : plan.by === 'detected' ? ' (detected)' : '';
           await out.write(`${input}: ${what} records, checked as ${plan.kind}${how}\n`);
         },
-        onProgress: (done, total, records) => progress.update(done, total, `${records.toLocaleString('en')} records`),
+        onProgress: (done, total, records) => progress.update(done, total, () => `${formatCount(records)} records`),
       });
     } finally {
       progress.stop();
@@ -149,7 +149,7 @@ function closingLine(
   totals: Record<Severity, number>,
   failed: boolean,
 ): string {
-  const plural = (n: number, word: string) => `${n.toLocaleString('en')} ${word}${n === 1 ? '' : 's'}`;
+  const plural = (n: number, word: string) => `${formatCount(n)} ${word}${n === 1 ? '' : 's'}`;
   const what = `${plural(records, 'record')} in ${plural(files.length, 'file')}`;
   const stopped = files.filter((f) => f.stopped).map((f) => `${f.file} (${f.stopped})`);
   const found = `${plural(totals.error, 'error')}, ${plural(totals.warning, 'warning')}, ${plural(totals.info, 'info')}`;

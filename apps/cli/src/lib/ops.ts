@@ -3,7 +3,7 @@ import { type Diagnostic, DiagnosticError, exitCodeOf, formatDiagnostic } from '
 import { type OpProgress, type OpSummary, renderOpSummary } from '@llavakit/ops';
 import { type Command, type Config, Flags } from '@oclif/core';
 import { loadFormats, pluginFlag } from './formats.js';
-import { createProgress, type Progress } from './progress.js';
+import { createProgress, formatCount, type Progress } from './progress.js';
 
 /** Flags shared by the data-prep commands (filter, mix, split, sample, dedup). */
 export const opsFlags = {
@@ -73,7 +73,7 @@ export async function opsContext(
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
   const onProgress = (p: OpProgress) =>
-    progress.update(p.bytesRead, p.totalBytes, `${p.pass} ${p.records.toLocaleString('en')} records`);
+    progress.update(p.bytesRead, p.totalBytes, () => `${p.pass} ${formatCount(p.records)} records`);
   return {
     registry,
     formatOptions,

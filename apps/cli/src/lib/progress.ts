@@ -10,8 +10,11 @@ export interface ProgressOptions {
 
 /** A progress bar on stderr that draws only when stderr is a terminal, at most ~10 times a second. */
 export interface Progress {
-  /** Update the bar: done and total units (bytes), and a short text (e.g. records so far). */
-  update(done: number, total: number | undefined, text?: string): void;
+  /**
+   * Update the bar: done and total units (bytes), and a short text (e.g. records so far), or a function making it:
+   * called only when the bar is drawn (updates come once per chunk read; it draws ~10 times a second).
+   */
+  update(done: number, total: number | undefined, text?: string | (() => string)): void;
   /** Erase the bar. */
   stop(): void;
 }
@@ -34,11 +37,25 @@ export function createProgress(options: ProgressOptions): Progress {
       const filled = Math.round(ratio * width);
       const bar = total ? `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(ratio * 100).toFixed(1)}%` : '';
       const rate = done / 1048576 / Math.max(0.001, (now - started) / 1000);
-      stream.write(`\r\u001b[2K${options.label} ${bar} ${text} ${rate.toFixed(1)} MiB/s`);
+      const shown = typeof text === 'function' ? text() : text;
+      stream.write(`\r\u001b[2K${options.label} ${bar} ${shown} ${rate.toFixed(1)} MiB/s`);
       drawn = true;
     },
     stop() {
       if (drawn) stream.write('\r\u001b[2K');
     },
   };
+}
+
+/**
+ * An integer with thousands separators, as `toLocaleString('en')` writes it (`665298` → `665,298`), without loading
+ * the locale data (~20 ms on the first call): progress and summary lines use it.
+ */
+export function formatCount(n: number): string {
+  if (!Number.isSafeInteger(n)) return n.toLocaleString('en');
+  const digits = String(Math.abs(n));
+  let out = '';
+  for (let end = digits.length; end > 0; end -= 3)
+    out = `${digits.slice(Math.max(0, end - 3), end)}${out ? `,${out}` : ''}`;
+  return n < 0 ? `-${out}` : out;
 }
