@@ -118,6 +118,25 @@ export interface ValidationSetup {
 }
 
 /** One checked record of a {@link ValidationResult}. */
+/**
+ * A plain record's facts (`plain.ts`: no per-record finding), compactly: its index, id, image hash and image path
+ * (`recordFactsOf` of `{ id, image }` — a third of the JSON of a {@link CheckedRecord}), and `head`: the length in
+ * bytes of the record's text up to the end of its image (or id), which holds every place the cross-record rules
+ * point at (`/id`, `/image`).
+ */
+export type PlainFacts = readonly [index: number, id: string | number, imageHash: number, head: number, image?: string];
+
+/** Whether a checked batch's entry is a plain record's facts. */
+export function isPlainFacts(entry: CheckedRecord | PlainFacts): entry is PlainFacts {
+  return Array.isArray(entry);
+}
+
+/** The facts of a {@link PlainFacts}, as `recordFactsOf` makes them. */
+export function factsOfPlain(plain: PlainFacts): RecordFacts {
+  const [, id, imageHash, , image] = plain;
+  return { id, rawId: id, imageHash, paths: image === undefined ? [] : [[image, '/image']] };
+}
+
 export interface CheckedRecord {
   /** Its index in the input. */
   readonly i: number;

@@ -7,17 +7,26 @@
 import type { Diagnostic } from '@llavakit/diagnostics';
 import type { FormatPlugin, RecordContext } from '@llavakit/format';
 import type { ReadItem } from '@llavakit/reader';
-import { recordFactsOf } from '@llavakit/schema/facts';
+import { imageHash } from '@llavakit/schema/facts';
 import { recordIdOf } from '../../formats/shared/record-id.js';
 import { sourcePointer, withPlace } from '../validate-places.js';
 import { PlainReader, plainString } from './plain.js';
-import { type BatchMessage, type CheckedRecord, elementPlace, type ValidationSetup } from './protocol.js';
+import {
+  type BatchMessage,
+  type CheckedRecord,
+  elementPlace,
+  type PlainFacts,
+  type ValidationSetup,
+} from './protocol.js';
 
 type Full = typeof import('./validate-full.js');
 
-/** The checked records of a batch, or null (another run's record, or after a fatal error), and the fatal error. */
+/**
+ * The checked records of a batch (a plain record's facts alone), or null (another run's record, or after a fatal
+ * error), and the fatal error.
+ */
 export interface CheckedBatch {
-  readonly records: (CheckedRecord | null)[];
+  readonly records: (CheckedRecord | PlainFacts | null)[];
   /** The fatal error that ended the read at element `fatalAt` (-1: none). */
   readonly fatalAt: number;
   readonly fatal?: Diagnostic;
@@ -49,12 +58,11 @@ export function createBatchChecker(
   // Plain records (./plain.ts) have no per-record findings: only their facts are sent, without parsing them. For
   // LLaVA records checked as they are (not decoded by another format).
   const plain = !decode && setup.kind === 'llava' ? new PlainReader() : undefined;
-  const known = { id: undefined as string | number | undefined, image: undefined as string | undefined };
 
   return async (batch) => {
     const bytes = Buffer.from(batch.buffer);
     const n = batch.ends.length;
-    const records: (CheckedRecord | null)[] = new Array(n).fill(null);
+    const records: (CheckedRecord | PlainFacts | null)[] = new Array(n).fill(null);
     for (let k = 0; k < n; k++) {
       const start = batch.starts[k]!;
       const end = batch.ends[k]!;
@@ -62,12 +70,15 @@ export function createBatchChecker(
       const rejected = batch.rejected?.find((r) => r.k === k);
       if (plain && !rejected && plain.read(bytes, start, end)) {
         if (batch.keep && batch.keep[k] === 0) continue;
-        known.id =
+        const id =
           plain.idKind === 1
             ? plainString(bytes, plain.idStart, plain.idEnd)
             : Number(bytes.toString('latin1', plain.idStart, plain.idEnd));
-        known.image = plain.imageStart < 0 ? undefined : plainString(bytes, plain.imageStart, plain.imageEnd);
-        records[k] = { i: place.index, f: recordFactsOf(known)! };
+        if (plain.imageStart < 0) records[k] = [place.index, id, 0, plain.idEnd - start];
+        else {
+          const image = plainString(bytes, plain.imageStart, plain.imageEnd);
+          records[k] = [place.index, id, imageHash(image), plain.imageEnd - start, image];
+        }
         continue;
       }
       const f = full ?? (await load());

@@ -6,7 +6,15 @@ import type { FormatRegistry } from '../../plugins/registry.js';
 import type { ValidationPlan } from '../validate-input.js';
 import { type BatchRunner, feedPool, type StartingPool } from './feed.js';
 import { PoolStartError, WorkerPool, workerScript } from './pool.js';
-import type { CheckedRecord, FormatRef, ValidationResult, ValidationSetup } from './protocol.js';
+import {
+  type CheckedRecord,
+  type FormatRef,
+  factsOfPlain,
+  isPlainFacts,
+  type PlainFacts,
+  type ValidationResult,
+  type ValidationSetup,
+} from './protocol.js';
 import { defaultWorkers } from './run.js';
 import { createBatchChecker } from './validate-batch.js';
 
@@ -104,7 +112,7 @@ export async function startParallelValidation(
           const records = () =>
             JSON.parse(
               Buffer.from(r8.buffer, r8.byteOffset, r8.byteLength).toString('utf8'),
-            ) as (CheckedRecord | null)[];
+            ) as (CheckedRecord | PlainFacts | null)[];
           return { ...result, records };
         }),
     };
@@ -133,7 +141,7 @@ export async function startParallelValidation(
 
 /** A checked batch with its buffers, as the replay takes it (from a worker, its records still to be parsed). */
 type CheckedResult = Omit<ValidationResult, 'records'> & {
-  readonly records: (CheckedRecord | null)[] | (() => (CheckedRecord | null)[]);
+  readonly records: (CheckedRecord | PlainFacts | null)[] | (() => (CheckedRecord | PlainFacts | null)[]);
 };
 
 /** The batch checker run in this thread, one batch at a time. */
@@ -174,24 +182,30 @@ function validation(
       const r = records[k];
       if (!r) continue;
       host.record();
-      if (r.d) {
-        for (const d of r.d) {
+      const plain = isPlainFacts(r) ? r : undefined;
+      const checked = plain ? undefined : (r as CheckedRecord);
+      if (checked?.d) {
+        for (const d of checked.d) {
           const pending = host.diagnostic(d);
           if (pending) await pending;
         }
       }
-      if (r.f) {
+      const facts = plain ? factsOfPlain(plain) : checked!.f;
+      if (facts) {
         const place = {
-          index: r.i,
+          index: plain ? plain[0] : checked!.i,
           offset: places[k * 4 + 1]!,
           line: places[k * 4 + 2]!,
           column: places[k * 4 + 3]!,
         };
-        // The record's text, for a place inside it (rare: see CrossRecordValidator.add); decoded records have none.
+        // The record's text, for a place inside it (the first record of each id type and path form, and duplicates:
+        // see CrossRecordValidator.add); of a plain record, the part up to its image, where those places are.
+        // Decoded records have none.
+        const end = plain ? starts[k]! + plain[3] : ends[k]!;
         const text = plan.decode
           ? undefined
-          : () => (bytes ??= Buffer.from(result.input)).toString('utf8', starts[k]!, ends[k]!);
-        const duplicate = cross.add(r.f, place, text);
+          : () => (bytes ??= Buffer.from(result.input)).toString('utf8', starts[k]!, end);
+        const duplicate = cross.add(facts, place, text);
         if (duplicate) await host.diagnostic(duplicate);
       }
     }
