@@ -6,6 +6,7 @@ export { type ReaderRuleName, readerRules } from './rules.js';
 export {
   DEFAULT_MAX_DEPTH,
   DEFAULT_MAX_RECORD_BYTES,
+  type ElementReader,
   parseElement,
   type RawElement,
   type RawSink,

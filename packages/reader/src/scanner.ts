@@ -20,6 +20,29 @@ export interface ScannerOptions {
    * thread to check and parse with {@link parseElement}. Places are the same as when parsing here.
    */
   readonly raw?: boolean;
+  /**
+   * Raw mode with a sink ({@link RecordScanner.pushTo}): a reader that recognizes whole elements of a known shape
+   * from their bytes, tried on each element of a JSON array that starts with `{` and before which the scan would
+   * otherwise pass every byte. An element it takes is not scanned: it goes to the sink with `known` set, while the
+   * reader still holds what it read of it.
+   */
+  readonly elementReader?: ElementReader;
+}
+
+/**
+ * Recognizes an element of a JSON array from its bytes ({@link ScannerOptions.elementReader}), or declines it.
+ */
+export interface ElementReader {
+  /**
+   * Read the element that starts at `start` (its `{`) and ends before `limit`: the index after its last byte, or -1
+   * when it does not take it (not its shape, not certainly valid JSON, or not whole before `limit`): the scanner then
+   * scans it. Once it took one, {@link ElementReader.newlines} and {@link ElementReader.lastNewline} describe it.
+   */
+  readElement(bytes: Uint8Array, start: number, limit: number): number;
+  /** The raw newlines (`\n`) in the element last taken: between its tokens, never inside a string. */
+  readonly newlines: number;
+  /** The index of the last of them (-1: none). */
+  readonly lastNewline: number;
 }
 
 /**
@@ -39,7 +62,8 @@ export interface RawElement {
 /**
  * Receives each element a scanner in raw mode finds ({@link RecordScanner.pushTo}): its bytes are `bytes[start…end]`
  * (a view valid only during the call: copy what outlives it), then its place. `rejected` is set as in
- * {@link RawElement.rejected}, with the length of the line skipped (`start === end` then).
+ * {@link RawElement.rejected}, with the length of the line skipped (`start === end` then). `known` is set when the
+ * {@link ScannerOptions.elementReader} took the element (it still holds what it read of it).
  */
 export type RawSink = (
   bytes: Buffer,
@@ -50,6 +74,7 @@ export type RawSink = (
   line: number,
   column: number,
   rejected?: { readonly diagnostic: Diagnostic; readonly length: number },
+  known?: boolean,
 ) => void;
 
 /** Strings up to this many bytes are skipped by a plain loop; longer ones by `indexOf` (a native call each). */
@@ -131,6 +156,7 @@ export class RecordScanner {
   private readonly maxRecordBytes: number;
   private readonly maxDepth: number;
   private readonly raw: boolean;
+  private readonly reader: ElementReader | undefined;
   private out: ReadItem[] = [];
   private mode = UNDECIDED;
   private head: Buffer[] = [];
@@ -167,6 +193,7 @@ export class RecordScanner {
     this.maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
     this.raw = options.raw === true;
+    this.reader = this.raw ? options.elementReader : undefined;
   }
 
   /** {@link RecordScanner.push} of a scanner in raw mode: the elements completed, unparsed. */
@@ -451,6 +478,14 @@ export class RecordScanner {
               c === 0x5d ? {} : { recordIndex: this.index },
             );
           }
+          if (c === 0x7b && this.reader && this.sink) {
+            const e = this.reader.readElement(buf, i, n);
+            if (e > i && e - i <= this.maxRecordBytes) {
+              this.knownElement(buf, i, e, this.reader);
+              i = e;
+              break;
+            }
+          }
           this.startElement(buf, i);
           break;
         default: // DONE
@@ -558,6 +593,23 @@ export class RecordScanner {
     this.inString = false;
     this.keepPartial(buf);
     return n;
+  }
+
+  /** An element the element reader took, `buf[i…e)`: counted and placed as `finishElement` would, never scanned. */
+  private knownElement(buf: Buffer, i: number, e: number, reader: ElementReader): void {
+    const abs = this.base + i;
+    const p = this.placeAt(abs);
+    const index = this.index++;
+    this.phase = AFTER;
+    const endAbs = this.base + e;
+    if (reader.newlines > 0) {
+      this.line += reader.newlines;
+      this.lineStart = this.base + reader.lastNewline + 1;
+      this.lineAdj = endAbs - this.lineStart - utf16Length(buf, reader.lastNewline + 1, e);
+    } else this.lineAdj += e - i - utf16Length(buf, i, e);
+    this.cursor = endAbs;
+    this.nextNl = -2;
+    this.sink!(buf, i, e, index, abs, p.line, p.column, undefined, true);
   }
 
   private elemPlace(length: number): RecordPlace {

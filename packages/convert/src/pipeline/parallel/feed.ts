@@ -1,5 +1,5 @@
 import type { Diagnostic } from '@llavakit/diagnostics';
-import { type RawSink, RecordScanner } from '@llavakit/reader';
+import { type ElementReader, type RawSink, RecordScanner } from '@llavakit/reader';
 import type { BatchMessage } from './protocol.js';
 
 /** What runs the batches: a {@link WorkerPool}, or this thread (`size` 1). */
@@ -12,6 +12,26 @@ export interface BatchRunner<R> {
 export interface StartingPool<R extends { readonly id: number }> {
   readonly size: number;
   readonly ready: Promise<BatchRunner<R>>;
+}
+
+/** How {@link feedPool} makes batches. */
+export interface FeedOptions {
+  readonly batchBytes?: number;
+  readonly inFlightPerWorker?: number;
+  /**
+   * The answers' `out` buffers are free once `replay` resolved (the output copied them): hand them back with later
+   * batches for the workers to write into.
+   */
+  readonly recycleOutput?: boolean;
+  /**
+   * For batches run in this thread: an element reader the scanner tries on each element first
+   * (`ScannerOptions.elementReader`), and what to keep of each element it takes, made while its bytes are at hand:
+   * it goes with the batch as `BatchMessage.known`.
+   */
+  readonly known?: {
+    readonly reader: ElementReader;
+    make(bytes: Buffer, start: number, end: number, index: number): unknown;
+  };
 }
 
 /** What {@link feedPool} needs of an input. */
@@ -34,15 +54,7 @@ export async function feedPool<
   job: FeedJob,
   opened: { chunks: AsyncIterable<Buffer>; totalBytes?: number },
   pool: BatchRunner<R> | StartingPool<R>,
-  options: {
-    readonly batchBytes?: number;
-    readonly inFlightPerWorker?: number;
-    /**
-     * The answers' `out` buffers are free once `replay` resolved (the output copied them): hand them back with
-     * later batches for the workers to write into.
-     */
-    readonly recycleOutput?: boolean;
-  },
+  options: FeedOptions,
   replay: (result: R) => Promise<void>,
 ): Promise<void> {
   const { signal, keepRecord } = job;
@@ -53,7 +65,12 @@ export async function feedPool<
   let ready: BatchRunner<R> | undefined = 'ready' in pool ? undefined : pool;
   const starting = 'ready' in pool ? pool.ready.then((started) => (ready = started)) : undefined;
   starting?.catch(() => undefined);
-  const scanner = new RecordScanner({ file: job.file, raw: true });
+  const known = options.known;
+  const scanner = new RecordScanner({
+    file: job.file,
+    raw: true,
+    ...(known ? { elementReader: known.reader } : {}),
+  });
   const inFlight: Promise<R>[] = [];
   let nextId = 0;
   let elements = 0;
@@ -70,6 +87,7 @@ export async function feedPool<
   let places: number[] = [];
   let keep: number[] | undefined;
   let rejects: { k: number; diagnostic: Diagnostic; length: number }[] | undefined;
+  let made: unknown[] | undefined;
   // Elements found inside the chunk being scanned are copied into the batch together, in one copy of the bytes from
   // the first one's start to the last one's end (separators included): `span` is that range of the chunk, and the
   // batch offsets of its elements are `spanAt` + their offsets in the chunk, fixed once it is copied.
@@ -102,6 +120,7 @@ export async function feedPool<
       keep: keep ? Uint8Array.from(keep) : undefined,
       output: outputs.pop(),
       rejected: rejects,
+      known: made,
     };
     const result = ready ? ready.run(message) : starting!.then((started) => started.run(message));
     result.catch(() => undefined); // awaited in order below
@@ -113,11 +132,12 @@ export async function feedPool<
     places = [];
     keep = undefined;
     rejects = undefined;
+    made = undefined;
   };
 
   // Each element's place is noted as the scanner finds it (no object per element); its bytes are copied with the
   // others of its chunk, or at once when the scanner joined them from several chunks.
-  const add: RawSink = (bytes, start, end, index, offset, line, column, rejected) => {
+  const add: RawSink = (bytes, start, end, index, offset, line, column, rejected, taken) => {
     const length = end - start;
     const pending = spanStart < 0 ? 0 : end - spanStart;
     if (ends.length > 0 && used + (bytes === chunk ? pending || length : length) > buffer.length) dispatch();
@@ -139,6 +159,7 @@ export async function feedPool<
     }
     if (rejected)
       (rejects ??= []).push({ k: ends.length - 1, diagnostic: rejected.diagnostic, length: rejected.length });
+    if (taken && known) (made ??= [])[ends.length - 1] = known.make(bytes, start, end, index);
     places.push(index, offset, line, column);
     if (keepRecord) {
       keep ??= new Array<number>(ends.length - 1).fill(1);

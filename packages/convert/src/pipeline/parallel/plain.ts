@@ -16,6 +16,7 @@
  */
 
 import { isUtf8 } from 'node:buffer';
+import type { ElementReader } from '@llavakit/reader';
 
 // Byte classes inside a string: 0 plain, 1 look (control, `"`, `\`, `<`).
 const LOOK = new Uint8Array(256);
@@ -49,7 +50,7 @@ function isSpace(c: number): boolean {
  * Reads plain records (see the module comment). One reader is reused for every record: after a `true` from
  * {@link read}, its fields describe the record — byte offsets into the buffer given, string tokens with their quotes.
  */
-export class PlainReader {
+export class PlainReader implements ElementReader {
   /** The id token: a string with its quotes (`idKind` 1) or the digits of an integer (`idKind` 2). */
   idStart = 0;
   idEnd = 0;
@@ -77,66 +78,90 @@ export class PlainReader {
    * not certainly; nothing else is known of it then.
    */
   read(b: Uint8Array, start: number, end: number): boolean {
-    if (!isUtf8(b.subarray(start, end))) return false;
+    const after = this.#record(b, start, end);
+    return after >= 0 && skip(b, after, end) === end && isUtf8(b.subarray(start, end));
+  }
+
+  /** The raw newlines between the tokens of the record {@link readElement} last took, and where the last one is. */
+  newlines = 0;
+  lastNewline = -1;
+
+  /**
+   * Read the plain record that starts at `start` and ends before `limit` (a scanner's {@link ElementReader}): the
+   * index after its `}`, or -1 when it is not one (or not whole before `limit`). After a take, the fields describe it
+   * as after {@link read}.
+   */
+  readElement(b: Uint8Array, start: number, limit: number): number {
+    const after = this.#record(b, start, limit);
+    if (after < 0 || !isUtf8(b.subarray(start, after))) return -1;
+    this.newlines = newlines;
+    this.lastNewline = lastNewline;
+    return after;
+  }
+
+  /** The record at `start` (after whitespace): the index after its `}`, or -1. UTF-8 is the caller's check. */
+  #record(b: Uint8Array, start: number, end: number): number {
+    newlines = 0;
+    lastNewline = -1;
     this.imageStart = this.imageEnd = this.modelStart = this.modelEnd = -1;
     this.turns = 0;
     this.#tokens = 0;
     this.#tokenAt = -1;
     this.#view(b);
     let i = skip(b, start, end);
-    if (b[i] !== 0x7b) return false; // {
+    if (b[i] !== 0x7b) return -1; // {
     let last = 0;
     for (;;) {
       i = skip(b, i + 1, end);
-      if (b[i] !== 0x22) return false;
+      if (b[i] !== 0x22) return -1;
       const key = keyOf(b, i, end);
-      if (key <= last) return false; // unknown, repeated or out of order
-      if ((key === Key.Model && last === Key.Image) || (key !== Key.Id && last === 0)) return false;
+      if (key <= last) return -1; // unknown, repeated or out of order
+      if ((key === Key.Model && last === Key.Image) || (key !== Key.Id && last === 0)) return -1;
       last = key;
       i = skip(b, i + keyLength(key), end);
-      if (b[i] !== 0x3a) return false; // :
+      if (b[i] !== 0x3a) return -1; // :
       i = skip(b, i + 1, end);
       if (key === Key.Id) {
         if (b[i] === 0x22) {
           const close = this.#string(b, i, end, false);
-          if (close < 0) return false;
+          if (close < 0) return -1;
           this.idKind = 1;
           this.idStart = i;
           this.idEnd = i = close;
         } else {
           const close = integer(b, i, end);
-          if (close < 0) return false;
+          if (close < 0) return -1;
           this.idKind = 2;
           this.idStart = i;
           this.idEnd = i = close;
         }
       } else if (key === Key.Image || key === Key.Model) {
-        if (b[i] !== 0x22) return false;
+        if (b[i] !== 0x22) return -1;
         const close = this.#string(b, i, end, false);
-        if (close < 0) return false;
+        if (close < 0) return -1;
         if (key === Key.Image) {
-          if (!hasVisible(b, i + 1, close - 1)) return false; // `value/empty`
+          if (!hasVisible(b, i + 1, close - 1)) return -1; // `value/empty`
           this.imageStart = i;
           this.imageEnd = close;
         } else {
-          if (this.#special) return false; // it is written again inside llava_meta's JSON string
+          if (this.#special) return -1; // it is written again inside llava_meta's JSON string
           this.modelStart = i;
           this.modelEnd = close;
         }
         i = close;
       } else {
         i = this.#conversations(b, i, end);
-        if (i < 0) return false;
+        if (i < 0) return -1;
       }
       i = skip(b, i, end);
       if (b[i] === 0x2c) continue; // ,
-      if (b[i] !== 0x7d) return false; // }
+      if (b[i] !== 0x7d) return -1; // }
       break;
     }
-    if (last !== Key.Conversations || skip(b, i + 1, end) !== end) return false;
+    if (last !== Key.Conversations) return -1;
     // `<image>`: one, in the first turn (human), where LLaVA puts it, for a record with an image; none without.
-    if (this.imageStart < 0) return this.#tokens === 0;
-    return this.#tokens === 1 && this.#placed(b);
+    if (this.imageStart < 0 ? this.#tokens !== 0 : this.#tokens !== 1 || !this.#placed(b)) return -1;
+    return i + 1;
   }
 
   /** `[ {"from": "human"|"gpt", "value": "…"}, … ]`, alternating from human to gpt; the index after `]`, or -1. */
@@ -300,9 +325,21 @@ function matchesAt(b: Uint8Array, i: number, word: Uint8Array): boolean {
   return true;
 }
 
+// The newlines `skip` passed since the record being read started, and the last one (a record's strings hold none).
+let newlines = 0;
+let lastNewline = -1;
+
 /** The index of the first byte at or after `i` that is not JSON whitespace (`end` when none). */
 function skip(b: Uint8Array, i: number, end: number): number {
-  while (i < end && WS[b[i]!] === 1) i++;
+  while (i < end) {
+    const c = b[i]!;
+    if (WS[c] !== 1) break;
+    if (c === 0x0a) {
+      newlines++;
+      lastNewline = i;
+    }
+    i++;
+  }
   return i;
 }
 

@@ -64,6 +64,11 @@ export interface BatchMessage {
    * allocates one when absent or too small): output buffers cycle instead of being allocated per batch.
    */
   readonly output?: ArrayBuffer | undefined;
+  /**
+   * In this thread only (never posted): what `feedPool`'s `known` made of the elements its element reader took, by
+   * position (see `plainValidation`).
+   */
+  readonly known?: readonly unknown[] | undefined;
   /** Elements the scanner rejected itself (no bytes kept: a JSON Lines line over the size limit), by position. */
   readonly rejected:
     | readonly { readonly k: number; readonly diagnostic: Diagnostic; readonly length: number }[]

@@ -83,18 +83,21 @@ const plainRecord = fc
     }),
     q: fc.stringMatching(/^[A-Za-z][A-Za-z ?]{0,12}[a-z?]$/),
     a: fc.stringMatching(/^[A-Za-z][A-Za-z .]{0,12}[a-z.]$/),
+    // (characters of two, three and four UTF-8 bytes: columns count UTF-16 units)
+    wide: fc.constantFrom('', ' café', ' 日本', ' 🙂 ok'),
   })
-  .map(({ id, image, q, a }) => ({
+  .map(({ id, image, q, a, wide }) => ({
     id,
     ...(image ? { image } : {}),
     conversations: [
-      { from: 'human', value: image ? `<image>\n${q}` : q },
+      { from: 'human', value: image ? `<image>\n${q}${wide}` : `${q}${wide}` },
       { from: 'gpt', value: a },
     ],
   }));
 
 const element = fc.oneof(
   { weight: 4, arbitrary: plainRecord.map((r) => JSON.stringify(r, null, 2)) },
+  { weight: 2, arbitrary: plainRecord.map((r) => JSON.stringify(r)) },
   { weight: 3, arbitrary: llavaRecordArbitrary.map((r) => JSON.stringify(r, null, 2)) },
   { weight: 1, arbitrary: fc.constantFrom('{"id": "broken", "conversations": [,]}', '42', '"a string"', '{}', '[]') },
 );
@@ -103,17 +106,23 @@ describe('validateFiles reads element bytes in batches and finds what the record
   let cases = 0;
   it('any records, as a JSON array or JSON Lines, in one thread and in two workers (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(element, { minLength: 1, maxLength: 40 }), fc.boolean(), async (texts, jsonl) => {
-        const file = join(dir, `case-${cases++}.${jsonl ? 'jsonl' : 'json'}`);
-        const body = jsonl
-          ? `${texts.map((t) => (t.includes('\n') ? JSON.stringify(JSON.parse(t)) : t)).join('\n')}\n`
-          : `[\n${texts.join(',\n')}\n]\n`;
-        await writeFile(file, body);
-        const expected = await reference(file);
-        expect(await batched(file, 1)).toEqual(expected);
-        // (workers start in ~0.1 s: every fourth case)
-        if (cases % 4 === 0 && workerScript('validate-worker')) expect(await batched(file, 2)).toEqual(expected);
-      }),
+      fc.asyncProperty(
+        fc.array(element, { minLength: 1, maxLength: 40 }),
+        fc.boolean(),
+        fc.constantFrom(',\n', ', ', ','),
+        async (texts, jsonl, separator) => {
+          const file = join(dir, `case-${cases++}.${jsonl ? 'jsonl' : 'json'}`);
+          // (records that start on the line where the one before ends: their columns follow from its bytes)
+          const body = jsonl
+            ? `${texts.map((t) => (t.includes('\n') ? JSON.stringify(JSON.parse(t)) : t)).join('\n')}\n`
+            : `[\n${texts.join(separator)}\n]\n`;
+          await writeFile(file, body);
+          const expected = await reference(file);
+          expect(await batched(file, 1)).toEqual(expected);
+          // (workers start in ~0.1 s: every fourth case)
+          if (cases % 4 === 0 && workerScript('validate-worker')) expect(await batched(file, 2)).toEqual(expected);
+        },
+      ),
       { numRuns: 80 },
     );
   }, 120_000);

@@ -10,6 +10,7 @@ import type { ReadItem } from '@llavakit/reader';
 import { imageHash } from '@llavakit/schema/facts';
 import { recordIdOf } from '../../formats/shared/record-id.js';
 import { sourcePointer, withPlace } from '../validate-places.js';
+import type { FeedOptions } from './feed.js';
 import { PlainReader, plainString } from './plain.js';
 import {
   type BatchMessage,
@@ -36,7 +37,9 @@ export interface CheckedBatch {
 export function createBatchChecker(
   setup: ValidationSetup,
   decode: FormatPlugin<object>['decode'] | undefined,
-): (batch: Pick<BatchMessage, 'buffer' | 'starts' | 'ends' | 'places' | 'keep' | 'rejected'>) => Promise<CheckedBatch> {
+): (
+  batch: Pick<BatchMessage, 'buffer' | 'starts' | 'ends' | 'places' | 'keep' | 'rejected' | 'known'>,
+) => Promise<CheckedBatch> {
   const file = setup.file;
   // The parser and the rules, loaded with the first record that is not plain.
   let full: Full | undefined;
@@ -68,17 +71,11 @@ export function createBatchChecker(
       const end = batch.ends[k]!;
       const place = elementPlace(batch.places, k, end - start);
       const rejected = batch.rejected?.find((r) => r.k === k);
-      if (plain && !rejected && plain.read(bytes, start, end)) {
+      // (read already when the scanner's element reader took it: see `plainValidation`)
+      const known = batch.known?.[k] as PlainFacts | undefined;
+      if (known || (plain && !rejected && plain.read(bytes, start, end))) {
         if (batch.keep && batch.keep[k] === 0) continue;
-        const id =
-          plain.idKind === 1
-            ? plainString(bytes, plain.idStart, plain.idEnd)
-            : Number(bytes.toString('latin1', plain.idStart, plain.idEnd));
-        if (plain.imageStart < 0) records[k] = [place.index, id, 0, plain.idEnd - start];
-        else {
-          const image = plainString(bytes, plain.imageStart, plain.imageEnd);
-          records[k] = [place.index, id, imageHash(image), plain.imageEnd - start, image];
-        }
+        records[k] = known ?? plainFactsOf(plain!, bytes, start, place.index);
         continue;
       }
       const f = full ?? (await load());
@@ -125,4 +122,25 @@ export function createBatchChecker(
     }
     return { records, fatalAt: -1 };
   };
+}
+
+/** The facts of the plain record `plain` just read from `bytes` (the element starting at `start`, record `index`). */
+export function plainFactsOf(plain: PlainReader, bytes: Buffer, start: number, index: number): PlainFacts {
+  const id =
+    plain.idKind === 1
+      ? plainString(bytes, plain.idStart, plain.idEnd)
+      : Number(bytes.toString('latin1', plain.idStart, plain.idEnd));
+  if (plain.imageStart < 0) return [index, id, 0, plain.idEnd - start];
+  const image = plainString(bytes, plain.imageStart, plain.imageEnd);
+  return [index, id, imageHash(image), plain.imageEnd - start, image];
+}
+
+/**
+ * For a validation in this thread of LLaVA records checked as they are: the scanner reads plain records itself
+ * (`feedPool`'s `known`), so their bytes are gone through once, not scanned and then read; the batch checker takes
+ * their facts as they are.
+ */
+export function plainValidation(): NonNullable<FeedOptions['known']> {
+  const reader = new PlainReader();
+  return { reader, make: (bytes, start, _end, index) => plainFactsOf(reader, bytes, start, index) };
 }

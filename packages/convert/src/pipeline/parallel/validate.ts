@@ -16,7 +16,7 @@ import {
   type ValidationSetup,
 } from './protocol.js';
 import { defaultWorkers } from './run.js';
-import { createBatchChecker } from './validate-batch.js';
+import { createBatchChecker, plainValidation } from './validate-batch.js';
 
 /** Options of {@link startParallelValidation}. */
 export interface ParallelValidationOptions {
@@ -110,9 +110,11 @@ export async function startParallelValidation(
           const r8 = result.records;
           // (parsed when the batch is replayed, in order: answers that wait for an earlier one hold only bytes)
           const records = () =>
-            JSON.parse(
-              Buffer.from(r8.buffer, r8.byteOffset, r8.byteLength).toString('utf8'),
-            ) as (CheckedRecord | PlainFacts | null)[];
+            JSON.parse(Buffer.from(r8.buffer, r8.byteOffset, r8.byteLength).toString('utf8')) as (
+              | CheckedRecord
+              | PlainFacts
+              | null
+            )[];
           return { ...result, records };
         }),
     };
@@ -144,11 +146,18 @@ type CheckedResult = Omit<ValidationResult, 'records'> & {
   readonly records: (CheckedRecord | PlainFacts | null)[] | (() => (CheckedRecord | PlainFacts | null)[]);
 };
 
+/** Marks the batch runner of {@link inThreadRunner}. */
+const IN_THREAD = Symbol('in this thread');
+
 /** The batch checker run in this thread, one batch at a time. */
-function inThreadRunner(setup: ValidationSetup, plan: ValidationPlan): BatchRunner<CheckedResult> {
+function inThreadRunner(
+  setup: ValidationSetup,
+  plan: ValidationPlan,
+): BatchRunner<CheckedResult> & { readonly [IN_THREAD]: true } {
   const check = createBatchChecker(setup, plan.decode ? plan.format.decode : undefined);
   return {
     size: 1,
+    [IN_THREAD]: true,
     run: async (batch) => ({
       id: batch.id,
       input: batch.buffer,
@@ -225,7 +234,10 @@ function validation(
             ? { onProgress: (bytes: number, _records: number, total?: number) => options.onProgress?.(bytes, total) }
             : {}),
         };
-        await feedPool(job, opened, by, options, (result) => replay(result, host));
+        // In this thread, the scanner reads LLaVA's plain records itself (their facts made once, from the chunk).
+        const here = (by as { [IN_THREAD]?: boolean })[IN_THREAD] === true && !plan.decode && plan.kind === 'llava';
+        const feed = here ? { ...options, known: plainValidation() } : options;
+        await feedPool(job, opened, by, feed, (result) => replay(result, host));
       };
       try {
         await read(runner);
