@@ -135,9 +135,9 @@ export const DEFAULT_CASES: BenchCase[] = [
   },
   {
     name: 'validate-150k',
-    description: 'llava validate llava_instruct_150k.json (--workers N)',
+    description: 'llava validate llava_instruct_150k.json (as users run it: one thread, the default of validate)',
     needs: [{ kind: 'instruct150k' }],
-    command: (ctx) => ['node', LLAVA, 'validate', ctx.file('instruct150k'), '--workers', String(ctx.workers)],
+    command: (ctx) => ['node', LLAVA, 'validate', ctx.file('instruct150k')],
     acceptExit: [0, 1],
     failOnStderr: NOT_FOUND,
     targets: [
@@ -147,10 +147,10 @@ export const DEFAULT_CASES: BenchCase[] = [
     ],
   },
   {
-    name: 'validate-150k-1w',
-    description: 'llava validate llava_instruct_150k.json --workers 1 (one thread)',
+    name: 'validate-150k-2w',
+    description: 'llava validate llava_instruct_150k.json --workers N (the per-record checks in worker threads)',
     needs: [{ kind: 'instruct150k' }],
-    command: (ctx) => ['node', LLAVA, 'validate', ctx.file('instruct150k'), '--workers', '1'],
+    command: (ctx) => ['node', LLAVA, 'validate', ctx.file('instruct150k'), '--workers', String(ctx.workers)],
     acceptExit: [0, 1],
     failOnStderr: NOT_FOUND,
     targets: [{ metric: 'rss', max: RSS_LIMIT_MIB }],
@@ -175,6 +175,15 @@ export const DEFAULT_CASES: BenchCase[] = [
   ...otherWriters,
   {
     name: 'validate-665k',
+    description: 'llava validate llava_v1_5_mix665k.json (1 GB, one thread: the default of validate)',
+    needs: [{ kind: 'mix665k' }],
+    command: (ctx) => ['node', LLAVA, 'validate', ctx.file('mix665k')],
+    acceptExit: [0, 1],
+    failOnStderr: NOT_FOUND,
+    targets: [{ metric: 'rss', max: RSS_LIMIT_MIB }],
+  },
+  {
+    name: 'validate-665k-2w',
     description: 'llava validate llava_v1_5_mix665k.json (1 GB, --workers N)',
     needs: [{ kind: 'mix665k' }],
     command: (ctx) => ['node', LLAVA, 'validate', ctx.file('mix665k'), '--workers', String(ctx.workers)],
