@@ -648,7 +648,8 @@ export class RecordScanner {
     // The element is `src[s…e)`: in this chunk, or its pieces joined.
     let src: Buffer;
     let s: number;
-    if (this.pending.length) {
+    const joined = this.pending.length > 0;
+    if (joined) {
       this.pending.push(buf.subarray(0, end));
       src = Buffer.concat(this.pending, this.pendingBytes + end);
       s = 0;
@@ -676,8 +677,12 @@ export class RecordScanner {
         const tail = src.lastIndexOf(0x0a, e - 1) + 1;
         this.lineAdj = endAbs - this.lineStart - utf16Length(src, tail, e);
       } else this.lineAdj += length - utf16Length(src, s, e);
-      if (this.sink) this.sink(src, s, e, index, this.elemStart, this.elemLine, this.elemCol);
-      else this.out.push({ bytes: src.subarray(s, e), place: place! } as unknown as ReadItem);
+      if (this.sink) {
+        // An element joined from several chunks: the element reader, which only sees whole ones, may take it now.
+        const known =
+          joined && this.reader !== undefined && src[s] === 0x7b && this.reader.readElement(src, s, e) === e;
+        this.sink(src, s, e, index, this.elemStart, this.elemLine, this.elemCol, undefined, known);
+      } else this.out.push({ bytes: src.subarray(s, e), place: place! } as unknown as ReadItem);
       return;
     }
     const bytes = s === 0 && e === src.length ? src : src.subarray(s, e);

@@ -7,6 +7,8 @@ import { type InputSource, openSource } from '@llavakit/reader';
 import type { FormatRegistry } from '../../plugins/registry.js';
 import { StopConversion } from '../walls.js';
 import { feedPool, type StartingPool } from './feed.js';
+import { plainConversion } from './fused.js';
+import { plainEncoderFor } from './plain-encoders.js';
 import { PoolStartError, WorkerPool, workerScript } from './pool.js';
 import { type BatchResult, type FormatRef, type WorkerSetup, WRITTEN } from './protocol.js';
 
@@ -234,9 +236,16 @@ export class ParallelRun {
     const opened = await openSource(job.input, { file: job.file, ...(job.signal ? { signal: job.signal } : {}) });
     try {
       const separatorLength = t.container === 'jsonl' ? 1 : 2;
+      // Plain records are converted here as they are read (`fused.ts`); the workers take the others.
+      const encoder = plainEncoderFor(sourceRef, setup.target, setup.targetOptions);
+      const fused = encoder ? plainConversion(encoder, setup.separator) : undefined;
       // (the output copies what is written: each answer's buffer goes back to the workers once it is replayed)
-      await feedPool(job, opened, pool, { ...this.options, recycleOutput: true }, (result) =>
-        replay(result, host, separatorLength),
+      await feedPool(
+        job,
+        opened,
+        fused ? fused.runner(pool) : pool,
+        { ...this.options, recycleOutput: true, ...(fused ? { known: fused.known } : {}) },
+        (result) => replay(result, host, separatorLength),
       );
     } catch (error) {
       // a batch in flight may still be running: the workers are stopped with the run

@@ -1,0 +1,263 @@
+/**
+ * Plain records converted where they are read. For a conversion with a plain encoder (`plain-encoders.ts`), the
+ * scanner of the main thread reads each plain record itself (its element reader: `ScannerOptions.elementReader`) and
+ * the encoder writes its output there and then, from the chunk: the record is gone through once, and never copied,
+ * posted, re-read or answered. Only the other records (not plain, or not certainly) go to the workers, as a smaller
+ * batch; their answer is merged back in input order, so the replay (`run.ts`) sees one answer per chunk, as before.
+ *
+ * The plain records of LLaVA's files are nearly all of them: the main thread then does the whole conversion in one
+ * pass, while the workers take the rest and the output is written by libuv's threads.
+ */
+import type { Diagnostic } from '@llavakit/diagnostics';
+import type { FeedOptions, StartingPool } from './feed.js';
+import { PlainReader } from './plain.js';
+import { type PlainEncoder, type PlainOutput, plainOutputBound } from './plain-encoders.js';
+import { type BatchMessage, type BatchResult, type RecordEvent, SKIPPED, UNREAD, WRITTEN } from './protocol.js';
+
+type Runner = { readonly size: number; run(batch: BatchMessage): Promise<BatchResult> };
+
+/** What the main thread made of a plain record: where its output is in the batch's buffer, and what it counted. */
+interface Made {
+  readonly at: number;
+  readonly length: number;
+  /** The events its encoder counted (usually one or two). */
+  readonly counted: readonly string[] | undefined;
+}
+
+/**
+ * The plain-record side of a conversion: `known` goes to `feedPool` (the element reader and the encoding of each
+ * record it takes), `runner` wraps the worker pool so that each batch's plain records are answered here.
+ */
+export function plainConversion(
+  encoder: PlainEncoder,
+  separator: string,
+): { readonly known: NonNullable<FeedOptions['known']>; runner(pool: Runner | StartingPool<BatchResult>): Runner } {
+  const reader = new PlainReader();
+  const sep = Buffer.from(separator);
+  // The outputs of the batch being filled, joined by the separator.
+  let out = Buffer.allocUnsafeSlow(1 << 20);
+  let used = 0;
+  let written = 0;
+  let counted: string[] | undefined;
+  const count = (event: string) => {
+    (counted ??= []).push(event);
+  };
+  const target: PlainOutput = { buffer: out, used: 0 };
+
+  const known: NonNullable<FeedOptions['known']> = {
+    reader,
+    make(bytes, start, end): Made {
+      const need = plainOutputBound(end - start, reader.turns) + sep.length;
+      if (used + need > out.length) {
+        const grown = Buffer.allocUnsafeSlow(Math.max(out.length * 2, used + need));
+        out.copy(grown, 0, 0, used);
+        out = grown;
+      }
+      if (written++ > 0) {
+        sep.copy(out, used);
+        used += sep.length;
+      }
+      target.buffer = out;
+      target.used = used;
+      counted = undefined;
+      encoder(reader, bytes, target, count);
+      const made: Made = { at: used, length: target.used - used, counted };
+      used = target.used;
+      return made;
+    },
+  };
+
+  /** The outputs made for the batch just dispatched; the next batch's go into `next` when it is large enough. */
+  const take = (next: ArrayBuffer | undefined) => {
+    const mine = { out, used, written };
+    out =
+      next && next.byteLength >= 1 << 20 ? Buffer.from(next) : Buffer.allocUnsafeSlow(Math.max(1 << 20, out.length));
+    used = 0;
+    written = 0;
+    return mine;
+  };
+
+  return {
+    known,
+    runner(pool) {
+      // The first answer waits for the workers, as without this (nothing is replayed when they cannot start).
+      const ready: Promise<Runner> = 'ready' in pool ? pool.ready : Promise.resolve(pool);
+      ready.catch(() => undefined);
+      return {
+        size: pool.size,
+        run(batch) {
+          // (called as the batch is dispatched: the outputs made so far are this batch's)
+          const mine = take(batch.output);
+          const made = batch.known;
+          const n = batch.ends.length;
+          const others: number[] = [];
+          for (let k = 0; k < n; k++) if (made?.[k] === undefined) others.push(k);
+          const skips = batch.keep?.includes(0) === true;
+          if (others.length === 0) {
+            const result = answerHere(batch, mine, sep, skips);
+            return ready.then(() => result);
+          }
+          const sub = subBatch(batch, others);
+          return ready.then((started) => started.run(sub)).then((answer) => merge(batch, mine, others, answer, sep));
+        },
+      };
+    },
+  };
+}
+
+/** The answer of a batch whose records are all plain: their outputs as made (or picked, when a shard skips some). */
+function answerHere(
+  batch: BatchMessage,
+  mine: { out: Buffer; used: number },
+  sep: Buffer,
+  skips: boolean,
+): BatchResult {
+  const n = batch.ends.length;
+  const status = new Uint8Array(n);
+  const lengths = new Int32Array(n);
+  const events: RecordEvent[] = [];
+  const counts = countsOf(events);
+  let size = 0;
+  let written = 0;
+  for (let k = 0; k < n; k++) {
+    const m = batch.known![k] as Made;
+    if (skips && batch.keep![k] === 0) continue; // SKIPPED
+    status[k] = WRITTEN;
+    lengths[k] = m.length;
+    size += m.length;
+    written++;
+    if (m.counted) counts.add(k, m.counted);
+  }
+  counts.flush();
+  const out = skips
+    ? pick(batch, mine.out, sep, size + Math.max(0, written - 1) * sep.length)
+    : mine.out.subarray(0, mine.used);
+  return { id: batch.id, out, input: batch.buffer, status, lengths, events };
+}
+
+/** The written records' outputs of a batch whose shard skips some, joined by the separator. */
+function pick(batch: BatchMessage, made: Buffer, sep: Buffer, size: number): Uint8Array {
+  const out = Buffer.allocUnsafeSlow(size);
+  let at = 0;
+  for (let k = 0; k < batch.ends.length; k++) {
+    if (batch.keep![k] === 0) continue;
+    const m = batch.known![k] as Made;
+    if (at > 0) at += sep.copy(out, at);
+    at += made.copy(out, at, m.at, m.at + m.length);
+  }
+  return out;
+}
+
+/** The batch of the records that are not plain (their bytes stay in the same buffer, which moves to the worker). */
+function subBatch(batch: BatchMessage, others: readonly number[]): BatchMessage {
+  const m = others.length;
+  const starts = new Int32Array(m);
+  const ends = new Int32Array(m);
+  const places = new Float64Array(m * 4);
+  const keep = batch.keep ? new Uint8Array(m) : undefined;
+  let rejected: { k: number; diagnostic: Diagnostic; length: number }[] | undefined;
+  for (let j = 0; j < m; j++) {
+    const k = others[j]!;
+    starts[j] = batch.starts[k]!;
+    ends[j] = batch.ends[k]!;
+    places.set(batch.places.subarray(k * 4, k * 4 + 4), j * 4);
+    if (keep) keep[j] = batch.keep![k]!;
+    const r = batch.rejected?.find((x) => x.k === k);
+    if (r) (rejected ??= []).push({ k: j, diagnostic: r.diagnostic, length: r.length });
+  }
+  return { kind: 'batch', id: batch.id, buffer: batch.buffer, starts, ends, places, keep, rejected };
+}
+
+/** One answer for the whole batch: the plain records' outputs and the worker's, in input order. */
+function merge(
+  batch: BatchMessage,
+  mine: { out: Buffer; used: number },
+  others: readonly number[],
+  answer: BatchResult,
+  sep: Buffer,
+): BatchResult {
+  const n = batch.ends.length;
+  const status = new Uint8Array(n);
+  const lengths = new Int32Array(n);
+  const events: RecordEvent[] = [];
+  const counts = countsOf(events);
+  // the worker's events, by its element
+  let e = 0;
+  let size = 0;
+  let written = 0;
+  let stopped = false;
+  let j = 0;
+  const from: (Made | number)[] = new Array(n);
+  for (let k = 0; k < n; k++) {
+    if (stopped) {
+      status[k] = UNREAD;
+      if (others[j] === k) j++;
+      continue;
+    }
+    if (others[j] === k) {
+      // a record the worker read: its events (after the counts before it), its status
+      if (e < answer.events.length && answer.events[e]!.k === j) counts.flush();
+      while (e < answer.events.length && answer.events[e]!.k === j) {
+        const event = answer.events[e++]!;
+        events.push({ ...event, k });
+        if (event.kind === 'fatal') stopped = true;
+      }
+      const s = answer.status[j]!;
+      status[k] = s;
+      if (s === WRITTEN) {
+        lengths[k] = answer.lengths[j]!;
+        from[k] = j;
+        size += lengths[k]!;
+        written++;
+      } else if (s === UNREAD) stopped = true;
+      j++;
+      continue;
+    }
+    if (batch.keep && batch.keep[k] === 0) {
+      status[k] = SKIPPED;
+      continue;
+    }
+    const m = batch.known![k] as Made;
+    status[k] = WRITTEN;
+    lengths[k] = m.length;
+    from[k] = m;
+    size += m.length;
+    written++;
+    if (m.counted) counts.add(k, m.counted);
+  }
+  counts.flush();
+  // the outputs, joined by the separator: the worker's in its order in its `out`
+  const out = Buffer.allocUnsafeSlow(size + Math.max(0, written - 1) * sep.length);
+  const theirs = Buffer.from(answer.out.buffer, answer.out.byteOffset, answer.out.byteLength);
+  let at = 0;
+  let their = 0;
+  for (let k = 0; k < n; k++) {
+    if (status[k] !== WRITTEN) continue;
+    if (at > 0) at += sep.copy(out, at);
+    const source = from[k]!;
+    if (typeof source === 'number') {
+      at += theirs.copy(out, at, their, their + lengths[k]!);
+      their += lengths[k]! + sep.length;
+    } else at += mine.out.copy(out, at, source.at, source.at + source.length);
+  }
+  return { id: batch.id, out, input: answer.input, status, lengths, events };
+}
+
+/**
+ * Counts of plain records, summed as the workers sum theirs (`worker.ts`): sent as one event per kind before the next
+ * other event, at the last record that counted.
+ */
+function countsOf(events: RecordEvent[]) {
+  const counted = new Map<string, number>();
+  let at = 0;
+  return {
+    add(k: number, names: readonly string[]) {
+      for (const name of names) counted.set(name, (counted.get(name) ?? 0) + 1);
+      at = k;
+    },
+    flush() {
+      for (const [event, by] of counted) events.push({ k: at, kind: 'count', event, by });
+      counted.clear();
+    },
+  };
+}
