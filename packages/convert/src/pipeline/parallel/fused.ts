@@ -35,7 +35,7 @@ export function plainConversion(
   const reader = new PlainReader();
   const sep = Buffer.from(separator);
   // The outputs of the batch being filled, joined by the separator.
-  let out = Buffer.allocUnsafeSlow(1 << 20);
+  let out: Buffer<ArrayBufferLike> = Buffer.allocUnsafeSlow(1 << 20);
   let used = 0;
   let written = 0;
   let counted: string[] | undefined;
@@ -67,11 +67,20 @@ export function plainConversion(
     },
   };
 
+  // Buffers free again: a batch's outputs once merged with the workers' (memory stays flat, no block per batch).
+  const spare: Buffer[] = [];
+  const bufferOf = (bytes: number) => {
+    const found = spare.findIndex((b) => b.length >= bytes);
+    return found >= 0 ? spare.splice(found, 1)[0]! : Buffer.allocUnsafeSlow(Math.max(1 << 20, bytes));
+  };
+  const release = (buffer: Buffer) => {
+    if (spare.length < 4) spare.push(buffer);
+  };
+
   /** The outputs made for the batch just dispatched; the next batch's go into `next` when it is large enough. */
   const take = (next: ArrayBuffer | undefined) => {
     const mine = { out, used, written };
-    out =
-      next && next.byteLength >= 1 << 20 ? Buffer.from(next) : Buffer.allocUnsafeSlow(Math.max(1 << 20, out.length));
+    out = next && next.byteLength >= out.length ? Buffer.from(next) : bufferOf(out.length);
     used = 0;
     written = 0;
     return mine;
@@ -98,7 +107,13 @@ export function plainConversion(
             return ready.then(() => result);
           }
           const sub = subBatch(batch, others);
-          return ready.then((started) => started.run(sub)).then((answer) => merge(batch, mine, others, answer, sep));
+          return ready
+            .then((started) => started.run(sub))
+            .then((answer) => {
+              const merged = merge(batch, mine, others, answer, sep, bufferOf);
+              release(mine.out);
+              return merged;
+            });
         },
       };
     },
@@ -175,6 +190,7 @@ function merge(
   others: readonly number[],
   answer: BatchResult,
   sep: Buffer,
+  bufferOf: (bytes: number) => Buffer,
 ): BatchResult {
   const n = batch.ends.length;
   const status = new Uint8Array(n);
@@ -227,7 +243,7 @@ function merge(
   }
   counts.flush();
   // the outputs, joined by the separator: the worker's in its order in its `out`
-  const out = Buffer.allocUnsafeSlow(size + Math.max(0, written - 1) * sep.length);
+  const out = bufferOf(size + Math.max(0, written - 1) * sep.length);
   const theirs = Buffer.from(answer.out.buffer, answer.out.byteOffset, answer.out.byteLength);
   let at = 0;
   let their = 0;
@@ -240,7 +256,7 @@ function merge(
       their += lengths[k]! + sep.length;
     } else at += mine.out.copy(out, at, source.at, source.at + source.length);
   }
-  return { id: batch.id, out, input: answer.input, status, lengths, events };
+  return { id: batch.id, out: out.subarray(0, at), input: answer.input, status, lengths, events };
 }
 
 /**
