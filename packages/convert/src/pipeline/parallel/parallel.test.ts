@@ -183,6 +183,22 @@ describe.skipIf(!built)('convert with worker threads gives what one thread gives
     await writeFile(cut, text.slice(0, Math.floor(text.length * 0.7)));
     const c = await same({ inputs: [cut], to: 'sharegpt' });
     expect(c.summary.fatal?.ruleId).toBe('json/truncated');
+    // in a plain record (read in the main thread from the chunk, whose UTF-8 is checked once), in a chunk over 1 MiB
+    const plain = Array.from({ length: 3000 }, (_, i) =>
+      JSON.stringify({ id: String(i), image: `${i}.jpg`, conversations: turns(i, true) }, null, 2),
+    );
+    const body = Buffer.from(`[\n${plain.join(',\n')}\n]\n`);
+    const where = body.indexOf('Answer 2500.1');
+    for (const [name, bytes] of [
+      ['bad-plain-ff.json', [0xff]],
+      ['bad-plain-cut.json', [0xe6, 0x97]], // a three-byte sequence cut after two
+    ] as const) {
+      const broken = Buffer.concat([body.subarray(0, where), Buffer.from(bytes), body.subarray(where)]);
+      const file = join(dir, name);
+      await writeFile(file, broken);
+      const p = await same({ inputs: [file], to: 'sharegpt' });
+      expect(p.summary.fatal?.ruleId).toBe('encoding/invalid-utf8');
+    }
   });
 
   it('a plugin format runs in the workers, loaded from its resolved file', async () => {

@@ -82,6 +82,10 @@ export class PlainReader implements ElementReader {
     return after >= 0 && skip(b, after, end) === end && isUtf8(b.subarray(start, end));
   }
 
+  /** The chunk {@link readElement} last read, and the end of its bytes known to be UTF-8 (-1: check each record). */
+  #checked: Uint8Array | undefined;
+  #validEnd = -1;
+
   /** The raw newlines between the tokens of the record {@link readElement} last took, and where the last one is. */
   newlines = 0;
   lastNewline = -1;
@@ -89,11 +93,18 @@ export class PlainReader implements ElementReader {
   /**
    * Read the plain record that starts at `start` and ends before `limit` (a scanner's {@link ElementReader}): the
    * index after its `}`, or -1 when it is not one (or not whole before `limit`). After a take, the fields describe it
-   * as after {@link read}.
+   * as after {@link read}. (The UTF-8 check is made once per `b`: the bytes of a view must not change while it is read.)
    */
   readElement(b: Uint8Array, start: number, limit: number): number {
     const after = this.#record(b, start, limit);
-    if (after < 0 || !isUtf8(b.subarray(start, after))) return -1;
+    if (after < 0) return -1;
+    // UTF-8 is checked once per chunk (a record starts and ends with an ASCII byte: inside valid UTF-8, it is valid)
+    if (b !== this.#checked) {
+      this.#checked = b;
+      const end = charBoundary(b, limit);
+      this.#validEnd = isUtf8(b.subarray(0, end)) ? end : -1;
+    }
+    if (after > this.#validEnd && !isUtf8(b.subarray(start, after))) return -1;
     this.newlines = newlines;
     this.lastNewline = lastNewline;
     return after;
@@ -389,6 +400,16 @@ function trimmed(b: Uint8Array, open: number, close: number): boolean {
     c = codePointAt(b, lead);
   } else if (close - 2 >= open && escapeStartsAt(b, open, close - 2)) c = ESCAPED[c]!;
   return !isSpace(c);
+}
+
+/** `end`, or where the UTF-8 sequence cut by `end` starts (a chunk may end inside one). */
+function charBoundary(b: Uint8Array, end: number): number {
+  let lead = end - 1;
+  while (lead >= 0 && lead > end - 4 && (b[lead]! & 0xc0) === 0x80) lead--;
+  if (lead < 0) return end;
+  const c = b[lead]!;
+  const length = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+  return lead + length > end ? lead : end;
 }
 
 /** The code point of the UTF-8 sequence at `i` (valid UTF-8: the caller checked). */
