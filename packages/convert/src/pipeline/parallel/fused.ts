@@ -16,12 +16,18 @@ import { type BatchMessage, type BatchResult, type RecordEvent, SKIPPED, UNREAD,
 
 type Runner = { readonly size: number; run(batch: BatchMessage): Promise<BatchResult> };
 
-/** What the main thread made of a plain record: where its output is in the batch's buffer, and what it counted. */
+/**
+ * What the main thread made of a batch's plain records, by slot (the number `make` returns, kept as the element's
+ * `known`): where each one's output is in `out`, and which events its encoder counted (bit `i`: `events[i]`).
+ * Numbers in typed arrays: nothing is allocated per record.
+ */
 interface Made {
-  readonly at: number;
-  readonly length: number;
-  /** The events its encoder counted (usually one or two). */
-  readonly counted: readonly string[] | undefined;
+  readonly out: Buffer;
+  readonly used: number;
+  readonly at: Int32Array;
+  readonly length: Int32Array;
+  readonly counted: Int32Array;
+  readonly events: readonly string[];
 }
 
 /**
@@ -38,32 +44,58 @@ export function plainConversion(
   let out: Buffer<ArrayBufferLike> = Buffer.allocUnsafeSlow(1 << 20);
   let used = 0;
   let written = 0;
-  let counted: string[] | undefined;
+  // per slot of the batch being filled
+  let at = new Int32Array(1024);
+  let length = new Int32Array(1024);
+  let counted = new Int32Array(1024);
+  // the events counted so far, by bit (an encoder counts a few kinds)
+  const events: string[] = [];
+  let mask = 0;
   const count = (event: string) => {
-    (counted ??= []).push(event);
+    let bit = events.indexOf(event);
+    if (bit < 0) {
+      if (events.length === 31) throw new Error(`a plain encoder counts more than 31 kinds of events (${event})`);
+      bit = events.push(event) - 1;
+    }
+    mask |= 1 << bit;
   };
   const target: PlainOutput = { buffer: out, used: 0 };
+  const grow = () => {
+    const n = at.length * 2;
+    const more = (a: Int32Array) => {
+      const b = new Int32Array(n);
+      b.set(a);
+      return b;
+    };
+    at = more(at);
+    length = more(length);
+    counted = more(counted);
+  };
 
   const known: NonNullable<FeedOptions['known']> = {
     reader,
-    make(bytes, start, end): Made {
+    make(bytes, start, end): number {
       const need = plainOutputBound(end - start, reader.turns) + sep.length;
       if (used + need > out.length) {
         const grown = Buffer.allocUnsafeSlow(Math.max(out.length * 2, used + need));
         out.copy(grown, 0, 0, used);
         out = grown;
       }
-      if (written++ > 0) {
+      const slot = written++;
+      if (slot > 0) {
         sep.copy(out, used);
         used += sep.length;
       }
+      if (slot === at.length) grow();
       target.buffer = out;
       target.used = used;
-      counted = undefined;
+      mask = 0;
       encoder(reader, bytes, target, count);
-      const made: Made = { at: used, length: target.used - used, counted };
+      at[slot] = used;
+      length[slot] = target.used - used;
+      counted[slot] = mask;
       used = target.used;
-      return made;
+      return slot;
     },
   };
 
@@ -78,8 +110,12 @@ export function plainConversion(
   };
 
   /** The outputs made for the batch just dispatched; the next batch's go into `next` when it is large enough. */
-  const take = (next: ArrayBuffer | undefined) => {
-    const mine = { out, used, written };
+  const take = (next: ArrayBuffer | undefined): Made => {
+    const mine: Made = { out, used, at, length, counted, events };
+    const size = Math.max(1024, written);
+    at = new Int32Array(size);
+    length = new Int32Array(size);
+    counted = new Int32Array(size);
     out = next && next.byteLength >= out.length ? Buffer.from(next) : bufferOf(out.length);
     used = 0;
     written = 0;
@@ -121,12 +157,7 @@ export function plainConversion(
 }
 
 /** The answer of a batch whose records are all plain: their outputs as made (or picked, when a shard skips some). */
-function answerHere(
-  batch: BatchMessage,
-  mine: { out: Buffer; used: number },
-  sep: Buffer,
-  skips: boolean,
-): BatchResult {
+function answerHere(batch: BatchMessage, mine: Made, sep: Buffer, skips: boolean): BatchResult {
   const n = batch.ends.length;
   const status = new Uint8Array(n);
   const lengths = new Int32Array(n);
@@ -135,30 +166,30 @@ function answerHere(
   let size = 0;
   let written = 0;
   for (let k = 0; k < n; k++) {
-    const m = batch.known![k] as Made;
+    const slot = batch.known![k] as number;
     if (skips && batch.keep![k] === 0) continue; // SKIPPED
     status[k] = WRITTEN;
-    lengths[k] = m.length;
-    size += m.length;
+    lengths[k] = mine.length[slot]!;
+    size += lengths[k]!;
     written++;
-    if (m.counted) counts.add(k, m.counted);
+    counts.add(k, mine, slot);
   }
   counts.flush();
   const out = skips
-    ? pick(batch, mine.out, sep, size + Math.max(0, written - 1) * sep.length)
+    ? pick(batch, mine, sep, size + Math.max(0, written - 1) * sep.length)
     : mine.out.subarray(0, mine.used);
   return { id: batch.id, out, input: batch.buffer, status, lengths, events };
 }
 
 /** The written records' outputs of a batch whose shard skips some, joined by the separator. */
-function pick(batch: BatchMessage, made: Buffer, sep: Buffer, size: number): Uint8Array {
+function pick(batch: BatchMessage, mine: Made, sep: Buffer, size: number): Uint8Array {
   const out = Buffer.allocUnsafeSlow(size);
   let at = 0;
   for (let k = 0; k < batch.ends.length; k++) {
     if (batch.keep![k] === 0) continue;
-    const m = batch.known![k] as Made;
+    const slot = batch.known![k] as number;
     if (at > 0) at += sep.copy(out, at);
-    at += made.copy(out, at, m.at, m.at + m.length);
+    at += mine.out.copy(out, at, mine.at[slot]!, mine.at[slot]! + mine.length[slot]!);
   }
   return out;
 }
@@ -186,7 +217,7 @@ function subBatch(batch: BatchMessage, others: readonly number[]): BatchMessage 
 /** One answer for the whole batch: the plain records' outputs and the worker's, in input order. */
 function merge(
   batch: BatchMessage,
-  mine: { out: Buffer; used: number },
+  mine: Made,
   others: readonly number[],
   answer: BatchResult,
   sep: Buffer,
@@ -203,7 +234,8 @@ function merge(
   let written = 0;
   let stopped = false;
   let j = 0;
-  const from: (Made | number)[] = new Array(n);
+  // where each written record's output is: -1 - its slot here, or its index in the worker's answer
+  const from = new Int32Array(n);
   for (let k = 0; k < n; k++) {
     if (stopped) {
       status[k] = UNREAD;
@@ -233,13 +265,13 @@ function merge(
       status[k] = SKIPPED;
       continue;
     }
-    const m = batch.known![k] as Made;
+    const slot = batch.known![k] as number;
     status[k] = WRITTEN;
-    lengths[k] = m.length;
-    from[k] = m;
-    size += m.length;
+    lengths[k] = mine.length[slot]!;
+    from[k] = -1 - slot;
+    size += lengths[k]!;
     written++;
-    if (m.counted) counts.add(k, m.counted);
+    counts.add(k, mine, slot);
   }
   counts.flush();
   // the outputs, joined by the separator: the worker's in its order in its `out`
@@ -251,10 +283,13 @@ function merge(
     if (status[k] !== WRITTEN) continue;
     if (at > 0) at += sep.copy(out, at);
     const source = from[k]!;
-    if (typeof source === 'number') {
+    if (source >= 0) {
       at += theirs.copy(out, at, their, their + lengths[k]!);
       their += lengths[k]! + sep.length;
-    } else at += mine.out.copy(out, at, source.at, source.at + source.length);
+    } else {
+      const slot = -1 - source;
+      at += mine.out.copy(out, at, mine.at[slot]!, mine.at[slot]! + mine.length[slot]!);
+    }
   }
   return { id: batch.id, out: out.subarray(0, at), input: answer.input, status, lengths, events };
 }
@@ -267,8 +302,14 @@ function countsOf(events: RecordEvent[]) {
   const counted = new Map<string, number>();
   let at = 0;
   return {
-    add(k: number, names: readonly string[]) {
-      for (const name of names) counted.set(name, (counted.get(name) ?? 0) + 1);
+    add(k: number, mine: Made, slot: number) {
+      let mask = mine.counted[slot]!;
+      if (mask === 0) return;
+      for (let bit = 0; mask !== 0; bit++, mask >>>= 1) {
+        if ((mask & 1) === 0) continue;
+        const name = mine.events[bit]!;
+        counted.set(name, (counted.get(name) ?? 0) + 1);
+      }
       at = k;
     },
     flush() {

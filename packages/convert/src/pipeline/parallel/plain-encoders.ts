@@ -75,6 +75,8 @@ const META_MODEL_END = ascii('\\"');
 const META_ORDER = ascii('},\\"order\\":[\\"id\\",\\"model\\",\\"conversations\\"]}"');
 const META_END = ascii('}}"');
 
+const bufferCopy = Buffer.prototype.copy;
+
 /** Below this many bytes a loop copies: cheaper than a native call and a view (most tokens: keys, roles, ids). */
 const SHORT_COPY = 48;
 
@@ -93,7 +95,8 @@ function copy(out: PlainOutput, bytes: Uint8Array, start: number, end: number): 
     out.used = at;
     return;
   }
-  buffer.set(bytes.subarray(start, end), at);
+  // (Buffer's copy takes the offsets: no view is made of the source, as `subarray` would)
+  bufferCopy.call(bytes, buffer, at, start, end);
   out.used = at + (end - start);
 }
 
