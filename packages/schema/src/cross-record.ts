@@ -20,9 +20,19 @@ export function duplicateOf(
   const isNumber = typeof id === 'number';
   const seen = ids.addOrGet(isNumber ? String(id) : id, index, isNumber);
   if (seen === undefined) return undefined;
+  return duplicateFinding(id, seen, images(seen.index));
+}
+
+/** The finding of a repeated id, once the id table found it: `sameImage` says whether the first had this image. */
+function duplicateFinding(
+  id: string | number,
+  seen: { index: number; isNumber: boolean },
+  sameImageAsFirst: boolean,
+): Finding {
+  const isNumber = typeof id === 'number';
   const first = seen.index;
   const other = seen.isNumber === isNumber ? undefined : isNumber ? String(id) : Number(id);
-  const sameImage = other === undefined && images(first);
+  const sameImage = other === undefined && sameImageAsFirst;
   return {
     rule: R.idDuplicate,
     pointer: '/id',
@@ -109,15 +119,24 @@ export class ImageHashes {
 
   /** {@link ImageHashes.note} with the hash already made ({@link RecordFacts.imageHash}). */
   noteHash(index: number, hash: number): (first: number) => boolean {
-    if (index >= 0) {
-      if (index >= this.hashes.length) {
-        const grown = new Int32Array(Math.max(index + 1, this.hashes.length * 2));
-        grown.set(this.hashes);
-        this.hashes = grown;
-      }
-      this.hashes[index] = hash;
+    this.set(index, hash);
+    return (first) => this.same(first, hash);
+  }
+
+  /** Remember the image hash of record `index` (no function made: the hot path of a validation). */
+  set(index: number, hash: number): void {
+    if (index < 0) return;
+    if (index >= this.hashes.length) {
+      const grown = new Int32Array(Math.max(index + 1, this.hashes.length * 2));
+      grown.set(this.hashes);
+      this.hashes = grown;
     }
-    return (first) => hash !== 0 && first >= 0 && first < this.hashes.length && this.hashes[first] === hash;
+    this.hashes[index] = hash;
+  }
+
+  /** Whether record `first` has the (non-empty) image hash `hash`. */
+  same(first: number, hash: number): boolean {
+    return hash !== 0 && first >= 0 && first < this.hashes.length && this.hashes[first] === hash;
   }
 }
 
@@ -179,6 +198,17 @@ export function classifyPath(path: string): { form: PathForm; prefix?: string } 
   return { form: 'prefixed', prefix: rel.slice(0, sep) };
 }
 
+const BARE: { readonly form: PathForm; readonly prefix?: string } = { form: 'bare' };
+
+/** A path that {@link classifyPath} takes for `bare`, told without a regular expression. */
+function isBareName(path: string): boolean {
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c === 0x2f || c === 0x5c || c === 0x3a) return false; // / \ :
+  }
+  return path.length > 0;
+}
+
 interface PathExample {
   readonly path: string;
   readonly index: number;
@@ -209,7 +239,8 @@ export class PathForms {
     placeOf: (pointer: string) => Place | undefined,
   ): void {
     if (path === '') return;
-    const { form, prefix } = classifyPath(path);
+    // (a file name alone, most of LLaVA's: no object made for it)
+    const { form, prefix } = isBareName(path) ? BARE : classifyPath(path);
     this.counts[form]++;
     if (prefix !== undefined && (this.prefixes.size < MAX_PREFIXES || this.prefixes.has(prefix))) {
       this.prefixes.set(prefix, (this.prefixes.get(prefix) ?? 0) + 1);
@@ -289,30 +320,45 @@ export function createCrossRecordValidator(options: ValidatorOptions = {}): Cros
   const idTypes = { string: new TypeTally(), integer: new TypeTally() };
   const pathForms = new PathForms();
   const hashes = new ImageHashes();
+  // The record being added, for the places asked of it (rarely: see `add`): no function is made per record.
+  let place: ValidationPlace = { index: 0 };
+  let text: (() => string | undefined) | undefined;
+  let known: string | undefined;
+  let decoded = false;
+  const textOf = () => {
+    if (!decoded) {
+      decoded = true;
+      known = text?.();
+    }
+    return known;
+  };
+  const placeOf = (pointer: string) => pointerPlace(place, pointer, textOf());
+  const idPlace = () => placeOf('/id');
   return {
-    add(facts, place, text) {
+    add(facts, at, textOfRecord) {
+      place = at;
+      text = textOfRecord;
+      known = undefined;
+      decoded = false;
       let duplicate: Finding | undefined;
       const id = facts.id;
-      let known: string | undefined;
-      const textOf = () => {
-        known ??= text?.();
-        return known;
-      };
-      const placeOf = (pointer: string) => pointerPlace(place, pointer, textOf());
       if (id !== undefined) {
         const tally = typeof id === 'string' ? idTypes.string : idTypes.integer;
-        // (the place is wanted of the first only: no function made per record for it)
-        if (tally.count === 0) tally.addAt(place.index, id, () => placeOf('/id'));
+        if (tally.count === 0) tally.addAt(at.index, id, idPlace);
         else tally.count++;
-        duplicate = duplicateOf(id, place.index, ids, hashes.noteHash(place.index, facts.imageHash));
+        const hash = facts.imageHash;
+        hashes.set(at.index, hash);
+        const isNumber = typeof id === 'number';
+        const seen = ids.addOrGet(isNumber ? String(id) : id, at.index, isNumber);
+        if (seen) duplicate = duplicateFinding(id, seen, hashes.same(seen.index, hash));
       }
       const paths = facts.paths;
       for (let k = 0; k < paths.length; k++) {
         const [path, pointer] = paths[k]!;
-        pathForms.addAt(path, pointer, place.index, facts.rawId, placeOf);
+        pathForms.addAt(path, pointer, at.index, facts.rawId, placeOf);
       }
       if (!duplicate || ignore?.has(duplicate.rule.id)) return undefined;
-      return toDiagnostic(duplicate, { id }, place, textOf(), file);
+      return toDiagnostic(duplicate, { id }, at, textOf(), file);
     },
     finish() {
       const out: Diagnostic[] = [];

@@ -136,12 +136,6 @@ export function isPlainFacts(entry: CheckedRecord | PlainFacts): entry is PlainF
   return Array.isArray(entry);
 }
 
-/** The facts of a {@link PlainFacts}, as `recordFactsOf` makes them. */
-export function factsOfPlain(plain: PlainFacts): RecordFacts {
-  const [, id, imageHash, , image] = plain;
-  return { id, rawId: id, imageHash, paths: image === undefined ? [] : [[image, '/image']] };
-}
-
 export interface CheckedRecord {
   /** Its index in the input. */
   readonly i: number;

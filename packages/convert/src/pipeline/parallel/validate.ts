@@ -9,7 +9,6 @@ import { PoolStartError, WorkerPool, workerScript } from './pool.js';
 import {
   type CheckedRecord,
   type FormatRef,
-  factsOfPlain,
   isPlainFacts,
   type PlainFacts,
   type ValidationResult,
@@ -146,6 +145,8 @@ type CheckedResult = Omit<ValidationResult, 'records'> & {
   readonly records: (CheckedRecord | PlainFacts | null)[] | (() => (CheckedRecord | PlainFacts | null)[]);
 };
 
+const NO_PATHS: (readonly [string, string])[] = [];
+
 /** Marks the batch runner of {@link inThreadRunner}. */
 const IN_THREAD = Symbol('in this thread');
 
@@ -186,6 +187,20 @@ function validation(
     const { starts, ends, places } = result;
     const records = typeof result.records === 'function' ? result.records() : result.records;
     let bytes: Buffer | undefined;
+    // One place, one text function and one plain record's facts for the whole batch, refilled per record: the
+    // cross-record rules read them while `add` runs and keep none of them (nothing is made per record).
+    const place = { index: 0, offset: 0, line: 0, column: 0 };
+    let start = 0;
+    let end = 0;
+    const text = plan.decode ? undefined : () => (bytes ??= Buffer.from(result.input)).toString('utf8', start, end);
+    const image: [string, string] = ['', '/image'];
+    const withImage: (readonly [string, string])[] = [image];
+    const plainFacts: { id: string | number; rawId: string | number; imageHash: number; paths: typeof withImage } = {
+      id: '',
+      rawId: '',
+      imageHash: 0,
+      paths: withImage,
+    };
     for (let k = 0; k < records.length; k++) {
       if (k === result.fatalAt) throw new DiagnosticError(result.fatal!);
       const r = records[k];
@@ -199,21 +214,27 @@ function validation(
           if (pending) await pending;
         }
       }
-      const facts = plain ? factsOfPlain(plain) : checked!.f;
+      let facts = checked?.f;
+      if (plain) {
+        plainFacts.id = plainFacts.rawId = plain[1];
+        plainFacts.imageHash = plain[2];
+        if (plain[4] === undefined) plainFacts.paths = NO_PATHS;
+        else {
+          image[0] = plain[4];
+          plainFacts.paths = withImage;
+        }
+        facts = plainFacts;
+      }
       if (facts) {
-        const place = {
-          index: plain ? plain[0] : checked!.i,
-          offset: places[k * 4 + 1]!,
-          line: places[k * 4 + 2]!,
-          column: places[k * 4 + 3]!,
-        };
+        place.index = plain ? plain[0] : checked!.i;
+        place.offset = places[k * 4 + 1]!;
+        place.line = places[k * 4 + 2]!;
+        place.column = places[k * 4 + 3]!;
         // The record's text, for a place inside it (the first record of each id type and path form, and duplicates:
         // see CrossRecordValidator.add); of a plain record, the part up to its image, where those places are.
         // Decoded records have none.
-        const end = plain ? starts[k]! + plain[3] : ends[k]!;
-        const text = plan.decode
-          ? undefined
-          : () => (bytes ??= Buffer.from(result.input)).toString('utf8', starts[k]!, end);
+        start = starts[k]!;
+        end = plain ? start + plain[3] : ends[k]!;
         const duplicate = cross.add(facts, place, text);
         if (duplicate) await host.diagnostic(duplicate);
       }
