@@ -605,11 +605,21 @@ export class RecordScanner {
     if (reader.newlines > 0) {
       this.line += reader.newlines;
       this.lineStart = this.base + reader.lastNewline + 1;
-      this.lineAdj = endAbs - this.lineStart - utf16Length(buf, reader.lastNewline + 1, e);
-    } else this.lineAdj += e - i - utf16Length(buf, i, e);
+    }
     this.cursor = endAbs;
     this.nextNl = -2;
+    this.columnsAfter(buf, i, e, endAbs, reader.newlines > 0 ? reader.lastNewline + 1 : -1);
     this.sink!(buf, i, e, index, abs, p.line, p.column, undefined, true);
+  }
+
+  /**
+   * The column bookkeeping the text would give after an element `src[s…e)` that ends at offset `endAbs`, from the
+   * bytes: the UTF-16 units of its last line, which starts at `tail` (-1: the element holds no newline, and its line
+   * goes on).
+   */
+  private columnsAfter(src: Buffer, s: number, e: number, endAbs: number, tail: number): void {
+    if (tail >= 0) this.lineAdj = endAbs - this.lineStart - utf16Length(src, tail, e);
+    else this.lineAdj += e - s - utf16Length(src, s, e);
   }
 
   private elemPlace(length: number): RecordPlace {
@@ -672,11 +682,7 @@ export class RecordScanner {
     this.nextNl = -2;
     const spans = this.line !== this.elemLine;
     if (this.raw) {
-      // The column bookkeeping the text would give, from the bytes: UTF-16 units of the element's last line.
-      if (spans) {
-        const tail = src.lastIndexOf(0x0a, e - 1) + 1;
-        this.lineAdj = endAbs - this.lineStart - utf16Length(src, tail, e);
-      } else this.lineAdj += length - utf16Length(src, s, e);
+      this.columnsAfter(src, s, e, endAbs, spans ? src.lastIndexOf(0x0a, e - 1) + 1 : -1);
       if (this.sink) {
         // An element joined from several chunks: the element reader, which only sees whole ones, may take it now.
         const known =
