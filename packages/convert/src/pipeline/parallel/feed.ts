@@ -2,10 +2,27 @@ import type { Diagnostic } from '@llavakit/diagnostics';
 import { type ElementReader, type RawSink, RecordScanner } from '@llavakit/reader';
 import type { BatchMessage } from './protocol.js';
 
+/**
+ * Elements read where they are found: an element reader the scanner tries on each element first
+ * (`ScannerOptions.elementReader`), and what to keep of each element it takes, made while its bytes are at hand (it
+ * goes with the batch as `BatchMessage.known`, and is never posted).
+ */
+export interface ElementReading {
+  readonly reader: ElementReader;
+  make(bytes: Buffer, start: number, end: number, index: number): unknown;
+  /**
+   * Whether the batch keeps the bytes of the elements taken (a validation's places are read from them); when not,
+   * they are not copied into it.
+   */
+  readonly bytes: boolean;
+}
+
 /** What runs the batches: a {@link WorkerPool}, or this thread (`size` 1). */
 export interface BatchRunner<R> {
   readonly size: number;
   run(batch: BatchMessage): Promise<R>;
+  /** For a runner that takes what an element reader made of the elements: the scanner of its batches reads them so. */
+  readonly known?: ElementReading;
 }
 
 /** A pool whose workers are still starting: its size, and the pool once every worker is ready. */
@@ -23,15 +40,6 @@ export interface FeedOptions {
    * batches for the workers to write into.
    */
   readonly recycleOutput?: boolean;
-  /**
-   * For batches run in this thread: an element reader the scanner tries on each element first
-   * (`ScannerOptions.elementReader`), and what to keep of each element it takes, made while its bytes are at hand:
-   * it goes with the batch as `BatchMessage.known`.
-   */
-  readonly known?: {
-    readonly reader: ElementReader;
-    make(bytes: Buffer, start: number, end: number, index: number): unknown;
-  };
 }
 
 /** What {@link feedPool} needs of an input. */
@@ -65,7 +73,7 @@ export async function feedPool<
   let ready: BatchRunner<R> | undefined = 'ready' in pool ? undefined : pool;
   const starting = 'ready' in pool ? pool.ready.then((started) => (ready = started)) : undefined;
   starting?.catch(() => undefined);
-  const known = options.known;
+  const known = 'ready' in pool ? undefined : pool.known;
   const scanner = new RecordScanner({
     file: job.file,
     raw: true,
@@ -87,7 +95,7 @@ export async function feedPool<
   let places: number[] = [];
   let keep: number[] | undefined;
   let rejects: { k: number; diagnostic: Diagnostic; length: number }[] | undefined;
-  let made: unknown[] | undefined;
+  let kept: unknown[] | undefined;
   // Elements found inside the chunk being scanned are copied into the batch together, in one copy of the bytes from
   // the first one's start to the last one's end (separators included): `span` is that range of the chunk, and the
   // batch offsets of its elements are `spanAt` + their offsets in the chunk, fixed once it is copied.
@@ -120,7 +128,7 @@ export async function feedPool<
       keep: keep ? Uint8Array.from(keep) : undefined,
       output: outputs.pop(),
       rejected: rejects,
-      known: made,
+      known: kept,
     };
     const result = ready ? ready.run(message) : starting!.then((started) => started.run(message));
     result.catch(() => undefined); // awaited in order below
@@ -132,7 +140,7 @@ export async function feedPool<
     places = [];
     keep = undefined;
     rejects = undefined;
-    made = undefined;
+    kept = undefined;
   };
 
   // Each element's place is noted as the scanner finds it (no object per element); its bytes are copied with the
@@ -140,26 +148,34 @@ export async function feedPool<
   const add: RawSink = (bytes, start, end, index, offset, line, column, rejected, taken) => {
     const length = end - start;
     const pending = spanStart < 0 ? 0 : end - spanStart;
-    if (ends.length > 0 && used + (bytes === chunk ? pending || length : length) > buffer.length) dispatch();
-    if (bytes === chunk && length <= buffer.length) {
-      if (spanStart < 0) {
-        spanStart = start;
-        spanFirst = ends.length;
-      }
-      spanEnd = end;
-      starts.push(start);
-      ends.push(end);
-    } else {
+    const made = taken && known !== undefined;
+    if (made && !known.bytes) {
+      // (what it needs is made from the chunk below: none of its bytes go into the batch)
       copySpan();
-      if (length > buffer.length) buffer = new Uint8Array(length); // one large element: its own buffer
-      bytes.copy(buffer, used, start, end);
       starts.push(used);
-      used += length;
       ends.push(used);
+    } else {
+      if (ends.length > 0 && used + (bytes === chunk ? pending || length : length) > buffer.length) dispatch();
+      if (bytes === chunk && length <= buffer.length) {
+        if (spanStart < 0) {
+          spanStart = start;
+          spanFirst = ends.length;
+        }
+        spanEnd = end;
+        starts.push(start);
+        ends.push(end);
+      } else {
+        copySpan();
+        if (length > buffer.length) buffer = new Uint8Array(length); // one large element: its own buffer
+        bytes.copy(buffer, used, start, end);
+        starts.push(used);
+        used += length;
+        ends.push(used);
+      }
     }
     if (rejected)
       (rejects ??= []).push({ k: ends.length - 1, diagnostic: rejected.diagnostic, length: rejected.length });
-    if (taken && known) (made ??= [])[ends.length - 1] = known.make(bytes, start, end, index);
+    if (made) (kept ??= [])[ends.length - 1] = known.make(bytes, start, end, index);
     places.push(index, offset, line, column);
     if (keepRecord) {
       keep ??= new Array<number>(ends.length - 1).fill(1);

@@ -9,12 +9,12 @@
  * pass, while the workers take the rest and the output is written by libuv's threads.
  */
 import type { Diagnostic } from '@llavakit/diagnostics';
-import type { FeedOptions, StartingPool } from './feed.js';
+import type { BatchRunner, ElementReading, StartingPool } from './feed.js';
 import { PlainReader } from './plain.js';
 import { type PlainEncoder, type PlainOutput, plainOutputBound } from './plain-encoders.js';
 import { type BatchMessage, type BatchResult, type RecordEvent, SKIPPED, UNREAD, WRITTEN } from './protocol.js';
 
-type Runner = { readonly size: number; run(batch: BatchMessage): Promise<BatchResult> };
+type Runner = BatchRunner<BatchResult>;
 
 /**
  * What the main thread made of a batch's plain records, by slot (the number `make` returns, kept as the element's
@@ -31,13 +31,15 @@ interface Made {
 }
 
 /**
- * The plain-record side of a conversion: `known` goes to `feedPool` (the element reader and the encoding of each
- * record it takes), `runner` wraps the worker pool so that each batch's plain records are answered here.
+ * The plain-record side of a conversion: a runner for `feedPool` that wraps the worker pool, whose scanner reads
+ * plain records with its element reader (`known`: the encoding of each record it takes), answers each batch's plain
+ * records here and sends the others to the pool.
  */
 export function plainConversion(
   encoder: PlainEncoder,
   separator: string,
-): { readonly known: NonNullable<FeedOptions['known']>; runner(pool: Runner | StartingPool<BatchResult>): Runner } {
+  pool: Runner | StartingPool<BatchResult>,
+): Runner {
   const reader = new PlainReader();
   const sep = Buffer.from(separator);
   // The outputs of the batch being filled, joined by the separator.
@@ -72,8 +74,10 @@ export function plainConversion(
     counted = more(counted);
   };
 
-  const known: NonNullable<FeedOptions['known']> = {
+  const known: ElementReading = {
     reader,
+    // (a record's output is made from the chunk: its bytes are not kept)
+    bytes: false,
     make(bytes, start, end): number {
       const need = plainOutputBound(end - start, reader.turns) + sep.length;
       if (used + need > out.length) {
@@ -101,12 +105,14 @@ export function plainConversion(
 
   // Buffers free again: a batch's outputs once merged with the workers' (memory stays flat, no block per batch).
   const spare: Buffer[] = [];
-  const bufferOf = (bytes: number) => {
-    const found = spare.findIndex((b) => b.length >= bytes);
-    return found >= 0 ? spare.splice(found, 1)[0]! : Buffer.allocUnsafeSlow(Math.max(1 << 20, bytes));
-  };
-  const release = (buffer: Buffer) => {
-    if (spare.length < 4) spare.push(buffer);
+  const buffers: Buffers = {
+    get(bytes) {
+      const found = spare.findIndex((b) => b.length >= bytes);
+      return found >= 0 ? spare.splice(found, 1)[0]! : Buffer.allocUnsafeSlow(Math.max(1 << 20, bytes));
+    },
+    release(buffer) {
+      if (spare.length < 4) spare.push(buffer);
+    },
   };
 
   /** The outputs made for the batch just dispatched; the next batch's go into `next` when it is large enough. */
@@ -116,82 +122,35 @@ export function plainConversion(
     at = new Int32Array(size);
     length = new Int32Array(size);
     counted = new Int32Array(size);
-    out = next && next.byteLength >= out.length ? Buffer.from(next) : bufferOf(out.length);
+    out = next && next.byteLength >= out.length ? Buffer.from(next) : buffers.get(out.length);
     used = 0;
     written = 0;
     return mine;
   };
 
+  // The first answer waits for the workers, as without this (nothing is replayed when they cannot start).
+  const ready: Promise<Runner> = 'ready' in pool ? pool.ready : Promise.resolve(pool);
+  ready.catch(() => undefined);
   return {
+    size: pool.size,
     known,
-    runner(pool) {
-      // The first answer waits for the workers, as without this (nothing is replayed when they cannot start).
-      const ready: Promise<Runner> = 'ready' in pool ? pool.ready : Promise.resolve(pool);
-      ready.catch(() => undefined);
-      return {
-        size: pool.size,
-        run(batch) {
-          // (called as the batch is dispatched: the outputs made so far are this batch's)
-          const mine = take(batch.output);
-          const made = batch.known;
-          const n = batch.ends.length;
-          const others: number[] = [];
-          for (let k = 0; k < n; k++) if (made?.[k] === undefined) others.push(k);
-          const skips = batch.keep?.includes(0) === true;
-          if (others.length === 0) {
-            const result = answerHere(batch, mine, sep, skips);
-            return ready.then(() => result);
-          }
-          const sub = subBatch(batch, others);
-          return ready
-            .then((started) => started.run(sub))
-            .then((answer) => {
-              const merged = merge(batch, mine, others, answer, sep, bufferOf);
-              release(mine.out);
-              return merged;
-            });
-        },
-      };
+    run(batch) {
+      // (called as the batch is dispatched: the outputs made so far are this batch's)
+      const mine = take(batch.output);
+      const made = batch.known;
+      const n = batch.ends.length;
+      const others: number[] = [];
+      for (let k = 0; k < n; k++) if (made?.[k] === undefined) others.push(k);
+      if (others.length === 0) {
+        const result = merge(batch, mine, others, undefined, sep, buffers);
+        return ready.then(() => result);
+      }
+      const sub = subBatch(batch, others);
+      return ready
+        .then((started) => started.run(sub))
+        .then((answer) => merge(batch, mine, others, answer, sep, buffers));
     },
   };
-}
-
-/** The answer of a batch whose records are all plain: their outputs as made (or picked, when a shard skips some). */
-function answerHere(batch: BatchMessage, mine: Made, sep: Buffer, skips: boolean): BatchResult {
-  const n = batch.ends.length;
-  const status = new Uint8Array(n);
-  const lengths = new Int32Array(n);
-  const events: RecordEvent[] = [];
-  const counts = countsOf(events);
-  let size = 0;
-  let written = 0;
-  for (let k = 0; k < n; k++) {
-    const slot = batch.known![k] as number;
-    if (skips && batch.keep![k] === 0) continue; // SKIPPED
-    status[k] = WRITTEN;
-    lengths[k] = mine.length[slot]!;
-    size += lengths[k]!;
-    written++;
-    counts.add(k, mine, slot);
-  }
-  counts.flush();
-  const out = skips
-    ? pick(batch, mine, sep, size + Math.max(0, written - 1) * sep.length)
-    : mine.out.subarray(0, mine.used);
-  return { id: batch.id, out, input: batch.buffer, status, lengths, events };
-}
-
-/** The written records' outputs of a batch whose shard skips some, joined by the separator. */
-function pick(batch: BatchMessage, mine: Made, sep: Buffer, size: number): Uint8Array {
-  const out = Buffer.allocUnsafeSlow(size);
-  let at = 0;
-  for (let k = 0; k < batch.ends.length; k++) {
-    if (batch.keep![k] === 0) continue;
-    const slot = batch.known![k] as number;
-    if (at > 0) at += sep.copy(out, at);
-    at += mine.out.copy(out, at, mine.at[slot]!, mine.at[slot]! + mine.length[slot]!);
-  }
-  return out;
 }
 
 /** The batch of the records that are not plain (their bytes stay in the same buffer, which moves to the worker). */
@@ -214,14 +173,24 @@ function subBatch(batch: BatchMessage, others: readonly number[]): BatchMessage 
   return { kind: 'batch', id: batch.id, buffer: batch.buffer, starts, ends, places, keep, rejected };
 }
 
-/** One answer for the whole batch: the plain records' outputs and the worker's, in input order. */
+/** Output buffers that cycle: `get` one of at least `bytes`, `release` one whose contents were copied out. */
+interface Buffers {
+  get(bytes: number): Buffer;
+  release(buffer: Buffer): void;
+}
+
+/**
+ * One answer for the whole batch: the plain records' outputs and the worker's `answer` for the `others`, in input
+ * order. When every record is plain and written, the outputs as made are the answer's; else they are copied into one
+ * joined output, and `mine`'s buffer is released.
+ */
 function merge(
   batch: BatchMessage,
   mine: Made,
   others: readonly number[],
-  answer: BatchResult,
+  answer: BatchResult | undefined,
   sep: Buffer,
-  bufferOf: (bytes: number) => Buffer,
+  buffers: Buffers,
 ): BatchResult {
   const n = batch.ends.length;
   const status = new Uint8Array(n);
@@ -242,7 +211,7 @@ function merge(
       if (others[j] === k) j++;
       continue;
     }
-    if (others[j] === k) {
+    if (answer && others[j] === k) {
       // a record the worker read: its events (after the counts before it), its status
       if (e < answer.events.length && answer.events[e]!.k === j) counts.flush();
       while (e < answer.events.length && answer.events[e]!.k === j) {
@@ -274,9 +243,12 @@ function merge(
     counts.add(k, mine, slot);
   }
   counts.flush();
+  const input = answer?.input ?? batch.buffer;
+  if (!answer && written === n)
+    return { id: batch.id, out: mine.out.subarray(0, mine.used), input, status, lengths, events };
   // the outputs, joined by the separator: the worker's in its order in its `out`
-  const out = bufferOf(size + Math.max(0, written - 1) * sep.length);
-  const theirs = Buffer.from(answer.out.buffer, answer.out.byteOffset, answer.out.byteLength);
+  const out = buffers.get(size + Math.max(0, written - 1) * sep.length);
+  const theirs = answer && Buffer.from(answer.out.buffer, answer.out.byteOffset, answer.out.byteLength);
   let at = 0;
   let their = 0;
   for (let k = 0; k < n; k++) {
@@ -284,14 +256,15 @@ function merge(
     if (at > 0) at += sep.copy(out, at);
     const source = from[k]!;
     if (source >= 0) {
-      at += theirs.copy(out, at, their, their + lengths[k]!);
+      at += theirs!.copy(out, at, their, their + lengths[k]!);
       their += lengths[k]! + sep.length;
     } else {
       const slot = -1 - source;
       at += mine.out.copy(out, at, mine.at[slot]!, mine.at[slot]! + mine.length[slot]!);
     }
   }
-  return { id: batch.id, out: out.subarray(0, at), input: answer.input, status, lengths, events };
+  buffers.release(mine.out);
+  return { id: batch.id, out: out.subarray(0, at), input, status, lengths, events };
 }
 
 /**

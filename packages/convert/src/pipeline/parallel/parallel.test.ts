@@ -339,6 +339,15 @@ describe.skipIf(!built)('convert with worker threads gives what one thread gives
       `${parts.map((p) => JSON.stringify(JSON.parse(p.startsWith('{"id": "broken"') ? '{}' : p))).join('\n')}\n`,
     );
     await same({ inputs: [lines], to: 'llava', container: 'jsonl' }, 64 * 1024);
+    // Chunks of plain records only (answered in the main thread, no worker batch), whole and as a shard's part
+    const plain = Array.from({ length: 4000 }, (_, i) =>
+      JSON.stringify({ id: String(i), image: `${i}.jpg`, conversations: turns(i, true) }, null, 2),
+    );
+    const only = join(dir, 'chunks-plain.json');
+    await writeFile(only, `[\n${plain.join(',\n')}\n]\n`);
+    expect((await same({ inputs: [only], to: 'sharegpt' }, 2 * 1024 * 1024)).summary.written).toBe(4000);
+    const shard = await same({ inputs: [only], to: 'sharegpt', keepRecord: (i) => i % 3 === 1 }, 2 * 1024 * 1024);
+    expect(shard.summary.written).toBe(1333);
   });
 
   it('any records, any batch size: the same bytes (property)', async () => {

@@ -65,8 +65,8 @@ export interface BatchMessage {
    */
   readonly output?: ArrayBuffer | undefined;
   /**
-   * In this thread only (never posted): what `feedPool`'s `known` made of the elements its element reader took, by
-   * position (see `plainValidation`).
+   * In this thread only (never posted): what the runner's element reading (`BatchRunner.known`) made of the elements
+   * its element reader took, by position (see `plainValidation`, `fused.ts`).
    */
   readonly known?: readonly unknown[] | undefined;
   /** Elements the scanner rejected itself (no bytes kept: a JSON Lines line over the size limit), by position. */

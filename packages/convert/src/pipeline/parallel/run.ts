@@ -238,14 +238,10 @@ export class ParallelRun {
       const separatorLength = t.container === 'jsonl' ? 1 : 2;
       // Plain records are converted here as they are read (`fused.ts`); the workers take the others.
       const encoder = plainEncoderFor(sourceRef, setup.target, setup.targetOptions);
-      const fused = encoder ? plainConversion(encoder, setup.separator) : undefined;
+      const runner = encoder ? plainConversion(encoder, setup.separator, pool) : pool;
       // (the output copies what is written: each answer's buffer goes back to the workers once it is replayed)
-      await feedPool(
-        job,
-        opened,
-        fused ? fused.runner(pool) : pool,
-        { ...this.options, recycleOutput: true, ...(fused ? { known: fused.known } : {}) },
-        (result) => replay(result, host, separatorLength),
+      await feedPool(job, opened, runner, { ...this.options, recycleOutput: true }, (result) =>
+        replay(result, host, separatorLength),
       );
     } catch (error) {
       // a batch in flight may still be running: the workers are stopped with the run

@@ -10,7 +10,7 @@ import type { ReadItem } from '@llavakit/reader';
 import { imageHash } from '@llavakit/schema/facts';
 import { recordIdOf } from '../../formats/shared/record-id.js';
 import { sourcePointer, withPlace } from '../validate-places.js';
-import type { FeedOptions } from './feed.js';
+import type { ElementReading } from './feed.js';
 import { PlainReader, plainString } from './plain.js';
 import {
   type BatchMessage,
@@ -136,11 +136,11 @@ export function plainFactsOf(plain: PlainReader, bytes: Buffer, start: number, i
 }
 
 /**
- * For a validation in this thread of LLaVA records checked as they are: the scanner reads plain records itself
- * (`feedPool`'s `known`), so their bytes are gone through once, not scanned and then read; the batch checker takes
- * their facts as they are.
+ * For a validation in this thread of LLaVA records checked as they are: the scanner reads plain records itself (the
+ * in-thread runner's `known`), so their bytes are gone through once, not scanned and then read; the batch checker
+ * takes their facts as they are. Their bytes stay in the batch: the places of the cross-record rules are read there.
  */
-export function plainValidation(): NonNullable<FeedOptions['known']> {
+export function plainValidation(): ElementReading {
   const reader = new PlainReader();
-  return { reader, make: (bytes, start, _end, index) => plainFactsOf(reader, bytes, start, index) };
+  return { reader, bytes: true, make: (bytes, start, _end, index) => plainFactsOf(reader, bytes, start, index) };
 }

@@ -147,18 +147,13 @@ type CheckedResult = Omit<ValidationResult, 'records'> & {
 
 const NO_PATHS: (readonly [string, string])[] = [];
 
-/** Marks the batch runner of {@link inThreadRunner}. */
-const IN_THREAD = Symbol('in this thread');
-
 /** The batch checker run in this thread, one batch at a time. */
-function inThreadRunner(
-  setup: ValidationSetup,
-  plan: ValidationPlan,
-): BatchRunner<CheckedResult> & { readonly [IN_THREAD]: true } {
+function inThreadRunner(setup: ValidationSetup, plan: ValidationPlan): BatchRunner<CheckedResult> {
   const check = createBatchChecker(setup, plan.decode ? plan.format.decode : undefined);
   return {
     size: 1,
-    [IN_THREAD]: true,
+    // In this thread, the scanner reads LLaVA's plain records itself (their facts made once, from the chunk).
+    ...(!plan.decode && plan.kind === 'llava' ? { known: plainValidation() } : {}),
     run: async (batch) => ({
       id: batch.id,
       input: batch.buffer,
@@ -255,10 +250,7 @@ function validation(
             ? { onProgress: (bytes: number, _records: number, total?: number) => options.onProgress?.(bytes, total) }
             : {}),
         };
-        // In this thread, the scanner reads LLaVA's plain records itself (their facts made once, from the chunk).
-        const here = (by as { [IN_THREAD]?: boolean })[IN_THREAD] === true && !plan.decode && plan.kind === 'llava';
-        const feed = here ? { ...options, known: plainValidation() } : options;
-        await feedPool(job, opened, by, feed, (result) => replay(result, host));
+        await feedPool(job, opened, by, options, (result) => replay(result, host));
       };
       try {
         await read(runner);
