@@ -90,6 +90,14 @@ function turns(i: number, image: boolean) {
   }
   return out;
 }
+/** A pretty-printed JSON array of `n` plain records (over 1 MiB from ~2,500 on: several read chunks). */
+function plainArray(n: number): string {
+  const records = Array.from({ length: n }, (_, i) =>
+    JSON.stringify({ id: String(i), image: `${i}.jpg`, conversations: turns(i, true) }, null, 2),
+  );
+  return `[\n${records.join(',\n')}\n]\n`;
+}
+
 /** Records with problems of every kind the pipeline meets: broken JSON, invalid records, a non-object. */
 function messyArray(): string {
   const parts = records.map((r) => JSON.stringify(r, null, 2));
@@ -184,10 +192,7 @@ describe.skipIf(!built)('convert with worker threads gives what one thread gives
     const c = await same({ inputs: [cut], to: 'sharegpt' });
     expect(c.summary.fatal?.ruleId).toBe('json/truncated');
     // in a plain record (read in the main thread from the chunk, whose UTF-8 is checked once), in a chunk over 1 MiB
-    const plain = Array.from({ length: 3000 }, (_, i) =>
-      JSON.stringify({ id: String(i), image: `${i}.jpg`, conversations: turns(i, true) }, null, 2),
-    );
-    const body = Buffer.from(`[\n${plain.join(',\n')}\n]\n`);
+    const body = Buffer.from(plainArray(3000));
     const where = body.indexOf('Answer 2500.1');
     for (const [name, bytes] of [
       ['bad-plain-ff.json', [0xff]],
@@ -340,11 +345,8 @@ describe.skipIf(!built)('convert with worker threads gives what one thread gives
     );
     await same({ inputs: [lines], to: 'llava', container: 'jsonl' }, 64 * 1024);
     // Chunks of plain records only (answered in the main thread, no worker batch), whole and as a shard's part
-    const plain = Array.from({ length: 4000 }, (_, i) =>
-      JSON.stringify({ id: String(i), image: `${i}.jpg`, conversations: turns(i, true) }, null, 2),
-    );
     const only = join(dir, 'chunks-plain.json');
-    await writeFile(only, `[\n${plain.join(',\n')}\n]\n`);
+    await writeFile(only, plainArray(4000));
     expect((await same({ inputs: [only], to: 'sharegpt' }, 2 * 1024 * 1024)).summary.written).toBe(4000);
     const shard = await same({ inputs: [only], to: 'sharegpt', keepRecord: (i) => i % 3 === 1 }, 2 * 1024 * 1024);
     expect(shard.summary.written).toBe(1333);
